@@ -1,0 +1,125 @@
+/**
+ * The job record: what a UWS job is, independent of any wire format.
+ *
+ * Times are epoch milliseconds (UTC), which keeps a stored job compact and makes every
+ * comparison exact; adapters render them as ISO 8601 with a `Z`.
+ *
+ * @since 0.1.0
+ */
+import type { Phase } from "./Phase.js"
+
+/**
+ * One parameter value. A name may occur several times (UWS parameters are multi-valued);
+ * order is kept as sent. `byReference` marks a value that is a URI (for inline uploads a
+ * `param:` URI whose content the host serves at `/parameters/{name}`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Parameter {
+  readonly name: string
+  readonly value: string
+  readonly byReference?: boolean
+}
+
+/**
+ * A result of a job. `href` is set only for results that live elsewhere; results kept by the
+ * `ResultStore` are addressed by the adapter (`…/results/{id}`), so the record stays small.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResultRef {
+  readonly id: string
+  readonly href?: string
+  readonly mimeType?: string
+  readonly size?: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ErrorSummary {
+  readonly type: "transient" | "fatal"
+  readonly message: string
+  /** Whether `/error` has more than the message (a detail document). */
+  readonly hasDetail: boolean
+  readonly detail?: string
+}
+
+/**
+ * Free-form information about a job: application progress reports land here.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JobInfo = Readonly<Record<string, string>>
+
+/**
+ * Everything of a job except its phase and version: the xstate machine's context.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobData {
+  readonly jobId: string
+  readonly runId: string | null
+  readonly ownerId: string | null
+  /** Predicted completion instant; `null` = unknown. */
+  readonly quote: number | null
+  readonly creationTime: number
+  readonly startTime: number | null
+  readonly endTime: number | null
+  /** Seconds of wall-clock execution allowed; 0 = unlimited. */
+  readonly executionDuration: number
+  /** Instant at which the job is destroyed (or archived); `null` = never. */
+  readonly destruction: number | null
+  readonly parameters: ReadonlyArray<Parameter>
+  readonly results: ReadonlyArray<ResultRef>
+  readonly errorSummary: ErrorSummary | null
+  readonly jobInfo: JobInfo | null
+}
+
+/**
+ * A stored job: its data, its phase, and a version bumped on every change so that stores can
+ * compare-and-set.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Job extends JobData {
+  readonly phase: Phase
+  readonly version: number
+}
+
+/**
+ * All values of a parameter, matched case-insensitively (UWS/DALI parameter names are).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const parameterValues = (job: Pick<JobData, "parameters">, name: string): ReadonlyArray<string> => {
+  const key = name.toLowerCase()
+  return job.parameters.filter((p) => p.name.toLowerCase() === key).map((p) => p.value)
+}
+
+/**
+ * The first value of a parameter, matched case-insensitively.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const parameter = (job: Pick<JobData, "parameters">, name: string): string | undefined =>
+  parameterValues(job, name)[0]
+
+/**
+ * The deadline the execution-duration watchdog enforces, if any.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const executionDeadline = (job: Job): number | null =>
+  (job.phase === "EXECUTING" || job.phase === "SUSPENDED") && job.executionDuration > 0 && job.startTime !== null
+    ? job.startTime + job.executionDuration * 1000
+    : null

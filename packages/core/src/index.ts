@@ -1,0 +1,20 @@
+/**
+ * @uws-kit/core: the pure UWS core.
+ *
+ * @since 0.1.0
+ */
+export * as Content from "./Content.js"
+export * as Errors from "./Errors.js"
+export * as Identity from "./Identity.js"
+export * as Job from "./Job.js"
+export * as JobEvent from "./JobEvent.js"
+export * as JobMachine from "./JobMachine.js"
+export * as JobStore from "./JobStore.js"
+export * as Phase from "./Phase.js"
+export * as Plugin from "./Plugin.js"
+export * as Policy from "./Policy.js"
+export * as Quote from "./Quote.js"
+export * as Result from "./Result.js"
+export * as ResultStore from "./ResultStore.js"
+export * as Uws from "./Uws.js"
+export * as Worker from "./Worker.js"
