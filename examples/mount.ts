@@ -1,0 +1,26 @@
+/**
+ * How the demo service composes protocol adapters: each contributes mounts, and the demo's
+ * node:http server hands a request to the mount with the longest matching path prefix, without
+ * stripping it (every adapter is built with its `basePath`, so its URLs are absolute and right).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { UwsService } from "@uws-kit/core/Uws"
+
+export interface Mount {
+  /** Path prefix, e.g. "/uws/echo"; "/" for the landing page. */
+  readonly prefix: string
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
+  /** One line for the landing page and the start-up banner. */
+  readonly title: string
+}
+
+/** The demo's UWS applications, each one job list. */
+export interface DemoApps {
+  readonly echo: UwsService
+  readonly sleep: UwsService
+}
+
+export interface Contribution {
+  readonly mounts: ReadonlyArray<Mount>
+  readonly close: () => Promise<void>
+}
