@@ -40,7 +40,12 @@ export interface Fail { readonly type: "FAIL"; readonly at: number; readonly err
 /** @since 0.1.0 @category service events */
 export interface Timeout { readonly type: "TIMEOUT"; readonly at: number }
 /** @since 0.1.0 @category service events */
-export interface Archive { readonly type: "ARCHIVE"; readonly at: number }
+export interface Archive {
+  readonly type: "ARCHIVE"
+  readonly at: number
+  /** Keep the results (served from permanent storage) instead of dropping them. */
+  readonly keepResults?: boolean
+}
 /** @since 0.1.0 @category service events */
 export interface Destroy { readonly type: "DESTROY"; readonly at: number }
 

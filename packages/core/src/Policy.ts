@@ -30,6 +30,11 @@ export interface Policy {
   /** What happens at a job's destruction time: forget it, or keep its metadata as ARCHIVED. */
   readonly onDestruction: "delete" | "archive"
   /**
+   * What archiving does to results: drop them (UWS 1.1: ARCHIVED keeps metadata only), or keep
+   * them, for a ResultStore that keeps results permanently (they stay listed and served).
+   */
+  readonly archivedResults: "drop" | "keep"
+  /**
    * Who may see and act on jobs created without an identity: anyone (`shared`, the usual
    * choice for a public service with unguessable job ids) or nobody but anonymous callers.
    */
@@ -52,6 +57,7 @@ export const defaults: Policy = {
   concurrency: 4,
   maxQueuedJobs: null,
   onDestruction: "delete",
+  archivedResults: "drop",
   anonymousJobs: "shared",
   newParametersAfterCreation: false
 }

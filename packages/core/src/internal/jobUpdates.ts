@@ -49,5 +49,5 @@ export const updates = {
     ...data,
     jobInfo: { ...data.jobInfo, ...event.jobInfo }
   }),
-  dropResults: (data: JobData, _event: E.Archive): JobData => ({ ...data, results: [] })
+  dropResults: (data: JobData, event: E.Archive): JobData => (event.keepResults === true ? data : { ...data, results: [] })
 } as const

@@ -130,7 +130,7 @@ export const makeUws = (
         return Effect.asVoid(Fiber.interruptFork(run.fiber))
       })
 
-    const carryOut = (before: Job, decision: JobMachine.Decision) =>
+    const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision) =>
       Effect.gen(function* () {
         const forgotten = decision.effects.includes("forget")
         for (const effect of decision.effects) {
@@ -142,6 +142,9 @@ export const makeUws = (
               yield* cancel(before.jobId)
               break
             case "deleteResults":
+              // The machine drops the results from an archived job only when asked to (see
+              // `Policy.archivedResults`); their contents go with them, or stay with them.
+              if (event.type === "ARCHIVE" && event.keepResults === true) break
               yield* results.deleteAll(before.jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
                 Effect.catchAll((e) => Effect.logWarning(`results of job ${before.jobId} not deleted: ${e.message}`))
               )
@@ -176,7 +179,7 @@ export const makeUws = (
         const decision = yield* JobMachine.decide(job, event)
         if (decision.effects.includes("forget")) yield* store.remove(jobId, job.version)
         else yield* store.update(decision.job, job.version)
-        yield* carryOut(job, decision)
+        yield* carryOut(job, event, decision)
         return decision
       })
       const loop = (left: number): Effect.Effect<JobMachine.Decision, UwsError> =>
@@ -480,7 +483,9 @@ export const makeUws = (
           return
         }
         if (JobMachine.targetOf(job.phase, "ARCHIVE") === undefined) yield* transact(system, jobId, "ABORT", at("ABORT"))
-        yield* transact(system, jobId, "ARCHIVE", at("ARCHIVE"))
+        yield* transact(system, jobId, "ARCHIVE", (_j, now) =>
+          Effect.succeed<JobEvent>({ type: "ARCHIVE", at: now, keepResults: policy.archivedResults === "keep" })
+        )
       })
 
     const deadlineLoop = (kind: DeadlineKind, handle: (jobId: string) => Effect.Effect<unknown, UwsError>) =>
@@ -624,7 +629,11 @@ export const makeUws = (
       waitForChange,
       signal: (caller, jobId, event) =>
         caller.admin === true
-          ? transact(caller, jobId, event, at(event)).pipe(Effect.map((d) => d.job))
+          ? transact(caller, jobId, event, (_j, now) =>
+              Effect.succeed<JobEvent>(
+                event === "ARCHIVE" ? { type: "ARCHIVE", at: now, keepResults: policy.archivedResults === "keep" } : { type: event, at: now }
+              )
+            ).pipe(Effect.map((d) => d.job))
           : Effect.fail(new Forbidden({ jobId, reason: `only an operator may send ${event}.` })),
       changes: Stream.fromPubSub(changes)
     }
