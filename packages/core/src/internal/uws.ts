@@ -571,7 +571,13 @@ export const makeUws = (
         Effect.gen(function* () {
           const sent = [...parameters, ...uploadParameters(uploads)]
           yield* checkParameters(sent)
-          if (sent.length === 0) return yield* load(caller, jobId)
+          if (sent.length === 0) {
+            const job = yield* load(caller, jobId)
+            if (JobMachine.targetOf(job.phase, "UPDATE_PARAMETERS") === undefined) {
+              return yield* Effect.fail(new InvalidTransition({ jobId, event: "UPDATE_PARAMETERS", phase: job.phase }))
+            }
+            return job
+          }
           const decision = yield* transact(caller, jobId, "UPDATE_PARAMETERS", (job) =>
             Effect.gen(function* () {
               if (!policy.newParametersAfterCreation) {

@@ -1,0 +1,657 @@
+/**
+ * `@uws-kit/core/testing`: what adapters and users need to test a UWS implementation.
+ *
+ * - {@link Model}: a small reference model of UWS semantics, written independently of the job
+ *   machine (a hand-written table), that predicts the outcome of every operation.
+ * - {@link Operation} arbitraries: random client and service operations and clock moves, each
+ *   printable for readable counterexamples.
+ * - {@link controlledWorker}: an application whose jobs run until the test completes or fails
+ *   them, so a test decides when work ends.
+ * - {@link propertyRuns}: run counts sized for `npm test`, raised by `UWS_PROPERTY_RUNS`.
+ *
+ * Requires `fast-check` (an optional peer dependency of the core).
+ *
+ * @since 0.1.0
+ */
+import { Deferred, Effect } from "effect"
+import fc from "fast-check"
+import type { UwsErrorTag } from "./Errors.js"
+import { JobFailure } from "./Worker.js"
+import * as Worker from "./Worker.js"
+import type { Caller } from "./Identity.js"
+import type { Parameter } from "./Job.js"
+import * as Phases from "./Phase.js"
+import type { Phase } from "./Phase.js"
+import * as Policies from "./Policy.js"
+import type { Policy } from "./Policy.js"
+
+/**
+ * How many runs a property gets: `defaultRuns`, or more when the environment variable
+ * `UWS_PROPERTY_RUNS` asks for more (for long local runs).
+ *
+ * @since 0.1.0
+ * @category runs
+ */
+export const propertyRuns = (defaultRuns: number): number => {
+  const raised = Number(globalThis.process?.env?.["UWS_PROPERTY_RUNS"])
+  return Number.isSafeInteger(raised) && raised > defaultRuns ? raised : defaultRuns
+}
+
+// ---------------------------------------------------------------------------------------------
+// Callers
+
+/**
+ * The callers operations are drawn from: one anonymous caller and two users.
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const callers: ReadonlyArray<Caller> = [{ id: null }, { id: "alice" }, { id: "bob" }]
+
+const callerName = (caller: Caller) => (caller.id === null ? "anon" : caller.id)
+
+// ---------------------------------------------------------------------------------------------
+// Operations
+
+/**
+ * A job an operation targets: an index into the jobs created so far (taken modulo their number),
+ * or a job id that never existed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Target = { readonly _tag: "Known"; readonly index: number } | { readonly _tag: "Unknown"; readonly jobId: string }
+
+/**
+ * A random operation on a UWS service. Times are relative to the model's clock (ms).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Operation =
+  | {
+      readonly _tag: "Create"
+      readonly caller: Caller
+      readonly parameters: ReadonlyArray<Parameter>
+      readonly run: boolean
+      readonly executionDuration?: number
+      /** Milliseconds from now (may be negative: a past destruction must be refused). */
+      readonly destructionIn?: number
+    }
+  | { readonly _tag: "Get"; readonly caller: Caller; readonly target: Target }
+  | { readonly _tag: "Run"; readonly caller: Caller; readonly target: Target }
+  | { readonly _tag: "Abort"; readonly caller: Caller; readonly target: Target }
+  | { readonly _tag: "Delete"; readonly caller: Caller; readonly target: Target }
+  | { readonly _tag: "SetDestruction"; readonly caller: Caller; readonly target: Target; readonly destructionIn: number }
+  | { readonly _tag: "SetExecutionDuration"; readonly caller: Caller; readonly target: Target; readonly seconds: number }
+  | { readonly _tag: "UpdateParameters"; readonly caller: Caller; readonly target: Target; readonly parameters: ReadonlyArray<Parameter> }
+  | {
+      readonly _tag: "List"
+      readonly caller: Caller
+      readonly phases: ReadonlyArray<Phase>
+      readonly afterIn?: number
+      readonly last?: number
+    }
+  /** The application finishes a running job (with one result) or fails it. */
+  | { readonly _tag: "Complete"; readonly target: Target }
+  | { readonly _tag: "Fail"; readonly target: Target; readonly message: string }
+  /** Time passes (deadlines fire). */
+  | { readonly _tag: "Advance"; readonly ms: number }
+
+const describeTarget = (t: Target) => (t._tag === "Known" ? `#${t.index}` : `?${t.jobId}`)
+const describeParameters = (ps: ReadonlyArray<Parameter>) => ps.map((p) => `${p.name}=${JSON.stringify(p.value)}`).join("&")
+
+/**
+ * A short, readable form of an operation (what counterexamples print).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const describeOperation = (op: Operation): string => {
+  switch (op._tag) {
+    case "Create":
+      return `Create(${callerName(op.caller)}${op.run ? ",RUN" : ""}${op.executionDuration === undefined ? "" : `,dur=${op.executionDuration}`}${op.destructionIn === undefined ? "" : `,destr=+${op.destructionIn}`}${op.parameters.length > 0 ? `,${describeParameters(op.parameters)}` : ""})`
+    case "Get":
+    case "Run":
+    case "Abort":
+    case "Delete":
+      return `${op._tag}(${callerName(op.caller)},${describeTarget(op.target)})`
+    case "SetDestruction":
+      return `SetDestruction(${callerName(op.caller)},${describeTarget(op.target)},+${op.destructionIn})`
+    case "SetExecutionDuration":
+      return `SetExecutionDuration(${callerName(op.caller)},${describeTarget(op.target)},${op.seconds})`
+    case "UpdateParameters":
+      return `UpdateParameters(${callerName(op.caller)},${describeTarget(op.target)},${describeParameters(op.parameters)})`
+    case "List":
+      return `List(${callerName(op.caller)}${op.phases.length > 0 ? `,PHASE=${op.phases.join("|")}` : ""}${op.afterIn === undefined ? "" : `,AFTER=${op.afterIn}`}${op.last === undefined ? "" : `,LAST=${op.last}`})`
+    case "Complete":
+      return `Complete(${describeTarget(op.target)})`
+    case "Fail":
+      return `Fail(${describeTarget(op.target)},${JSON.stringify(op.message)})`
+    case "Advance":
+      return `Advance(${op.ms}ms)`
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const caller: fc.Arbitrary<Caller> = fc.constantFrom(...callers)
+
+/**
+ * Parameter names as UWS applications use them: letters, digits, `_`, `.`, `-`, any case.
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const parameterName: fc.Arbitrary<string> = fc.stringMatching(/^[A-Za-z][A-Za-z0-9_.-]{0,11}$/)
+
+/**
+ * Parameter values: any Unicode text without control characters (kept exactly as sent).
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const parameterValue: fc.Arbitrary<string> = fc
+  .string({ unit: "grapheme", maxLength: 24 })
+  .filter((s) => !/[\u0000-\u001f\u007f]/.test(s) && s.trim() === s)
+
+/**
+ * A parameter list; names may repeat (UWS parameters are multi-valued). `ERROR` is left out: the
+ * demo application reads it as an instruction.
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const parameters: fc.Arbitrary<ReadonlyArray<Parameter>> = fc.array(
+  fc.record({ name: parameterName.filter((n) => n.toUpperCase() !== "ERROR"), value: parameterValue }),
+  { maxLength: 4 }
+)
+
+const target: fc.Arbitrary<Target> = fc.oneof(
+  { weight: 9, arbitrary: fc.nat({ max: 31 }).map((index): Target => ({ _tag: "Known", index })) },
+  { weight: 1, arbitrary: fc.constant<Target>({ _tag: "Unknown", jobId: "no-such-job" }) }
+)
+
+const seconds = fc.oneof(fc.integer({ min: -5, max: 7_200 }), fc.constantFrom(0, 60, 3_600, 86_400, 1_000_000))
+const destructionIn = fc.oneof(
+  fc.integer({ min: -60_000, max: 3 * 86_400_000 }),
+  fc.constantFrom(1_000, 3_600_000, 40 * 86_400_000)
+)
+
+/**
+ * A clock move: mostly small steps, sometimes a jump of hours or days (deadlines fire).
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const clockMove: fc.Arbitrary<number> = fc.oneof(
+  { weight: 3, arbitrary: fc.integer({ min: 1, max: 5_000 }) },
+  { weight: 1, arbitrary: fc.constantFrom(60_000, 3_600_000, 86_400_000, 8 * 86_400_000, 31 * 86_400_000) }
+)
+
+/**
+ * Which operations to draw. Client operations are always on; `service` adds Complete/Fail and
+ * `clock` adds Advance (leave it off when the system under test runs on a real clock).
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export interface OperationOptions {
+  readonly service?: boolean
+  readonly clock?: boolean
+}
+
+/**
+ * A random operation.
+ *
+ * @since 0.1.0
+ * @category arbitraries
+ */
+export const operation = (options: OperationOptions = {}): fc.Arbitrary<Operation> => {
+  const client: Array<fc.WeightedArbitrary<Operation>> = [
+    {
+      weight: 4,
+      arbitrary: fc
+        .record(
+          {
+            caller,
+            parameters,
+            run: fc.boolean(),
+            executionDuration: seconds,
+            destructionIn
+          },
+          { requiredKeys: ["caller", "parameters", "run"] }
+        )
+        .map((r): Operation => ({ _tag: "Create", ...r }))
+    },
+    { weight: 2, arbitrary: fc.record({ caller, target }).map((r): Operation => ({ _tag: "Get", ...r })) },
+    { weight: 3, arbitrary: fc.record({ caller, target }).map((r): Operation => ({ _tag: "Run", ...r })) },
+    { weight: 2, arbitrary: fc.record({ caller, target }).map((r): Operation => ({ _tag: "Abort", ...r })) },
+    { weight: 1, arbitrary: fc.record({ caller, target }).map((r): Operation => ({ _tag: "Delete", ...r })) },
+    {
+      weight: 1,
+      arbitrary: fc.record({ caller, target, destructionIn }).map((r): Operation => ({ _tag: "SetDestruction", ...r }))
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ caller, target, seconds }).map((r): Operation => ({ _tag: "SetExecutionDuration", ...r }))
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({ caller, target, parameters }).map((r): Operation => ({ _tag: "UpdateParameters", ...r }))
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record(
+          {
+            caller,
+            phases: fc.uniqueArray(fc.constantFrom(...Phases.all), { maxLength: 3 }),
+            afterIn: fc.integer({ min: -10_000, max: 0 }),
+            last: fc.integer({ min: 1, max: 5 })
+          },
+          { requiredKeys: ["caller", "phases"] }
+        )
+        .map((r): Operation => ({ _tag: "List", ...r }))
+    }
+  ]
+  const service: Array<fc.WeightedArbitrary<Operation>> = options.service
+    ? [
+        { weight: 3, arbitrary: target.map((t): Operation => ({ _tag: "Complete", target: t })) },
+        {
+          weight: 1,
+          arbitrary: fc.record({ target, message: fc.constantFrom("out of memory", "bad input file") }).map(
+            (r): Operation => ({ _tag: "Fail", ...r })
+          )
+        }
+      ]
+    : []
+  const clock: Array<fc.WeightedArbitrary<Operation>> = options.clock
+    ? [{ weight: 2, arbitrary: clockMove.map((ms): Operation => ({ _tag: "Advance", ms })) }]
+    : []
+  return fc.oneof(...client, ...service, ...clock)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The reference model
+
+/**
+ * What the model knows of a job.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelJob {
+  readonly jobId: string
+  readonly ownerId: string | null
+  phase: Phase
+  readonly creationTime: number
+  startTime: number | null
+  endTime: number | null
+  executionDuration: number
+  destruction: number | null
+  parameters: Array<Parameter>
+  resultCount: number
+  errorMessage: string | null
+  /** Commit order, for FIFO dispatch. */
+  queuedAt: number
+}
+
+/**
+ * The predicted outcome of an operation: success, or the tag of the error the core must give.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Expected = { readonly ok: true } | { readonly ok: false; readonly error: UwsErrorTag }
+
+const ok: Expected = { ok: true }
+const fail = (error: UwsErrorTag): Expected => ({ ok: false, error })
+
+/** The UWS phase rules, written out by hand (independently of `jobMachine`). */
+const RUNNABLE = new Set<Phase>(["PENDING", "HELD"])
+const ABORTABLE = new Set<Phase>(["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED", "UNKNOWN"])
+const DURATION_SETTABLE = new Set<Phase>(["PENDING", "QUEUED", "HELD"])
+const ARCHIVABLE = new Set<Phase>(["COMPLETED", "ERROR", "ABORTED", "UNKNOWN"])
+
+/**
+ * A reference model of a UWS service with one job list, driven by the same operations as the
+ * system under test. Jobs run on a dispatcher of `policy.concurrency` slots, first committed,
+ * first started; `settle()` starts what can start (call it when the real service has had time
+ * to dispatch). It assumes an application that never finishes on its own (see
+ * {@link controlledWorker}) and validates nothing.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Model {
+  readonly policy: Policy
+  now: number
+  private readonly jobs_ = new Map<string, ModelJob>()
+  private commits = 0
+
+  constructor(policy: Partial<Policy> = {}, now = 0) {
+    this.policy = Policies.make(policy)
+    this.now = now
+  }
+
+  /** Jobs in creation order (index order for {@link Target}s). */
+  get jobs(): ReadonlyArray<ModelJob> {
+    return [...this.jobs_.values()]
+  }
+
+  job(jobId: string): ModelJob | undefined {
+    return this.jobs_.get(jobId)
+  }
+
+  private mayAccess(caller: Caller, job: ModelJob) {
+    return (
+      caller.admin === true ||
+      job.ownerId === caller.id ||
+      (job.ownerId === null && this.policy.anonymousJobs === "shared")
+    )
+  }
+
+  private access(caller: Caller, jobId: string): ModelJob | Expected {
+    const job = this.jobs_.get(jobId)
+    if (job === undefined) return fail("JobNotFound")
+    if (!this.mayAccess(caller, job)) return fail("Forbidden")
+    return job
+  }
+
+  private clampDuration(requested: number): number | Expected {
+    if (!Number.isSafeInteger(requested) || requested < 0) return fail("InvalidParameter")
+    const max = this.policy.maxExecutionDuration
+    if (max > 0 && (requested === 0 || requested > max)) return this.policy.overLimit === "clamp" ? max : fail("InvalidParameter")
+    return requested
+  }
+
+  private clampDestruction(creationTime: number, requested: number): number | Expected {
+    if (requested <= this.now) return fail("InvalidParameter")
+    const max = this.policy.maxDestructionLifetime
+    if (max === null) return requested
+    const limit = creationTime + max * 1000
+    if (requested <= limit) return requested
+    return this.policy.overLimit === "clamp" ? limit : fail("InvalidParameter")
+  }
+
+  private activeCount(ownerId: string | null) {
+    let n = 0
+    for (const j of this.jobs_.values()) if (j.ownerId === ownerId && Phases.isActive(j.phase)) n++
+    return n
+  }
+
+  private queuedCount() {
+    let n = 0
+    for (const j of this.jobs_.values()) if (j.phase === "QUEUED") n++
+    return n
+  }
+
+  private commit(job: ModelJob): Expected {
+    if (this.policy.maxQueuedJobs !== null && this.queuedCount() >= this.policy.maxQueuedJobs) {
+      if (job.phase === "PENDING") {
+        job.phase = "HELD"
+        return ok
+      }
+      return fail("QuotaExceeded")
+    }
+    job.phase = "QUEUED"
+    job.queuedAt = ++this.commits
+    return ok
+  }
+
+  /**
+   * Creation. Call with the id the real service gave (when it succeeded) so the model can track
+   * the job; the answer says whether the model agrees that creation should succeed.
+   */
+  create(caller: Caller, op: Omit<Extract<Operation, { _tag: "Create" }>, "_tag" | "caller">, jobId?: string): Expected {
+    const duration = op.executionDuration === undefined ? this.policy.defaultExecutionDuration : this.clampDuration(op.executionDuration)
+    if (typeof duration !== "number") return duration
+    let destruction: number | null
+    if (op.destructionIn === undefined) {
+      destruction = this.policy.defaultDestructionLifetime === null ? null : this.now + this.policy.defaultDestructionLifetime * 1000
+    } else {
+      const clamped = this.clampDestruction(this.now, this.now + op.destructionIn)
+      if (typeof clamped !== "number") return clamped
+      destruction = clamped
+    }
+    if (this.policy.maxActiveJobsPerOwner !== null && this.activeCount(caller.id) >= this.policy.maxActiveJobsPerOwner) {
+      return fail("QuotaExceeded")
+    }
+    if (jobId === undefined) return ok
+    const job: ModelJob = {
+      jobId,
+      ownerId: caller.id,
+      phase: "PENDING",
+      creationTime: this.now,
+      startTime: null,
+      endTime: null,
+      executionDuration: duration,
+      destruction,
+      parameters: [...op.parameters],
+      resultCount: 0,
+      errorMessage: null,
+      queuedAt: 0
+    }
+    this.jobs_.set(jobId, job)
+    if (op.run) this.commit(job)
+    return ok
+  }
+
+  get(caller: Caller, jobId: string): Expected {
+    const job = this.access(caller, jobId)
+    return "ok" in job ? job : ok
+  }
+
+  run(caller: Caller, jobId: string): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    if (!RUNNABLE.has(job.phase)) return fail("InvalidTransition")
+    return this.commit(job)
+  }
+
+  abort(caller: Caller, jobId: string): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    if (!ABORTABLE.has(job.phase)) return fail("InvalidTransition")
+    job.phase = "ABORTED"
+    job.endTime = this.now
+    return ok
+  }
+
+  delete(caller: Caller, jobId: string): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    this.jobs_.delete(jobId)
+    return ok
+  }
+
+  setDestruction(caller: Caller, jobId: string, destruction: number): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    if (job.phase === "ARCHIVED") return fail("InvalidTransition")
+    const clamped = this.clampDestruction(job.creationTime, destruction)
+    if (typeof clamped !== "number") return clamped
+    job.destruction = clamped
+    return ok
+  }
+
+  setExecutionDuration(caller: Caller, jobId: string, seconds: number): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    if (!DURATION_SETTABLE.has(job.phase)) return fail("InvalidTransition")
+    const clamped = this.clampDuration(seconds)
+    if (typeof clamped !== "number") return clamped
+    job.executionDuration = clamped
+    return ok
+  }
+
+  updateParameters(caller: Caller, jobId: string, parameters: ReadonlyArray<Parameter>): Expected {
+    const job = this.access(caller, jobId)
+    if ("ok" in job) return job
+    if (job.phase !== "PENDING") return fail("InvalidTransition")
+    if (parameters.length === 0) return ok
+    const known = new Set(job.parameters.map((p) => p.name.toLowerCase()))
+    if (!this.policy.newParametersAfterCreation && parameters.some((p) => !known.has(p.name.toLowerCase()))) {
+      return fail("InvalidParameter")
+    }
+    const replaced = new Map<string, Array<Parameter>>()
+    for (const p of parameters) replaced.set(p.name.toLowerCase(), [...(replaced.get(p.name.toLowerCase()) ?? []), p])
+    const next: Array<Parameter> = []
+    const placed = new Set<string>()
+    for (const p of job.parameters) {
+      const key = p.name.toLowerCase()
+      const values = replaced.get(key)
+      if (values === undefined) next.push(p)
+      else if (!placed.has(key)) {
+        placed.add(key)
+        next.push(...values)
+      }
+    }
+    for (const [key, values] of replaced) if (!placed.has(key)) next.push(...values)
+    job.parameters = next
+    return ok
+  }
+
+  /** The job ids a listing must answer, newest first. */
+  list(caller: Caller, query: { readonly phases: ReadonlyArray<Phase>; readonly after?: number; readonly last?: number }): ReadonlyArray<string> {
+    const phases = query.phases.length > 0 ? new Set(query.phases) : undefined
+    const visible = [...this.jobs_.values()].filter(
+      (j) =>
+        (caller.admin === true || j.ownerId === caller.id) &&
+        (phases === undefined ? j.phase !== "ARCHIVED" : phases.has(j.phase)) &&
+        (query.after === undefined || j.creationTime > query.after)
+    )
+    visible.sort((a, b) => b.creationTime - a.creationTime || (a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0))
+    return (query.last === undefined ? visible : visible.slice(0, query.last)).map((j) => j.jobId)
+  }
+
+  /** The application finished a job: only an EXECUTING job can complete. */
+  complete(jobId: string): Expected {
+    const job = this.jobs_.get(jobId)
+    if (job === undefined) return fail("JobNotFound")
+    if (job.phase !== "EXECUTING") return fail("InvalidTransition")
+    job.phase = "COMPLETED"
+    job.endTime = this.now
+    job.resultCount = 1
+    return ok
+  }
+
+  /** The application failed a job. */
+  fail(jobId: string, message: string): Expected {
+    const job = this.jobs_.get(jobId)
+    if (job === undefined) return fail("JobNotFound")
+    if (job.phase !== "EXECUTING") return fail("InvalidTransition")
+    job.phase = "ERROR"
+    job.endTime = this.now
+    job.errorMessage = message
+    return ok
+  }
+
+  /** Starts committed jobs, first committed first, while dispatcher slots are free. */
+  settle(): void {
+    let executing = 0
+    for (const j of this.jobs_.values()) if (j.phase === "EXECUTING" || j.phase === "SUSPENDED") executing++
+    const queued = [...this.jobs_.values()].filter((j) => j.phase === "QUEUED").sort((a, b) => a.queuedAt - b.queuedAt)
+    for (const job of queued) {
+      if (executing >= this.policy.concurrency) break
+      job.phase = "EXECUTING"
+      job.startTime = this.now
+      job.endTime = null
+      executing++
+    }
+  }
+
+  /** Time passes: overrunning jobs are aborted, expired jobs destroyed or archived. */
+  advance(ms: number): void {
+    this.now += ms
+    for (const job of [...this.jobs_.values()]) {
+      if (
+        (job.phase === "EXECUTING" || job.phase === "SUSPENDED") &&
+        job.executionDuration > 0 &&
+        job.startTime !== null &&
+        job.startTime + job.executionDuration * 1000 <= this.now
+      ) {
+        job.phase = "ABORTED"
+        job.endTime = this.now
+        job.errorMessage = "execution duration exceeded"
+      }
+      if (job.destruction !== null && job.destruction <= this.now && job.phase !== "ARCHIVED") {
+        if (this.policy.onDestruction === "delete") {
+          this.jobs_.delete(job.jobId)
+          continue
+        }
+        if (!ARCHIVABLE.has(job.phase)) {
+          job.phase = "ABORTED"
+          job.endTime = this.now
+        }
+        job.phase = "ARCHIVED"
+        if (this.policy.archivedResults === "drop") job.resultCount = 0
+      }
+    }
+  }
+
+  /** The job id a target means now (undefined: a Known target with no jobs yet). */
+  resolve(target: Target): string | undefined {
+    if (target._tag === "Unknown") return target.jobId
+    const jobs = this.jobs
+    return jobs.length === 0 ? undefined : jobs[target.index % jobs.length]!.jobId
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// A worker the test drives
+
+/**
+ * @since 0.1.0
+ * @category workers
+ */
+export interface ControlledWorker {
+  readonly worker: Worker.Worker
+  /** Jobs whose `run` has been entered and not yet ended. */
+  readonly running: ReadonlySet<string>
+  /** Ends a running job with one text result `out`; false when it is not running. */
+  readonly complete: (jobId: string) => Effect.Effect<boolean>
+  /** Ends a running job with a failure; false when it is not running. */
+  readonly fail: (jobId: string, message: string) => Effect.Effect<boolean>
+}
+
+/**
+ * An application whose jobs run until the test ends them; aborting interrupts them.
+ *
+ * @since 0.1.0
+ * @category workers
+ */
+export const controlledWorker = (name = "controlled"): ControlledWorker => {
+  const gates = new Map<string, Deferred.Deferred<ReadonlyArray<Worker.ResultSpec>, JobFailure>>()
+  const running = new Set<string>()
+  const end = (jobId: string, outcome: Effect.Effect<ReadonlyArray<Worker.ResultSpec>, JobFailure>) =>
+    Effect.suspend(() => {
+      const gate = gates.get(jobId)
+      return gate === undefined ? Effect.succeed(false) : Deferred.complete(gate, outcome)
+    })
+  return {
+    worker: Worker.make({
+      name,
+      run: (job) =>
+        Effect.gen(function* () {
+          const gate = yield* Deferred.make<ReadonlyArray<Worker.ResultSpec>, JobFailure>()
+          gates.set(job.jobId, gate)
+          running.add(job.jobId)
+          return yield* Deferred.await(gate)
+        }).pipe(
+          Effect.ensuring(
+            Effect.sync(() => {
+              gates.delete(job.jobId)
+              running.delete(job.jobId)
+            })
+          )
+        )
+    }),
+    running,
+    complete: (jobId) => end(jobId, Effect.succeed([{ id: "out", mimeType: "text/plain", content: `result of ${jobId}` }])),
+    fail: (jobId, message) => end(jobId, Effect.fail(new JobFailure({ message })))
+  }
+}
