@@ -1,11 +1,15 @@
 /**
  * HTML pages for browsers (UWS 1.1 §2.2.2 allows an HTML representation chosen by Accept).
- * Plain server-rendered pages with forms that post to the standard UWS endpoints; no
- * JavaScript framework. (Owned by the HTML/client/demo work; this first version is minimal.)
+ * Plain server-rendered pages whose forms post to the standard UWS endpoints, so a person can
+ * create, run, abort, re-schedule and delete jobs with nothing but a browser. Every value shown
+ * is escaped. The pages need no JavaScript, with one exception: the free-form parameter box of
+ * the creation form turns its `NAME=value` lines into form fields with a few lines of inline
+ * script, because HTML alone cannot let a user choose a field's name (see {@link jobListPage}).
  *
  * @since 0.1.0
  */
-import type { Job } from "@uws-kit/core/Job"
+import type { Job, Parameter, ResultRef } from "@uws-kit/core/Job"
+import type { Phase } from "@uws-kit/core/Phase"
 
 /**
  * @since 0.1.0
@@ -47,34 +51,280 @@ export interface ErrorView {
   readonly backUrl?: string
 }
 
-const escape = (s: string) =>
+/**
+ * Escapes text for HTML element content and quoted attribute values.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const escape = (s: string): string =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;").replace(/'/g, "&#39;")
 
-const page = (title: string, body: string) =>
-  `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title></head><body>${body}</body></html>`
+// Phases in the order a person meets them; the filter links follow it.
+const filterPhases: ReadonlyArray<Phase> = [
+  "PENDING",
+  "QUEUED",
+  "EXECUTING",
+  "SUSPENDED",
+  "HELD",
+  "COMPLETED",
+  "ERROR",
+  "ABORTED",
+  "ARCHIVED",
+  "UNKNOWN"
+]
+
+// Phases that change without anyone acting: their pages reload themselves.
+const moving: ReadonlySet<Phase> = new Set<Phase>(["QUEUED", "EXECUTING", "SUSPENDED"])
+
+const css = `
+:root{color-scheme:light dark;--muted:#667;--line:#ccd;--accent:#2456a6}
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:62rem;margin:1.5rem auto;padding:0 1rem}
+h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid var(--line)}
+a{color:var(--accent)}nav{font-size:.9rem;color:var(--muted)}
+table{border-collapse:collapse;width:100%}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid var(--line);vertical-align:top}
+th{font-weight:600}td.v{white-space:pre-wrap;word-break:break-all;font-family:ui-monospace,monospace}
+dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.fields dt{font-weight:600}dl.fields dd{margin:0;font-family:ui-monospace,monospace;word-break:break-all}
+.phase{display:inline-block;padding:0 .45rem;border-radius:.6rem;font-size:.85rem;font-weight:600;background:#e4e7ee;color:#223}
+.phase-COMPLETED{background:#d3f2d8;color:#124d1d}.phase-ERROR{background:#fadada;color:#7a1212}.phase-ABORTED{background:#f6e3c8;color:#6a3c00}
+.phase-EXECUTING,.phase-QUEUED{background:#d6e6fb;color:#0d3a78}.phase-HELD,.phase-SUSPENDED{background:#efe0f8;color:#4d1d70}
+.filters a,.filters strong{margin-right:.6rem}.muted{color:var(--muted)}
+form.inline{display:inline-block;margin:0 .6rem .6rem 0}fieldset{border:1px solid var(--line);border-radius:.4rem;margin:0 0 1rem;padding:.6rem .9rem}
+textarea{width:100%;font-family:ui-monospace,monospace}button{cursor:pointer}
+.error{border-left:4px solid #c33;padding:.4rem .8rem;background:#fff3f3;color:#511}
+`
+
+const page = (title: string, body: string, head = "") =>
+  `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
+  `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+  `<title>${escape(title)}</title>${head}<style>${css}</style></head><body>${body}</body></html>\n`
+
+const time = (ms: number | null): string =>
+  ms === null || !Number.isFinite(ms) ? `<span class="muted">none</span>` : `<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString()}</time>`
+
+const phaseBadge = (phase: string) => `<span class="phase phase-${escape(phase)}">${escape(phase)}</span>`
+
+const text = (s: string | null) => (s === null ? `<span class="muted">none</span>` : escape(s))
+
+/** The phases a listing's query string filters on, upper-cased (PHASE is repeatable). */
+const queriedPhases = (query: string): ReadonlyArray<string> => {
+  const params = new URLSearchParams(query.startsWith("?") ? query.slice(1) : query)
+  const out: Array<string> = []
+  for (const [k, v] of params) if (k.toUpperCase() === "PHASE") out.push(v.trim().toUpperCase())
+  return out
+}
+
+const withQuery = (url: string, query: string) => (query === "" ? url : `${url}?${query}`)
+
+// `NAME=value` lines become hidden fields named NAME; the textarea itself has no name, so it is
+// never sent. A line without "=" blocks the submission with a message next to the box.
+const parameterScript = `
+document.querySelectorAll("form[data-uws-create]").forEach(function (form) {
+  form.addEventListener("submit", function (event) {
+    var box = form.querySelector("textarea[data-uws-parameters]");
+    form.querySelectorAll("input[data-uws-generated]").forEach(function (el) { el.remove(); });
+    box.setCustomValidity("");
+    var lines = box.value.split(/\\r?\\n/);
+    for (var i = 0; i < lines.length; i++) {
+      var line = lines[i];
+      if (line.trim() === "") continue;
+      var eq = line.indexOf("=");
+      var name = eq < 0 ? "" : line.slice(0, eq).trim();
+      if (name === "") {
+        box.setCustomValidity("Line " + (i + 1) + " is not NAME=value: " + line);
+        box.reportValidity();
+        event.preventDefault();
+        return;
+      }
+      var input = document.createElement("input");
+      input.type = "hidden"; input.name = name; input.value = line.slice(eq + 1);
+      input.setAttribute("data-uws-generated", "");
+      form.appendChild(input);
+    }
+  });
+  form.querySelector("textarea[data-uws-parameters]").addEventListener("input", function (e) { e.target.setCustomValidity(""); });
+});
+`
 
 /**
+ * The job list: filter links by phase, a table of the jobs, and a form that creates a job.
+ *
+ * The creation form posts `application/x-www-form-urlencoded` to the list URL. Its parameters
+ * are typed as `NAME=value` lines (job-control parameters such as `RUNID=…` or
+ * `EXECUTIONDURATION=…` included); a small inline script turns each line into a form field,
+ * since HTML offers no field whose *name* the user types. Without JavaScript the form still
+ * creates (and, with "Run now", runs) a job, without parameters, and says so.
+ *
  * @since 0.1.0
  * @category pages
  */
-export const jobListPage = (view: JobListView): string =>
-  page(
+export const jobListPage = (view: JobListView): string => {
+  const active = queriedPhases(view.query)
+  const filterLink = (label: string, query: string, current: boolean) =>
+    current ? `<strong>${escape(label)}</strong>` : `<a href="${escape(withQuery(view.listUrl, query))}">${escape(label)}</a>`
+  const filters =
+    filterLink("All but archived", "", active.length === 0 && view.query === "") +
+    filterPhases
+      .map((p) => filterLink(p.charAt(0) + p.slice(1).toLowerCase(), `PHASE=${p}`, active.length === 1 && active[0] === p))
+      .join("")
+  const filtered = view.query === "" ? "" : `<p class="muted">Filtered by <code>${escape(view.query)}</code>.</p>`
+  const rows = view.jobs
+    .map(
+      (j) =>
+        `<tr><td><a href="${escape(view.jobUrl(j.jobId))}">${escape(j.jobId)}</a></td>` +
+        `<td>${phaseBadge(j.phase)}</td><td>${text(j.runId)}</td><td>${text(j.ownerId)}</td>` +
+        `<td>${time(j.creationTime)}</td><td>${j.results.length}</td></tr>`
+    )
+    .join("")
+  const table =
+    view.jobs.length === 0
+      ? `<p class="muted" id="no-jobs">No jobs${view.query === "" ? " yet" : " match this filter"}.</p>`
+      : `<table id="jobs"><thead><tr><th>Job</th><th>Phase</th><th>Run id</th><th>Owner</th><th>Created (UTC)</th><th>Results</th></tr></thead><tbody>${rows}</tbody></table>`
+  const form =
+    `<form method="post" action="${escape(view.listUrl)}" enctype="application/x-www-form-urlencoded" data-uws-create id="create">` +
+    `<fieldset><label for="parameters">Parameters, one <code>NAME=value</code> per line ` +
+    `<span class="muted">(job control too: RUNID, EXECUTIONDURATION, DESTRUCTION)</span></label>` +
+    `<textarea id="parameters" rows="5" data-uws-parameters placeholder="SECONDS=5&#10;RUNID=my-run"></textarea>` +
+    `<noscript><p class="muted">Parameters need JavaScript; without it the job is created without any.</p></noscript>` +
+    `<p><label><input type="checkbox" name="PHASE" value="RUN" id="run-now"> Run now</label> ` +
+    `<button type="submit">Create job</button></p></fieldset></form>`
+  return page(
     `${view.title} jobs`,
-    `<h1>${escape(view.title)} jobs</h1><ul>${view.jobs
-      .map((j) => `<li><a href="${escape(view.jobUrl(j.jobId))}">${escape(j.jobId)}</a> ${escape(j.phase)}</li>`)
-      .join("")}</ul>`
+    `<nav><a href="${escape(view.listUrl)}">${escape(view.title)}</a> · UWS 1.1 job list</nav>` +
+      `<h1>${escape(view.title)} jobs</h1>` +
+      `<p class="filters">${filters}</p>${filtered}${table}` +
+      `<h2>New job</h2>${form}<script>${parameterScript}</script>`
   )
+}
+
+const parameterRow = (jobUrl: string, p: Parameter) => {
+  const value =
+    p.byReference === true && p.value.startsWith("param:")
+      ? `<a href="${escape(`${jobUrl}/parameters/${encodeURIComponent(p.value.slice("param:".length))}`)}">${escape(p.value)}</a>`
+      : p.byReference === true && /^https?:\/\//i.test(p.value)
+        ? `<a href="${escape(p.value)}">${escape(p.value)}</a>`
+        : escape(p.value)
+  return `<tr><td>${escape(p.name)}</td><td class="v">${value}</td><td>${p.byReference === true ? "by reference" : ""}</td></tr>`
+}
+
+const resultRow = (view: JobView, r: ResultRef) =>
+  `<tr><td><a href="${escape(r.href ?? view.resultUrl(r.id))}">${escape(r.id)}</a></td>` +
+  `<td>${text(r.mimeType ?? null)}</td><td>${r.size === undefined ? `<span class="muted">?</span>` : `${r.size} B`}</td></tr>`
+
+/** `YYYY-MM-DDTHH:MM:SS` in UTC: what a `datetime-local` input shows and submits. */
+const localInput = (ms: number) => new Date(ms).toISOString().slice(0, 19)
+
+const duration = (seconds: number) => (seconds === 0 ? "0 (unlimited)" : `${seconds} s`)
 
 /**
+ * A job: every field of the job record, its parameters, results, error summary and progress,
+ * and the forms that work in its phase (run, abort, destruction, execution duration, delete).
+ * Jobs that move by themselves (QUEUED, EXECUTING, SUSPENDED) reload with a blocking `WAIT`
+ * guarded by their phase, so the page updates as soon as the phase changes.
+ *
  * @since 0.1.0
  * @category pages
  */
-export const jobPage = (view: JobView): string =>
-  page(`Job ${view.job.jobId}`, `<h1>Job ${escape(view.job.jobId)}</h1><p>${escape(view.job.phase)}</p>`)
+export const jobPage = (view: JobView): string => {
+  const { job } = view
+  const accepts = (event: string) => view.acceptedEvents.includes(event)
+  const jobUrl = escape(view.jobUrl)
+  const fields: ReadonlyArray<readonly [string, string]> = [
+    ["jobId", escape(job.jobId)],
+    ["runId", text(job.runId)],
+    ["ownerId", text(job.ownerId)],
+    ["phase", phaseBadge(job.phase)],
+    ["quote", time(job.quote)],
+    ["creationTime", time(job.creationTime)],
+    ["startTime", time(job.startTime)],
+    ["endTime", time(job.endTime)],
+    ["executionDuration", escape(duration(job.executionDuration))],
+    ["destruction", time(job.destruction)]
+  ]
+  const list = `<dl class="fields" id="fields">${fields.map(([k, v]) => `<dt>${k}</dt><dd id="field-${k}">${v}</dd>`).join("")}</dl>`
+  const error =
+    job.errorSummary === null
+      ? ""
+      : `<h2>Error</h2><div class="error" id="error"><p><strong>${escape(job.errorSummary.type)}</strong>: ${escape(job.errorSummary.message)}</p>` +
+        (job.errorSummary.hasDetail ? `<p><a href="${jobUrl}/error">Details</a></p>` : "") +
+        `</div>`
+  const parameters =
+    job.parameters.length === 0
+      ? `<p class="muted">No parameters.</p>`
+      : `<table id="parameters"><thead><tr><th>Name</th><th>Value</th><th></th></tr></thead><tbody>${job.parameters
+          .map((p) => parameterRow(view.jobUrl, p))
+          .join("")}</tbody></table>`
+  const results =
+    job.results.length === 0
+      ? `<p class="muted">No results${moving.has(job.phase) || job.phase === "PENDING" ? " yet" : ""}.</p>`
+      : `<table id="results"><thead><tr><th>Result</th><th>Type</th><th>Size</th></tr></thead><tbody>${job.results
+          .map((r) => resultRow(view, r))
+          .join("")}</tbody></table>`
+  const info =
+    job.jobInfo === null || Object.keys(job.jobInfo).length === 0
+      ? ""
+      : `<h2>Progress</h2><table id="job-info"><tbody>${Object.entries(job.jobInfo)
+          .map(([k, v]) => `<tr><th>${escape(k)}</th><td class="v">${escape(v)}</td></tr>`)
+          .join("")}</tbody></table>`
+
+  const phaseForm = (phase: "RUN" | "ABORT", label: string) =>
+    `<form class="inline" method="post" action="${jobUrl}/phase" id="${phase.toLowerCase()}-form">` +
+    `<input type="hidden" name="PHASE" value="${phase}"><button type="submit">${label}</button></form>`
+  const actions: Array<string> = []
+  if (accepts("RUN")) actions.push(phaseForm("RUN", "Run"))
+  if (accepts("ABORT")) actions.push(phaseForm("ABORT", "Abort"))
+  if (accepts("DELETE")) {
+    actions.push(
+      `<form class="inline" method="post" action="${jobUrl}" id="delete-form">` +
+        `<input type="hidden" name="ACTION" value="DELETE"><button type="submit">Delete</button></form>`
+    )
+  }
+  const settings: Array<string> = []
+  if (accepts("SET_DESTRUCTION")) {
+    const value = job.destruction === null ? "" : ` value="${localInput(job.destruction)}"`
+    settings.push(
+      `<form method="post" action="${jobUrl}/destruction" id="destruction-form"><fieldset>` +
+        `<label for="destruction">Destruction (UTC)</label> ` +
+        `<input type="datetime-local" step="1" name="DESTRUCTION" id="destruction" required${value}> ` +
+        `<button type="submit">Set destruction</button></fieldset></form>`
+    )
+  }
+  if (accepts("SET_EXECUTION_DURATION")) {
+    settings.push(
+      `<form method="post" action="${jobUrl}/executionduration" id="executionduration-form"><fieldset>` +
+        `<label for="executionduration">Execution duration (seconds, 0 = unlimited)</label> ` +
+        `<input type="number" min="0" step="1" name="EXECUTIONDURATION" id="executionduration" required value="${job.executionDuration}"> ` +
+        `<button type="submit">Set execution duration</button></fieldset></form>`
+    )
+  }
+  const refresh = moving.has(job.phase)
+    ? `<meta http-equiv="refresh" content="1; url=${escape(`${view.jobUrl}?WAIT=30&PHASE=${job.phase}`)}">`
+    : ""
+  return page(
+    `Job ${job.jobId} (${job.phase}) · ${view.title}`,
+    `<nav><a href="${escape(view.listUrl)}">${escape(view.title)} jobs</a> › ${escape(job.jobId)}</nav>` +
+      `<h1>Job ${escape(job.jobId)} ${phaseBadge(job.phase)}</h1>` +
+      (refresh === "" ? "" : `<p class="muted">This page follows the job until it stops moving.</p>`) +
+      (actions.length === 0 ? "" : `<div id="actions">${actions.join("")}</div>`) +
+      list +
+      error +
+      `<h2>Results</h2>${results}` +
+      `<h2>Parameters</h2>${parameters}` +
+      info +
+      (settings.length === 0 ? "" : `<h2>Settings</h2>${settings.join("")}`),
+    refresh
+  )
+}
 
 /**
+ * An error, with the message a person can act on and a way back.
+ *
  * @since 0.1.0
  * @category pages
  */
 export const errorPage = (view: ErrorView): string =>
-  page(view.title, `<h1>${view.status} ${escape(view.title)}</h1><p>${escape(view.message)}</p>`)
+  page(
+    `${view.status} ${view.title}`,
+    `<h1>${view.status} ${escape(view.title)}</h1><div class="error" id="message"><p>${escape(view.message)}</p></div>` +
+      (view.backUrl === undefined ? "" : `<p><a href="${escape(view.backUrl)}" id="back">Back</a></p>`)
+  )
