@@ -145,6 +145,11 @@ export interface UwsOptions {
   /** Longest time `validate` may take before the request fails (milliseconds). */
   readonly validationTimeout?: number
   /**
+   * When the job store is shared with other service instances, how often (ms) to re-read it for
+   * deadlines they set. Default: never (this instance sees every change it makes).
+   */
+  readonly rescanInterval?: number
+  /**
    * On start, re-dispatch QUEUED jobs and put jobs left EXECUTING by a previous process into
    * ERROR (default `true`).
    */

@@ -271,8 +271,12 @@ export const operation = (options: OperationOptions = {}): fc.Arbitrary<Operatio
   const clock: Array<fc.WeightedArbitrary<Operation>> = options.clock
     ? [{ weight: 2, arbitrary: clockMove.map((ms): Operation => ({ _tag: "Advance", ms })) }]
     : []
-  return fc.oneof(...client, ...service, ...clock)
+  return fc.oneof(...client, ...service, ...clock).map(printable)
 }
+
+/** Counterexamples print operations in their short form. */
+const printable = (op: Operation): Operation =>
+  Object.defineProperty(op, fc.toStringMethod, { value: () => describeOperation(op), enumerable: false })
 
 // ---------------------------------------------------------------------------------------------
 // The reference model
@@ -564,33 +568,50 @@ export class Model {
     }
   }
 
-  /** Time passes: overrunning jobs are aborted, expired jobs destroyed or archived. */
+  /**
+   * Time passes. Deadlines fire at their own instants, earliest first: overrunning jobs are
+   * aborted, expired jobs destroyed or archived, and freed dispatcher slots start queued jobs
+   * at that instant.
+   */
   advance(ms: number): void {
-    this.now += ms
-    for (const job of [...this.jobs_.values()]) {
-      if (
-        (job.phase === "EXECUTING" || job.phase === "SUSPENDED") &&
-        job.executionDuration > 0 &&
-        job.startTime !== null &&
-        job.startTime + job.executionDuration * 1000 <= this.now
-      ) {
-        job.phase = "ABORTED"
-        job.endTime = this.now
-        job.errorMessage = "execution duration exceeded"
-      }
-      if (job.destruction !== null && job.destruction <= this.now && job.phase !== "ARCHIVED") {
-        if (this.policy.onDestruction === "delete") {
-          this.jobs_.delete(job.jobId)
-          continue
-        }
-        if (!ARCHIVABLE.has(job.phase)) {
+    const end = this.now + ms
+    for (;;) {
+      let next = Infinity
+      for (const job of this.jobs_.values()) next = Math.min(next, this.executionDeadline(job), this.destructionDeadline(job))
+      if (next > end) break
+      this.now = next
+      for (const job of [...this.jobs_.values()]) {
+        if (this.executionDeadline(job) <= this.now) {
           job.phase = "ABORTED"
           job.endTime = this.now
+          job.errorMessage = "execution duration exceeded"
         }
-        job.phase = "ARCHIVED"
-        if (this.policy.archivedResults === "drop") job.resultCount = 0
+        if (this.destructionDeadline(job) <= this.now) {
+          if (this.policy.onDestruction === "delete") {
+            this.jobs_.delete(job.jobId)
+            continue
+          }
+          if (!ARCHIVABLE.has(job.phase)) {
+            job.phase = "ABORTED"
+            job.endTime = this.now
+          }
+          job.phase = "ARCHIVED"
+          if (this.policy.archivedResults === "drop") job.resultCount = 0
+        }
       }
+      this.settle()
     }
+    this.now = end
+  }
+
+  private executionDeadline(job: ModelJob): number {
+    return (job.phase === "EXECUTING" || job.phase === "SUSPENDED") && job.executionDuration > 0 && job.startTime !== null
+      ? job.startTime + job.executionDuration * 1000
+      : Infinity
+  }
+
+  private destructionDeadline(job: ModelJob): number {
+    return job.destruction !== null && job.phase !== "ARCHIVED" ? job.destruction : Infinity
   }
 
   /** The job id a target means now (undefined: a Known target with no jobs yet). */

@@ -53,8 +53,6 @@ export const randomJobId = (): string => {
 
 /** How often a lost compare-and-set is retried before the caller gets `Conflict`. */
 const CAS_ATTEMPTS = 16
-/** Deadline loops re-read the store at least this often, to see other instances' changes. */
-const MAX_IDLE_MS = 60_000
 const DUE_BATCH = 64
 
 const describe = (u: unknown): string =>
@@ -77,6 +75,7 @@ export const makeUws = (
     const maxWait = options.maxWait ?? defaultMaxWait
     const makeJobId = options.makeJobId ?? randomJobId
     const validationTimeout = options.validationTimeout ?? 30_000
+    const rescanInterval = options.rescanInterval ?? Infinity
 
     const now = clock.currentTimeMillis
     const dispatchQueue = yield* Queue.unbounded<string>()
@@ -510,9 +509,13 @@ export const makeUws = (
             )
             continue
           }
-          const wait = next === null ? MAX_IDLE_MS : Math.min(next - t, MAX_IDLE_MS)
+          // Sleep until the next deadline, or until this service writes an earlier one; a store
+          // shared with other instances is re-read every `rescanInterval` as well.
+          const wait = Math.min(next === null ? Infinity : next - t, rescanInterval)
           scheduledFor[kind] = t + wait
-          yield* Effect.raceFirst(clock.sleep(Duration.millis(wait)), Queue.take(wakeups[kind]))
+          yield* wait === Infinity
+            ? Queue.take(wakeups[kind])
+            : Effect.raceFirst(clock.sleep(Duration.millis(wait)), Queue.take(wakeups[kind]))
         }
       }).pipe(
         Effect.catchAllCause((cause) =>

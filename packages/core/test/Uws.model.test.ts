@@ -1,0 +1,526 @@
+/**
+ * Model-based tests of the Uws service: random sequences of client operations, application
+ * completions and failures and clock jumps (Effect's TestClock), compared after every step with
+ * the reference model of `@uws-kit/core/testing`.
+ */
+import { Effect, Either, Fiber, Layer, TestClock, TestContext } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { Identity, Job as Jobs, JobStore, Phase, ResultStore, Uws } from "@uws-kit/core"
+import type { Job } from "@uws-kit/core/Job"
+import type { Policy } from "@uws-kit/core/Policy"
+import {
+  Model,
+  controlledWorker,
+  describeOperation,
+  operation,
+  propertyRuns,
+  type Expected,
+  type Operation
+} from "@uws-kit/core/testing"
+
+const admin = { id: null, admin: true } as const
+
+const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
+
+interface Harness {
+  readonly uws: Uws.UwsService
+  readonly model: Model
+  readonly control: ReturnType<typeof controlledWorker>
+  /** The last state seen of every job, to check that nothing moves backwards. */
+  readonly seen: Map<string, Job>
+  readonly results: ResultStore.ResultStoreService
+}
+
+const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
+  Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as never }))
+
+const allJobs = (uws: Uws.UwsService) =>
+  Effect.map(Effect.orDie(uws.list(admin, { phases: Phase.all })), (page) => page.jobs)
+
+/** Lets the service's fibers (dispatcher, watchdog, reaper, runs) catch up; no time passes. */
+const settle = (h: Harness) =>
+  Effect.gen(function* () {
+    h.model.settle()
+    for (let i = 0; i < 400; i++) {
+      yield* Effect.yieldNow()
+      if (i % 8 === 7 && (yield* agrees(h)) === undefined) return
+    }
+    const diff = yield* agrees(h)
+    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
+  })
+
+/** Undefined when the service's jobs equal the model's; else a description of the first difference. */
+const agrees = (h: Harness) =>
+  Effect.gen(function* () {
+    const real = new Map((yield* allJobs(h.uws)).map((j) => [j.jobId, j]))
+    const expected = h.model.jobs
+    if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
+    for (const m of expected) {
+      const j = real.get(m.jobId)
+      if (j === undefined) return `job ${m.jobId} missing`
+      const fields = {
+        phase: [j.phase, m.phase],
+        ownerId: [j.ownerId, m.ownerId],
+        creationTime: [j.creationTime, m.creationTime],
+        startTime: [j.startTime, m.startTime],
+        endTime: [j.endTime, m.endTime],
+        executionDuration: [j.executionDuration, m.executionDuration],
+        destruction: [j.destruction, m.destruction],
+        results: [j.results.length, m.resultCount],
+        parameters: [JSON.stringify(j.parameters), JSON.stringify(m.parameters)]
+      } as const
+      for (const [name, [a, b]] of Object.entries(fields)) if (a !== b) return `${m.jobId}.${name}: service ${a}, model ${b}`
+    }
+    return undefined
+  })
+
+/** Invariants over one job's history: edges, timestamps, results. */
+const checkInvariants = (h: Harness) =>
+  Effect.gen(function* () {
+    // A destroyed job is gone with its results; archiving drops them unless policy keeps them.
+    for (const jobId of h.seen.keys()) {
+      const m = h.model.job(jobId)
+      const stored = yield* Effect.orDie(h.results.get(jobId, "results/out"))
+      if (m === undefined || m.resultCount === 0) expect(stored, `contents of ${jobId}`).toBeUndefined()
+      else expect(stored?.size).toBeGreaterThan(0)
+    }
+    for (const job of yield* allJobs(h.uws)) {
+      const before = h.seen.get(job.jobId)
+      if (before !== undefined) {
+        expect(job.version).toBeGreaterThanOrEqual(before.version)
+        for (const key of ["startTime", "endTime"] as const) {
+          if (before[key] !== null && job[key] !== null) expect(job[key]).toBeGreaterThanOrEqual(before[key]!)
+        }
+        if (Phase.isFinal(before.phase)) expect(Phase.isFinal(job.phase)).toBe(true)
+      }
+      if (job.phase === "EXECUTING" || job.phase === "SUSPENDED") expect(job.startTime).not.toBeNull()
+      if (job.phase === "PENDING" || job.phase === "QUEUED") expect(job.startTime).toBeNull()
+      if (Phase.isFinal(job.phase) && job.phase !== "ARCHIVED") expect(job.endTime).not.toBeNull()
+      if (job.phase !== "COMPLETED" && job.phase !== "ARCHIVED") expect(job.results).toEqual([])
+      h.seen.set(job.jobId, job)
+    }
+  })
+
+const step = (h: Harness, op: Operation) =>
+  Effect.gen(function* () {
+    const { uws, model } = h
+    const target = "target" in op ? model.resolve(op.target) : undefined
+    if ("target" in op && target === undefined) return // no job to aim at yet
+    const now = model.now
+    let got: Expected
+    let want: Expected
+    switch (op._tag) {
+      case "Create": {
+        const created = yield* Effect.either(
+          uws.create(op.caller, {
+            parameters: op.parameters,
+            run: op.run,
+            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
+            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
+          })
+        )
+        got = Either.isRight(created) ? { ok: true } : { ok: false, error: created.left._tag }
+        want = model.create(op.caller, op, Either.isRight(created) ? created.right.jobId : undefined)
+        break
+      }
+      case "Get":
+        got = yield* outcome(uws.get(op.caller, target!))
+        want = model.get(op.caller, target!)
+        break
+      case "Run":
+        got = yield* outcome(uws.run(op.caller, target!))
+        want = model.run(op.caller, target!)
+        break
+      case "Abort":
+        got = yield* outcome(uws.abort(op.caller, target!))
+        want = model.abort(op.caller, target!)
+        break
+      case "Delete":
+        got = yield* outcome(uws.delete(op.caller, target!))
+        want = model.delete(op.caller, target!)
+        break
+      case "SetDestruction":
+        got = yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn))
+        want = model.setDestruction(op.caller, target!, now + op.destructionIn)
+        break
+      case "SetExecutionDuration":
+        got = yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds))
+        want = model.setExecutionDuration(op.caller, target!, op.seconds)
+        break
+      case "UpdateParameters":
+        got = yield* outcome(uws.updateParameters(op.caller, target!, op.parameters))
+        want = model.updateParameters(op.caller, target!, op.parameters)
+        break
+      case "List": {
+        const query = {
+          phases: op.phases,
+          ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
+          ...(op.last === undefined ? {} : { last: op.last })
+        }
+        const page = yield* Effect.orDie(uws.list(op.caller, query))
+        expect(page.jobs.map((j) => j.jobId)).toEqual(model.list(op.caller, query))
+        return
+      }
+      // The application can only end a job it is running: compare whether it was.
+      case "Complete":
+        expect(yield* h.control.complete(target!), describeOperation(op)).toBe(model.complete(target!).ok)
+        return
+      case "Fail":
+        expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
+        return
+      case "Advance":
+        yield* TestClock.adjust(op.ms)
+        model.advance(op.ms)
+        return
+    }
+    expect(got, describeOperation(op)).toEqual(want)
+  })
+
+export const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
+  Effect.gen(function* () {
+    const control = controlledWorker()
+    let n = 0
+    const uws = yield* Uws.make({
+      worker: control.worker,
+      policy,
+      makeJobId: () => `j${String(++n).padStart(3, "0")}`
+    })
+    const h: Harness = { uws, model: new Model(policy), control, seen: new Map(), results: yield* ResultStore.ResultStore }
+    for (const op of ops) {
+      yield* step(h, op)
+      yield* settle(h)
+      yield* checkInvariants(h)
+    }
+  }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+
+const policies: ReadonlyArray<[string, Partial<Policy>]> = [
+  ["defaults with two slots", { concurrency: 2 }],
+  [
+    "tight limits: clamping refused, quotas, archive on destruction",
+    {
+      concurrency: 1,
+      overLimit: "refuse",
+      maxExecutionDuration: 600,
+      defaultExecutionDuration: 60,
+      maxDestructionLifetime: 86_400,
+      defaultDestructionLifetime: 3_600,
+      maxActiveJobsPerOwner: 3,
+      maxQueuedJobs: 2,
+      onDestruction: "archive",
+      anonymousJobs: "private"
+    }
+  ],
+  [
+    "unlimited durations, results kept when archived, new parameters allowed",
+    {
+      concurrency: 3,
+      maxExecutionDuration: 0,
+      defaultExecutionDuration: 0,
+      maxDestructionLifetime: null,
+      defaultDestructionLifetime: null,
+      onDestruction: "archive",
+      archivedResults: "keep",
+      newParametersAfterCreation: true
+    }
+  ]
+]
+
+describe("Uws service against the reference model", () => {
+  for (const [name, policy] of policies) {
+    it(`agrees under ${name}`, async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(operation({ service: true, clock: true }), { minLength: 1, maxLength: 40 }),
+          (ops) => Effect.runPromise(runScenario(ops, policy))
+        ),
+        { numRuns: propertyRuns(60) }
+      )
+    })
+  }
+
+  it("a deleted job's stored results are deleted with it", async () => {
+    const known = { _tag: "Known", index: 0 } as const
+    await Effect.runPromise(
+      runScenario(
+        [
+          { _tag: "Create", caller: { id: null }, parameters: [], run: true },
+          { _tag: "Complete", target: known },
+          { _tag: "Delete", caller: { id: null }, target: known },
+          { _tag: "Get", caller: { id: null }, target: known }
+        ],
+        { concurrency: 1 }
+      )
+    )
+  })
+
+  it("an archived job's results go, or stay when the policy keeps them", async () => {
+    const known = { _tag: "Known", index: 0 } as const
+    for (const archivedResults of ["drop", "keep"] as const) {
+      await Effect.runPromise(
+        runScenario(
+          [
+            { _tag: "Create", caller: { id: null }, parameters: [], run: true, destructionIn: 60_000 },
+            { _tag: "Complete", target: known },
+            { _tag: "Advance", ms: 60_000 },
+            { _tag: "Get", caller: { id: null }, target: known }
+          ],
+          { onDestruction: "archive", archivedResults }
+        )
+      )
+    }
+  })
+
+  it("regression: a job aborted right after RUN never runs its application", async () => {
+    await Effect.runPromise(
+      runScenario(
+        [
+          { _tag: "Create", caller: { id: null }, parameters: [], run: true },
+          { _tag: "Abort", caller: { id: null }, target: { _tag: "Known", index: 0 } },
+          { _tag: "Complete", target: { _tag: "Known", index: 0 } }
+        ],
+        { concurrency: 1 }
+      )
+    )
+  })
+})
+
+describe("concurrent requests on one job", () => {
+  const race = (a: "run" | "abort" | "delete", b: "run" | "abort" | "delete") =>
+    Effect.gen(function* () {
+      const control = controlledWorker()
+      const uws = yield* Uws.make({ worker: control.worker, policy: { concurrency: 1 } })
+      const job = yield* uws.create(Identity.anonymous, {})
+      const call = (op: typeof a) =>
+        op === "delete" ? Effect.map(uws.delete(Identity.anonymous, job.jobId), () => "deleted") : Effect.map(uws[op](Identity.anonymous, job.jobId), (j) => j.phase)
+      const fibers = yield* Effect.all([Effect.fork(Effect.either(call(a))), Effect.fork(Effect.either(call(b)))])
+      const [ra, rb] = yield* Effect.all(fibers.map(Fiber.join))
+      const final = yield* Effect.either(uws.get(Identity.anonymous, job.jobId))
+      return {
+        a: Either.isRight(ra!) ? ra.right : ra!.left._tag,
+        b: Either.isRight(rb!) ? rb.right : rb!.left._tag,
+        final: Either.isRight(final) ? final.right.phase : final.left._tag
+      }
+    }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+
+  it("RUN and RUN: exactly one wins", async () => {
+    const r = await Effect.runPromise(race("run", "run"))
+    expect([r.a, r.b].filter((x) => x === "QUEUED")).toHaveLength(1)
+    expect([r.a, r.b]).toContain("InvalidTransition")
+  })
+
+  it("RUN and ABORT: the outcome is one of the two serial orders", async () => {
+    const r = await Effect.runPromise(race("run", "abort"))
+    // RUN first: QUEUED then ABORTED (both succeed). ABORT first: RUN is refused.
+    expect([JSON.stringify(r)]).toContainEqual(
+      expect.stringMatching(/"a":"QUEUED","b":"ABORTED","final":"ABORTED"|"a":"InvalidTransition","b":"ABORTED","final":"ABORTED"/)
+    )
+  })
+
+  it("ABORT and DELETE: the job is gone and no request saw a half-state", async () => {
+    const r = await Effect.runPromise(race("abort", "delete"))
+    expect(r.final).toBe("JobNotFound")
+    expect(r.b).toBe("deleted")
+    expect(["ABORTED", "JobNotFound"]).toContain(r.a)
+  })
+})
+
+describe("blocking wait", () => {
+  const withService = <A>(f: (uws: Uws.UwsService, control: ReturnType<typeof controlledWorker>) => Effect.Effect<A, unknown>) =>
+    Effect.gen(function* () {
+      const control = controlledWorker()
+      const uws = yield* Uws.make({ worker: control.worker, maxWait: 30_000 })
+      return yield* f(uws, control)
+    }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+
+  it("returns at once for a job in a final phase", async () => {
+    const phase = await Effect.runPromise(
+      withService((uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          yield* uws.abort(Identity.anonymous, job.jobId)
+          return (yield* uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely" })).phase
+        })
+      )
+    )
+    expect(phase).toBe("ABORTED")
+  })
+
+  it("returns at once when the job is not in the PHASE guard's phase", async () => {
+    const phase = await Effect.runPromise(
+      withService((uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          return (yield* uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely", phase: "EXECUTING" })).phase
+        })
+      )
+    )
+    expect(phase).toBe("PENDING")
+  })
+
+  it("wakes on the change, without the clock moving", async () => {
+    const phase = await Effect.runPromise(
+      withService((uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          const waiting = yield* Effect.fork(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely", phase: "PENDING" }))
+          yield* Effect.yieldNow()
+          yield* uws.abort(Identity.anonymous, job.jobId)
+          return (yield* Fiber.join(waiting)).phase
+        })
+      )
+    )
+    expect(phase).toBe("ABORTED")
+  })
+
+  it("answers the unchanged job at the time-out, and never waits past maxWait", async () => {
+    const result = await Effect.runPromise(
+      withService((uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          const waiting = yield* Effect.fork(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely" }))
+          yield* TestClock.adjust(29_999)
+          const early = yield* Fiber.poll(waiting)
+          yield* TestClock.adjust(1)
+          const answered = yield* Fiber.join(waiting)
+          return { early: early._tag, phase: answered.phase, version: answered.version - job.version }
+        })
+      )
+    )
+    expect(result).toEqual({ early: "None", phase: "PENDING", version: 0 })
+  })
+})
+
+describe("ownership", () => {
+  it("another owner can neither see nor change a job, and never finds it in a listing", async () => {
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker })
+        const job = yield* uws.create(Identity.user("alice"), {})
+        const get = yield* Effect.either(uws.get(Identity.user("bob"), job.jobId))
+        const abort = yield* Effect.either(uws.abort(Identity.user("bob"), job.jobId))
+        const listed = yield* uws.list(Identity.user("bob"), {})
+        const anon = yield* Effect.either(uws.get(Identity.anonymous, job.jobId))
+        const still = yield* uws.get(Identity.user("alice"), job.jobId)
+        return { get: Either.isLeft(get) && get.left._tag, abort: Either.isLeft(abort) && abort.left._tag, listed: listed.jobs.length, anon: Either.isLeft(anon) && anon.left._tag, phase: still.phase, version: still.version }
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r).toEqual({ get: "Forbidden", abort: "Forbidden", listed: 0, anon: "Forbidden", phase: "PENDING", version: 0 })
+  })
+})
+
+describe("applications", () => {
+  const run = <A>(worker: Parameters<typeof Uws.make>[0]["worker"], f: (uws: Uws.UwsService) => Effect.Effect<A, unknown>) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker })
+        return yield* f(uws)
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+
+  const finished = (uws: Uws.UwsService, jobId: string) =>
+    Effect.iterate(undefined as Job | undefined, {
+      while: (j) => j === undefined || Phase.isActive(j.phase) || j.phase === "SUSPENDED",
+      body: () => uws.waitForChange(Identity.anonymous, jobId, { timeout: "indefinitely" })
+    })
+
+  it("an async application's results are stored and served; progress lands in jobInfo", async () => {
+    const { Worker } = await import("@uws-kit/core")
+    const r = await run(
+      Worker.make({
+        name: "async",
+        run: async (job, ctx) => {
+          await ctx.progress({ progress: "0.5" })
+          return [{ id: "answer", mimeType: "text/plain", content: `hello ${Jobs.parameter(job, "name")}` }]
+        }
+      }),
+      (uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, { parameters: [{ name: "NAME", value: "world" }], run: true })
+          const done = yield* finished(uws, job.jobId)
+          const result = yield* uws.result(Identity.anonymous, job.jobId, "answer")
+          const { Stream } = yield* Effect.promise(() => import("effect"))
+          const chunks = yield* Stream.runCollect(result.content!.stream)
+          const text = new TextDecoder().decode(Buffer.concat([...chunks]))
+          return { phase: done!.phase, results: done!.results, jobInfo: done!.jobInfo, text }
+        })
+    )
+    expect(r).toEqual({
+      phase: "COMPLETED",
+      results: [{ id: "answer", size: 11, mimeType: "text/plain" }],
+      jobInfo: { progress: "0.5" },
+      text: "hello world"
+    })
+  })
+
+  it("a throwing application ends in ERROR with its message; a JobFailure keeps its type", async () => {
+    const { Worker } = await import("@uws-kit/core")
+    const r = await run(
+      Worker.make({
+        name: "failing",
+        run: async (job) => {
+          if (Jobs.parameter(job, "kind") === "transient") throw new Worker.JobFailure({ message: "archive offline", type: "transient" })
+          throw new Error("division by zero")
+        }
+      }),
+      (uws) =>
+        Effect.gen(function* () {
+          const a = yield* uws.create(Identity.anonymous, { run: true })
+          const b = yield* uws.create(Identity.anonymous, { run: true, parameters: [{ name: "kind", value: "transient" }] })
+          return [(yield* finished(uws, a.jobId))!.errorSummary, (yield* finished(uws, b.jobId))!.errorSummary]
+        })
+    )
+    expect(r).toEqual([
+      { type: "fatal", message: "division by zero", hasDetail: false },
+      { type: "transient", message: "archive offline", hasDetail: false }
+    ])
+  })
+
+  it("invalid parameters are refused, or make a job in ERROR when the application prefers", async () => {
+    const { Worker } = await import("@uws-kit/core")
+    const validate = (ps: ReadonlyArray<{ name: string; value: string }>) =>
+      ps.some((p) => p.name === "N" && !/^\d+$/.test(p.value))
+        ? { _tag: "Left" as const, left: "N must be a whole number, e.g. N=3." }
+        : { _tag: "Right" as const, right: ps }
+    const refused = await run(Worker.make({ name: "strict", validate, run: async () => [] }), (uws) =>
+      Effect.flip(uws.create(Identity.anonymous, { parameters: [{ name: "N", value: "x" }] }))
+    )
+    expect(refused._tag).toBe("InvalidParameter")
+    expect(refused.message).toContain("N must be a whole number")
+    const errorJob = await run(Worker.make({ name: "lenient", validate, onInvalidParameters: "error-job", run: async () => [] }), (uws) =>
+      uws.create(Identity.anonymous, { parameters: [{ name: "N", value: "x" }], run: true })
+    )
+    expect(errorJob.phase).toBe("ERROR")
+    expect(errorJob.errorSummary?.message).toBe("N must be a whole number, e.g. N=3.")
+  })
+
+  it("an abort reaches an async application through its AbortSignal", async () => {
+    const { Worker } = await import("@uws-kit/core")
+    let aborted: (() => void) | undefined
+    const sawAbort = new Promise<void>((resolve) => (aborted = resolve))
+    let started: (() => void) | undefined
+    const didStart = new Promise<void>((resolve) => (started = resolve))
+    const r = await run(
+      Worker.make({
+        name: "slow",
+        run: (_job, ctx) =>
+          new Promise((_resolve, reject) => {
+            started!()
+            ctx.signal.addEventListener("abort", () => {
+              aborted!()
+              reject(new Error("aborted"))
+            })
+          })
+      }),
+      (uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, { run: true })
+          yield* Effect.promise(() => didStart)
+          yield* uws.abort(Identity.anonymous, job.jobId)
+          yield* Effect.promise(() => sawAbort)
+          return (yield* uws.get(Identity.anonymous, job.jobId)).phase
+        })
+    )
+    expect(r).toBe("ABORTED")
+  })
+})
