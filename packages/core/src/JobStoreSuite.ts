@@ -1,0 +1,234 @@
+/**
+ * The conformance suite every `JobStore` implementation runs (in the manner of unstorage's
+ * `testDriver`): compare-and-set semantics, the UWS 1.1 listing filters with cursor paging
+ * against a naive model, counters and deadlines. Call it inside a vitest file:
+ *
+ * @example
+ * import { testJobStore } from "@uws-kit/core/JobStoreSuite"
+ * import { JobStore } from "@uws-kit/core"
+ * testJobStore({ name: "memory", make: async () => JobStore.makeMemory() })
+ *
+ * Requires `vitest` and `fast-check` (dev dependencies of the store's package).
+ *
+ * @since 0.1.0
+ */
+import { Effect, Either } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { executionDeadline, type Job } from "./Job.js"
+import type { DeadlineKind, JobStoreService, ListQuery } from "./JobStore.js"
+import * as Phases from "./Phase.js"
+import type { Phase } from "./Phase.js"
+import { propertyRuns } from "./testing.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobStoreSuiteOptions {
+  readonly name: string
+  /** A new, empty store per call. */
+  readonly make: () => Promise<JobStoreService>
+  /** Called after each store is done with (close connections, drop tables). */
+  readonly dispose?: (store: JobStoreService) => Promise<void>
+  /** Property runs (default `propertyRuns(40)`); slow stores may want fewer. */
+  readonly runs?: number
+}
+
+const owners = [null, "alice", "bob"] as const
+
+const arbJob = (id: number): fc.Arbitrary<Job> =>
+  fc
+    .record({
+      ownerId: fc.constantFrom(...owners),
+      phase: fc.constantFrom(...Phases.all),
+      // Few distinct creation times, so ties (broken by job id) are common.
+      creationTime: fc.integer({ min: 0, max: 20 }).map((t) => 1_700_000_000_000 + t * 1000),
+      destruction: fc.option(fc.integer({ min: 0, max: 100 }).map((t) => 1_700_000_000_000 + t * 1000)),
+      executionDuration: fc.constantFrom(0, 10, 60)
+    })
+    .map((r) => ({
+      jobId: `job-${String(id).padStart(4, "0")}`,
+      runId: null,
+      ownerId: r.ownerId,
+      phase: r.phase,
+      quote: null,
+      creationTime: r.creationTime,
+      startTime: r.phase === "EXECUTING" || r.phase === "SUSPENDED" ? r.creationTime + 500 : null,
+      endTime: null,
+      executionDuration: r.executionDuration,
+      destruction: r.destruction,
+      parameters: [{ name: "N", value: String(id) }],
+      results: [],
+      errorSummary: null,
+      jobInfo: null,
+      version: 0
+    }))
+
+const arbJobs = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbJob(i))))
+
+const arbQuery: fc.Arbitrary<ListQuery> = fc.record(
+  {
+    phases: fc.uniqueArray(fc.constantFrom(...Phases.all), { maxLength: 3 }),
+    after: fc.integer({ min: -1, max: 20 }).map((t) => 1_700_000_000_000 + t * 1000 + (t % 2 === 0 ? 0 : 500)),
+    last: fc.integer({ min: 1, max: 12 }),
+    ownerId: fc.constantFrom(...owners)
+  },
+  { requiredKeys: [] }
+)
+
+/** The listing as the standard defines it, computed the slow, obvious way. */
+const naiveList = (jobs: ReadonlyArray<Job>, q: ListQuery): ReadonlyArray<string> => {
+  const phases = q.phases !== undefined && q.phases.length > 0 ? new Set<Phase>(q.phases) : undefined
+  const matching = jobs
+    .filter((j) => (phases === undefined ? j.phase !== "ARCHIVED" : phases.has(j.phase)))
+    .filter((j) => q.ownerId === undefined || j.ownerId === q.ownerId)
+    .filter((j) => q.after === undefined || j.creationTime > q.after)
+    .sort((a, b) => b.creationTime - a.creationTime || (a.jobId < b.jobId ? 1 : -1))
+    .map((j) => j.jobId)
+  return q.last === undefined ? matching : matching.slice(0, q.last)
+}
+
+const deadlineOf = (kind: DeadlineKind, job: Job) =>
+  kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
+
+/**
+ * Registers the suite.
+ *
+ * @since 0.1.0
+ * @category suites
+ */
+export const testJobStore = (options: JobStoreSuiteOptions): void => {
+  const runs = options.runs ?? propertyRuns(40)
+  const withStore = async <A>(f: (store: JobStoreService) => Promise<A>): Promise<A> => {
+    const store = await options.make()
+    try {
+      return await f(store)
+    } finally {
+      await options.dispose?.(store)
+    }
+  }
+  const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
+  const insertAll = (store: JobStoreService, jobs: ReadonlyArray<Job>) =>
+    run(Effect.forEach(jobs, (j) => store.insert(j), { discard: true }))
+
+  describe(`JobStore conformance: ${options.name}`, () => {
+    it("inserts, gets, and refuses a second job with the same id", async () => {
+      await withStore(async (store) => {
+        const [job] = fc.sample(arbJob(1), { numRuns: 1, seed: 1 })
+        await run(store.insert(job!))
+        expect(await run(store.get(job!.jobId))).toEqual(job)
+        expect(await run(store.get("missing"))).toBeUndefined()
+        const again = await run(Effect.either(store.insert(job!)))
+        expect(Either.isLeft(again) && again.left._tag).toBe("Conflict")
+      })
+    })
+
+    it("updates and removes only at the expected version (compare-and-set)", async () => {
+      await withStore(async (store) => {
+        const [job] = fc.sample(arbJob(2), { numRuns: 1, seed: 2 })
+        await run(store.insert(job!))
+        const next = { ...job!, phase: "ABORTED" as const, version: 1 }
+        await run(store.update(next, 0))
+        const stale = await run(Effect.either(store.update({ ...job!, phase: "QUEUED", version: 1 }, 0)))
+        expect(Either.isLeft(stale) && stale.left._tag).toBe("Conflict")
+        expect((await run(store.get(job!.jobId)))?.phase).toBe("ABORTED")
+        const staleRemove = await run(Effect.either(store.remove(job!.jobId, 0)))
+        expect(Either.isLeft(staleRemove) && staleRemove.left._tag).toBe("Conflict")
+        await run(store.remove(job!.jobId, 1))
+        expect(await run(store.get(job!.jobId))).toBeUndefined()
+        const gone = await run(Effect.either(store.update(next, 1)))
+        expect(Either.isLeft(gone) && gone.left._tag).toBe("JobNotFound")
+      })
+    })
+
+    it("lists as UWS 1.1 says (PHASE union, AFTER, LAST, owner, ARCHIVED hidden, newest first)", async () => {
+      await fc.assert(
+        fc.asyncProperty(arbJobs, fc.array(arbQuery, { minLength: 1, maxLength: 5 }), (jobs, queries) =>
+          withStore(async (store) => {
+            await insertAll(store, jobs)
+            for (const q of queries) {
+              const page = await run(store.list(q))
+              expect(page.jobs.map((j) => j.jobId)).toEqual(naiveList(jobs, q))
+              expect(page.next).toBeNull()
+            }
+          })
+        ),
+        { numRuns: runs }
+      )
+    })
+
+    it("pages with cursors: the pages together are the whole listing, LAST bounding them all", async () => {
+      await fc.assert(
+        fc.asyncProperty(arbJobs, arbQuery, fc.integer({ min: 1, max: 7 }), (jobs, q, limit) =>
+          withStore(async (store) => {
+            await insertAll(store, jobs)
+            const seen: Array<string> = []
+            let cursor: string | undefined
+            for (let i = 0; i < 100; i++) {
+              const page = await run(store.list({ ...q, limit, ...(cursor === undefined ? {} : { cursor }) }))
+              expect(page.jobs.length).toBeLessThanOrEqual(limit)
+              seen.push(...page.jobs.map((j) => j.jobId))
+              if (page.next === null) break
+              cursor = page.next
+            }
+            expect(seen).toEqual(naiveList(jobs, q))
+          })
+        ),
+        { numRuns: runs }
+      )
+    })
+
+    it("keeps counts and deadlines right through updates and removals", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          arbJobs,
+          fc.array(fc.tuple(fc.nat(), fc.constantFrom(...Phases.all), fc.boolean()), { maxLength: 20 }),
+          async (jobs, changes) =>
+            withStore(async (store) => {
+              await insertAll(store, jobs)
+              const current = new Map(jobs.map((j) => [j.jobId, j]))
+              for (const [i, phase, remove] of changes) {
+                const ids = [...current.keys()]
+                if (ids.length === 0) break
+                const job = current.get(ids[i % ids.length]!)!
+                if (remove) {
+                  await run(store.remove(job.jobId, job.version))
+                  current.delete(job.jobId)
+                } else {
+                  const next: Job = {
+                    ...job,
+                    phase,
+                    startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? (job.startTime ?? job.creationTime) : job.startTime,
+                    version: job.version + 1
+                  }
+                  await run(store.update(next, job.version))
+                  current.set(job.jobId, next)
+                }
+              }
+              const all = [...current.values()]
+              for (const owner of owners) {
+                expect(await run(store.countActive(owner))).toBe(all.filter((j) => j.ownerId === owner && Phases.isActive(j.phase)).length)
+              }
+              for (const phase of Phases.all) {
+                expect(await run(store.countInPhase(phase))).toBe(all.filter((j) => j.phase === phase).length)
+              }
+              for (const kind of ["destruction", "execution"] as const) {
+                const deadlines = all
+                  .map((j) => [j.jobId, deadlineOf(kind, j)] as const)
+                  .filter((d): d is readonly [string, number] => d[1] !== null)
+                  .sort((a, b) => a[1] - b[1])
+                expect(await run(store.nextDeadline(kind))).toBe(deadlines[0]?.[1] ?? null)
+                const until = 1_700_000_000_000 + 50_000
+                const due = await run(store.due(kind, until, 1000))
+                expect([...due].sort()).toEqual(deadlines.filter(([, at]) => at <= until).map(([id]) => id).sort())
+                // Asking does not consume: the same answer twice.
+                expect([...(await run(store.due(kind, until, 1000)))].sort()).toEqual([...due].sort())
+              }
+            })
+        ),
+        { numRuns: runs }
+      )
+    })
+  })
+}
