@@ -196,9 +196,9 @@ export const decide = (job: Job, event: JobEvent): Either.Either<Decision, Inval
   if (entry === undefined) {
     return Either.left(new InvalidTransition({ jobId: job.jobId, event: event.type, phase: job.phase }))
   }
-  let data: JobData = job
-  for (const name of entry.updates) data = updates[name as keyof typeof updates](data, event as never)
-  return Either.right({ job: { ...data, phase: entry.target, version: job.version + 1 }, effects: entry.effects })
+  const next = { ...job, phase: entry.target, version: job.version + 1 }
+  for (const name of entry.updates) Object.assign(next, updates[name as keyof typeof updates](next, event as never))
+  return Either.right({ job: next, effects: entry.effects })
 }
 
 /**

@@ -1,17 +1,19 @@
 import type { JobData } from "../Job.js"
 import type * as E from "../JobEvent.js"
 
+type Patch = Partial<JobData>
+
 /**
- * The context updates the job machine names. Each is a pure function of (data, event); the
- * machine wraps them in `assign`, the fast decision path calls them directly.
+ * The context updates the job machine names. Each is a pure function of (data, event) answering
+ * the fields it changes; the machine wraps them in `assign` (which merges a partial context),
+ * the fast decision path merges them itself, into one copy of the job per event.
  */
 export const updates = {
-  markStart: (data: JobData, event: E.Start): JobData => ({ ...data, startTime: event.at, endTime: null }),
-  markEnd: (data: JobData, event: { readonly at: number }): JobData => ({ ...data, endTime: event.at }),
-  storeResults: (data: JobData, event: E.Complete): JobData => ({ ...data, results: event.results }),
-  storeError: (data: JobData, event: E.Fail): JobData => ({ ...data, errorSummary: event.error }),
-  storeTimeoutError: (data: JobData, _event: E.Timeout): JobData => ({
-    ...data,
+  markStart: (_data: JobData, event: E.Start): Patch => ({ startTime: event.at, endTime: null }),
+  markEnd: (_data: JobData, event: { readonly at: number }): Patch => ({ endTime: event.at }),
+  storeResults: (_data: JobData, event: E.Complete): Patch => ({ results: event.results }),
+  storeError: (_data: JobData, event: E.Fail): Patch => ({ errorSummary: event.error }),
+  storeTimeoutError: (data: JobData, _event: E.Timeout): Patch => ({
     errorSummary: {
       type: "fatal",
       message: `The job ran longer than its execution duration of ${data.executionDuration} s and was aborted.`,
@@ -20,7 +22,7 @@ export const updates = {
   }),
   // New values take the place of the old ones of the same name, so the order stays as sent;
   // names not seen before go last (the service only lets them through when policy allows).
-  updateParameters: (data: JobData, event: E.UpdateParameters): JobData => {
+  updateParameters: (data: JobData, event: E.UpdateParameters): Patch => {
     const incoming = new Map<string, Array<E.UpdateParameters["parameters"][number]>>()
     for (const p of event.parameters) {
       const key = p.name.toLowerCase()
@@ -38,16 +40,14 @@ export const updates = {
       return values
     })
     for (const [key, values] of incoming) if (!placed.has(key)) parameters.push(...values)
-    return { ...data, parameters }
+    return { parameters }
   },
-  setDestruction: (data: JobData, event: E.SetDestruction): JobData => ({ ...data, destruction: event.destruction }),
-  setExecutionDuration: (data: JobData, event: E.SetExecutionDuration): JobData => ({
-    ...data,
+  setDestruction: (_data: JobData, event: E.SetDestruction): Patch => ({ destruction: event.destruction }),
+  setExecutionDuration: (_data: JobData, event: E.SetExecutionDuration): Patch => ({
     executionDuration: event.seconds
   }),
-  mergeJobInfo: (data: JobData, event: E.Progress): JobData => ({
-    ...data,
+  mergeJobInfo: (data: JobData, event: E.Progress): Patch => ({
     jobInfo: { ...data.jobInfo, ...event.jobInfo }
   }),
-  dropResults: (data: JobData, event: E.Archive): JobData => (event.keepResults === true ? data : { ...data, results: [] })
+  dropResults: (_data: JobData, event: E.Archive): Patch => (event.keepResults === true ? {} : { results: [] })
 } as const

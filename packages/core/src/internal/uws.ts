@@ -25,7 +25,7 @@ import {
 } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
-import { executionDeadline, type Job, type JobData, type Parameter, type ResultRef } from "../Job.js"
+import { executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
 import { Cursor, JobStore, type DeadlineKind, type ListQuery } from "../JobStore.js"
@@ -43,23 +43,32 @@ const uploadKey = (name: string) => `parameters/${name}`
 const RESULTS_PREFIX = "results/"
 
 const base32 = "abcdefghijklmnopqrstuvwxyz234567"
+// Random bytes are drawn in blocks: one getRandomValues call per 256 ids, not one per id.
+let pool = new Uint8Array(0)
+let poolOffset = 0
 /** 16 base-32 characters: 80 random bits, unguessable, URL-safe and case-insensitive-safe. */
 export const randomJobId = (): string => {
-  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  if (poolOffset + 16 > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(4096))
+    poolOffset = 0
+  }
   let id = ""
-  for (const b of bytes) id += base32[b & 31]
+  for (let i = 0; i < 16; i++) id += base32[pool[poolOffset++]! & 31]
   return id
 }
 
 /** How often a lost compare-and-set is retried before the caller gets `Conflict`. */
 const CAS_ATTEMPTS = 16
 const DUE_BATCH = 64
+const DEADLINE_KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
 
 const describe = (u: unknown): string =>
   u instanceof Error ? u.message || u.name : typeof u === "string" ? u : String(u)
 
+/** A job this instance is starting or running; `cancelled` covers a cancel that lands before the fiber exists. */
 interface Running {
-  readonly fiber: Fiber.RuntimeFiber<void, never>
+  fiber: Fiber.RuntimeFiber<void, never> | undefined
+  cancelled: boolean
 }
 
 export const makeUws = (
@@ -89,15 +98,12 @@ export const makeUws = (
     const scheduledFor: Record<DeadlineKind, number> = { destruction: Infinity, execution: Infinity }
     const deadlineOf = (kind: DeadlineKind, job: Job) =>
       kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
-    const wakeIfEarlier = (job: Job) =>
-      Effect.forEach(
-        ["destruction", "execution"] as const,
-        (kind) => {
-          const at = deadlineOf(kind, job)
-          return at !== null && at < scheduledFor[kind] ? Queue.offer(wakeups[kind], undefined) : Effect.void
-        },
-        { discard: true }
-      )
+    const wakeIfEarlier = (job: Job) => {
+      for (const kind of DEADLINE_KINDS) {
+        const at = deadlineOf(kind, job)
+        if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
+      }
+    }
 
     // ---- authorisation and loading ---------------------------------------------------------
     const load = (caller: Caller, jobId: string): Effect.Effect<Job, UwsError> =>
@@ -110,53 +116,61 @@ export const makeUws = (
       )
 
     // ---- effects ---------------------------------------------------------------------------
-    const notify = (jobId: string, job: Job | undefined) =>
-      Effect.gen(function* () {
-        const set = waiters.get(jobId)
-        if (set !== undefined) {
-          waiters.delete(jobId)
-          for (const d of set) yield* Deferred.succeed(d, undefined)
-        }
-        yield* PubSub.publish(changes, { jobId, job })
-      })
+    const notify = (jobId: string, job: Job | undefined) => {
+      const set = waiters.get(jobId)
+      if (set !== undefined) {
+        waiters.delete(jobId)
+        for (const d of set) Deferred.unsafeDone(d, Exit.void)
+      }
+      changes.unsafeOffer({ jobId, job })
+    }
 
     const cancel = (jobId: string) =>
       Effect.suspend(() => {
         const run = running.get(jobId)
         if (run === undefined) return Effect.void
+        run.cancelled = true
+        if (run.fiber === undefined) return Effect.void
         running.delete(jobId)
         // Interrupt without waiting: the caller's request must not hang on a slow application.
         return Effect.asVoid(Fiber.interruptFork(run.fiber))
       })
 
-    const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision) =>
-      Effect.gen(function* () {
-        const forgotten = decision.effects.includes("forget")
-        for (const effect of decision.effects) {
-          switch (effect) {
-            case "dispatch":
-              yield* Queue.offer(dispatchQueue, before.jobId)
-              break
-            case "cancel":
-              yield* cancel(before.jobId)
-              break
-            case "deleteResults":
-              // The machine drops the results from an archived job only when asked to (see
-              // `Policy.archivedResults`); their contents go with them, or stay with them.
-              if (event.type === "ARCHIVE" && event.keepResults === true) break
-              yield* results.deleteAll(before.jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
+    /** Carries out a stored decision's effects; the common ones synchronously. */
+    const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision): Effect.Effect<void> => {
+      const forgotten = decision.effects.includes("forget")
+      let pending: Effect.Effect<void> | undefined
+      const then = (effect: Effect.Effect<void>) => {
+        pending = pending === undefined ? effect : Effect.zipRight(pending, effect)
+      }
+      for (const effect of decision.effects) {
+        switch (effect) {
+          case "dispatch":
+            dispatchQueue.unsafeOffer(before.jobId)
+            break
+          case "cancel":
+            then(cancel(before.jobId))
+            break
+          case "deleteResults":
+            // The machine drops the results from an archived job only when asked to (see
+            // `Policy.archivedResults`); their contents go with them, or stay with them.
+            if (event.type === "ARCHIVE" && event.keepResults === true) break
+            then(
+              results.deleteAll(before.jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
                 Effect.catchAll((e) => Effect.logWarning(`results of job ${before.jobId} not deleted: ${e.message}`))
               )
-              break
-            case "notify":
-              yield* notify(before.jobId, forgotten ? undefined : decision.job)
-              break
-            case "forget":
-              break
-          }
+            )
+            break
+          case "notify":
+            notify(before.jobId, forgotten ? undefined : decision.job)
+            break
+          case "forget":
+            break
         }
-        if (!forgotten) yield* wakeIfEarlier(decision.job)
-      })
+      }
+      if (!forgotten) wakeIfEarlier(decision.job)
+      return pending ?? Effect.void
+    }
 
     /**
      * Load → check caller → build the event → decide → compare-and-set → carry out effects.
@@ -169,18 +183,20 @@ export const makeUws = (
       eventType: JobEventType,
       makeEvent: (job: Job, now: number) => Effect.Effect<JobEvent, UwsError>
     ): Effect.Effect<JobMachine.Decision, UwsError> => {
-      const attempt: Effect.Effect<JobMachine.Decision, UwsError> = Effect.gen(function* () {
-        const job = yield* load(caller, jobId)
-        if (JobMachine.targetOf(job.phase, eventType) === undefined) {
-          return yield* Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
-        }
-        const event = yield* makeEvent(job, yield* now)
-        const decision = yield* JobMachine.decide(job, event)
-        if (decision.effects.includes("forget")) yield* store.remove(jobId, job.version)
-        else yield* store.update(decision.job, job.version)
-        yield* carryOut(job, event, decision)
-        return decision
-      })
+      const attempt: Effect.Effect<JobMachine.Decision, UwsError> = Effect.flatMap(load(caller, jobId), (job) =>
+        JobMachine.targetOf(job.phase, eventType) === undefined
+          ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
+          : Effect.flatMap(now, (t) =>
+              Effect.flatMap(makeEvent(job, t), (event) =>
+                Effect.flatMap(JobMachine.decide(job, event), (decision) =>
+                  (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version)).pipe(
+                    Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
+                    Effect.as(decision)
+                  )
+                )
+              )
+            )
+      )
       const loop = (left: number): Effect.Effect<JobMachine.Decision, UwsError> =>
         attempt.pipe(
           Effect.catchTag("Conflict", (e) => (left > 1 ? Effect.yieldNow().pipe(Effect.zipRight(loop(left - 1))) : Effect.fail(e)))
@@ -202,12 +218,19 @@ export const makeUws = (
             )
           )
 
-    const checkParameters = (parameters: ReadonlyArray<Parameter>) =>
-      Effect.forEach(parameters, (p) =>
-        typeof p.name !== "string" || p.name.length === 0 || typeof p.value !== "string"
-          ? Effect.fail(new InvalidParameter({ name: "parameters", reason: "every parameter needs a non-empty name and a value." }))
-          : Effect.void
-      )
+    const malformedParameters = (parameters: ReadonlyArray<Parameter>): InvalidParameter | undefined => {
+      for (const p of parameters) {
+        if (typeof p.name !== "string" || p.name.length === 0 || typeof p.value !== "string") {
+          return new InvalidParameter({ name: "parameters", reason: "every parameter needs a non-empty name and a value." })
+        }
+      }
+      return undefined
+    }
+
+    const checkParameters = (parameters: ReadonlyArray<Parameter>) => {
+      const malformed = malformedParameters(parameters)
+      return malformed === undefined ? Effect.void : Effect.fail(malformed)
+    }
 
     const storeUploads = (jobId: string, uploads: ReadonlyArray<Upload>) =>
       Effect.forEach(uploads, (u) => results.put(jobId, uploadKey(u.name), u.content, u.mimeType), { discard: true })
@@ -229,64 +252,78 @@ export const makeUws = (
             )
       ).pipe(Effect.map((d) => d.job))
 
-    const create = (caller: Caller, request: CreateRequest) =>
-      Effect.gen(function* () {
-        const created = yield* now
+    const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> =>
+      policy.maxActiveJobsPerOwner === null
+        ? Effect.void
+        : Effect.flatMap(store.countActive(caller.id), (active) =>
+            active < policy.maxActiveJobsPerOwner!
+              ? Effect.void
+              : Effect.fail(
+                  new QuotaExceeded({
+                    reason: `${caller.id === null ? "anonymous users" : `"${caller.id}"`} may have at most ${policy.maxActiveJobsPerOwner} active jobs; wait for some to finish or delete them.`
+                  })
+                )
+          )
+
+    // Written as a chain rather than a generator: it is the hot path of every new job.
+    const create = (caller: Caller, request: CreateRequest): Effect.Effect<Job, UwsError> =>
+      Effect.flatMap(now, (created) => {
         const uploads = request.uploads ?? []
-        const sent = [...(request.parameters ?? []), ...uploadParameters(uploads)]
-        yield* checkParameters(sent)
-        const executionDuration = yield* Policies.executionDuration(policy, request.executionDuration)
+        const sent = uploads.length === 0 ? (request.parameters ?? []) : [...(request.parameters ?? []), ...uploadParameters(uploads)]
+        const malformed = malformedParameters(sent)
+        if (malformed !== undefined) return Effect.fail(malformed)
+        const executionDuration = Policies.executionDuration(policy, request.executionDuration)
+        if (Either.isLeft(executionDuration)) return Effect.fail(executionDuration.left)
         const destruction =
           request.destruction === undefined
-            ? Policies.initialDestruction(policy, created)
-            : yield* Policies.destruction(policy, created, created, request.destruction)
-        const validated = yield* validateParameters(sent)
-        if (Either.isLeft(validated) && worker.onInvalidParameters === "reject") {
-          return yield* Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
-        }
-        const data: JobData = {
-          jobId: makeJobId(),
-          runId: request.runId ?? null,
-          ownerId: caller.id,
-          quote: null,
-          creationTime: created,
-          startTime: null,
-          endTime: null,
-          executionDuration,
-          destruction,
-          parameters: Either.isRight(validated) ? validated.right : sent,
-          results: [],
-          errorSummary: null,
-          jobInfo: request.jobInfo ?? null
-        }
-        const draft: Job = { ...data, phase: "PENDING", version: 0 }
-        const job: Job = { ...draft, quote: Quote.forJob(worker, draft, created) }
-        yield* storeUploads(job.jobId, uploads)
-        const insert = Effect.gen(function* () {
-          if (policy.maxActiveJobsPerOwner !== null) {
-            const active = yield* store.countActive(caller.id)
-            if (active >= policy.maxActiveJobsPerOwner) {
-              return yield* Effect.fail(
-                new QuotaExceeded({
-                  reason: `${caller.id === null ? "anonymous users" : `"${caller.id}"`} may have at most ${policy.maxActiveJobsPerOwner} active jobs; wait for some to finish or delete them.`
-                })
-              )
-            }
+            ? Either.right(Policies.initialDestruction(policy, created))
+            : Policies.destruction(policy, created, created, request.destruction)
+        if (Either.isLeft(destruction)) return Effect.fail(destruction.left)
+
+        const build = (validated: Either.Either<ReadonlyArray<Parameter>, string>): Effect.Effect<Job, UwsError> => {
+          if (Either.isLeft(validated) && worker.onInvalidParameters === "reject") {
+            return Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
           }
-          yield* store.insert(job)
-        })
-        yield* (policy.maxActiveJobsPerOwner === null ? insert : creation.withPermits(1)(insert)).pipe(
-          Effect.tapError(() => results.deleteAll(job.jobId).pipe(Effect.ignore))
-        )
-        yield* notify(job.jobId, job)
-        yield* wakeIfEarlier(job)
-        if (Either.isLeft(validated)) {
-          const failed = yield* transact(Identity.system, job.jobId, "FAIL", (_j, at) =>
-            Effect.succeed<JobEvent>({ type: "FAIL", at, error: { type: "fatal", message: validated.left, hasDetail: false } })
+          const draft: Job = {
+            jobId: makeJobId(),
+            runId: request.runId ?? null,
+            ownerId: caller.id,
+            quote: null,
+            creationTime: created,
+            startTime: null,
+            endTime: null,
+            executionDuration: executionDuration.right,
+            destruction: destruction.right,
+            parameters: Either.isRight(validated) ? validated.right : sent,
+            results: [],
+            errorSummary: null,
+            jobInfo: request.jobInfo ?? null,
+            phase: "PENDING",
+            version: 0
+          }
+          const quote = Quote.forJob(worker, draft, created)
+          const job: Job = quote === null ? draft : { ...draft, quote }
+          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job))
+          const stored = (policy.maxActiveJobsPerOwner === null ? insert : creation.withPermits(1)(insert)).pipe(
+            Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
-          return failed.job
+          return (uploads.length === 0 ? stored : Effect.zipRight(storeUploads(job.jobId, uploads), stored)).pipe(
+            Effect.flatMap(() => {
+              notify(job.jobId, job)
+              wakeIfEarlier(job)
+              if (Either.isLeft(validated)) {
+                return Effect.map(
+                  transact(Identity.system, job.jobId, "FAIL", (_j, at) =>
+                    Effect.succeed<JobEvent>({ type: "FAIL", at, error: { type: "fatal", message: validated.left, hasDetail: false } })
+                  ),
+                  (d) => d.job
+                )
+              }
+              return request.run === true ? run(caller, job.jobId) : Effect.succeed(job)
+            })
+          )
         }
-        return request.run === true ? yield* run(caller, job.jobId) : job
+        return worker.validate === undefined ? build(Either.right(sent)) : Effect.flatMap(validateParameters(sent), build)
       })
 
     const list = (caller: Caller, query: Omit<ListQuery, "ownerId">) =>
@@ -346,7 +383,7 @@ export const makeUws = (
       return { type: "fatal", message: describe(error) || "the application failed.", hasDetail: false } as const
     }
 
-    const invoke = (job: Job, context: RunContext, controller: AbortController) =>
+    const invoke = (job: Job, context: RunContext, controller: Abort) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<ResultSpec>, unknown> => {
         let out: ReturnType<typeof worker.run>
         try {
@@ -386,81 +423,102 @@ export const makeUws = (
       })
 
     const system = Identity.system
-    const finish = (jobId: string, exit: Exit.Exit<ReadonlyArray<ResultSpec>, unknown>) =>
-      Effect.gen(function* () {
-        if (Exit.isFailure(exit)) {
-          if (Cause.isInterruptedOnly(exit.cause)) return
-          const error = failureSummary(exit.cause)
-          yield* transact(system, jobId, "FAIL", (_j, at) => Effect.succeed<JobEvent>({ type: "FAIL", at, error }))
-          return
-        }
-        const specs = exit.value
-        if (!checkResults(specs)) {
-          yield* transact(system, jobId, "FAIL", (_j, at) =>
-            Effect.succeed<JobEvent>({
-              type: "FAIL",
-              at,
-              error: { type: "fatal", message: "the application returned malformed results (each needs a unique, non-empty id).", hasDetail: false }
-            })
-          )
-          return
-        }
-        const stored = yield* Effect.either(storeResults(jobId, specs))
-        if (Either.isLeft(stored)) {
-          yield* transact(system, jobId, "FAIL", (_j, at) =>
-            Effect.succeed<JobEvent>({ type: "FAIL", at, error: { type: "transient", message: stored.left.message, hasDetail: false } })
-          )
-          return
-        }
-        yield* transact(system, jobId, "COMPLETE", (_j, at) =>
-          Effect.succeed<JobEvent>({ type: "COMPLETE", at, results: stored.right })
-        ).pipe(
-          // The job was aborted, held or destroyed meanwhile: nothing refers to these contents.
-          Effect.tapError(() => results.deleteAll(jobId, RESULTS_PREFIX).pipe(Effect.ignore))
+    const failWith = (jobId: string, error: ErrorSummary) =>
+      transact(system, jobId, "FAIL", (_j, at) => Effect.succeed<JobEvent>({ type: "FAIL", at, error }))
+
+    const finish = (jobId: string, exit: Exit.Exit<ReadonlyArray<ResultSpec>, unknown>): Effect.Effect<void> => {
+      let outcome: Effect.Effect<unknown, UwsError>
+      if (Exit.isFailure(exit)) {
+        if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
+        outcome = failWith(jobId, failureSummary(exit.cause))
+      } else if (!checkResults(exit.value)) {
+        outcome = failWith(jobId, {
+          type: "fatal",
+          message: "the application returned malformed results (each needs a unique, non-empty id).",
+          hasDetail: false
+        })
+      } else {
+        outcome = Effect.matchEffect(storeResults(jobId, exit.value), {
+          onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }),
+          onSuccess: (refs) =>
+            transact(system, jobId, "COMPLETE", (_j, at) => Effect.succeed<JobEvent>({ type: "COMPLETE", at, results: refs })).pipe(
+              // The job was aborted, held or destroyed meanwhile: nothing refers to these contents.
+              Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, RESULTS_PREFIX)))
+            )
+        })
+      }
+      return Effect.catchAll(Effect.asVoid(outcome), (e) => Effect.logWarning(`job ${jobId} could not be finished: ${e.message}`))
+    }
+
+    /** The AbortController is made only when an application asks for the signal. */
+    class Abort {
+      private controller: AbortController | undefined
+      get signal(): AbortSignal {
+        return (this.controller ??= new AbortController()).signal
+      }
+      abort(): void {
+        this.controller?.abort()
+      }
+    }
+
+    const runContext = (jobId: string, abort: Abort): RunContext => {
+      const send = (type: "SUSPEND" | "RESUME") =>
+        Runtime.runPromise(runtime)(
+          transact(system, jobId, type, (_j, at) => Effect.succeed<JobEvent>({ type, at })).pipe(Effect.asVoid, Effect.ignore)
         )
-      }).pipe(Effect.catchAll((e) => Effect.logWarning(`job ${jobId} could not be finished: ${e.message}`)))
+      const reportProgress = (info: Readonly<Record<string, string>>) =>
+        transact(system, jobId, "PROGRESS", () => Effect.succeed<JobEvent>({ type: "PROGRESS", jobInfo: info })).pipe(
+          Effect.asVoid,
+          Effect.ignore
+        )
+      return {
+        jobId,
+        get signal() {
+          return abort.signal
+        },
+        progress: (info) => Runtime.runPromise(runtime)(reportProgress(info)),
+        reportProgress,
+        suspend: () => send("SUSPEND"),
+        resume: () => send("RESUME")
+      }
+    }
 
-    const execute = (job: Job) =>
-      Effect.gen(function* () {
-        const controller = new AbortController()
-        const send = (makeEvent: (at: number) => JobEvent, type: JobEventType) =>
-          Runtime.runPromise(runtime)(
-            transact(system, job.jobId, type, (_j, at) => Effect.succeed(makeEvent(at))).pipe(Effect.asVoid, Effect.ignore)
-          )
-        const reportProgress = (info: Readonly<Record<string, string>>) =>
-          transact(system, job.jobId, "PROGRESS", () => Effect.succeed<JobEvent>({ type: "PROGRESS", jobInfo: info })).pipe(
-            Effect.asVoid,
-            Effect.ignore
-          )
-        const context: RunContext = {
-          jobId: job.jobId,
-          signal: controller.signal,
-          progress: (info) => Runtime.runPromise(runtime)(reportProgress(info)),
-          reportProgress,
-          suspend: () => send((at) => ({ type: "SUSPEND", at }), "SUSPEND"),
-          resume: () => send((at) => ({ type: "RESUME", at }), "RESUME")
-        }
-        const exit = yield* Effect.exit(invoke(job, context, controller))
-        yield* finish(job.jobId, exit)
-      })
+    const execute = (job: Job) => {
+      const abort = new Abort()
+      return Effect.flatMap(Effect.exit(invoke(job, runContext(job.jobId, abort), abort)), (exit) => finish(job.jobId, exit))
+    }
 
-    const startJob = (jobId: string) =>
-      Effect.gen(function* () {
-        const started = yield* Effect.either(transact(system, jobId, "START", at("START")))
-        if (Either.isLeft(started)) return // aborted, held or destroyed while queued
-        const fiber = yield* Effect.fork(execute(started.right.job))
-        running.set(jobId, { fiber })
-        // An ABORT that landed between START and registering found nothing to cancel.
-        const current = yield* store.get(jobId).pipe(Effect.orElseSucceed(() => undefined))
-        if (current === undefined || !Phases.running.has(current.phase)) yield* cancel(jobId)
-        yield* Fiber.await(fiber)
-        if (running.get(jobId)?.fiber === fiber) running.delete(jobId)
+    const startJob = (jobId: string): Effect.Effect<void> => {
+      if (running.has(jobId)) {
+        // Another slot is starting or running this job (it was queued twice, e.g. RUN after
+        // HOLD): only a job still QUEUED needs another go once that slot has let go of it.
+        return Effect.flatMap(Effect.orElseSucceed(store.get(jobId), () => undefined), (job) =>
+          job?.phase === "QUEUED" ? Effect.zipRight(Effect.yieldNow(), Effect.sync(() => dispatchQueue.unsafeOffer(jobId))) : Effect.void
+        )
+      }
+      // Registered before START, so that a cancel landing between START and the fork is seen.
+      const entry: Running = { fiber: undefined, cancelled: false }
+      running.set(jobId, entry)
+      const release = Effect.sync(() => {
+        if (running.get(jobId) === entry) running.delete(jobId)
       })
+      return Effect.matchEffect(transact(system, jobId, "START", at("START")), {
+        onFailure: () => release, // aborted, held or destroyed while queued
+        onSuccess: (started) =>
+          Effect.flatMap(Effect.fork(execute(started.job)), (fiber) => {
+            entry.fiber = fiber
+            return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(
+              Effect.zipRight(Fiber.await(fiber)),
+              Effect.zipRight(release)
+            )
+          })
+      })
+    }
 
     const dispatcher = Effect.forever(Effect.flatMap(Queue.take(dispatchQueue), startJob))
     yield* Effect.forkScoped(Effect.all(Array.from({ length: policy.concurrency }, () => dispatcher), { concurrency: "unbounded" }))
     yield* Effect.addFinalizer(() =>
-      Effect.forEach([...running.values()], (r) => Fiber.interrupt(r.fiber), { discard: true })
+      Effect.forEach([...running.values()], (r) => (r.fiber === undefined ? Effect.void : Fiber.interrupt(r.fiber)), { discard: true })
     )
 
     // ---- watchdog and reaper ---------------------------------------------------------------
