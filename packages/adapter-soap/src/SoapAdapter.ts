@@ -1,0 +1,126 @@
+/**
+ * The SOAP binding of UWS (v0.3 draft §2.2.2) over a UWS service: one endpoint for the whole job
+ * list, a WSDL at `?wsdl`, SOAP 1.1 and 1.2, job identity by WS-Addressing. It mounts like the
+ * REST adapter: a web-standard handler for any fetch runtime, a Node listener for node:http,
+ * Express or Fastify, and the @effect/platform app both are built from.
+ *
+ * @since 0.1.0
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { HttpApp } from "@effect/platform"
+import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect } from "effect"
+import type { Caller } from "@uws-kit/core/Identity"
+import type { UwsService } from "@uws-kit/core/Uws"
+import * as Wsdl from "./Wsdl.js"
+import { makeApp, type RequestInfo as AppRequestInfo } from "./internal/app.js"
+
+/**
+ * What `identify` sees of a request.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type RequestInfo = AppRequestInfo
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SoapAdapterOptions {
+  readonly service: UwsService
+  /**
+   * The path of the endpoint, e.g. `/soap/echo`: requests elsewhere get a 404 fault, and the
+   * WSDL's address uses it. Absent: the endpoint answers at any path and uses the request's.
+   */
+  readonly basePath?: string
+  /**
+   * Who is calling. The host decides (session, token, certificate); the default is anonymous.
+   * Throwing or rejecting refuses the request with an `Unauthenticated` fault whose reason is
+   * the error's message. Owner isolation is the core's: a caller sees and acts on their own jobs.
+   */
+  readonly identify?: (request: RequestInfo) => Caller | PromiseLike<Caller>
+  /** Largest request accepted, in bytes (default 1 MiB); larger ones get an `EnvelopeTooLarge` fault, unread. */
+  readonly maxEnvelopeBytes?: number
+  /**
+   * The endpoint's public URL, when the host knows it better than the request does. Absent: it
+   * is computed per request from the request's origin (honouring `X-Forwarded-Proto` and
+   * `X-Forwarded-Host`, see `trustForwardedHeaders`) and `basePath`.
+   */
+  readonly publicUrl?: string
+  /** Whether `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured (default `true`: behind a proxy). */
+  readonly trustForwardedHeaders?: boolean
+  /**
+   * Where a result the service stores can be fetched (default: this endpoint,
+   * `{endpoint}?job={jobId}&result={resultId}`). A host that also mounts the REST binding can
+   * point here at its `…/results/{id}` URLs instead.
+   */
+  readonly resultUrl?: (jobId: string, resultId: string, endpoint: string) => string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SoapAdapter {
+  /** Web-standard handler: `(Request) => Promise<Response>`. */
+  readonly handler: (request: Request) => Promise<Response>
+  /** Node listener for node:http, Express (`app.use(path, listener)` with `basePath` unset) or Fastify. */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
+  /** The @effect/platform app behind both, to mount in an Effect HTTP router. */
+  readonly app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest>
+  /** The WSDL this endpoint serves at a given public URL. */
+  readonly wsdl: (endpoint: string) => string
+  /** Stops accepting requests: later ones get a `Closed` fault (503). The service is the host's to close. */
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * The default `maxEnvelopeBytes`: 1 MiB, ample for job parameters and small inline uploads.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxEnvelopeBytes = 1024 * 1024
+
+/**
+ * Builds the SOAP endpoint over a service.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * import { createServer } from "node:http"
+ * import { Uws, Worker } from "@uws-kit/core"
+ * import { SoapAdapter } from "@uws-kit/adapter-soap"
+ *
+ * const { service } = await Uws.start({ worker: Worker.noop })
+ * const soap = SoapAdapter.makeSoapAdapter({ service, basePath: "/soap" })
+ * createServer(soap.listener).listen(8080) // WSDL at http://localhost:8080/soap?wsdl
+ */
+export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
+  const max = options.maxEnvelopeBytes ?? defaultMaxEnvelopeBytes
+  if (!Number.isSafeInteger(max) || max < 1) throw new Error("maxEnvelopeBytes must be a whole number of bytes ≥ 1.")
+  let closed = false
+  const app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest> = makeApp({
+    service: options.service,
+    basePath: options.basePath,
+    identify: options.identify,
+    maxEnvelopeBytes: max,
+    publicUrl: options.publicUrl === undefined ? undefined : options.publicUrl.replace(/\/+$/, "") || options.publicUrl,
+    trustForwardedHeaders: options.trustForwardedHeaders ?? true,
+    resultUrl: options.resultUrl,
+    isClosed: () => closed
+  }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
+  const handler = HttpApp.toWebHandler(app)
+  const listener = Effect.runSync(NodeHttpServer.makeHandler(app))
+  return {
+    handler: (request) => handler(request),
+    listener,
+    app,
+    wsdl: Wsdl.make,
+    dispose: async () => {
+      closed = true
+    }
+  }
+}
