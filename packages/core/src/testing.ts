@@ -341,6 +341,14 @@ export class Model {
     this.now = now
   }
 
+  /** An independent copy, for trying out serial orders of concurrent requests. */
+  clone(): Model {
+    const copy = new Model(this.policy, this.now)
+    for (const [id, job] of this.jobs_) copy.jobs_.set(id, { ...job, parameters: [...job.parameters] })
+    copy.commits = this.commits
+    return copy
+  }
+
   /** Jobs in creation order (index order for {@link Target}s). */
   get jobs(): ReadonlyArray<ModelJob> {
     return [...this.jobs_.values()]

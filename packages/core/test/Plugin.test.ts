@@ -60,7 +60,7 @@ describe("the plugin host", () => {
       effectLeft: () => Effect.fail("quota exhausted"),
       effectEither: () => Either.right(7) as unknown as Result<string, number>
     }
-    const hosted = await Effect.runPromise(Plugin.host("bad", bad, {}, { timeout: "50 millis" }))
+    const hosted = await Effect.runPromise(Plugin.host("bad", bad as typeof bad & Plugin.Lifecycle, {}, { timeout: "50 millis" }))
     const reason = async (f: (p: typeof bad) => Plugin.Lifecycle | unknown) => {
       const r = await run(hosted.call("op", f as never))
       return Either.isLeft(r) ? (r.left as { reason: string }).reason : r.right

@@ -23,9 +23,34 @@ const admin = { id: null, admin: true } as const
 
 const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
 
+/**
+ * The memory store answers synchronously, so concurrent requests would never interleave
+ * between a read and its compare-and-set. This store yields before every operation, as a
+ * networked store does, so they do.
+ */
+const yieldingStores = Layer.merge(
+  Layer.sync(JobStore.JobStore, () => {
+    const inner = JobStore.makeMemory()
+    const yielding = <Args extends ReadonlyArray<unknown>, A, E>(f: (...args: Args) => Effect.Effect<A, E>) =>
+      (...args: Args) => Effect.zipRight(Effect.yieldNow(), f(...args))
+    return {
+      get: yielding(inner.get),
+      insert: yielding(inner.insert),
+      update: yielding(inner.update),
+      remove: yielding(inner.remove),
+      list: yielding(inner.list),
+      countActive: yielding(inner.countActive),
+      countInPhase: yielding(inner.countInPhase),
+      nextDeadline: yielding(inner.nextDeadline),
+      due: yielding(inner.due)
+    }
+  }),
+  ResultStore.layerMemory
+)
+
 interface Harness {
   readonly uws: Uws.UwsService
-  readonly model: Model
+  model: Model
   readonly control: ReturnType<typeof controlledWorker>
   /** The last state seen of every job, to check that nothing moves backwards. */
   readonly seen: Map<string, Job>
@@ -51,10 +76,10 @@ const settle = (h: Harness) =>
   })
 
 /** Undefined when the service's jobs equal the model's; else a description of the first difference. */
-const agrees = (h: Harness) =>
+const agrees = (h: Harness, model: Model = h.model) =>
   Effect.gen(function* () {
     const real = new Map((yield* allJobs(h.uws)).map((j) => [j.jobId, j]))
-    const expected = h.model.jobs
+    const expected = model.jobs
     if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
     for (const m of expected) {
       const j = real.get(m.jobId)
@@ -177,7 +202,101 @@ const step = (h: Harness, op: Operation) =>
     expect(got, describeOperation(op)).toEqual(want)
   })
 
-export const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
+export type ClientOperation = Extract<Operation, { readonly caller: unknown }>
+
+/** Sends a client operation to the service; answers its outcome (and a created job's id). */
+const send = (uws: Uws.UwsService, model: Model, op: Exclude<ClientOperation, { _tag: "List" }>, target: string | undefined) =>
+  Effect.gen(function* () {
+    const now = model.now
+    switch (op._tag) {
+      case "Create": {
+        const created = yield* Effect.either(
+          uws.create(op.caller, {
+            parameters: op.parameters,
+            run: op.run,
+            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
+            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
+          })
+        )
+        return Either.isRight(created)
+          ? { outcome: { ok: true } as Expected, jobId: created.right.jobId }
+          : { outcome: { ok: false, error: created.left._tag } as Expected, jobId: undefined }
+      }
+      case "Get":
+        return { outcome: yield* outcome(uws.get(op.caller, target!)), jobId: undefined }
+      case "Run":
+        return { outcome: yield* outcome(uws.run(op.caller, target!)), jobId: undefined }
+      case "Abort":
+        return { outcome: yield* outcome(uws.abort(op.caller, target!)), jobId: undefined }
+      case "Delete":
+        return { outcome: yield* outcome(uws.delete(op.caller, target!)), jobId: undefined }
+      case "SetDestruction":
+        return { outcome: yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn)), jobId: undefined }
+      case "SetExecutionDuration":
+        return { outcome: yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds)), jobId: undefined }
+      case "UpdateParameters":
+        return { outcome: yield* outcome(uws.updateParameters(op.caller, target!, op.parameters)), jobId: undefined }
+    }
+  })
+
+/** What the model expects of a client operation (recording a created job under its real id). */
+const expect_ = (model: Model, op: Exclude<ClientOperation, { _tag: "List" }>, target: string | undefined, jobId: string | undefined): Expected => {
+  switch (op._tag) {
+    case "Create":
+      return model.create(op.caller, op, jobId)
+    case "Get":
+      return model.get(op.caller, target!)
+    case "Run":
+      return model.run(op.caller, target!)
+    case "Abort":
+      return model.abort(op.caller, target!)
+    case "Delete":
+      return model.delete(op.caller, target!)
+    case "SetDestruction":
+      return model.setDestruction(op.caller, target!, model.now + op.destructionIn)
+    case "SetExecutionDuration":
+      return model.setExecutionDuration(op.caller, target!, op.seconds)
+    case "UpdateParameters":
+      return model.updateParameters(op.caller, target!, op.parameters)
+  }
+}
+
+const permutations = <A>(xs: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
+  xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]))
+
+/**
+ * Sends a batch of client operations concurrently. The service must behave as if it had
+ * handled them one at a time in some order: some serial order of the batch, applied to the
+ * model, must give the same answers and the same final state.
+ */
+const concurrentStep = (h: Harness, batch: ReadonlyArray<Exclude<ClientOperation, { _tag: "List" }>>) =>
+  Effect.gen(function* () {
+    const targets = batch.map((op) => ("target" in op ? h.model.resolve(op.target) : undefined))
+    const answers = yield* Effect.all(
+      batch.map((op, i) => send(h.uws, h.model, op, targets[i])),
+      { concurrency: "unbounded" }
+    )
+    for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
+    const tried: Array<string> = []
+    for (const order of permutations(batch.map((_, i) => i))) {
+      const candidate = h.model.clone()
+      const same = order.every((i) => {
+        const op = batch[i]!
+        if ("target" in op && targets[i] === undefined) return true
+        return JSON.stringify(expect_(candidate, op, targets[i], answers[i]!.jobId)) === JSON.stringify(answers[i]!.outcome)
+      })
+      candidate.settle()
+      const diff = same ? yield* agrees(h, candidate) : "answers differ"
+      if (diff === undefined) {
+        h.model = candidate
+        return
+      }
+      tried.push(`${order.join(",")}: ${diff}`)
+    }
+    expect.fail(`no serial order explains [${batch.map(describeOperation).join(" ‖ ")}] → ${JSON.stringify(answers.map((a) => a.outcome))}; ${tried.join("; ")}`)
+  })
+
+const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
   Effect.gen(function* () {
     const control = controlledWorker()
     let n = 0
@@ -285,6 +404,44 @@ describe("Uws service against the reference model", () => {
   })
 })
 
+describe("interleaved concurrent requests", () => {
+  const clientOp = operation().filter((op): op is Exclude<ClientOperation, { _tag: "List" }> => "caller" in op && op._tag !== "List")
+  const batchOrStep = fc.oneof(
+    { weight: 2, arbitrary: operation({ service: true, clock: true }).map((op) => ({ kind: "step" as const, op })) },
+    {
+      weight: 1,
+      // Requests of a batch aim at one job, so that they race on it.
+      arbitrary: fc.tuple(fc.array(clientOp, { minLength: 2, maxLength: 3 }), fc.nat({ max: 31 })).map(([batch, index]) => ({
+        kind: "batch" as const,
+        batch: batch.map((op) => ("target" in op ? { ...op, target: { _tag: "Known" as const, index } } : op))
+      }))
+    }
+  )
+  it("behave as some serial order of the same requests", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(batchOrStep, { minLength: 1, maxLength: 20 }), (steps) =>
+        Effect.runPromise(
+          Effect.gen(function* () {
+            const control = controlledWorker()
+            let n = 0
+            const policy: Partial<Policy> = { concurrency: 2, maxActiveJobsPerOwner: 4 }
+            const uws = yield* Uws.make({ worker: control.worker, policy, makeJobId: () => `j${String(++n).padStart(3, "0")}` })
+            const h: Harness = { uws, model: new Model(policy), control, seen: new Map(), results: yield* ResultStore.ResultStore }
+            for (const s of steps) {
+              if (s.kind === "step") {
+                yield* step(h, s.op)
+                yield* settle(h)
+              } else yield* concurrentStep(h, s.batch)
+              yield* checkInvariants(h)
+            }
+          }).pipe(Effect.scoped, Effect.provide(yieldingStores), Effect.provide(TestContext.TestContext))
+        )
+      ),
+      { numRuns: propertyRuns(40) }
+    )
+  })
+})
+
 describe("concurrent requests on one job", () => {
   const race = (a: "run" | "abort" | "delete", b: "run" | "abort" | "delete") =>
     Effect.gen(function* () {
@@ -301,7 +458,7 @@ describe("concurrent requests on one job", () => {
         b: Either.isRight(rb!) ? rb.right : rb!.left._tag,
         final: Either.isRight(final) ? final.right.phase : final.left._tag
       }
-    }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+    }).pipe(Effect.scoped, Effect.provide(yieldingStores), Effect.provide(TestContext.TestContext))
 
   it("RUN and RUN: exactly one wins", async () => {
     const r = await Effect.runPromise(race("run", "run"))
