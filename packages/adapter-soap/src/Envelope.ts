@@ -172,16 +172,6 @@ export const parse = (text: string, version: SoapVersion): Either.Either<Request
     header = parts[0]
     index = 1
   }
-  const body = parts[index]
-  if (body === undefined || body.ns !== ns || body.local !== "Body") {
-    return Either.left(Fault.make("MalformedEnvelope", "the Envelope must hold an optional Header and then a Body."))
-  }
-  if (parts.length > index + 1) return Either.left(Fault.make("MalformedEnvelope", "nothing may follow the Body in the Envelope."))
-  if (body.text.trim() !== "" || body.children.length !== 1) {
-    return Either.left(
-      Fault.make("MalformedEnvelope", `the Body must hold exactly one element (the operation), not ${body.children.length === 0 ? "none" : body.children.length}${body.text.trim() !== "" ? " and text" : ""}.`)
-    )
-  }
   let action: string | undefined
   let messageId: string | undefined
   let to: string | undefined
@@ -219,11 +209,23 @@ export const parse = (text: string, version: SoapVersion): Either.Either<Request
     }
     if (mine && isTrue(attribute(block, ns, "mustUnderstand"), version)) notUnderstood.push({ ns: block.ns, local: block.local })
   }
+  const echo = messageId === undefined ? {} : { messageId }
   if (notUnderstood.length > 0) {
     return Either.left(
       Fault.make("MustUnderstand", `this endpoint does not understand the header ${notUnderstood.map((q) => `{${q.ns}}${q.local}`).join(", ")}, which is marked mustUnderstand.`, {
-        notUnderstood
+        notUnderstood,
+        ...echo
       })
+    )
+  }
+  const body = parts[index]
+  if (body === undefined || body.ns !== ns || body.local !== "Body") {
+    return Either.left(Fault.make("MalformedEnvelope", "the Envelope must hold an optional Header and then a Body.", echo))
+  }
+  if (parts.length > index + 1) return Either.left(Fault.make("MalformedEnvelope", "nothing may follow the Body in the Envelope.", echo))
+  if (body.text.trim() !== "" || body.children.length !== 1) {
+    return Either.left(
+      Fault.make("MalformedEnvelope", `the Body must hold exactly one element (the operation), not ${body.children.length === 0 ? "none" : body.children.length}${body.text.trim() !== "" ? " and text" : ""}.`, echo)
     )
   }
   return Either.right({ version, body: body.children[0]!, addressing: { action, messageId, to }, resourceId })
@@ -263,7 +265,7 @@ export const renderFault = (
 ): string =>
   render(
     version,
-    Fault.headers(fault, version) + replyHeaders(Namespaces.faultAction, request?.messageId, request?.resourceId),
+    Fault.headers(fault, version) + replyHeaders(Namespaces.faultAction, request?.messageId ?? fault.messageId, request?.resourceId),
     Fault.render(fault, version)
   )
 

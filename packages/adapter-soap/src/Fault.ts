@@ -145,6 +145,8 @@ export class SoapFault extends Data.TaggedError("SoapFault")<{
   readonly jobId?: string
   /** The header blocks not understood (`MustUnderstand`). */
   readonly notUnderstood?: ReadonlyArray<QName>
+  /** The request's `wsa:MessageID`, when it was read before the fault arose (for `wsa:RelatesTo`). */
+  readonly messageId?: string
 }> {
   override get message() {
     return this.reason
@@ -157,7 +159,11 @@ export class SoapFault extends Data.TaggedError("SoapFault")<{
  * @since 0.1.0
  * @category constructors
  */
-export const make = (tag: FaultTag, reason: string, extra: { readonly jobId?: string; readonly notUnderstood?: ReadonlyArray<QName> } = {}): SoapFault =>
+export const make = (
+  tag: FaultTag,
+  reason: string,
+  extra: { readonly jobId?: string; readonly notUnderstood?: ReadonlyArray<QName>; readonly messageId?: string } = {}
+): SoapFault =>
   new SoapFault({ tag, reason, ...extra })
 
 /**

@@ -41,7 +41,7 @@ export const envelope = (op: string, content: string, options: RequestOptions = 
 }
 
 /** The HTTP request carrying an envelope. */
-export const request = (xml: string | Uint8Array, op: string, options: RequestOptions = {}): Request => {
+export const request = (xml: string | Uint8Array<ArrayBuffer>, op: string, options: RequestOptions = {}): Request => {
   const version = options.version ?? "1.1"
   const action = options.action === false ? undefined : (options.action ?? `${TNS}:${op}`)
   const headers: Record<string, string> =

@@ -63,8 +63,9 @@ const locate = (request: HttpServerRequest.HttpServerRequest, options: AppOption
     if (proto === "http" || proto === "https") protocol = proto
     host = first(request.headers["x-forwarded-host"]) ?? host
   }
-  const url = new URL(request.url, `${protocol}://${host}`)
-  return url
+  // Express strips its mount path from `url` and keeps the whole path in `originalUrl`.
+  const originalUrl = (request.source as { readonly originalUrl?: unknown }).originalUrl
+  return new URL(typeof originalUrl === "string" && originalUrl.startsWith("/") ? originalUrl : request.url, `${protocol}://${host}`)
 }
 
 const normalisePath = (p: string) => (p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p)
