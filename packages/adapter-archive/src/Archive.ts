@@ -1,0 +1,737 @@
+/**
+ * The document archive as a UWS application.
+ *
+ * A container is a job of the "archive" application:
+ * - **upload** stores the document and its signatures in a document storage first (so an
+ *   acknowledged container is stored), then creates the job with the metadata and locators as
+ *   parameters, its destruction time being the archive date (Temporary) or never (Permanent), and
+ *   runs it;
+ * - the job's **background step** reads every stored part back, hashes it (SHA-256, while
+ *   streaming) and checks it against what was received, records the hashes, runs the signature
+ *   upgrader if one is configured (and says so when none is), sets the date of the next archive
+ *   time-stamp, then calls the post-processors in declared order, also when the step failed;
+ * - at the archive date the core's reaper ARCHIVEs a temporary container and the archive deletes
+ *   its documents from every writable storage; permanent containers are kept.
+ *
+ * Everything runs on the core's `Uws` service with its stores and its Clock, so a test drives
+ * expiry with `TestClock`.
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomUUID } from "node:crypto"
+import { Errors, Identity, JobStore, Phase, Plugin, ResultStore, Uws, Worker } from "@uws-kit/core"
+import type { Job, Policy } from "@uws-kit/core"
+import { Clock, Duration, Effect, Exit, Layer, Schedule, Scope, Stream } from "effect"
+import type { ArchiveError } from "./ArchiveError.js"
+import { StorageEnded } from "./ArchiveError.js"
+import * as Containers from "./Container.js"
+import type { Container, PartRecord, SaveType } from "./Container.js"
+import type { LoadedPlugins, PluginReport } from "./Plugins.js"
+import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
+import * as Search from "./Search.js"
+import type { SignatureUpgrader } from "./SignatureUpgrader.js"
+import type { Opened, Storage } from "./Storage.js"
+import type { StorageStat } from "./StoragePlugin.js"
+import * as Storages from "./Storage.js"
+
+/**
+ * A logical storage a container is filed in (the seed's `StorageId`, listed by
+ * `GET /api/user/storages`). Where its bytes live is the document storage plugin's business.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LogicalStorage {
+  readonly id: number
+  readonly name: string
+}
+
+/**
+ * A received file, ready to be stored: its size and SHA-256 are known (computed while it was
+ * received) and it can be read from the start once per `open`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface IncomingFile {
+  readonly fileName: string
+  readonly mimeType: string
+  readonly size: number
+  /** SHA-256 of the bytes, lowercase hex. */
+  readonly sha256: string
+  readonly open: () => AsyncIterable<Uint8Array>
+}
+
+/**
+ * A file held in memory (for tests and small programmatic uploads).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fileFromBytes = (fileName: string, mimeType: string, bytes: Uint8Array | string): IncomingFile => {
+  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes
+  return {
+    fileName,
+    mimeType,
+    size: data.length,
+    sha256: createHash("sha256").update(data).digest("hex"),
+    open: async function* () {
+      yield data
+    }
+  }
+}
+
+/**
+ * A container upload, already translated from its wire form.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadInput {
+  readonly containerName: string
+  readonly structureName?: string
+  readonly saveType: SaveType
+  readonly storageId: number
+  /** Required for Temporary, refused for Permanent (epoch ms). */
+  readonly archiveDate?: number
+  readonly useArchiveCa?: boolean
+  /** The document storage to use (`ArchiveCaPluginName`); default: the archive's default. */
+  readonly pluginName?: string
+  readonly document: IncomingFile
+  readonly signatures: ReadonlyArray<IncomingFile>
+}
+
+/**
+ * A signature of a container, ready to be read from its storage.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SignatureSource {
+  readonly part: PartRecord
+  readonly open: Effect.Effect<Opened, Errors.PluginFailure>
+  /** Size (and digest) as the storage reports it; `null` when it is missing. */
+  readonly stat: Effect.Effect<StorageStat | null, Errors.PluginFailure>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ArchiveOptions {
+  readonly plugins: LoadedPlugins
+  /** The logical storages (default: one, `{ id: 1, name: "Default" }`). */
+  readonly storages?: ReadonlyArray<LogicalStorage>
+  /** The document storage used when an upload names none (default: the first writable one). */
+  readonly defaultDocumentStorage?: string
+  /** The signature upgrader; none by default, and containers then say `upgrade: "not-configured"`. */
+  readonly upgrader?: SignatureUpgrader
+  /** Time to the next archive time-stamp when the upgrader sets none (default 365 days). */
+  readonly signatureUpdateInterval?: Duration.DurationInput
+  /** Longest the background step of a container may run, in seconds (default 3600). */
+  readonly stepTimeout?: number
+  /** Background steps run at once (default 2). */
+  readonly concurrency?: number
+  /** Signatures one container may have (default 64). */
+  readonly maxSignatures?: number
+  /** Largest search page (default 1000). */
+  readonly maxPageSize?: number
+  /** Whether a caller may file into and see a logical storage (default: everyone, everything). */
+  readonly storageAccess?: (caller: Identity.Caller, storageId: number) => boolean
+  /** Container ids (default: random UUIDs, as the seed's GUIDs). */
+  readonly makeContainerId?: () => string
+  /** Further core policy (quotas, …); retention fields are the archive's own. */
+  readonly policy?: Partial<Policy.Policy>
+  /** Time limit of plugin calls made by the step (upgrader); default 30 s. */
+  readonly pluginTimeout?: Duration.DurationInput
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ArchiveService {
+  /** The UWS service the containers are jobs of (mount a UWS adapter on it to see them as jobs). */
+  readonly uws: Uws.UwsService
+  readonly upload: (caller: Identity.Caller, input: UploadInput) => Effect.Effect<Container, ArchiveError>
+  readonly get: (caller: Identity.Caller, id: string) => Effect.Effect<Container, ArchiveError>
+  readonly search: (caller: Identity.Caller, query: Search.Query) => Effect.Effect<Search.Page<Container>, ArchiveError>
+  /** The container's signatures as kept now (upgraded when they were); fails once storage ended. */
+  readonly signatures: (
+    caller: Identity.Caller,
+    id: string
+  ) => Effect.Effect<{ readonly container: Container; readonly signatures: ReadonlyArray<SignatureSource> }, ArchiveError>
+  /**
+   * Deletes a container: its documents from every storage, then its record. The uploader may
+   * delete a temporary container; permanent ones only an operator (admin caller).
+   */
+  readonly delete: (caller: Identity.Caller, id: string) => Effect.Effect<void, ArchiveError>
+  readonly statuses: ReadonlyArray<Containers.Status>
+  readonly storages: (caller: Identity.Caller) => ReadonlyArray<LogicalStorage>
+  readonly plugins: () => ReadonlyArray<PluginReport>
+  /** The archive's clock (the Clock it was built with). */
+  readonly now: Effect.Effect<number>
+}
+
+const DAY = 86_400_000
+
+const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
+
+const safeFileName = (name: string, fallback: string) => {
+  // Keep the last path segment only and no control characters: names end up in a zip.
+  const base = name.split(/[\\/]/).pop() ?? ""
+  const clean = base.replace(/[\u0000-\u001f\u007f]/g, "").trim()
+  return clean === "" || clean === "." || clean === ".." ? fallback : clean.slice(0, 255)
+}
+
+/** Passes bytes through while hashing them. */
+const hashing = (source: AsyncIterable<Uint8Array>) => {
+  const hash = createHash("sha256")
+  let size = 0
+  let digest: string | undefined
+  return {
+    iterable: (async function* () {
+      for await (const chunk of source) {
+        hash.update(chunk)
+        size += chunk.length
+        yield chunk
+      }
+      digest = hash.digest("hex")
+    })(),
+    result: () => (digest === undefined ? undefined : { sha256: digest, size })
+  }
+}
+
+const toIterable = (content: Uint8Array | AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> =>
+  content instanceof Uint8Array
+    ? (async function* () {
+        yield content
+      })()
+    : content
+
+/**
+ * Builds the archive over the stores in context. Background fibers (the UWS dispatcher and
+ * reaper, the purge of expired containers) live as long as the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: ArchiveOptions
+): Effect.Effect<ArchiveService, never, Scope.Scope | JobStore.JobStore | ResultStore.ResultStore> =>
+  Effect.gen(function* () {
+    const plugins = options.plugins
+    const logical = options.storages ?? [{ id: 1, name: "Default" }]
+    const interval = Duration.toMillis(Duration.decode(options.signatureUpdateInterval ?? Duration.millis(365 * DAY)))
+    const stepTimeout = options.stepTimeout ?? 3600
+    const maxSignatures = options.maxSignatures ?? 64
+    const access = options.storageAccess ?? (() => true)
+    const makeContainerId = options.makeContainerId ?? randomUUID
+    const pluginTimeout = options.pluginTimeout ?? Duration.seconds(30)
+    const system = Identity.system
+    // The clock of the archive is the one it is built with, whichever fiber later calls it.
+    const clock = yield* Effect.clock
+    const now = clock.currentTimeMillis
+
+    const storageNamed = (name: string) => plugins.storages.find((s) => s.name === name)
+    const storageOf = (part: PartRecord): Effect.Effect<Storage, Errors.PluginFailure> => {
+      const s = storageNamed(part.storage)
+      return s === undefined
+        ? Effect.fail(
+            new Errors.PluginFailure({ plugin: part.storage, operation: "get", reason: "no such document storage is configured (any more)" })
+          )
+        : Effect.succeed(s)
+    }
+    const upgrader =
+      options.upgrader === undefined
+        ? undefined
+        : yield* Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout })
+    if (upgrader !== undefined) yield* Effect.addFinalizer(() => upgrader.dispose)
+
+    // ---- the background step ---------------------------------------------------------------
+    const partView = (part: PartRecord): ContainerPart => ({
+      name: part.name,
+      fileName: part.fileName,
+      mimeType: part.mimeType,
+      size: part.size,
+      open: () =>
+        Stream.toAsyncIterable(
+          Stream.unwrap(Effect.map(Effect.flatMap(storageOf(part), (s) => s.get(part.locator)), (o) => o.stream))
+        )
+    })
+
+    const readBack = (part: PartRecord) =>
+      Effect.flatMap(storageOf(part), (s) => s.get(part.locator)).pipe(
+        Effect.flatMap((opened) =>
+          Stream.runFold(opened.stream, { hash: createHash("sha256"), size: 0 }, (acc, chunk) => {
+            acc.hash.update(chunk)
+            acc.size += chunk.length
+            return acc
+          })
+        ),
+        Effect.map((acc) => ({ sha256: acc.hash.digest("hex"), size: acc.size })),
+        Effect.mapError((e) => `${part.name} could not be read back from ${part.storage}: ${e.reason}`)
+      )
+
+    const saveUpgraded = (container: Container, original: PartRecord, content: Uint8Array | AsyncIterable<Uint8Array>) =>
+      Effect.gen(function* () {
+        const own = storageNamed(original.storage)
+        const target = own?.writable() === true ? own : plugins.storages.find((s) => s.writable())
+        if (target === undefined) return yield* Effect.fail("no writable document storage to keep the upgraded signature in")
+        const through = hashing(toIterable(content))
+        const locator = yield* target
+          .save({ containerId: container.id, name: `${original.name}-upgraded`, fileName: original.fileName, mimeType: original.mimeType, content: through.iterable })
+          .pipe(Effect.mapError((e) => `the upgraded ${original.name} could not be stored: ${e.reason}`))
+        const result = through.result()
+        if (result === undefined) return yield* Effect.fail(`the upgraded ${original.name} was not read to the end by ${target.name}`)
+        const record: PartRecord = { ...original, size: result.size, sha256: result.sha256, storage: target.name, locator }
+        return record
+      })
+
+    const step = (job: Job.Job, context: Worker.RunContext) =>
+      Effect.gen(function* () {
+        const started = yield* now
+        const container = Containers.fromJob(job, started)
+        if (container === undefined) {
+          return yield* Effect.fail(new Worker.JobFailure({ message: "not a container: its Manifest parameter is missing or invalid" }))
+        }
+        const progress = (info: Record<string, string>) => context.reportProgress(info)
+        const hashes: Array<Containers.Hash> = []
+        let signatures: ReadonlyArray<PartRecord> = container.uploadedSignatures
+        let signatureUpdateDate: number | null = null
+
+        const work = Effect.gen(function* () {
+          yield* progress({ [Containers.Info.step]: "verifying" })
+          for (const part of [container.document, ...container.uploadedSignatures]) {
+            const got = yield* readBack(part)
+            if (got.size !== part.size || got.sha256 !== part.sha256) {
+              return yield* Effect.fail(
+                `the stored copy of ${part.name} differs from what was received (${got.size} bytes, SHA-256 ${got.sha256}; received ${part.size} bytes, SHA-256 ${part.sha256})`
+              )
+            }
+            const value = Containers.base64OfHex(got.sha256)
+            hashes.push({ of: part.name, algorithm: "SHA-256", encoding: "base64", value })
+            yield* progress({ [Containers.Info.hash(part.name)]: value })
+          }
+          yield* progress({ [Containers.Info.step]: "upgrading" })
+          let nextUpdate: number | undefined
+          if (upgrader === undefined) {
+            yield* progress({ [Containers.Info.upgrade]: "not-configured" })
+          } else {
+            const upgraded = yield* upgrader
+              .call("upgrade", (u) =>
+                u.upgrade({ containerId: container.id, document: partView(container.document), signatures: signatures.map(partView) })
+              )
+              .pipe(
+                Effect.tapError((e) =>
+                  progress({
+                    [Containers.Info.upgrade]: "failed",
+                    [Containers.Info.upgradeBy]: upgrader.name,
+                    [Containers.Info.upgradeMessage]: e.reason
+                  })
+                ),
+                Effect.mapError((e) => `the signature upgrade failed: ${e.reason}`)
+              )
+            const replaced = [...signatures]
+            for (const s of upgraded.signatures ?? []) {
+              const original = replaced[s.index]
+              if (!Number.isSafeInteger(s.index) || original === undefined) {
+                return yield* Effect.fail(`the upgrader answered a signature #${s.index}; the container has ${replaced.length}`)
+              }
+              const record = yield* saveUpgraded(container, original, s.content)
+              replaced[s.index] = record
+              yield* progress({ [Containers.Info.upgraded(original.name)]: JSON.stringify(record) })
+            }
+            signatures = replaced
+            if (upgraded.nextUpdate !== undefined && Number.isFinite(upgraded.nextUpdate)) nextUpdate = upgraded.nextUpdate
+            yield* progress({
+              [Containers.Info.upgrade]: "upgraded",
+              [Containers.Info.upgradeBy]: upgrader.name,
+              ...(upgraded.profile === undefined ? {} : { [Containers.Info.upgradeProfile]: upgraded.profile })
+            })
+          }
+          signatureUpdateDate = nextUpdate ?? (yield* now) + interval
+          yield* progress({ [Containers.Info.signatureUpdateDate]: new Date(signatureUpdateDate).toISOString() })
+        })
+        const outcome = yield* Effect.either(work)
+        const failure = outcome._tag === "Left" ? outcome.left : null
+
+        // Post-processors: every one, in declared order, whatever the step's outcome.
+        yield* progress({
+          [Containers.Info.step]: "post-processing",
+          [Containers.Info.postProcessors]: JSON.stringify(plugins.postProcessors.map((p) => p.name))
+        })
+        const status = failure === null ? Containers.StatusCode.Archived : Containers.StatusCode.Failed
+        const processed: ProcessedContainer = {
+          id: container.id,
+          name: container.name,
+          saveType: container.saveType,
+          succeeded: failure === null,
+          status,
+          statusName: Containers.statusOf(status)!.name,
+          failure,
+          document: partView(container.document),
+          signatures: signatures.map(partView),
+          hashes,
+          signatureUpdateDate
+        }
+        for (const p of plugins.postProcessors) {
+          const result = yield* Effect.either(p.process(processed))
+          yield* progress({
+            [Containers.Info.postProcessor(p.name)]: result._tag === "Right" ? "ok" : `failed: ${result.left.reason}`
+          })
+        }
+        yield* progress({ [Containers.Info.step]: failure === null ? "done" : "failed" })
+        if (failure !== null) return yield* Effect.fail(new Worker.JobFailure({ message: failure }))
+        return []
+      })
+
+    const worker = Worker.make({
+      name: "archive",
+      validate: (parameters) => {
+        const manifest = parameters.find((p) => p.name.toLowerCase() === Containers.Param.Manifest.toLowerCase())
+        return Containers.parseManifest(manifest?.value) === undefined
+          ? { _tag: "Left", left: "containers are created through the archive API (POST /api/document/content), which stores their documents first" }
+          : { _tag: "Right", right: parameters }
+      },
+      run: step
+    })
+
+    // ---- the UWS service -------------------------------------------------------------------
+    let nextJobId: string | undefined
+    const uws = yield* Uws.make({
+      worker,
+      makeJobId: () => {
+        const id = nextJobId ?? makeContainerId()
+        nextJobId = undefined
+        return id
+      },
+      policy: {
+        ...options.policy,
+        defaultExecutionDuration: stepTimeout,
+        maxExecutionDuration: stepTimeout,
+        defaultDestructionLifetime: null,
+        maxDestructionLifetime: null,
+        onDestruction: "archive",
+        archivedResults: "drop",
+        anonymousJobs: "shared",
+        concurrency: options.concurrency ?? options.policy?.concurrency ?? 2
+      }
+    })
+    const creating = yield* Effect.makeSemaphore(1)
+
+    // ---- purge: documents of expired (and deleted) containers ------------------------------
+    const purged = new Set<string>()
+    const purge = (container: Container) =>
+      Effect.gen(function* () {
+        const problems: Array<string> = []
+        for (const part of Containers.storedParts(container)) {
+          const s = storageNamed(part.storage)
+          if (s === undefined) {
+            problems.push(`${part.name}: document storage "${part.storage}" is not configured`)
+            continue
+          }
+          if (s.readOnly) continue // never written, so never deleted from
+          const deleted = yield* Effect.either(s.delete(part.locator))
+          if (deleted._tag === "Left") problems.push(`${part.name}: ${deleted.left.message}`)
+        }
+        if (problems.length > 0) return yield* Effect.fail(problems.join("; "))
+      })
+    const purgeExpired = (job: Job.Job) =>
+      Effect.gen(function* () {
+        if (purged.has(job.jobId)) return
+        const container = Containers.fromJob(job, yield* now)
+        if (container === undefined || container.saveType !== "Temporary" || job.phase !== "ARCHIVED") return
+        yield* purge(container).pipe(
+          Effect.tapError((e) => Effect.logWarning(`documents of expired container ${job.jobId} not all deleted yet: ${e}`)),
+          Effect.retry(Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo(Duration.hours(1)))),
+          Effect.tap(() => Effect.sync(() => purged.add(job.jobId))),
+          Effect.catchAll((e) => Effect.logError(`documents of expired container ${job.jobId} could not be deleted: ${e}; the hourly sweep retries`))
+        )
+      })
+    const sweep = Effect.gen(function* () {
+      let cursor: string | undefined
+      do {
+        const page = yield* uws.list(system, { phases: ["ARCHIVED"], limit: 500, ...(cursor === undefined ? {} : { cursor }) })
+        yield* Effect.forEach(page.jobs, purgeExpired, { discard: true })
+        cursor = page.next ?? undefined
+      } while (cursor !== undefined)
+    }).pipe(Effect.catchAll((e) => Effect.logWarning(`the sweep of expired containers failed: ${e.message}`)))
+    yield* Effect.forkScoped(
+      Stream.runForEach(uws.changes, (change) =>
+        change.job?.phase === "ARCHIVED" ? Effect.forkScoped(purgeExpired(change.job)) : Effect.void
+      )
+    )
+    yield* Effect.forkScoped(Effect.zipRight(sweep, Effect.forever(Effect.zipRight(clock.sleep(Duration.hours(1)), sweep))))
+
+    // ---- operations ------------------------------------------------------------------------
+    const load = (caller: Identity.Caller, id: string): Effect.Effect<Container, ArchiveError> =>
+      Effect.gen(function* () {
+        const job = yield* uws.get(system, id)
+        const container = Containers.fromJob(job, yield* now)
+        // Not a container, or filed where the caller may not look: as if absent.
+        if (container === undefined || !access(caller, container.storageId)) return yield* Effect.fail(new Errors.JobNotFound({ jobId: id }))
+        return container
+      })
+
+    const invalid = (name: string, reason: string) => Effect.fail(new Errors.InvalidParameter({ name, reason }))
+
+    const upload = (caller: Identity.Caller, input: UploadInput): Effect.Effect<Container, ArchiveError> =>
+      Effect.gen(function* () {
+        const t = yield* now
+        const name = input.containerName.trim()
+        if (name === "") return yield* invalid("ContainerName", "is required and must not be blank.")
+        if (name.length > 1024) return yield* invalid("ContainerName", "is longer than 1024 characters.")
+        if (input.structureName !== undefined && input.structureName.length > 1024) {
+          return yield* invalid("StructureName", "is longer than 1024 characters.")
+        }
+        const filed = logical.find((s) => s.id === input.storageId)
+        if (filed === undefined || !access(caller, input.storageId)) {
+          return yield* invalid(
+            "StorageId",
+            `${input.storageId} is not a storage you may use (see GET /api/user/storages: ${logical.filter((s) => access(caller, s.id)).map((s) => s.id).join(", ") || "none"}).`
+          )
+        }
+        if (input.saveType === "Temporary") {
+          if (input.archiveDate === undefined) return yield* invalid("ArchiveDate", "is required when SaveType is Temporary.")
+          if (!(input.archiveDate > t)) {
+            return yield* invalid("ArchiveDate", `${new Date(input.archiveDate).toISOString()} is not in the future.`)
+          }
+        } else if (input.archiveDate !== undefined) {
+          return yield* invalid("ArchiveDate", "applies to Temporary containers only; a Permanent container is kept for good.")
+        }
+        if (input.document.size === 0) return yield* invalid("Content", "is empty.")
+        if (input.signatures.length > maxSignatures) {
+          return yield* invalid("Signs", `at most ${maxSignatures} signatures per container.`)
+        }
+        const emptySignature = input.signatures.findIndex((s) => s.size === 0)
+        if (emptySignature >= 0) return yield* invalid("Signs", `signature #${emptySignature + 1} is empty.`)
+
+        let target: Storage | undefined
+        if (input.pluginName !== undefined && input.pluginName !== "") {
+          target = storageNamed(input.pluginName)
+          if (target === undefined) {
+            return yield* invalid(
+              "ArchiveCaPluginName",
+              `"${input.pluginName}" is not a configured document storage (configured: ${plugins.storages.map((s) => s.name).join(", ") || "none"}).`
+            )
+          }
+          if (target.readOnly) return yield* invalid("ArchiveCaPluginName", `"${target.name}" is read-only; nothing is written to it.`)
+          if (target.state() !== "ready") {
+            return yield* Effect.fail(
+              new Errors.PluginFailure({ plugin: target.name, operation: "save", reason: `the storage is ${target.state()}: ${target.failure() ?? "not ready"}` })
+            )
+          }
+        } else {
+          target =
+            options.defaultDocumentStorage !== undefined
+              ? storageNamed(options.defaultDocumentStorage)
+              : plugins.storages.find((s) => s.writable())
+          if (target === undefined || !target.writable()) {
+            return yield* Effect.fail(
+              new Errors.StorageFailure({
+                operation: "upload",
+                reason: `no writable document storage is ready${target === undefined ? "" : ` ("${target.name}" is ${target.readOnly ? "read-only" : target.state()})`}.`
+              })
+            )
+          }
+        }
+        const storage = target
+
+        const id = makeContainerId()
+        const saved: Array<PartRecord> = []
+        const undo = Effect.forEach(saved, (p) => storage.delete(p.locator).pipe(Effect.ignore), { discard: true })
+        const store = (file: IncomingFile, partName: string, fallbackName: string) =>
+          Effect.gen(function* () {
+            const fileName = safeFileName(file.fileName, fallbackName)
+            const locator = yield* storage.save({
+              containerId: id,
+              name: partName,
+              fileName,
+              mimeType: file.mimeType,
+              size: file.size,
+              content: file.open()
+            })
+            const record: PartRecord = { name: partName, fileName, mimeType: file.mimeType, size: file.size, sha256: file.sha256, storage: storage.name, locator }
+            saved.push(record)
+            // What the storage reports must be what was received; otherwise nothing is acknowledged.
+            const stat = yield* storage.stat(locator)
+            if (stat === null || stat.size !== file.size || (stat.sha256 !== undefined && stat.sha256.toLowerCase() !== file.sha256)) {
+              return yield* Effect.fail(
+                new Errors.PluginFailure({
+                  plugin: storage.name,
+                  operation: "save",
+                  reason: `the stored ${partName} does not match what was received (${stat === null ? "missing" : `${stat.size} bytes${stat.sha256 === undefined ? "" : `, SHA-256 ${stat.sha256}`}`}; received ${file.size} bytes, SHA-256 ${file.sha256})`
+                })
+              )
+            }
+            return record
+          })
+
+        const created = yield* Effect.gen(function* () {
+          const document = yield* store(input.document, "document", "document.bin")
+          const signatures: Array<PartRecord> = []
+          for (const [i, s] of input.signatures.entries()) signatures.push(yield* store(s, `signature-${i + 1}`, `signature-${i + 1}.sig`))
+          const manifest: Containers.Manifest = { version: 1, document, signatures }
+          const P = Containers.Param
+          const parameters = [
+            { name: P.ContainerName, value: name },
+            ...(input.structureName === undefined ? [] : [{ name: P.StructureName, value: input.structureName }]),
+            { name: P.SaveType, value: input.saveType },
+            { name: P.StorageId, value: String(input.storageId) },
+            ...(input.archiveDate === undefined ? [] : [{ name: P.ArchiveDate, value: new Date(input.archiveDate).toISOString() }]),
+            { name: P.UseArchiveCa, value: String(input.useArchiveCa === true) },
+            ...(input.pluginName === undefined || input.pluginName === "" ? [] : [{ name: P.ArchiveCaPluginName, value: input.pluginName }]),
+            { name: P.Manifest, value: JSON.stringify(manifest) }
+          ]
+          return yield* creating.withPermits(1)(
+            Effect.suspend(() => {
+              nextJobId = id
+              return uws.create(caller, { parameters, destruction: input.archiveDate ?? null, run: true })
+            }).pipe(Effect.ensuring(Effect.sync(() => (nextJobId = undefined))))
+          )
+        }).pipe(Effect.onError(() => undo))
+        if (created.jobId !== id) return yield* Effect.dieMessage(`the job was created as ${created.jobId}, not ${id}`)
+        return Containers.fromJob(created, yield* now)!
+      })
+
+    const allContainers = (caller: Identity.Caller) =>
+      Effect.gen(function* () {
+        const t = yield* now
+        const out: Array<Container> = []
+        let cursor: string | undefined
+        do {
+          const page = yield* uws.list(system, { phases: Phase.all, limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+          for (const job of page.jobs) {
+            const c = Containers.fromJob(job, t)
+            if (c !== undefined && access(caller, c.storageId)) out.push(c)
+          }
+          cursor = page.next ?? undefined
+        } while (cursor !== undefined)
+        return out
+      })
+
+    const service: ArchiveService = {
+      uws,
+      upload,
+      get: load,
+      search: (caller, query) => Effect.map(allContainers(caller), (all) => Search.run(all, query)),
+      signatures: (caller, id) =>
+        Effect.gen(function* () {
+          const container = yield* load(caller, id)
+          if (container.storageEnded) return yield* Effect.fail(new StorageEnded({ id, at: container.archiveUntil ?? container.modifiedAt }))
+          return {
+            container,
+            signatures: container.signatures.map((part) => ({
+              part,
+              open: Effect.flatMap(storageOf(part), (s) => s.get(part.locator)),
+              stat: Effect.flatMap(storageOf(part), (s) => s.stat(part.locator))
+            }))
+          }
+        }),
+      delete: (caller, id) =>
+        Effect.gen(function* () {
+          const container = yield* load(caller, id)
+          const admin = caller.admin === true
+          if (!admin && (caller.id === null || caller.id !== container.ownerId)) {
+            return yield* Effect.fail(new Errors.Forbidden({ jobId: id, reason: "only the source system that uploaded a container (or an operator) may delete it." }))
+          }
+          if (!admin && container.saveType === "Permanent") {
+            return yield* Effect.fail(new Errors.Forbidden({ jobId: id, reason: "permanent containers are kept; only an operator may delete one." }))
+          }
+          // Check every storage first, so that a refused delete changes nothing. (Once storage
+          // ended the documents are deleted, or being deleted, anyway.)
+          for (const part of container.storageEnded ? [] : Containers.storedParts(container)) {
+            const s = storageNamed(part.storage)
+            if (s === undefined || s.readOnly || s.state() !== "ready") {
+              return yield* Effect.fail(
+                new Errors.PluginFailure({
+                  plugin: part.storage,
+                  operation: "delete",
+                  reason: s === undefined ? "no such document storage is configured" : s.readOnly ? `it is read-only and holds ${part.name}` : `the storage is ${s.state()}`
+                })
+              )
+            }
+          }
+          yield* uws.delete(Identity.system, id)
+          yield* purge(container).pipe(
+            Effect.retry(Schedule.exponential(Duration.millis(200), 2).pipe(Schedule.compose(Schedule.recurs(3)))),
+            Effect.catchAll((e) => Effect.logError(`container ${id} was deleted but some of its documents remain: ${e}`))
+          )
+        }),
+      statuses: Containers.statuses,
+      storages: (caller) => logical.filter((s) => access(caller, s.id)),
+      plugins: plugins.report,
+      now
+    }
+    return service
+  })
+
+/**
+ * A running archive, for hosts that do not use Effect themselves.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Started {
+  readonly archive: ArchiveService
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Starts an archive outside Effect, with in-memory job and result stores unless others are given.
+ * `clock` replaces the system clock (e.g. to replay a scenario at a given date).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const start = async (
+  options: ArchiveOptions & {
+    readonly jobStore?: JobStore.JobStoreService
+    readonly resultStore?: ResultStore.ResultStoreService
+    readonly clock?: Clock.Clock
+  }
+): Promise<Started> => {
+  const scope = Effect.runSync(Scope.make())
+  const stores = Layer.merge(
+    Layer.succeed(JobStore.JobStore, options.jobStore ?? JobStore.makeMemory()),
+    Layer.succeed(ResultStore.ResultStore, options.resultStore ?? ResultStore.makeMemory())
+  )
+  let program = make(options).pipe(Scope.extend(scope), Effect.provide(stores))
+  if (options.clock !== undefined) program = Effect.withClock(program, options.clock)
+  const archive = await Effect.runPromise(program)
+  return { archive, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }
+}
+
+/**
+ * A clock `offset` milliseconds ahead of (or behind) the system clock: time runs, from another
+ * start. The demo uses it to replay the seed's scenario on its own dates.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const offsetClock = (offset: number): Clock.Clock => {
+  const base = Clock.make()
+  const millis = () => base.unsafeCurrentTimeMillis() + offset
+  return {
+    [Clock.ClockTypeId]: Clock.ClockTypeId,
+    unsafeCurrentTimeMillis: millis,
+    currentTimeMillis: Effect.sync(millis),
+    unsafeCurrentTimeNanos: () => BigInt(millis()) * 1_000_000n,
+    currentTimeNanos: Effect.sync(() => BigInt(millis()) * 1_000_000n),
+    sleep: (d) => base.sleep(d)
+  }
+}
+
+/**
+ * Access to plugins' storages by name, for tools (dumps, repairs) built on an archive.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const readPart = (plugins: LoadedPlugins, part: PartRecord): Effect.Effect<Uint8Array, Errors.PluginFailure> => {
+  const s = plugins.storages.find((x) => x.name === part.storage)
+  return s === undefined
+    ? Effect.fail(new Errors.PluginFailure({ plugin: part.storage, operation: "get", reason: "no such document storage is configured" }))
+    : Storages.readAll(s, part.locator)
+}

@@ -1,0 +1,434 @@
+/**
+ * The archive's HTTP API, as in the seed (every answer in its `{ data, errorCode,
+ * errorDescription }` envelope):
+ *
+ * | route | answer |
+ * |---|---|
+ * | `POST {base}/document/content` (multipart) | the new container's id |
+ * | `POST {base}/document/search` | `{ documents: [{ id, name, status, isArchived }], totalRecords }` |
+ * | `GET {base}/document/{id}` | every field of the seed's example, plus ours |
+ * | `GET {base}/document/{id}/status` | the status number |
+ * | `GET {base}/document/{id}/sign` | `signatures.zip` (streamed, with Content-Length) |
+ * | `DELETE {base}/document/{id}` | the id (ours: the uploader may delete a temporary container) |
+ * | `GET {base}/dictionary/statuses` | the statuses |
+ * | `GET {base}/user/storages` | the storages the caller may use |
+ * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
+ *
+ * Built on @effect/platform's `HttpLayerRouter`, exported as a web handler
+ * (`(Request) => Promise<Response>`) and a Node listener, so it mounts in node:http, Express,
+ * Fastify, Hono or any fetch runtime. Errors map to HTTP statuses and stable `errorCode`s in one
+ * table ({@link errorTable}).
+ *
+ * @since 0.1.0
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { createHash } from "node:crypto"
+import * as os from "node:os"
+import { HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { getRequestListener } from "@hono/node-server"
+import type { Identity } from "@uws-kit/core"
+import { Cause, Effect, Either, Option, Stream } from "effect"
+import type { ArchiveService, UploadInput } from "./Archive.js"
+import * as ArchiveDate from "./ArchiveDate.js"
+import type { ArchiveError } from "./ArchiveError.js"
+import * as Containers from "./Container.js"
+import type { Container } from "./Container.js"
+import { RequestProblem, defaultLimits, receive, type UploadLimits } from "./internal/spool.js"
+import { zip } from "./internal/zip.js"
+import * as Search from "./Search.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SourceSystem {
+  readonly id: string | number | null
+  readonly name: string | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ArchiveAdapterOptions {
+  readonly archive: ArchiveService
+  /** Path prefix of the API (default `/api`, as in the seed). */
+  readonly basePath?: string
+  /**
+   * Who is calling (the source system), from the request's headers; `null` answers 401.
+   * Default: anonymous. Must not read the body.
+   */
+  readonly identify?: (request: Request) => Identity.Caller | null | Promise<Identity.Caller | null>
+  /** How a container's source system is shown (default: `{ id: <uploader's id>, name: null }`). */
+  readonly sourceSystem?: (ownerId: string | null) => SourceSystem
+  /** Where uploads are spooled while they are received (default: the OS temporary folder). */
+  readonly spoolDirectory?: string
+  readonly limits?: Partial<UploadLimits>
+  /** Zone offset (minutes east of UTC) for dates sent without one, e.g. `21.07.2023` (default 0). */
+  readonly dateOffsetMinutes?: number
+  /** Largest search page (default 1000). */
+  readonly maxPageSize?: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ArchiveAdapter {
+  readonly handler: (request: Request) => Promise<Response>
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * Every error tag with its HTTP status and `errorCode`: the one table of this adapter.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export const errorTable: Readonly<Record<ArchiveError["_tag"], { readonly status: number; readonly code: string }>> = {
+  JobNotFound: { status: 404, code: "ContainerNotFound" },
+  ResourceNotFound: { status: 404, code: "NotFound" },
+  Forbidden: { status: 403, code: "Forbidden" },
+  InvalidTransition: { status: 409, code: "InvalidState" },
+  InvalidParameter: { status: 400, code: "InvalidArgument" },
+  Conflict: { status: 409, code: "Conflict" },
+  QuotaExceeded: { status: 429, code: "QuotaExceeded" },
+  StorageFailure: { status: 503, code: "StorageFailure" },
+  PluginFailure: { status: 502, code: "PluginFailure" },
+  StorageEnded: { status: 410, code: "StorageEnded" }
+}
+
+/**
+ * The envelope every answer is wrapped in.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Envelope<A> {
+  readonly data: A | null
+  readonly errorCode: string | null
+  readonly errorDescription: string | null
+}
+
+const json = (body: unknown, status = 200) =>
+  HttpServerResponse.unsafeJson(body, { status, contentType: "application/json; charset=utf-8" })
+const ok = (data: unknown) => json({ data, errorCode: null, errorDescription: null })
+const failure = (status: number, code: string, description: string) =>
+  json({ data: null, errorCode: code, errorDescription: description }, status)
+
+const render = (e: ArchiveError | RequestProblem) =>
+  e._tag === "RequestProblem" ? failure(e.status, e.code, e.reason) : failure(errorTable[e._tag].status, errorTable[e._tag].code, e.message)
+
+const iso = (ms: number | null) => (ms === null ? null : ArchiveDate.format(ms))
+
+const bool = (name: string, value: string | undefined): Either.Either<boolean | undefined, string> => {
+  if (value === undefined || value.trim() === "") return Either.right(undefined)
+  const v = value.trim().toLowerCase()
+  return v === "true" ? Either.right(true) : v === "false" ? Either.right(false) : Either.left(`${name} must be true or false, not "${value}"`)
+}
+
+/**
+ * Builds the adapter.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * import { createServer } from "node:http"
+ * import { Archive, ArchiveAdapter, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
+ * import { Effect, Scope } from "effect"
+ * const scope = Effect.runSync(Scope.make())
+ * const plugins = await Effect.runPromise(Scope.extend(Plugins.fromObjects({ storages: [{ name: "memory", plugin: MemoryStorage.make() }] }), scope))
+ * const { archive } = await Archive.start({ plugins, storages: [{ id: 4, name: "Technical support" }] })
+ * const api = ArchiveAdapter.makeArchiveAdapter({ archive })
+ * createServer(api.listener).listen(8080)
+ */
+export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapter => {
+  const archive = options.archive
+  const base = (options.basePath ?? "/api").replace(/\/+$/, "")
+  const limits: UploadLimits = { ...defaultLimits, ...options.limits }
+  const offset = options.dateOffsetMinutes ?? 0
+  const sourceSystem = options.sourceSystem ?? ((ownerId) => ({ id: ownerId, name: null }))
+  const identify = options.identify
+
+  const caller = Effect.gen(function* () {
+    if (identify === undefined) return { id: null } as Identity.Caller
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const web = HttpServerRequest.toWebEither(request)
+    const who = yield* Effect.tryPromise({
+      try: async () => identify(Either.isRight(web) ? web.right : new Request("http://localhost/")),
+      catch: (e) => e
+    }).pipe(Effect.orDie)
+    if (who === null) return yield* Effect.fail(new RequestProblem({ status: 401, code: "Unauthenticated", reason: "this archive needs to know who you are" }))
+    return who
+  })
+
+  /** Every handler: errors become envelopes, defects a 500 envelope (logged), never a crash. */
+  const handle = <E extends ArchiveError | RequestProblem, R>(
+    effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+    effect.pipe(
+      Effect.catchAll((e) => Effect.succeed(render(e as ArchiveError | RequestProblem))),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause as Cause.Cause<never>)
+          : Effect.logError("archive API request failed", cause).pipe(
+              Effect.as(failure(500, "InternalError", "the archive failed to answer this request; the error is logged"))
+            )
+      )
+    )
+
+  const idParam = Effect.map(HttpLayerRouter.params, (p) => p["id"] ?? "")
+
+  const detail = (c: Container) =>
+    Effect.gen(function* () {
+      let signatures: Array<string> | null = []
+      let unavailable: string | null = null
+      if (!c.storageEnded) {
+        const sources = yield* Effect.either(archive.signatures({ id: null, admin: true }, c.id))
+        if (Either.isLeft(sources)) {
+          signatures = null
+          unavailable = sources.left.message
+        } else {
+          for (const s of sources.right.signatures) {
+            const bytes = yield* Effect.either(
+              Effect.flatMap(s.open, (o) => Stream.runCollect(o.stream)).pipe(Effect.map((chunks) => Buffer.concat([...chunks])))
+            )
+            if (Either.isLeft(bytes)) {
+              signatures = null
+              unavailable = bytes.left.message
+              break
+            }
+            signatures!.push(bytes.right.toString("base64"))
+          }
+        }
+      }
+      const storage = archive.storages({ id: null, admin: true }).find((s) => s.id === c.storageId)
+      return {
+        storage: { id: c.storageId, name: storage?.name ?? null },
+        sourceSystem: sourceSystem(c.ownerId),
+        hashes: c.hashes,
+        signatures,
+        isToBeSigned: false,
+        useArchiveCa: c.useArchiveCa,
+        documentType: c.document.mimeType,
+        saveType: Containers.saveTypeCodes[c.saveType],
+        structureName: c.structureName,
+        modifiedDate: iso(c.modifiedAt),
+        isCreateDate: iso(c.createdAt),
+        createDate: iso(c.createdAt),
+        signatureUpdateDate: iso(c.signatureUpdateDate),
+        archiveUntilDate: iso(c.archiveUntil),
+        isAvailable: c.isAvailable && unavailable === null,
+        id: c.id,
+        name: c.name,
+        status: c.status,
+        isArchived: c.isArchived,
+        // Ours: what the seed leaves implicit.
+        saveTypeName: c.saveType,
+        statusName: Containers.statusOf(c.status)?.name ?? null,
+        phase: c.phase,
+        document: { fileName: c.document.fileName, size: c.document.size },
+        signatureFiles: c.signatures.map((s) => ({ fileName: s.fileName, size: s.size })),
+        archiveCaPluginName: c.pluginName,
+        upgrade: c.upgrade,
+        postProcessing: c.postProcessing,
+        error: c.error,
+        ...(unavailable === null ? {} : { unavailableReason: unavailable })
+      }
+    })
+
+  const upload = Effect.gen(function* () {
+    const who = yield* caller
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir())
+    const f = form.fields
+    const problems: Array<string> = []
+    const containerName = f.get("ContainerName")
+    if (containerName === undefined || containerName.trim() === "") problems.push("ContainerName is required")
+    const storageText = f.get("StorageId")
+    const storageId = Number(storageText)
+    if (storageText === undefined || storageText.trim() === "") problems.push("StorageId is required (see GET /api/user/storages)")
+    else if (!/^\s*\d+\s*$/.test(storageText) || !Number.isSafeInteger(storageId)) problems.push(`StorageId must be a storage id (a whole number), not "${storageText}"`)
+    const saveTypeText = f.get("SaveType")
+    const saveType = saveTypeText === undefined ? undefined : Containers.parseSaveType(saveTypeText)
+    if (saveTypeText === undefined || saveTypeText.trim() === "") problems.push("SaveType is required (Temporary or Permanent)")
+    else if (saveType === undefined) problems.push(`SaveType must be Temporary or Permanent, not "${saveTypeText}"`)
+    const dateText = f.get("ArchiveDate")
+    let archiveDate: number | undefined
+    if (dateText !== undefined && dateText.trim() !== "") {
+      const parsed = ArchiveDate.parse(dateText, offset)
+      if (Either.isLeft(parsed)) problems.push(`ArchiveDate: ${parsed.left}`)
+      else archiveDate = parsed.right
+    }
+    const useArchiveCa = bool("UseArchiveCa", f.get("UseArchiveCa"))
+    if (Either.isLeft(useArchiveCa)) problems.push(useArchiveCa.left)
+    // IsNeedArchivatorSign: deprecated in the seed, accepted and ignored.
+    if (form.content === undefined) problems.push("Content is required: the signed document (or the attached signature)")
+    if (problems.length > 0) {
+      return yield* Effect.fail(new RequestProblem({ status: 400, code: "InvalidArgument", reason: problems.join("; ") }))
+    }
+    const structureName = f.get("StructureName")
+    const pluginName = f.get("ArchiveCaPluginName")?.trim()
+    const input: UploadInput = {
+      containerName: containerName!,
+      saveType: saveType!,
+      storageId,
+      document: form.content!,
+      signatures: form.signs,
+      ...(structureName === undefined || structureName === "" ? {} : { structureName }),
+      ...(archiveDate === undefined ? {} : { archiveDate }),
+      ...(Either.isRight(useArchiveCa) && useArchiveCa.right !== undefined ? { useArchiveCa: useArchiveCa.right } : {}),
+      ...(pluginName === undefined || pluginName === "" ? {} : { pluginName })
+    }
+    const container = yield* archive.upload(who, input)
+    return ok(container.id)
+  }).pipe(Effect.scoped)
+
+  const search = Effect.gen(function* () {
+    const who = yield* caller
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const text = yield* request.text.pipe(
+      HttpIncomingMessage.withMaxBodySize(Option.some(64 * 1024)),
+      Effect.mapError((e) =>
+        new RequestProblem({
+          status: e.reason === "Decode" ? 400 : 413,
+          code: e.reason === "Decode" ? "MalformedRequest" : "PayloadTooLarge",
+          reason: `the search body could not be read (${e.reason}); send at most 64 KiB of JSON`
+        })
+      )
+    )
+    let body: unknown = undefined
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text)
+      } catch (e) {
+        return yield* Effect.fail(
+          new RequestProblem({ status: 400, code: "MalformedRequest", reason: `the search body is not JSON: ${e instanceof Error ? e.message : String(e)}` })
+        )
+      }
+    }
+    const query = Search.parse(body, options.maxPageSize === undefined ? {} : { maxPageSize: options.maxPageSize })
+    if (Either.isLeft(query)) return yield* Effect.fail(new RequestProblem({ status: 400, code: "InvalidArgument", reason: query.left.join("; ") }))
+    const page = yield* archive.search(who, query.right)
+    return ok({
+      documents: page.documents.map((c) => ({ id: c.id, name: c.name, status: c.status, isArchived: c.isArchived })),
+      totalRecords: page.totalRecords
+    })
+  })
+
+  /** `GET /document/content` would otherwise read as the container "content". */
+  const notAContainer = (id: string) =>
+    id === "content" || id === "search"
+      ? Effect.flatMap(HttpServerRequest.HttpServerRequest, fallback).pipe(Effect.map(Option.some))
+      : Effect.succeed(Option.none<HttpServerResponse.HttpServerResponse>())
+
+  const get = Effect.gen(function* () {
+    const id = yield* idParam
+    const misrouted = yield* notAContainer(id)
+    if (Option.isSome(misrouted)) return misrouted.value
+    const who = yield* caller
+    const container = yield* archive.get(who, id)
+    return ok(yield* detail(container))
+  })
+
+  const status = Effect.gen(function* () {
+    const who = yield* caller
+    const container = yield* archive.get(who, yield* idParam)
+    return ok(container.status)
+  })
+
+  const remove = Effect.gen(function* () {
+    const id = yield* idParam
+    const misrouted = yield* notAContainer(id)
+    if (Option.isSome(misrouted)) return misrouted.value
+    const who = yield* caller
+    yield* archive.delete(who, id)
+    return ok(id)
+  })
+
+  const sign = Effect.gen(function* () {
+    const who = yield* caller
+    const { container, signatures } = yield* archive.signatures(who, yield* idParam)
+    // Check every signature is there before the first byte goes out: a failure after that can
+    // only cut the download short.
+    for (const s of signatures) {
+      const stat = yield* s.stat
+      if (stat === null || stat.size !== s.part.size) {
+        return yield* Effect.fail(
+          new RequestProblem({ status: 404, code: "NotFound", reason: `${s.part.name} of container ${container.id} is missing from its storage ${s.part.storage}` })
+        )
+      }
+    }
+    const entries = signatures.map((s) => ({
+      name: s.part.fileName,
+      size: s.part.size,
+      open: () => Effect.runPromise(Effect.map(s.open, (o) => Stream.toAsyncIterable(o.stream)))
+    }))
+    const zipped = yield* zip(entries, container.createdAt)
+    const etag = createHash("sha256")
+      .update(JSON.stringify(signatures.map((s) => [s.part.fileName, s.part.sha256])))
+      .update(String(container.createdAt))
+      .digest("base64url")
+    return HttpServerResponse.stream(zipped.stream, {
+      contentType: "application/zip",
+      contentLength: zipped.size,
+      headers: {
+        "content-disposition": "attachment; filename=signatures.zip; filename*=UTF-8''signatures.zip",
+        etag: `"${etag}"`,
+        "cache-control": "private, no-cache"
+      }
+    })
+  })
+
+  const statuses = Effect.succeed(ok(archive.statuses))
+  const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
+  const pluginList = Effect.map(caller, (who) =>
+    ok(archive.plugins().map((p) => (who.admin === true ? p : { ...p, failure: p.failure === null ? null : "(visible to operators)" })))
+  )
+
+  const b = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
+  const ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
+    ["POST", new RegExp(`^${b}/document/content$`)],
+    ["POST", new RegExp(`^${b}/document/search$`)],
+    ["GET, DELETE", new RegExp(`^${b}/document/[^/]+$`)],
+    ["GET", new RegExp(`^${b}/document/[^/]+/(status|sign)$`)],
+    ["GET", new RegExp(`^${b}/(dictionary/statuses|user/storages|plugins)$`)]
+  ]
+  function fallback(request: HttpServerRequest.HttpServerRequest) {
+    const pathname = request.url.split("?")[0] ?? ""
+    const allowed = ROUTES.filter(([, re]) => re.test(pathname)).map(([m]) => m)
+    return Effect.succeed(
+      allowed.length > 0
+        ? HttpServerResponse.setHeader(
+            failure(405, "MethodNotAllowed", `${request.method} is not allowed on ${pathname} (allowed: ${allowed.join(", ")})`),
+            "allow",
+            allowed.join(", ")
+          )
+        : failure(404, "RouteNotFound", `no route ${request.method} ${pathname} in this archive API`)
+    )
+  }
+
+  const routes = HttpLayerRouter.use((router) =>
+    Effect.all([
+      router.add("POST", `${base}/document/content` as `/${string}`, handle(upload)),
+      router.add("POST", `${base}/document/search` as `/${string}`, handle(search)),
+      router.add("GET", `${base}/document/:id` as `/${string}`, handle(get)),
+      router.add("DELETE", `${base}/document/:id` as `/${string}`, handle(remove)),
+      router.add("GET", `${base}/document/:id/status` as `/${string}`, handle(status)),
+      router.add("GET", `${base}/document/:id/sign` as `/${string}`, handle(sign)),
+      router.add("GET", `${base}/dictionary/statuses` as `/${string}`, handle(statuses)),
+      router.add("GET", `${base}/user/storages` as `/${string}`, handle(storages)),
+      router.add("GET", `${base}/plugins` as `/${string}`, handle(pluginList)),
+      router.add("*", "*", fallback)
+    ])
+  )
+  const { handler, dispose } = HttpLayerRouter.toWebHandler(routes, { disableLogger: true })
+  const web = (request: Request) => handler(request)
+  const listener = getRequestListener(web, { overrideGlobalObjects: false })
+  return {
+    handler: web,
+    listener: (req, res) => void listener(req, res),
+    dispose
+  }
+}

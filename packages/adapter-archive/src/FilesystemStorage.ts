@@ -1,0 +1,232 @@
+/**
+ * The built-in `filesystem` storage: the seed's example plugin, done right.
+ *
+ * - **Atomic writes.** An object is streamed to `tmp/<uuid>.part`, fsynced, then renamed into
+ *   place and its directory fsynced. A crash mid-write leaves at most a `.part` file that no
+ *   locator points to (swept at start-up once older than `TempMaxAgeSeconds`); an object whose
+ *   save answered is on disk.
+ * - **Fixity.** SHA-256 is computed while streaming and becomes part of the file name, so `stat`
+ *   knows it without a side file, and every read is verified against it (a corrupted file fails
+ *   the read at its end instead of being served as good).
+ * - **Layout for millions of files.** `objects/<2 hex>/<2 hex>/<uuid>.<sha256>`: 65,536 leaf
+ *   directories filled evenly by random UUIDs (~150 files each at ten million objects). The
+ *   locator is that relative path; locators are checked against this shape, so no locator can
+ *   reach outside the storage.
+ *
+ * Parameters (case-insensitive): `DocumentsFolderPath` (required), `Fsync` (default `true`),
+ * `VerifyOnRead` (default `true`), `TempMaxAgeSeconds` (default 3600).
+ *
+ * @since 0.1.0
+ */
+import { createHash, randomUUID } from "node:crypto"
+import { constants as fsConstants } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Plugin, Result } from "@uws-kit/core"
+import type { Locator, StorageObject, StoragePlugin, StorageStat, StoredObject } from "./StoragePlugin.js"
+
+const LAYOUT = { layout: "uuid-2x2-sha256", version: 1 } as const
+const LAYOUT_FILE = "uws-archive-storage.json"
+const LOCATOR = /^([0-9a-f]{2})\/([0-9a-f]{2})\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([0-9a-f]{64})$/
+
+const right = <A>(a: A): Result.Result<string, A> => ({ _tag: "Right", right: a })
+const left = <A = never>(message: string): Result.Result<string, A> => ({ _tag: "Left", left: message })
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e))
+const isMissing = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code === "ENOENT"
+
+const flag = (value: string | undefined, fallback: boolean): boolean | undefined => {
+  if (value === undefined || value === "") return fallback
+  const v = value.trim().toLowerCase()
+  return v === "true" || v === "1" || v === "yes" ? true : v === "false" || v === "0" || v === "no" ? false : undefined
+}
+
+/** fsync a directory so that a rename or unlink in it survives a power loss. */
+const syncDirectory = async (dir: string) => {
+  const handle = await fs.open(dir, fsConstants.O_RDONLY)
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+interface Settings {
+  readonly root: string
+  readonly objects: string
+  readonly tmp: string
+  readonly fsync: boolean
+  readonly verifyOnRead: boolean
+}
+
+/** Checks a stream against the SHA-256 it was stored with, failing at the end on a mismatch. */
+async function* verified(source: AsyncIterable<Uint8Array>, expected: string, locator: string): AsyncGenerator<Uint8Array> {
+  const hash = createHash("sha256")
+  for await (const chunk of source) {
+    hash.update(chunk)
+    yield chunk
+  }
+  const actual = hash.digest("hex")
+  if (actual !== expected) {
+    throw new Error(`object ${locator} is corrupted: its SHA-256 is ${actual}, it was stored as ${expected}`)
+  }
+}
+
+/**
+ * A new, uninitialised filesystem storage (the plugin's parameterless constructor).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (): StoragePlugin => {
+  let settings: Settings | undefined
+
+  const resolve = (locator: Locator) => {
+    if (settings === undefined) return left<{ file: string; dir: string; sha256: string }>("the storage is not initialised")
+    const m = typeof locator === "string" ? LOCATOR.exec(locator) : null
+    if (m === null || !m[3]!.startsWith(m[1]! + m[2]!)) {
+      return left<{ file: string; dir: string; sha256: string }>(`"${String(locator)}" is not a locator of this filesystem storage`)
+    }
+    const dir = path.join(settings.objects, m[1]!, m[2]!)
+    return right({ file: path.join(dir, `${m[3]}.${m[4]}`), dir, sha256: m[4]! })
+  }
+
+  const initialize = async (parameters: Plugin.PluginParameters): Promise<Result.Result<string, void>> => {
+    const folder = parameters.require("DocumentsFolderPath")
+    if (folder._tag === "Left") return folder
+    const fsync = flag(parameters.get("Fsync"), true)
+    const verifyOnRead = flag(parameters.get("VerifyOnRead"), true)
+    const maxAgeText = parameters.get("TempMaxAgeSeconds")
+    const maxAge = maxAgeText === undefined ? 3600 : Number(maxAgeText)
+    const problems = [
+      ...(fsync === undefined ? [`Fsync must be true or false, not "${parameters.get("Fsync")}"`] : []),
+      ...(verifyOnRead === undefined ? [`VerifyOnRead must be true or false, not "${parameters.get("VerifyOnRead")}"`] : []),
+      ...(!Number.isFinite(maxAge) || maxAge < 0 ? [`TempMaxAgeSeconds must be a number of seconds ≥ 0, not "${maxAgeText}"`] : [])
+    ]
+    if (problems.length > 0) return left(problems.join("; "))
+    const root = path.resolve(folder.right)
+    try {
+      await fs.mkdir(path.join(root, "objects"), { recursive: true })
+      await fs.mkdir(path.join(root, "tmp"), { recursive: true })
+      const layoutPath = path.join(root, LAYOUT_FILE)
+      let layout: string | undefined
+      try {
+        layout = await fs.readFile(layoutPath, "utf8")
+      } catch (e) {
+        if (!isMissing(e)) throw e
+      }
+      if (layout === undefined) {
+        await fs.writeFile(layoutPath, JSON.stringify(LAYOUT) + "\n", { flag: "wx" }).catch((e: NodeJS.ErrnoException) => {
+          if (e.code !== "EEXIST") throw e
+        })
+      } else {
+        const found = JSON.parse(layout) as { layout?: unknown; version?: unknown }
+        if (found.layout !== LAYOUT.layout || found.version !== LAYOUT.version) {
+          return left(`${root} holds a storage of another layout (${layout.trim()}); this plugin writes ${JSON.stringify(LAYOUT)}`)
+        }
+      }
+      // Partial writes of a crashed process: nothing refers to them. Recent ones may belong to
+      // another live process sharing the folder, so only old ones go.
+      const tmp = path.join(root, "tmp")
+      const now = Date.now()
+      for (const name of await fs.readdir(tmp)) {
+        if (!name.endsWith(".part")) continue
+        const file = path.join(tmp, name)
+        const info = await fs.stat(file).catch(() => undefined)
+        if (info !== undefined && now - info.mtimeMs >= maxAge * 1000) await fs.rm(file, { force: true })
+      }
+      settings = { root, objects: path.join(root, "objects"), tmp, fsync: fsync!, verifyOnRead: verifyOnRead! }
+      return right(undefined)
+    } catch (e) {
+      return left(`cannot use ${root}: ${errorText(e)}`)
+    }
+  }
+
+  const save = async (object: StorageObject): Promise<Result.Result<string, Locator>> => {
+    if (settings === undefined) return left("the storage is not initialised")
+    const s = settings
+    const id = randomUUID()
+    const part = path.join(s.tmp, `${id}.part`)
+    let handle: fs.FileHandle | undefined
+    try {
+      handle = await fs.open(part, "wx")
+      const hash = createHash("sha256")
+      for await (const chunk of object.content) {
+        hash.update(chunk)
+        let written = 0
+        while (written < chunk.length) {
+          const { bytesWritten } = await handle.write(chunk, written, chunk.length - written)
+          written += bytesWritten
+        }
+      }
+      if (s.fsync) await handle.sync()
+      await handle.close()
+      handle = undefined
+      const sha256 = hash.digest("hex")
+      const dir = path.join(s.objects, id.slice(0, 2), id.slice(2, 4))
+      await fs.mkdir(dir, { recursive: true })
+      await fs.rename(part, path.join(dir, `${id}.${sha256}`))
+      if (s.fsync) {
+        await syncDirectory(dir)
+        await syncDirectory(path.dirname(dir))
+      }
+      return right(`${id.slice(0, 2)}/${id.slice(2, 4)}/${id}.${sha256}`)
+    } catch (e) {
+      await handle?.close().catch(() => {})
+      await fs.rm(part, { force: true }).catch(() => {})
+      return left(`cannot save ${object.name} of container ${object.containerId}: ${errorText(e)}`)
+    }
+  }
+
+  const get = async (locator: Locator): Promise<Result.Result<string, StoredObject>> => {
+    const where = resolve(locator)
+    if (where._tag === "Left") return where
+    let handle: fs.FileHandle
+    try {
+      handle = await fs.open(where.right.file, "r")
+    } catch (e) {
+      return left(isMissing(e) ? `no object ${locator} in this storage` : `cannot read ${locator}: ${errorText(e)}`)
+    }
+    try {
+      const { size } = await handle.stat()
+      const stream = handle.createReadStream({ highWaterMark: 64 * 1024 })
+      const content = settings!.verifyOnRead ? verified(stream, where.right.sha256, locator) : stream
+      return right({ content, size })
+    } catch (e) {
+      await handle.close().catch(() => {})
+      return left(`cannot read ${locator}: ${errorText(e)}`)
+    }
+  }
+
+  const stat = async (locator: Locator): Promise<Result.Result<string, StorageStat | null>> => {
+    const where = resolve(locator)
+    if (where._tag === "Left") return where
+    try {
+      const info = await fs.stat(where.right.file)
+      return right({ size: info.size, sha256: where.right.sha256, modified: Math.floor(info.mtimeMs) })
+    } catch (e) {
+      return isMissing(e) ? right(null) : left(`cannot stat ${locator}: ${errorText(e)}`)
+    }
+  }
+
+  const remove = async (locator: Locator): Promise<Result.Result<string, void>> => {
+    const where = resolve(locator)
+    if (where._tag === "Left") return where
+    try {
+      await fs.unlink(where.right.file)
+      if (settings!.fsync) await syncDirectory(where.right.dir)
+      return right(undefined)
+    } catch (e) {
+      return isMissing(e) ? right(undefined) : left(`cannot delete ${locator}: ${errorText(e)}`)
+    }
+  }
+
+  return { initialize, save, get, stat, delete: remove }
+}
+
+/**
+ * The name under which `plugin-config.json` refers to this storage (`AssemblyName`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const builtinName = "filesystem"
