@@ -1,1 +1,12 @@
-export {}
+/**
+ * @uws-kit/adapter-rest: the UWS 1.1 REST binding (plus the v0.3 aliases and the sync facade),
+ * its XML, JSON and HTML representations, and a typed client.
+ *
+ * @since 0.1.0
+ */
+export * as Client from "./Client.js"
+export * as Html from "./Html.js"
+export * as Iso8601 from "./Iso8601.js"
+export * as Json from "./Json.js"
+export * as RestAdapter from "./RestAdapter.js"
+export * as Xml from "./Xml.js"

@@ -1,0 +1,163 @@
+/**
+ * The UWS 1.1 REST binding of one job list, with the v0.3 aliases and the synchronous facade,
+ * as a web-standard handler and a Node listener built from one @effect/platform app.
+ *
+ * ## Resources (below `basePath`; `{jobs}` = `jobsPath`, default `jobs`)
+ *
+ * | resource | methods |
+ * |---|---|
+ * | `/{jobs}` | GET the list (`PHASE` repeatable = union, `AFTER`, `LAST`; extension paging `limit` + `cursor`, next page in `Link: <…>; rel="next"`); POST creates → 303 to the job (`PHASE=RUN` runs it) |
+ * | `/{jobs}/{id}` | GET (blocking `WAIT=n` seconds or `-1`, with the `PHASE` guard); DELETE, or POST `ACTION=DELETE` → 303 to the list; POST `name=value` updates parameters (PENDING) → 303 to the job |
+ * | `…/phase` | GET text; POST `PHASE=RUN` or `PHASE=ABORT` → 303 to the job |
+ * | `…/executionduration`, `…/destruction` | GET text (destruction empty when none); POST `EXECUTIONDURATION=` / `DESTRUCTION=` → 303 (the policy clamps) |
+ * | `…/quote`, `…/owner` | GET text (empty when none / anonymous) |
+ * | `…/error` | GET the error message (+ detail) as text; 404 when the job has no error |
+ * | `…/results`, `…/results/{id}` | GET the list; GET the content (stored results) or 303 to where it lives |
+ * | `…/parameters`, `…/parameters/{name}` | GET; POST updates (multipart uploads become `param:` parameters); GET the value or uploaded content; PUT a value (text/plain) or content (any other type) |
+ * | `…/termination` (v0.3) | GET = destruction; PUT the instant (text or a one-element XML document) or POST `TIME=` |
+ * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
+ * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error` |
+ *
+ * ## Blocking
+ * `WAIT` blocks only while the job is PENDING, QUEUED or EXECUTING (and, with `PHASE=p`, only
+ * while it is in `p`), wakes on the core's change events, and is capped by the service's
+ * `maxWait` (`Uws` option, default 55 s: under common proxy time-outs of 60–100 s and pyvo's
+ * 600 s read time-out); at the cap it answers the job as it is. `/{sync}/{id}` blocks at most
+ * `maxWait` per request too, then redirects to itself.
+ *
+ * ## Status codes (one table)
+ * 303 after every change; 400 malformed input (bad dates, numbers, phases, non-UTF-8, control
+ * characters in names); 401 when `identify` throws; 403 an action the job's phase or owner
+ * forbids, or a refused creation (quota); 404 unknown jobs, results, parameters, routes, and
+ * `/error` of a job without an error; 405 (with `Allow`); 409 a change lost to concurrent ones;
+ * 413 a body over `maxBodyBytes`; 415 a body of a type the resource does not take; 500 a plugin
+ * or the binding failed; 503 storage failed, or the adapter is disposed.
+ *
+ * ## Representations
+ * XML (UWS-v1.1.xsd) by default and for `*\/*`; JSON on `Accept: application/json` (see the
+ * `Json` module for the shape); HTML pages for browsers (the `Html` module); text/plain atoms.
+ * Errors come as text/plain, or JSON `{ "error": { status, tag, message } }`, an HTML page, or
+ * a DALI-style VOTable error document when the client prefers XML.
+ *
+ * ## Mounting
+ * Location URLs are absolute and built per request from `X-Forwarded-Proto`/`-Host`/`-Prefix`
+ * (or `Forwarded`), else the request itself. Give `basePath` = the path the service is mounted
+ * at: requests that still carry it (node:http routing without stripping, Fastify's raw URL) are
+ * routed below it, and requests whose host stripped it (Hono `mount`) get it back in their
+ * URLs. Under Express, `req.originalUrl` reveals the mount path without `basePath`. Mount the
+ * listener before any body parser of the host.
+ *
+ * @since 0.1.0
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import * as HttpApp from "@effect/platform/HttpApp"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type { Caller } from "@uws-kit/core/Identity"
+import type { UwsService } from "@uws-kit/core/Uws"
+import { Deferred, Effect } from "effect"
+import { makeApp } from "./internal/app.js"
+import { normalizePath } from "./internal/urls.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RestOptions {
+  /** The job list this binding serves. */
+  readonly service: UwsService
+  /** Path the service is mounted at, as clients see it (e.g. `/uws/echo`); default `""`. */
+  readonly basePath?: string
+  /** Path of the job list below `basePath`; default `jobs` (`async` for a TAP-like layout). */
+  readonly jobsPath?: string
+  /** Path of the synchronous facade below `basePath`; default `sync`. */
+  readonly syncPath?: string
+  /**
+   * Who is calling, from the web request (headers, cookies); default anonymous. A throw or a
+   * rejection answers 401 with its message. A job belongs to whoever created it.
+   */
+  readonly identify?: (request: Request) => Caller | Promise<Caller>
+  /**
+   * Who is calling, from the Node request, for hosts whose authentication leaves its result on
+   * it (Express `req.user`); used by `listener` in preference to `identify`.
+   */
+  readonly identifyNode?: (request: IncomingMessage) => Caller | Promise<Caller>
+  /** Largest request body in bytes, uploads included (default 16 MiB); larger → 413. */
+  readonly maxBodyBytes?: number
+  /** The application's name on HTML pages (default the worker's name). */
+  readonly title?: string
+  /**
+   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `true`). Turn it off when
+   * clients can reach the service without a proxy that sets (or strips) them.
+   */
+  readonly trustForwarded?: boolean
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface RestAdapter {
+  /** Web-standard handler, for fetch runtimes, Hono and tests. */
+  readonly handler: (request: Request) => Promise<Response>
+  /** Node listener, for node:http, Express and Fastify (`reply.hijack()` + `reply.raw`). */
+  readonly listener: (request: IncomingMessage, response: ServerResponse) => void
+  /**
+   * Stops taking requests (503) and ends blocked `WAIT`s at once with the job as it is, so that
+   * a server can close. The service itself is closed by its owner.
+   */
+  readonly dispose: () => Promise<void>
+}
+
+/**
+ * The default `maxBodyBytes`: 16 MiB.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultMaxBodyBytes = 16 * 1024 * 1024
+
+/**
+ * Builds the binding.
+ *
+ * @since 0.1.0
+ * @category constructors
+ * @example
+ * import { createServer } from "node:http"
+ * import { Uws, Worker } from "@uws-kit/core"
+ * import { RestAdapter } from "@uws-kit/adapter-rest"
+ * const { service } = await Uws.start({ worker: Worker.noop })
+ * const rest = RestAdapter.makeRestAdapter({ service, basePath: "/uws" })
+ * createServer(rest.listener).listen(8080)
+ */
+export const makeRestAdapter = (options: RestOptions): RestAdapter => {
+  const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new Error("maxBodyBytes must be a whole number of bytes ≥ 0.")
+  const jobs = normalizePath(options.jobsPath ?? "jobs")
+  const sync = normalizePath(options.syncPath ?? "sync")
+  if (sync.length === jobs.length && sync.every((s, i) => jobs[i] === s)) throw new Error("jobsPath and syncPath must differ.")
+  const closing = Effect.runSync(Deferred.make<void>())
+  let closed = false
+  const app = makeApp({
+    service: options.service,
+    base: normalizePath(options.basePath),
+    jobs,
+    sync,
+    identify: options.identify,
+    identifyNode: options.identifyNode,
+    maxBodyBytes,
+    title: options.title ?? options.service.worker.name,
+    trustForwarded: options.trustForwarded ?? true,
+    closing,
+    isClosed: () => closed
+  })
+  const handler = HttpApp.toWebHandler(app)
+  const listener = Effect.runSync(NodeHttpServer.makeHandler(app))
+  return {
+    handler: (request) => handler(request),
+    listener,
+    dispose: async () => {
+      closed = true
+      await Effect.runPromise(Deferred.succeed(closing, undefined))
+    }
+  }
+}

@@ -1,0 +1,754 @@
+/**
+ * The REST binding as one @effect/platform HTTP app: route → identify → parse → call the Uws
+ * service → render. The web handler and the Node listener are both built from it.
+ */
+import type { IncomingMessage } from "node:http"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as Identity from "@uws-kit/core/Identity"
+import type { Caller } from "@uws-kit/core/Identity"
+import type { Job, Parameter } from "@uws-kit/core/Job"
+import * as JobMachine from "@uws-kit/core/JobMachine"
+import * as Phase from "@uws-kit/core/Phase"
+import type { Upload, UwsService } from "@uws-kit/core/Uws"
+import { Cause, Clock, Deferred, Duration, Effect, Either, Stream, type Scope } from "effect"
+import { XMLParser } from "fast-xml-parser"
+import * as Html from "../Html.js"
+import * as Iso8601 from "../Iso8601.js"
+import * as Json from "../Json.js"
+import * as Xml from "../Xml.js"
+import {
+  FORM_TYPES,
+  decodeText,
+  mediaTypeOf,
+  readBytes,
+  readForm,
+  spoolBody,
+  unsupportedMediaType
+} from "./body.js"
+import { REASON, RestError, badRequest, headersOf, statusOf, tagOf, type AnyError } from "./errors.js"
+import * as Form from "./form.js"
+import { isUpload, resultHref } from "./links.js"
+import { ATOMS, DOCUMENTS, ERRORS, PAGES, negotiate, type MediaType } from "./negotiate.js"
+import * as Params from "./params.js"
+import { joinSegments, locate, type Location } from "./urls.js"
+
+export interface Config {
+  readonly service: UwsService
+  readonly base: ReadonlyArray<string>
+  readonly jobs: ReadonlyArray<string>
+  readonly sync: ReadonlyArray<string>
+  readonly identify: ((request: Request) => Caller | Promise<Caller>) | undefined
+  readonly identifyNode: ((request: IncomingMessage) => Caller | Promise<Caller>) | undefined
+  readonly maxBodyBytes: number
+  readonly title: string
+  readonly trustForwarded: boolean
+  readonly closing: Deferred.Deferred<void>
+  readonly isClosed: () => boolean
+}
+
+type Method = "GET" | "POST" | "PUT" | "DELETE"
+
+interface Urls {
+  readonly list: string
+  readonly job: (jobId: string) => string
+  readonly sync: string
+  readonly syncJob: (jobId: string) => string
+}
+
+interface Ctx {
+  readonly req: HttpServerRequest.HttpServerRequest
+  readonly method: Method
+  readonly accept: string | undefined
+  readonly loc: Location
+  readonly urls: Urls
+  readonly query: Form.Pairs
+  readonly caller: Caller
+}
+
+type Handler = (ctx: Ctx) => Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError, Scope.Scope>
+type Route = { readonly [M in Method]?: Handler }
+
+// ---- responses -------------------------------------------------------------------------------
+
+const CONTENT_TYPE: Record<MediaType, string> = {
+  "application/xml": "application/xml; charset=utf-8",
+  "text/xml": "text/xml; charset=utf-8",
+  "application/json": "application/json; charset=utf-8",
+  "text/html": "text/html; charset=utf-8",
+  "text/plain": "text/plain; charset=utf-8"
+}
+
+const NEGOTIATED = { vary: "Accept", "cache-control": "no-cache" } as const
+
+const see = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
+
+const body = (type: MediaType, text: string, headers: Readonly<Record<string, string>> = {}, status = 200) =>
+  HttpServerResponse.text(text, { status, contentType: CONTENT_TYPE[type], headers: { ...NEGOTIATED, ...headers } })
+
+interface Renderings {
+  readonly xml?: () => string
+  readonly json?: () => unknown
+  readonly html?: () => string
+  readonly text?: () => string
+}
+
+const represent = (
+  ctx: Ctx,
+  offers: ReadonlyArray<MediaType>,
+  r: Renderings,
+  headers: Readonly<Record<string, string>> = {}
+): HttpServerResponse.HttpServerResponse => {
+  const type = negotiate(ctx.accept, offers)
+  switch (type) {
+    case "application/xml":
+    case "text/xml":
+      return body(type, r.xml!(), headers)
+    case "application/json":
+      return body(type, JSON.stringify(r.json!()), headers)
+    case "text/html":
+      return body(type, r.html!(), headers)
+    case "text/plain":
+      return body(type, r.text!(), headers)
+  }
+}
+
+const escapeXml = Xml.escapeText
+
+const errorResponse = (
+  accept: string | undefined,
+  error: AnyError,
+  backUrl: string | undefined
+): HttpServerResponse.HttpServerResponse => {
+  const status = statusOf(error)
+  const tag = tagOf(error)
+  const message = error.message
+  const title = REASON[status] ?? "Error"
+  const headers = { ...headersOf(error), "cache-control": "no-store" }
+  const type = negotiate(accept, ERRORS)
+  switch (type) {
+    case "text/plain":
+      return body(type, `${message}\n`, headers, status)
+    case "application/json":
+      return body(type, JSON.stringify({ error: { status, tag, message } } satisfies Json.ErrorJson), headers, status)
+    case "text/html":
+      return body(type, Html.errorPage({ status, title, message, ...(backUrl === undefined ? {} : { backUrl }) }), headers, status)
+    case "application/xml":
+    case "text/xml":
+      // A DALI-style error document: what IVOA tools already know how to show.
+      return body(
+        type,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n  <RESOURCE type="results">\n    <INFO name="QUERY_STATUS" value="ERROR">${escapeXml(message)}</INFO>\n    <INFO name="HTTP_STATUS" value="${status}"/>\n    <INFO name="ERROR_TAG" value="${tag}"/>\n  </RESOURCE>\n</VOTABLE>\n`,
+        headers,
+        status
+      )
+  }
+}
+
+// ---- helpers ---------------------------------------------------------------------------------
+
+const fromEither = <A>(e: Either.Either<A, string>): Effect.Effect<A, RestError> =>
+  Either.isRight(e) ? Effect.succeed(e.right) : Effect.fail(badRequest(e.left))
+
+const header = (req: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
+  const v = (req.headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
+  return Array.isArray(v) ? v.join(", ") : (v as string | undefined)
+}
+
+const jobPart = (ctx: Ctx, jobId: string, part: string) => `${ctx.urls.job(jobId)}/${part}`
+
+// ---- the app ---------------------------------------------------------------------------------
+
+export const makeApp = (config: Config) => {
+  const { service } = config
+  const limit = config.maxBodyBytes
+
+  const raceClosing = <A, E>(wait: Effect.Effect<A, E>, instead: Effect.Effect<A, E>): Effect.Effect<A, E> =>
+    Effect.raceFirst(wait, Deferred.await(config.closing).pipe(Effect.zipRight(instead)))
+
+  /** The form pairs of a POST: query string first, then the body. */
+  const formOf = (ctx: Ctx) =>
+    Effect.map(readForm(ctx.req, limit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
+
+  const renderJob = (ctx: Ctx, job: Job) => {
+    const jobUrl = ctx.urls.job(job.jobId)
+    return represent(ctx, PAGES, {
+      xml: () => Xml.jobDocument(job, jobUrl),
+      json: () => Json.job(job, jobUrl),
+      html: () =>
+        Html.jobPage({
+          title: config.title,
+          listUrl: ctx.urls.list,
+          jobUrl,
+          job,
+          resultUrl: (id) => {
+            const ref = job.results.find((r) => r.id === id)
+            return ref === undefined ? `${jobUrl}/results/${encodeURIComponent(id)}` : resultHref(jobUrl, ref)
+          },
+          acceptedEvents: JobMachine.acceptedEvents(job.phase)
+        })
+    })
+  }
+
+  const atom = (ctx: Ctx, key: string, text: string, value: unknown) =>
+    represent(ctx, ATOMS, { text: () => text, json: () => ({ [key]: value }) })
+
+  // ---- job list ------------------------------------------------------------------------------
+
+  const listJobs: Handler = (ctx) =>
+    Effect.gen(function* () {
+      const q = ctx.query
+      const phases: Array<Phase.Phase> = []
+      for (const v of Params.values(q, "phase")) phases.push(yield* fromEither(Params.parsePhase(v)))
+      let after: number | undefined
+      for (const v of Params.values(q, "after")) {
+        const t = yield* fromEither(Either.mapLeft(Iso8601.parse(v), (r) => `AFTER: ${r}`))
+        after = after === undefined ? t : Math.max(after, t)
+      }
+      const last = yield* fromEither(Params.parseLast(Params.values(q, "last")))
+      const limitText = yield* fromEither(Params.single(q, "limit", "limit"))
+      let pageSize: number | undefined
+      if (limitText !== undefined) {
+        if (!/^\d+$/.test(limitText.trim()) || Number(limitText) < 1) {
+          return yield* Effect.fail(badRequest(`limit=${limitText} is not a whole number greater than 0.`))
+        }
+        pageSize = Number(limitText)
+      }
+      const cursor = yield* fromEither(Params.single(q, "cursor", "cursor"))
+      const page = yield* service.list(ctx.caller, {
+        ...(phases.length === 0 ? {} : { phases }),
+        ...(after === undefined ? {} : { after }),
+        ...(last === undefined ? {} : { last }),
+        ...(pageSize === undefined ? {} : { limit: pageSize }),
+        ...(cursor === undefined ? {} : { cursor })
+      })
+      const filters: Array<readonly [string, string]> = [
+        ...phases.map((p) => ["PHASE", p] as const),
+        ...(after === undefined ? [] : [["AFTER", Iso8601.format(after)] as const]),
+        ...(last === undefined ? [] : [["LAST", String(last)] as const])
+      ]
+      const next =
+        page.next === null || pageSize === undefined
+          ? null
+          : `${ctx.urls.list}?${Form.stringify([...filters, ["limit", String(pageSize)], ["cursor", page.next]])}`
+      return represent(
+        ctx,
+        PAGES,
+        {
+          xml: () => Xml.jobListDocument(page.jobs, ctx.urls.job),
+          json: () => Json.jobList(page.jobs, ctx.urls.job, next),
+          html: () =>
+            Html.jobListPage({ title: config.title, listUrl: ctx.urls.list, jobs: page.jobs, jobUrl: ctx.urls.job, query: Form.stringify(filters) })
+        },
+        next === null ? {} : { link: `<${next}>; rel="next"` }
+      )
+    })
+
+  const create = (ctx: Ctx, pairs: Form.Pairs, uploads: ReadonlyArray<Upload>, forceRun: boolean) =>
+    Effect.gen(function* () {
+      const request = yield* fromEither(Params.creation(pairs))
+      return yield* service.create(ctx.caller, {
+        ...request,
+        ...(uploads.length === 0 ? {} : { uploads }),
+        ...(forceRun ? { run: true } : {})
+      })
+    })
+
+  const createJob: Handler = (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      const job = yield* create(ctx, form.params, form.uploads, false)
+      return see(ctx.urls.job(job.jobId))
+    })
+
+  // ---- one job -------------------------------------------------------------------------------
+
+  const getJob =
+    (jobId: string): Handler =>
+    (ctx) =>
+      Effect.gen(function* () {
+        const wait = yield* fromEither(Params.parseWait(Params.values(ctx.query, "wait")))
+        const guards = Params.values(ctx.query, "phase")
+        if (guards.length > 1) return yield* Effect.fail(badRequest("Give at most one PHASE with WAIT."))
+        const phase = guards.length === 0 ? undefined : yield* fromEither(Params.parsePhase(guards[0]!))
+        const job =
+          wait === undefined
+            ? yield* service.get(ctx.caller, jobId)
+            : yield* raceClosing(
+                service.waitForChange(ctx.caller, jobId, {
+                  timeout: wait === "indefinitely" ? "indefinitely" : Duration.seconds(wait),
+                  ...(phase === undefined ? {} : { phase })
+                }),
+                service.get(ctx.caller, jobId)
+              )
+        return renderJob(ctx, job)
+      })
+
+  const deleteJob =
+    (jobId: string): Handler =>
+    (ctx) =>
+      Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
+
+  const postJob =
+    (jobId: string): Handler =>
+    (ctx) =>
+      Effect.gen(function* () {
+        const form = yield* formOf(ctx)
+        const actions = Params.values(form.params, "action")
+        if (actions.length > 0) {
+          if (!actions.every((a) => a.trim().toUpperCase() === "DELETE")) {
+            return yield* Effect.fail(badRequest(`ACTION=${actions.find((a) => a.trim().toUpperCase() !== "DELETE")} is not known; the only action is ACTION=DELETE.`))
+          }
+          yield* service.delete(ctx.caller, jobId)
+          return see(ctx.urls.list)
+        }
+        return yield* updateParameters(ctx, jobId, form.params, form.uploads)
+      })
+
+  const updateParameters = (
+    ctx: Ctx,
+    jobId: string,
+    pairs: Form.Pairs,
+    uploads: ReadonlyArray<Upload>
+  ) =>
+    Effect.gen(function* () {
+      yield* fromEither(Params.checkNames(pairs))
+      const control = pairs.find(([n]) => Params.isControl(n))
+      if (control !== undefined) {
+        const part = control[0].toLowerCase() === "runid" ? "" : `/${control[0].toLowerCase()}`
+        return yield* Effect.fail(
+          badRequest(
+            part === ""
+              ? "RUNID is fixed when a job is created."
+              : `${control[0]} is not a job parameter; POST it to ${ctx.urls.job(jobId)}${part}.`
+          )
+        )
+      }
+      if (pairs.length === 0 && uploads.length === 0) {
+        return yield* Effect.fail(
+          badRequest("Nothing to do: POST ACTION=DELETE to delete the job, or name=value pairs to update its parameters (PENDING only).")
+        )
+      }
+      const parameters: Array<Parameter> = pairs.map(([name, value]) => ({ name, value }))
+      yield* service.updateParameters(ctx.caller, jobId, parameters, uploads)
+      return see(ctx.urls.job(jobId))
+    })
+
+  // ---- atoms ---------------------------------------------------------------------------------
+
+  const getPhase = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "phase", job.phase, job.phase))
+
+  const postPhase = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      const phase = yield* fromEither(Params.single(form.params, "phase", "PHASE"))
+      if (phase === undefined) return yield* Effect.fail(badRequest("Send PHASE=RUN to start the job or PHASE=ABORT to abort it."))
+      const p = phase.trim().toUpperCase()
+      if (p === "RUN") yield* service.run(ctx.caller, jobId)
+      else if (p === "ABORT") yield* service.abort(ctx.caller, jobId)
+      else return yield* Effect.fail(badRequest(`PHASE=${phase} cannot be requested; send PHASE=RUN or PHASE=ABORT.`))
+      return see(ctx.urls.job(jobId))
+    })
+
+  const getDuration = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "executionDuration", String(job.executionDuration), job.executionDuration))
+
+  const postDuration = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      const text = yield* fromEither(Params.single(form.params, "executionduration", "EXECUTIONDURATION"))
+      if (text === undefined) return yield* Effect.fail(badRequest("Send EXECUTIONDURATION=<whole seconds, 0 = unlimited>."))
+      const seconds = yield* fromEither(Params.parseDuration(text))
+      yield* service.setExecutionDuration(ctx.caller, jobId, seconds)
+      return see(ctx.urls.job(jobId))
+    })
+
+  const getDestruction = (key: string) => (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) =>
+      atom(ctx, key, Iso8601.formatOrEmpty(job.destruction), job.destruction === null ? null : Iso8601.format(job.destruction))
+    )
+
+  const setDestruction = (ctx: Ctx, jobId: string, name: string, text: string) =>
+    Effect.gen(function* () {
+      const destruction = yield* fromEither(Params.parseDestruction(name, text))
+      yield* service.setDestruction(ctx.caller, jobId, destruction)
+      return see(ctx.urls.job(jobId))
+    })
+
+  const postDestruction = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      const text = yield* fromEither(Params.single(form.params, "destruction", "DESTRUCTION"))
+      if (text === undefined) return yield* Effect.fail(badRequest("Send DESTRUCTION=<ISO 8601 instant, e.g. 2026-01-31T12:00:00Z>."))
+      return yield* setDestruction(ctx, jobId, "DESTRUCTION", text)
+    })
+
+  /** UWS 0.3: POST TIME= (DESTRUCTION= is accepted too). */
+  const postTermination = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      const time = yield* fromEither(Params.single(form.params, "time", "TIME"))
+      const text = time ?? (yield* fromEither(Params.single(form.params, "destruction", "DESTRUCTION")))
+      if (text === undefined) return yield* Effect.fail(badRequest("Send TIME=<ISO 8601 instant, e.g. 2026-01-31T12:00:00Z>."))
+      return yield* setDestruction(ctx, jobId, "TIME", text)
+    })
+
+  const xmlParser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, processEntities: true })
+
+  /** UWS 0.3: PUT a replacement termination document (the instant as text, or in one XML element). */
+  const putTermination = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const mt = mediaTypeOf(header(ctx.req, "content-type"))
+      if (FORM_TYPES.includes(mt.type as (typeof FORM_TYPES)[number])) return yield* postTermination(jobId)(ctx)
+      const accepted = ["text/plain", "application/xml", "text/xml", ...FORM_TYPES]
+      if (mt.type !== "" && !accepted.includes(mt.type)) return yield* Effect.fail(unsupportedMediaType(mt.type, accepted))
+      const bytes = yield* readBytes(ctx.req, limit)
+      const text = yield* fromEither(Either.mapLeft(decodeText(bytes, mt.params["charset"]), (e) => `Bad termination document: ${e}`))
+      let instant = text.trim()
+      if (instant.startsWith("<")) {
+        let doc: unknown
+        try {
+          doc = xmlParser.parse(instant, true)
+        } catch {
+          return yield* Effect.fail(badRequest("The termination document is not well-formed XML."))
+        }
+        const texts: Array<string> = []
+        const collect = (v: unknown) => {
+          if (typeof v === "string") texts.push(v)
+          else if (typeof v === "object" && v !== null) for (const x of Object.values(v)) collect(x)
+        }
+        collect(doc)
+        const found = texts.map((t) => t.trim()).filter((t) => t !== "")
+        if (found.length !== 1) return yield* Effect.fail(badRequest("The termination document must hold exactly one instant."))
+        instant = found[0]!
+      }
+      if (instant === "") return yield* Effect.fail(badRequest("The termination document is empty; send an ISO 8601 instant."))
+      return yield* setDestruction(ctx, jobId, "termination", instant)
+    })
+
+  const getQuote = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) =>
+      atom(ctx, "quote", Iso8601.formatOrEmpty(job.quote), job.quote === null ? null : Iso8601.format(job.quote))
+    )
+
+  /** UWS 0.3: POST to the quote accepts it, which commits the job (= PHASE=RUN). */
+  const postQuote = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      yield* formOf(ctx)
+      yield* service.run(ctx.caller, jobId)
+      return see(ctx.urls.job(jobId))
+    })
+
+  const getOwner = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "ownerId", job.ownerId ?? "", job.ownerId))
+
+  const getError = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.error(ctx.caller, jobId), (summary) =>
+      represent(ctx, ATOMS, {
+        text: () => (summary.detail === undefined ? `${summary.message}\n` : `${summary.message}\n\n${summary.detail}\n`),
+        json: () => Json.error(summary)
+      })
+    )
+
+  // ---- results and parameters ----------------------------------------------------------------
+
+  const getResults = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) => {
+      const jobUrl = ctx.urls.job(jobId)
+      return represent(ctx, DOCUMENTS, {
+        xml: () => Xml.resultsDocument(job, jobUrl),
+        json: () => ({ results: job.results.map((r) => Json.result(jobUrl, r)) })
+      })
+    })
+
+  const getResult = (jobId: string, resultId: string): Handler => (ctx) =>
+    Effect.map(service.result(ctx.caller, jobId, resultId), ({ ref, content }) =>
+      content === undefined
+        ? see(ref.href!)
+        : HttpServerResponse.stream(content.stream, {
+            contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
+            contentLength: content.size,
+            headers: { "cache-control": "no-cache" }
+          })
+    )
+
+  const getParameters = (jobId: string): Handler => (ctx) =>
+    Effect.map(service.get(ctx.caller, jobId), (job) => {
+      const jobUrl = ctx.urls.job(jobId)
+      return represent(ctx, DOCUMENTS, {
+        xml: () => Xml.parametersDocument(job, jobUrl),
+        json: () => ({ parameters: Json.parameters(job, jobUrl) })
+      })
+    })
+
+  const getParameter = (jobId: string, name: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const job = yield* service.get(ctx.caller, jobId)
+      const key = name.toLowerCase()
+      const matching = job.parameters.filter((p) => p.name.toLowerCase() === key)
+      const upload = matching.find(isUpload)
+      if (upload !== undefined) {
+        const content = yield* service.upload(ctx.caller, jobId, upload.name)
+        return HttpServerResponse.stream(content.stream, {
+          contentType: content.mimeType ?? "application/octet-stream",
+          contentLength: content.size,
+          headers: { "cache-control": "no-cache" }
+        })
+      }
+      const notFound = () => Effect.fail(badNotFound(jobId, name))
+      if (matching.length === 0) return yield* notFound()
+      const indexText = Params.values(ctx.query, "index")[0]
+      let values = matching.map((p) => p.value)
+      if (indexText !== undefined) {
+        const i = Number(indexText)
+        if (!/^\d+$/.test(indexText) || i >= values.length) return yield* notFound()
+        values = [values[i]!]
+      }
+      return HttpServerResponse.text(values.join("\n"), {
+        contentType: "text/plain; charset=utf-8",
+        headers: { "cache-control": "no-cache" }
+      })
+    })
+
+  const badNotFound = (jobId: string, name: string) =>
+    new RestError({ kind: "NotFound", message: `Job "${jobId}" has no parameter "${name}".` })
+
+  const postParameters = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const form = yield* formOf(ctx)
+      return yield* updateParameters(ctx, jobId, form.params, form.uploads)
+    })
+
+  /** UWS 1.1 §2.1.11: PUT a parameter's value (text/plain), or its content (any other type: an upload). */
+  const putParameter = (jobId: string, name: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const mt = mediaTypeOf(header(ctx.req, "content-type"))
+      if (mt.type === "" || mt.type === "text/plain") {
+        const bytes = yield* readBytes(ctx.req, limit)
+        const value = yield* fromEither(Either.mapLeft(decodeText(bytes, mt.params["charset"]), (e) => `Bad value of ${name}: ${e}`))
+        return yield* updateParameters(ctx, jobId, [[name, value]], [])
+      }
+      if (FORM_TYPES.includes(mt.type as (typeof FORM_TYPES)[number])) {
+        return yield* Effect.fail(
+          new RestError({
+            kind: "UnsupportedMediaType",
+            message: `PUT the value as text/plain (or the content with its own type); to send a form, POST it to ${ctx.urls.job(jobId)}/parameters.`
+          })
+        )
+      }
+      const upload = yield* spoolBody(ctx.req, name, header(ctx.req, "content-type"), limit)
+      return yield* updateParameters(ctx, jobId, [], [upload])
+    })
+
+  // ---- sync facade ---------------------------------------------------------------------------
+
+  const createSync: Handler = (ctx) =>
+    Effect.gen(function* () {
+      const form = ctx.method === "POST" ? yield* formOf(ctx) : { params: ctx.query, uploads: [] }
+      const job = yield* create(ctx, form.params, form.uploads, true)
+      return see(ctx.urls.syncJob(job.jobId))
+    })
+
+  /** Where a sync request goes once the job's phase says so; `undefined` = keep waiting. */
+  const syncTarget = (ctx: Ctx, job: Job): string | undefined => {
+    const jobUrl = ctx.urls.job(job.jobId)
+    switch (job.phase) {
+      case "COMPLETED": {
+        const main = job.results.find((r) => r.id === "result") ?? job.results[0]
+        return main === undefined ? `${jobUrl}/results` : resultHref(jobUrl, main)
+      }
+      case "ERROR":
+      case "ABORTED":
+        return job.errorSummary === null ? jobUrl : `${jobUrl}/error`
+      case "QUEUED":
+      case "EXECUTING":
+      case "SUSPENDED":
+        return undefined
+      default:
+        // PENDING, HELD, UNKNOWN, ARCHIVED: nothing more will happen by itself.
+        return jobUrl
+    }
+  }
+
+  /**
+   * Blocks until the job is over, at most the service's `maxWait` per request, then sends the
+   * client to the result (or the error). When the job is still running at the cap, it sends the
+   * client back to this same URL: every response stays under proxy time-outs, and HTTP clients
+   * following redirects keep waiting.
+   */
+  const waitSync = (jobId: string): Handler => (ctx) =>
+    Effect.gen(function* () {
+      const deadline = (yield* Clock.currentTimeMillis) + service.maxWait
+      for (;;) {
+        const job = yield* service.get(ctx.caller, jobId)
+        const target = syncTarget(ctx, job)
+        if (target !== undefined) return see(target)
+        const remaining = deadline - (yield* Clock.currentTimeMillis)
+        if (remaining <= 0 || config.isClosed()) return see(ctx.urls.syncJob(jobId))
+        if (Phase.isActive(job.phase)) {
+          yield* raceClosing(
+            Effect.asVoid(service.waitForChange(ctx.caller, jobId, { timeout: Duration.millis(remaining), phase: job.phase })),
+            Effect.void
+          )
+        } else {
+          // SUSPENDED is not a phase WAIT blocks in; listen for the job's next change instead.
+          yield* raceClosing(
+            service.changes.pipe(
+              Stream.filter((c) => c.jobId === jobId),
+              Stream.take(1),
+              Stream.runDrain,
+              Effect.timeout(Duration.millis(Math.min(remaining, 1000))),
+              Effect.ignore
+            ),
+            Effect.void
+          )
+        }
+      }
+    })
+
+  // ---- routing -------------------------------------------------------------------------------
+
+  const jobRoutes: Record<string, (jobId: string) => Route> = {
+    phase: (id) => ({ GET: getPhase(id), POST: postPhase(id) }),
+    executionduration: (id) => ({ GET: getDuration(id), POST: postDuration(id) }),
+    destruction: (id) => ({ GET: getDestruction("destruction")(id), POST: postDestruction(id) }),
+    termination: (id) => ({ GET: getDestruction("termination")(id), POST: postTermination(id), PUT: putTermination(id) }),
+    quote: (id) => ({ GET: getQuote(id), POST: postQuote(id) }),
+    error: (id) => ({ GET: getError(id) }),
+    results: (id) => ({ GET: getResults(id) }),
+    parameters: (id) => ({ GET: getParameters(id), POST: postParameters(id) }),
+    owner: (id) => ({ GET: getOwner(id) })
+  }
+
+  const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
+    head.length <= segs.length && head.every((s, i) => segs[i] === s)
+
+  const route = (segs: ReadonlyArray<string>): Route | undefined => {
+    if (startsWith(segs, config.sync)) {
+      const rest = segs.slice(config.sync.length)
+      if (rest.length === 0) return { GET: createSync, POST: createSync }
+      if (rest.length === 1) return { GET: waitSync(rest[0]!) }
+      if (config.sync.length > config.jobs.length || !startsWith(segs, config.jobs)) return undefined
+    }
+    if (!startsWith(segs, config.jobs)) return undefined
+    const rest = segs.slice(config.jobs.length)
+    if (rest.length === 0) return { GET: listJobs, POST: createJob }
+    const id = rest[0]!
+    if (rest.length === 1) return { GET: getJob(id), POST: postJob(id), DELETE: deleteJob(id) }
+    const part = rest[1]!.toLowerCase()
+    if (rest.length === 2) return jobRoutes[part]?.(id)
+    if (rest.length === 3 && part === "results") return { GET: getResult(id, rest[2]!) }
+    if (rest.length === 3 && part === "parameters") return { GET: getParameter(id, rest[2]!), PUT: putParameter(id, rest[2]!) }
+    return undefined
+  }
+
+  const allowOf = (r: Route) => {
+    const methods: Array<string> = Object.keys(r)
+    if (r.GET !== undefined) methods.push("HEAD")
+    methods.push("OPTIONS")
+    return methods.join(", ")
+  }
+
+  // ---- identity ------------------------------------------------------------------------------
+
+  const webRequest = (req: HttpServerRequest.HttpServerRequest, loc: Location): Request => {
+    const source = req.source
+    if (source instanceof Request) return source
+    const headers = new Headers()
+    for (const [k, v] of Object.entries(req.headers as Record<string, string | ReadonlyArray<string> | undefined>)) {
+      if (v === undefined || k.startsWith(":")) continue
+      if (Array.isArray(v)) for (const x of v) headers.append(k, x)
+      else headers.append(k, v as string)
+    }
+    const original = (source as { originalUrl?: string }).originalUrl ?? req.url
+    return new Request(`${loc.origin}${original.startsWith("/") ? original : `/${original}`}`, { method: req.method, headers })
+  }
+
+  const identify = (req: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, RestError> => {
+    const node = config.identifyNode
+    const web = config.identify
+    const source = req.source as object
+    const call: (() => Caller | Promise<Caller>) | undefined =
+      node !== undefined && !(source instanceof Request) && "socket" in source
+        ? () => node(source as IncomingMessage)
+        : web !== undefined
+          ? () => web(webRequest(req, loc))
+          : undefined
+    if (call === undefined) return Effect.succeed(Identity.anonymous)
+    return Effect.tryPromise({
+      try: async () => call(),
+      catch: (e) =>
+        new RestError({
+          kind: "Unauthorized",
+          message: `Who you are could not be established: ${e instanceof Error ? e.message : String(e)}`
+        })
+    }).pipe(
+      Effect.flatMap((caller) =>
+        typeof caller === "object" && caller !== null && (caller.id === null || typeof caller.id === "string")
+          ? Effect.succeed(caller)
+          : Effect.fail(new RestError({ kind: "InternalError", message: "The host's identify function returned no caller." }))
+      )
+    )
+  }
+
+  // ---- the app -------------------------------------------------------------------------------
+
+  // The platform runs an app uninterruptibly (so that a response is always finished); the work
+  // inside must stay interruptible, or a race (a blocking WAIT against its wake-up) could never
+  // cancel its loser and a client that hangs up could not stop its request.
+  return Effect.interruptible(Effect.gen(function* () {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const accept = header(req, "accept")
+    const loc = locate(req as never, config.base, config.trustForwarded)
+    const root = `${loc.origin}${loc.prefix}`
+    const list = root + joinSegments(config.jobs)
+    const sync = root + joinSegments(config.sync)
+    const urls: Urls = {
+      list,
+      job: (id) => `${list}/${encodeURIComponent(id)}`,
+      sync,
+      syncJob: (id) => `${sync}/${encodeURIComponent(id)}`
+    }
+    return yield* Effect.gen(function* () {
+      if (config.isClosed()) {
+        return yield* Effect.fail(new RestError({ kind: "ServiceUnavailable", message: "The service is shutting down.", headers: { "retry-after": "5" } }))
+      }
+      if (loc.segments === undefined) return yield* Effect.fail(badRequest("The request path is not valid percent-encoded UTF-8."))
+      const r = route(loc.segments)
+      if (r === undefined) {
+        return yield* Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
+      }
+      const method = req.method === "HEAD" ? "GET" : req.method
+      if (method === "OPTIONS") return HttpServerResponse.empty({ status: 204, headers: { allow: allowOf(r) } })
+      const handler = r[method as Method]
+      if (handler === undefined) {
+        return yield* Effect.fail(
+          new RestError({
+            kind: "MethodNotAllowed",
+            message: `${req.method} is not allowed here; use ${allowOf(r)}.`,
+            headers: { allow: allowOf(r) }
+          })
+        )
+      }
+      const query = yield* fromEither(Either.mapLeft(Form.parse(loc.query), (e) => `Bad query string: ${e}`))
+      const caller = yield* identify(req, loc)
+      return yield* handler({ req, method: method as Method, accept, loc, urls, query, caller })
+    }).pipe(
+      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, list))),
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.logError("uws-kit REST: unexpected failure", cause).pipe(
+              Effect.as(
+                errorResponse(
+                  accept,
+                  new RestError({ kind: "InternalError", message: "The service failed unexpectedly; the failure was logged." }),
+                  list
+                )
+              )
+            )
+      )
+    )
+  }))
+}
