@@ -653,11 +653,16 @@ export const make = (
               )
             }
           }
-          yield* uws.delete(Identity.system, id)
+          // Documents first, the record last: a delete that fails half-way keeps the record, and
+          // deleting again (deletes are idempotent) finishes the job. A record is never dropped
+          // while its documents may remain.
           yield* purge(container).pipe(
-            Effect.retry(Schedule.exponential(Duration.millis(200), 2).pipe(Schedule.compose(Schedule.recurs(3)))),
-            Effect.catchAll((e) => Effect.logError(`container ${id} was deleted but some of its documents remain: ${e}`))
+            Effect.mapError(
+              (reason) =>
+                new Errors.StorageFailure({ operation: "delete", reason: `the container is not deleted, some of its documents could not be: ${reason}. Send the delete again.` })
+            )
           )
+          yield* uws.delete(Identity.system, id)
         }),
       statuses: Containers.statuses,
       storages: (caller) => logical.filter((s) => access(caller, s.id)),

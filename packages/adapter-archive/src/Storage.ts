@@ -11,7 +11,7 @@
  * @since 0.1.0
  */
 import { Content, Errors, Plugin } from "@uws-kit/core"
-import { Duration, Effect, Stream } from "effect"
+import { Duration, Effect, Option, Stream } from "effect"
 import type { Locator, StorageObject, StoragePlugin, StorageStat } from "./StoragePlugin.js"
 
 /**
@@ -113,6 +113,45 @@ const guardedSource = (source: AsyncIterable<Uint8Array>) => {
   }
 }
 
+/**
+ * A plugin's async iterable as a stream that can always be abandoned: a pending `next()` is left
+ * behind on interruption (a stalled plugin stream must not hold the reader), and `return()` is
+ * called without waiting for it (an async generator suspended in an await would never answer).
+ */
+const fromUntrusted = (iterable: AsyncIterable<unknown>): Stream.Stream<unknown, unknown> =>
+  Stream.suspend(() => {
+    let iterator: AsyncIterator<unknown>
+    try {
+      iterator = iterable[Symbol.asyncIterator]()
+    } catch (e) {
+      return Stream.fail(e)
+    }
+    return Stream.repeatEffectOption(
+      Effect.async<unknown, Option.Option<unknown>>((resume) => {
+        let pending: Promise<IteratorResult<unknown>>
+        try {
+          pending = Promise.resolve(iterator.next())
+        } catch (e) {
+          return resume(Effect.fail(Option.some(e)))
+        }
+        pending.then(
+          (step) => resume(step.done === true ? Effect.fail(Option.none()) : Effect.succeed(step.value)),
+          (e: unknown) => resume(Effect.fail(Option.some(e)))
+        )
+      })
+    ).pipe(
+      Stream.ensuring(
+        Effect.sync(() => {
+          try {
+            void Promise.resolve(iterator.return?.()).catch(() => {})
+          } catch {
+            // nothing more to do for a stream we abandon
+          }
+        })
+      )
+    )
+  })
+
 const isValidStat = (u: unknown): u is StorageStat | null =>
   u === null ||
   (typeof u === "object" &&
@@ -163,10 +202,12 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
         }
         const size = typeof stored.size === "number" && Number.isSafeInteger(stored.size) ? stored.size : undefined
         const content: unknown = stored.content
-        let source: Stream.Stream<Uint8Array, unknown>
+        let source: Stream.Stream<unknown, unknown>
         if (content instanceof Uint8Array) source = Stream.succeed(content)
-        else if (typeof content === "object" && content !== null && (Symbol.asyncIterator in content || typeof (content as ReadableStream).getReader === "function")) {
-          source = Content.toStream(content as AsyncIterable<Uint8Array>)
+        else if (typeof content === "object" && content !== null && Symbol.asyncIterator in content) {
+          source = fromUntrusted(content as AsyncIterable<unknown>)
+        } else if (typeof content === "object" && content !== null && typeof (content as ReadableStream).getReader === "function") {
+          source = Content.toStream(content as ReadableStream<Uint8Array>)
         } else if (typeof content === "object" && content !== null && Symbol.iterator in content) {
           // Not the contract (which asks for a stream), but unambiguous: accept it.
           source = Stream.fromIterable(content as Iterable<Uint8Array>)
