@@ -84,6 +84,7 @@ const parser = new XMLParser({
   attributeNamePrefix: "@",
   removeNSPrefix: false,
   parseTagValue: false,
+  htmlEntities: true,
   trimValues: false,
   isArray: (name) => ["uws:parameter", "uws:result", "uws:jobref", "kit:entry"].includes(name)
 })
