@@ -70,7 +70,10 @@ export interface JobSummary {
   readonly parameters: ReadonlyArray<Parameter>
   readonly results: ReadonlyArray<ResultLink>
   readonly errorSummary: ErrorSummary | null
-  /** The simple (text-only) children of `jobInfo`, by local name. */
+  /**
+   * The text-only children of `jobInfo`, keyed by their `name` attribute when they have one
+   * (`<entry name="progress">…</entry>`), else by their local name.
+   */
   readonly jobInfo: Readonly<Record<string, string>> | null
 }
 
@@ -416,9 +419,13 @@ const jobInfoOf = (node: Node): Readonly<Record<string, string>> | null => {
   const out: Record<string, string> = {}
   for (const [k, v] of Object.entries(node)) {
     if (k.startsWith("@_") || k === "#text") continue
-    if (typeof v === "string") out[k] = v
-    else if (typeof v === "object" && v !== null && typeof (v as Record<string, unknown>)["#text"] === "string") {
-      out[k] = (v as Record<string, string>)["#text"]!
+    for (const item of asArray(v)) {
+      // `<entry name="progress">3/10</entry>` (a name attribute) or `<progress>3/10</progress>`.
+      const name = attr(item, "name") ?? k
+      const value = rawText(item)
+      if (typeof value === "string" && (typeof item === "string" || Object.keys(item ?? {}).every((key) => key.startsWith("@_") || key === "#text"))) {
+        out[name] = value
+      }
     }
   }
   return out

@@ -198,6 +198,12 @@ describe("parseJob", () => {
     })
   })
 
+  it("reads jobInfo entries named by attribute or by element", () => {
+    const xml = `<job xmlns="${UWS}" xmlns:kit="urn:k"><jobId>a</jobId><phase>EXECUTING</phase><jobInfo>
+      <kit:entry name="progress">3/10</kit:entry><kit:entry name="slept">3.0 s</kit:entry><note>hi</note><deep><x>1</x></deep></jobInfo></job>`
+    expect(Client.parseJob(xml).jobInfo).toEqual({ progress: "3/10", slept: "3.0 s", note: "hi" })
+  })
+
   it("reads an unknown phase name as UNKNOWN", () => {
     expect(Client.parseJob(`<job><jobId>a</jobId><phase>RUNNING</phase></job>`).phase).toBe("UNKNOWN")
   })

@@ -1,0 +1,45 @@
+/**
+ * The REST contribution of the demo: each application's UWS 1.1 job list at `/uws/{app}/jobs`
+ * (with its synchronous facade at `/uws/{app}/sync`), built with `makeRestAdapter` and mounted
+ * without stripping the prefix (the adapter knows its `basePath`).
+ *
+ * The same job list is also reachable as `/uws/{app}/async`, the layout of a TAP service, so
+ * that pyvo's `TAPService("…/uws/echo")` (`submit_job`, `run_async`, `get_job_list`,
+ * `get_job`) works against it unchanged. Both paths show the same jobs.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { RestAdapter } from "@uws-kit/adapter-rest"
+import type { UwsService } from "@uws-kit/core/Uws"
+import type { Contribution, DemoApps, Mount } from "./mount.js"
+
+const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
+
+const mountApp = (name: string, service: UwsService): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+  const basePath = `/uws/${name}`
+  const jobs = RestAdapter.makeRestAdapter({ service, basePath, title: name })
+  const tap = RestAdapter.makeRestAdapter({ service, basePath, jobsPath: "async", syncPath: "async-sync", title: name })
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/"
+    if (path === basePath || path === `${basePath}/`) {
+      res.writeHead(302, { location: `${basePath}/jobs`, "content-type": "text/plain; charset=utf-8" })
+      res.end(`The ${name} job list is at ${basePath}/jobs\n`)
+      return
+    }
+    ;(inside(path, `${basePath}/async`) ? tap : jobs).listener(req, res)
+  }
+  return {
+    mount: { prefix: basePath, title: `${name}: UWS 1.1 job list (REST; TAP layout at ${basePath}/async for pyvo)`, href: `${basePath}/jobs`, listener },
+    adapters: [jobs, tap]
+  }
+}
+
+/** Mounts `/uws/echo` and `/uws/sleep`. */
+export const restContribution = async (apps: DemoApps): Promise<Contribution> => {
+  const mounted = [mountApp("echo", apps.echo), mountApp("sleep", apps.sleep)]
+  return {
+    mounts: mounted.map((m) => m.mount),
+    close: async () => {
+      await Promise.all(mounted.flatMap((m) => m.adapters.map((a) => a.dispose())))
+    }
+  }
+}

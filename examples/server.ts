@@ -1,0 +1,198 @@
+/**
+ * The demo service that `npm start` runs: the `echo` and `sleep` applications (examples/apps.ts)
+ * with in-memory stores, served by every protocol adapter (REST, SOAP, archive) through the
+ * mount contract of examples/mount.ts, plus a landing page at `/` linking them all.
+ *
+ *     PORT=8080 HOST=127.0.0.1 npm start
+ *
+ * `startDemo` is also what the system suites start, on a free port.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { AddressInfo } from "node:net"
+import { pathToFileURL } from "node:url"
+import { Uws } from "@uws-kit/core"
+import { archiveContribution } from "./archive.js"
+import { echo, sleep } from "./apps.js"
+import type { Contribution, DemoApps, Mount } from "./mount.js"
+import { restContribution } from "./rest.js"
+import { soapContribution } from "./soap.js"
+
+export interface DemoOptions {
+  /** 0 = any free port. */
+  readonly port?: number
+  readonly host?: string
+}
+
+export interface Demo {
+  /** The demo's root URL, without a trailing slash (e.g. `http://localhost:8080`). */
+  readonly url: string
+  readonly apps: DemoApps
+  /** Every mount, longest prefix first. */
+  readonly mounts: ReadonlyArray<Mount>
+  readonly close: () => Promise<void>
+}
+
+/** Where a mount's link points: its `href` when it has one (e.g. a job list), else its prefix. */
+export const mountHref = (mount: Mount): string => (mount as Mount & { readonly href?: string }).href ?? mount.prefix
+
+const escape = (s: string) =>
+  s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
+
+const landingPage = (mounts: ReadonlyArray<Mount>) => {
+  const items = mounts
+    .filter((m) => m.prefix !== "/")
+    .sort((a, b) => a.prefix.localeCompare(b.prefix))
+    .map((m) => `<li><a href="${escape(mountHref(m))}">${escape(mountHref(m))}</a> — ${escape(m.title)}</li>`)
+    .join("\n")
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>uws-kit demo</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}code{font-family:ui-monospace,monospace}</style>
+</head><body>
+<h1>uws-kit demo</h1>
+<p>Two IVOA UWS applications with in-memory job lists:
+<strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
+<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted).</p>
+<ul id="services">
+${items}
+</ul>
+<p>The job lists speak UWS 1.1: XML by default, JSON with <code>Accept: application/json</code>, and these HTML pages in a browser.</p>
+</body></html>
+`
+}
+
+const send = (res: ServerResponse, status: number, type: string, body: string) => {
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) })
+  res.end(body)
+}
+
+/** Starts the demo; `close` stops the server, the adapters and the applications. */
+export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
+  const started = await Promise.all([
+    Uws.start({ worker: echo }),
+    Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 } })
+  ])
+  const [echoService, sleepService] = started
+  const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
+  const contributions: Array<Contribution> = []
+  const closeAll = async () => {
+    for (const c of contributions.reverse()) await c.close().catch((e: unknown) => console.error("closing a mount failed:", e))
+    await Promise.all(started.map((s) => s.close()))
+  }
+  try {
+    contributions.push(await restContribution(apps), await soapContribution(apps), await archiveContribution())
+  } catch (e) {
+    await closeAll()
+    throw e
+  }
+  let mounts: Array<Mount> = contributions.flatMap((c) => c.mounts)
+  const landing: Mount = {
+    prefix: "/",
+    title: "this page",
+    listener: (req, res) => {
+      const path = new URL(req.url ?? "/", "http://x").pathname
+      if (path !== "/") return send(res, 404, "text/plain; charset=utf-8", `Nothing at ${path}; see / for what this demo serves.\n`)
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD")
+        return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n")
+      }
+      send(res, 200, "text/html; charset=utf-8", landingPage(mounts))
+    }
+  }
+  mounts = [...mounts, landing].sort((a, b) => b.prefix.length - a.prefix.length)
+
+  // Longest matching prefix wins; the prefix is matched on whole path segments and not stripped.
+  const route = (path: string): Mount =>
+    mounts.find((m) => m.prefix === "/" || path === m.prefix || path.startsWith(m.prefix.endsWith("/") ? m.prefix : `${m.prefix}/`)) ??
+    landing
+
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/"
+    try {
+      route(path).listener(req, res)
+    } catch (e) {
+      console.error(`${req.method} ${req.url} failed:`, e)
+      if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "The demo failed to handle this request.\n")
+      else res.destroy()
+    }
+  })
+  // Blocking WAITs hold connections for up to a minute: keep headers from timing out first.
+  server.headersTimeout = 70_000
+  server.requestTimeout = 0
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject)
+      server.listen(options.port ?? 8080, options.host ?? "127.0.0.1", () => {
+        server.off("error", reject)
+        resolve()
+      })
+    })
+  } catch (e) {
+    await closeAll()
+    throw e
+  }
+  const address = server.address() as AddressInfo
+  const host = options.host === undefined || ["127.0.0.1", "0.0.0.0", "::", "localhost"].includes(options.host) ? "localhost" : options.host
+  const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`
+  let closing: Promise<void> | undefined
+  return {
+    url,
+    apps,
+    mounts,
+    close: () =>
+      (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+        server.closeAllConnections()
+        await closed
+        await closeAll()
+      })())
+  }
+}
+
+const main = async () => {
+  const port = process.env["PORT"] === undefined || process.env["PORT"] === "" ? 8080 : Number(process.env["PORT"])
+  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
+    console.error(`PORT must be a port number (0-65535), not "${process.env["PORT"]}".`)
+    process.exit(2)
+  }
+  const host = process.env["HOST"] === undefined || process.env["HOST"] === "" ? "127.0.0.1" : process.env["HOST"]
+  let demo: Demo
+  try {
+    demo = await startDemo({ port, host })
+  } catch (e) {
+    const code = (e as { code?: string }).code
+    console.error(
+      code === "EADDRINUSE"
+        ? `Port ${port} on ${host} is in use; start with another, e.g. PORT=8081 npm start.`
+        : `The demo did not start: ${e instanceof Error ? e.message : String(e)}`
+    )
+    process.exit(1)
+  }
+  const width = Math.max(...demo.mounts.map((m) => mountHref(m).length))
+  console.log(`uws-kit demo listening on ${demo.url}/`)
+  for (const m of [...demo.mounts].sort((a, b) => a.prefix.localeCompare(b.prefix))) {
+    console.log(`  ${`${demo.url}${mountHref(m)}`.padEnd(demo.url.length + width)}  ${m.title}`)
+  }
+  console.log("Stop with Ctrl-C.")
+  let stopping = false
+  const stop = (signal: string) => {
+    if (stopping) {
+      console.log(`${signal} again: exiting now.`)
+      process.exit(1)
+    }
+    stopping = true
+    console.log(`${signal}: closing…`)
+    demo.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        console.error("closing failed:", e)
+        process.exit(1)
+      }
+    )
+  }
+  process.on("SIGINT", () => stop("SIGINT"))
+  process.on("SIGTERM", () => stop("SIGTERM"))
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) void main()
