@@ -10,19 +10,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { HttpApp } from "@effect/platform"
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
-import { makeApp, type RequestInfo as AppRequestInfo } from "./internal/app.js"
-
-/**
- * What `identify` sees of a request.
- *
- * @since 0.1.0
- * @category models
- */
-export type RequestInfo = AppRequestInfo
+import { makeApp } from "./internal/app.js"
 
 /**
  * @since 0.1.0
@@ -31,26 +23,37 @@ export type RequestInfo = AppRequestInfo
 export interface SoapAdapterOptions {
   readonly service: UwsService
   /**
-   * The path of the endpoint, e.g. `/soap/echo`: requests elsewhere get a 404 fault, and the
-   * WSDL's address uses it. Absent: the endpoint answers at any path and uses the request's.
+   * The path of the endpoint as clients see it, e.g. `/soap/echo`. Requests that carry it (node:http
+   * routing without stripping, Express via `originalUrl`) or whose host stripped it (Hono `mount`,
+   * which sends `/`) reach the endpoint; other paths get a `NoSuchEndpoint` fault (404). Absent:
+   * the endpoint answers at any path and its address is the request's.
    */
   readonly basePath?: string
   /**
-   * Who is calling. The host decides (session, token, certificate); the default is anonymous.
-   * Throwing or rejecting refuses the request with an `Unauthenticated` fault whose reason is
-   * the error's message. Owner isolation is the core's: a caller sees and acts on their own jobs.
+   * Who is calling, from the web request (the same function the REST adapter takes); default
+   * anonymous. Under `listener` it gets a Request built from the Node request's line and headers.
+   * Throwing or rejecting refuses the request with an `Unauthenticated` fault (401) whose reason
+   * is the error's message. Owner isolation is the core's: a caller sees and acts on their own jobs.
    */
-  readonly identify?: (request: RequestInfo) => Caller | PromiseLike<Caller>
+  readonly identify?: (request: Request) => Caller | Promise<Caller>
+  /**
+   * Who is calling, from the Node request, for hosts whose authentication leaves its result on it
+   * (Express `req.user`); used by `listener` in preference to `identify`.
+   */
+  readonly identifyNode?: (request: IncomingMessage) => Caller | Promise<Caller>
   /** Largest request accepted, in bytes (default 1 MiB); larger ones get an `EnvelopeTooLarge` fault, unread. */
   readonly maxEnvelopeBytes?: number
   /**
    * The endpoint's public URL, when the host knows it better than the request does. Absent: it
-   * is computed per request from the request's origin (honouring `X-Forwarded-Proto` and
-   * `X-Forwarded-Host`, see `trustForwardedHeaders`) and `basePath`.
+   * is computed per request from the request's origin (honouring `X-Forwarded-Proto`/`-Host`/
+   * `-Prefix` and `Forwarded`, see `trustForwarded`) and `basePath`.
    */
   readonly publicUrl?: string
-  /** Whether `X-Forwarded-Proto`/`X-Forwarded-Host` are honoured (default `true`: behind a proxy). */
-  readonly trustForwardedHeaders?: boolean
+  /**
+   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `true`). Turn it off when
+   * clients can reach the service without a proxy that sets (or strips) them.
+   */
+  readonly trustForwarded?: boolean
   /**
    * Where a result the service stores can be fetched (default: this endpoint,
    * `{endpoint}?job={jobId}&result={resultId}`). A host that also mounts the REST binding can
@@ -72,7 +75,11 @@ export interface SoapAdapter {
   readonly app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest>
   /** The WSDL this endpoint serves at a given public URL. */
   readonly wsdl: (endpoint: string) => string
-  /** Stops accepting requests: later ones get a `Closed` fault (503). The service is the host's to close. */
+  /**
+   * Stops taking requests (later ones get a `Closed` fault, 503) and ends blocked `getPhase`
+   * waits at once with the phase as it is, so that a server can close. The service itself is
+   * closed by its owner.
+   */
   readonly dispose: () => Promise<void>
 }
 
@@ -102,15 +109,18 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
   const max = options.maxEnvelopeBytes ?? defaultMaxEnvelopeBytes
   if (!Number.isSafeInteger(max) || max < 1) throw new Error("maxEnvelopeBytes must be a whole number of bytes ≥ 1.")
   let closed = false
+  const closing = Effect.runSync(Deferred.make<void>())
   const app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest> = makeApp({
     service: options.service,
     basePath: options.basePath,
     identify: options.identify,
+    identifyNode: options.identifyNode,
     maxEnvelopeBytes: max,
     publicUrl: options.publicUrl === undefined ? undefined : options.publicUrl.replace(/\/+$/, "") || options.publicUrl,
-    trustForwardedHeaders: options.trustForwardedHeaders ?? true,
+    trustForwarded: options.trustForwarded ?? true,
     resultUrl: options.resultUrl,
-    isClosed: () => closed
+    isClosed: () => closed,
+    closing
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
   const handler = HttpApp.toWebHandler(app)
   const listener = Effect.runSync(NodeHttpServer.makeHandler(app))
@@ -121,6 +131,7 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     wsdl: Wsdl.make,
     dispose: async () => {
       closed = true
+      await Effect.runPromise(Deferred.succeed(closing, undefined))
     }
   }
 }

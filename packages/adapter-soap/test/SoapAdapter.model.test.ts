@@ -186,7 +186,10 @@ const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
     const uws = yield* Uws.make({ worker: control.worker, policy, makeJobId: () => `j${String(++n).padStart(3, "0")}` })
     const soap = SoapAdapter.makeSoapAdapter({
       service: uws,
-      identify: (r) => (r.headers["x-user"] === undefined ? Identity.anonymous : Identity.user(r.headers["x-user"]))
+      identify: (r) => {
+        const user = r.headers.get("x-user")
+        return user === null ? Identity.anonymous : Identity.user(user)
+      }
     })
     const h: Harness = { uws, soap, model: new Model(policy), control }
     for (const op of ops) {

@@ -8,11 +8,12 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 import express from "express"
+import { Hono } from "hono"
 import * as soap from "soap"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Fault, Namespaces, Operations, SoapAdapter, Wsdl } from "@uws-kit/adapter-soap"
 import { Identity, Uws, Worker } from "@uws-kit/core"
-import { BASE, call, envelope, field, headerText, isNilField, read, request, TNS } from "./helpers.js"
+import { BASE, call, child, envelope, field, headerText, isNilField, read, request, TNS } from "./helpers.js"
 
 const DAY = 86_400_000
 
@@ -53,9 +54,9 @@ beforeAll(async () => {
     service: started.service,
     basePath: "/soap/echo",
     identify: (r) => {
-      const user = r.headers["x-user"]
+      const user = r.headers.get("x-user")
       if (user === "mallory") throw new Error("mallory is banned")
-      return user === undefined ? Identity.anonymous : Identity.user(user)
+      return user === null ? Identity.anonymous : Identity.user(user)
     }
   })
   ;({ server, url: origin } = await listen(adapter.listener))
@@ -364,9 +365,12 @@ describe("requests the endpoint refuses, each with a fault in the request's SOAP
     expect(reply.fault).toMatchObject({ tag: "Unauthenticated", reason: "mallory is banned" })
   })
 
-  it("stops serving once disposed (Closed, 503)", async () => {
+  it("stops serving once disposed (Closed, 503), ending blocked waits at once with the phase as it is", async () => {
     const own = SoapAdapter.makeSoapAdapter({ service: started.service })
+    const jobId = field(await call(own.handler, "createJob"), "jobId")!
+    const blocked = call(own.handler, "getPhase", "<u:wait>-1</u:wait>", { resourceId: jobId })
     await own.dispose()
+    expect(field(await blocked, "phase")).toBe("PENDING")
     const reply = await call(own.handler, "getJobs")
     expect(reply.status).toBe(503)
     expect(reply.fault?.tag).toBe("Closed")
@@ -414,10 +418,14 @@ describe("serving the contract", () => {
     )
     expect(proxied.headers.get("content-type")).toBe("text/xml; charset=utf-8")
     expect(await proxied.text()).toContain('<soap12:address location="https://uws.example.org/soap/echo"/>')
-    const fixed = SoapAdapter.makeSoapAdapter({ service: started.service, publicUrl: "https://public.example/uws/", trustForwardedHeaders: false })
+    const fixed = SoapAdapter.makeSoapAdapter({ service: started.service, publicUrl: "https://public.example/uws/", trustForwarded: false })
     const text = await (await fixed.handler(new Request(`${BASE}?WSDL`, { headers: { "x-forwarded-host": "evil.example" } }))).text()
     expect(text).toContain('location="https://public.example/uws"')
     expect(text).not.toContain("evil.example")
+    const rfc7239 = await (await adapter.handler(new Request(`${endpoint}?wsdl`, { headers: { forwarded: 'for=1.2.3.4;proto=https;host="a.example:8443"', "x-forwarded-prefix": "/gateway/" } }))).text()
+    expect(rfc7239).toContain('location="https://a.example:8443/gateway/soap/echo"')
+    const bogus = await (await adapter.handler(new Request(`${endpoint}?wsdl`, { headers: { "x-forwarded-host": 'evil"><x' } }))).text()
+    expect(bogus).toContain(`location="${endpoint}"`)
   })
 
   it("lists every operation of the table in the WSDL, with its action and the ResourceIdentifier header where it needs one", async () => {
@@ -466,6 +474,38 @@ describe("embedding", () => {
       const client = await soap.createClientAsync(`${url}/services/uws?wsdl`)
       const [created] = await op(client, "createJob")({})
       expect(created.EndpointReference.Address).toBe(`${url}/services/uws`)
+    } finally {
+      await close(s)
+    }
+  })
+
+  it("mounts in Hono, which strips the mount path", async () => {
+    const mounted = SoapAdapter.makeSoapAdapter({ service: started.service, basePath: "/soap/hono" })
+    const app = new Hono()
+    app.mount("/soap/hono", mounted.handler)
+    const wsdl = await (await app.fetch(new Request("http://h.test/soap/hono?wsdl"))).text()
+    expect(wsdl).toContain('location="http://h.test/soap/hono"')
+    const reply = await read(await app.fetch(request(envelope("createJob", ""), "createJob", { url: "http://h.test/soap/hono" })))
+    expect(reply.status).toBe(200)
+    expect(child(child(reply.body, "EndpointReference"), "Address")?.text).toBe("http://h.test/soap/hono")
+  })
+
+  it("takes the caller from the Node request when the host authenticated it there (identifyNode)", async () => {
+    const mounted = SoapAdapter.makeSoapAdapter({
+      service: started.service,
+      identifyNode: (req) => Identity.user(String((req as typeof req & { user?: string }).user ?? "nobody"))
+    })
+    const app = express()
+    app.use((req, _res, next) => {
+      ;(req as typeof req & { user?: string }).user = "erin"
+      next()
+    })
+    app.use("/soap", mounted.listener)
+    const { server: s, url } = await listen(app)
+    try {
+      const created = await read(await fetch(request(envelope("createJob", ""), "createJob", { url: `${url}/soap` })))
+      const summary = await read(await fetch(request(envelope("getSummary", "", { resourceId: field(created, "jobId")! }), "getSummary", { url: `${url}/soap` })))
+      expect(summary.text).toContain("<uws:ownerId>erin</uws:ownerId>")
     } finally {
       await close(s)
     }

@@ -4,8 +4,9 @@
  * operation table and answers a reply or a fault. Nothing a request carries can make it fail:
  * every error, and every defect, ends as a fault in the request's SOAP version.
  */
+import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Effect, Option, Stream } from "effect"
+import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
 import * as Identity from "@uws-kit/core/Identity"
@@ -20,53 +21,99 @@ import { byName, operations, type Operation } from "./operations.js"
 import type { RenderContext } from "./render.js"
 import { escapeText } from "./xml.js"
 
-/** What the host's `identify` sees of a request. */
-export interface RequestInfo {
-  readonly method: string
-  /** The request URL as the endpoint sees it (absolute, with the public origin). */
-  readonly url: URL
-  /** Request headers, lower-case names. */
-  readonly headers: Readonly<Record<string, string | undefined>>
-  readonly remoteAddress: string | undefined
-  /** The underlying request: a web `Request`, or a Node `IncomingMessage`. */
-  readonly source: unknown
-}
-
 export interface AppOptions {
   readonly service: UwsService
   readonly basePath: string | undefined
-  readonly identify: ((request: RequestInfo) => Caller | PromiseLike<Caller>) | undefined
+  readonly identify: ((request: Request) => Caller | PromiseLike<Caller>) | undefined
+  readonly identifyNode: ((request: IncomingMessage) => Caller | PromiseLike<Caller>) | undefined
   readonly maxEnvelopeBytes: number
   readonly publicUrl: string | undefined
-  readonly trustForwardedHeaders: boolean
+  readonly trustForwarded: boolean
   readonly resultUrl: ((jobId: string, resultId: string, endpoint: string) => string) | undefined
   readonly isClosed: () => boolean
+  /** Completes when the adapter is disposed: blocked waits end then. */
+  readonly closing: Deferred.Deferred<void>
 }
 
-const first = (value: string | undefined) => value?.split(",")[0]?.trim() || undefined
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
+const PREFIX = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
 
-/** The endpoint's public origin and path for this request. */
+const first = (value: string | undefined) => {
+  const v = value?.split(",")[0]?.trim()
+  return v === undefined || v === "" ? undefined : v
+}
+
+/** `proto` and `host` of the first element of an RFC 7239 `Forwarded` header. */
+const forwarded = (header: string | undefined): { proto?: string; host?: string } => {
+  const out: { proto?: string; host?: string } = {}
+  for (const pair of first(header)?.split(";") ?? []) {
+    const eq = pair.indexOf("=")
+    if (eq === -1) continue
+    const key = pair.slice(0, eq).trim().toLowerCase()
+    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1")
+    if (key === "proto") out.proto = value.toLowerCase()
+    else if (key === "host") out.host = value
+  }
+  return out
+}
+
+const isNode = (u: unknown): u is IncomingMessage & { readonly originalUrl?: string } =>
+  typeof u === "object" && u !== null && "socket" in u && typeof (u as IncomingMessage).url === "string"
+
+const pathOf = (url: string) => {
+  const q = url.indexOf("?")
+  return q === -1 ? url : url.slice(0, q)
+}
+
+/**
+ * Where the request is, as the client sees it: the public origin (honouring `X-Forwarded-Proto`,
+ * `X-Forwarded-Host`, `X-Forwarded-Prefix` and `Forwarded` when trusted, validated), the path
+ * with any mount prefix a host stripped (Express keeps it in `originalUrl`), and the query.
+ */
 const locate = (request: HttpServerRequest.HttpServerRequest, options: AppOptions) => {
-  const source = request.source as { readonly url?: unknown; readonly socket?: { readonly encrypted?: boolean } }
-  let protocol = "http"
-  let host = request.headers["host"] ?? "localhost"
-  if (typeof source.url === "string" && /^https?:\/\//i.test(source.url)) {
-    // A web Request carries its absolute URL (and no Host header of its own).
-    const u = new URL(source.url)
-    protocol = u.protocol.slice(0, -1)
-    host = u.host
-  } else if (source.socket?.encrypted === true) {
-    protocol = "https"
+  const headers = request.headers
+  const node = isNode(request.source) ? request.source : undefined
+  let proto: string | undefined
+  let host: string | undefined
+  let prefix = ""
+  if (options.trustForwarded) {
+    const fwd = forwarded(headers["forwarded"])
+    proto = first(headers["x-forwarded-proto"])?.toLowerCase() ?? fwd.proto
+    host = first(headers["x-forwarded-host"]) ?? fwd.host
+    const p = first(headers["x-forwarded-prefix"])
+    if (p !== undefined && PREFIX.test(p)) prefix = normalisePath(`/${p}`.replace(/\/+/g, "/"))
+    if (prefix === "/") prefix = ""
   }
-  if (options.trustForwardedHeaders) {
-    const proto = first(request.headers["x-forwarded-proto"])?.toLowerCase()
-    if (proto === "http" || proto === "https") protocol = proto
-    host = first(request.headers["x-forwarded-host"]) ?? host
+  if (proto !== "http" && proto !== "https") proto = undefined
+  if (host !== undefined && !HOST.test(host)) host = undefined
+  if (proto === undefined || host === undefined) {
+    const source = request.source as { readonly url?: unknown }
+    if (node === undefined && typeof source.url === "string" && /^https?:\/\//i.test(source.url)) {
+      // A web Request carries its absolute URL (and no Host header of its own).
+      try {
+        const u = new URL(source.url)
+        proto ??= u.protocol.slice(0, -1)
+        host ??= u.host
+      } catch {
+        // fall back below
+      }
+    }
+    proto ??= (node?.socket as { readonly encrypted?: boolean } | undefined)?.encrypted === true ? "https" : "http"
+    const h = first(headers["host"])
+    host ??= h !== undefined && HOST.test(h) ? h : "localhost"
   }
-  // Express strips its mount path from `url` and keeps the whole path in `originalUrl`.
-  const originalUrl = (request.source as { readonly originalUrl?: unknown }).originalUrl
-  return new URL(typeof originalUrl === "string" && originalUrl.startsWith("/") ? originalUrl : request.url, `${protocol}://${host}`)
+  const original = node?.originalUrl
+  const raw = typeof original === "string" && original.startsWith("/") ? original : request.url
+  const q = raw.indexOf("?")
+  return {
+    origin: `${proto}://${host}`,
+    prefix,
+    path: pathOf(raw),
+    query: new URLSearchParams(q === -1 ? "" : raw.slice(q + 1))
+  }
 }
+
+type Location = ReturnType<typeof locate>
 
 const normalisePath = (p: string) => (p.length > 1 && p.endsWith("/") ? p.slice(0, -1) : p)
 
@@ -130,20 +177,30 @@ const decodeText = (bytes: Uint8Array, charset: string) =>
     }
   })
 
-const identify = (options: AppOptions, request: HttpServerRequest.HttpServerRequest, url: URL): Effect.Effect<Caller, SoapFault> => {
-  const hook = options.identify
-  if (hook === undefined) return Effect.succeed(Identity.anonymous)
-  const info: RequestInfo = {
-    method: request.method,
-    url,
-    headers: request.headers,
-    remoteAddress: Option.getOrUndefined(request.remoteAddress),
-    source: request.source
+/** The web Request `identify` gets: the request itself, or one built from a Node request's line and headers (no body). */
+const webRequest = (request: HttpServerRequest.HttpServerRequest, loc: Location): Request => {
+  const source = request.source
+  if (source instanceof Request) return source
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(request.headers as Record<string, string | ReadonlyArray<string> | undefined>)) {
+    if (v === undefined || k.startsWith(":")) continue
+    if (Array.isArray(v)) for (const x of v) headers.append(k, x)
+    else headers.append(k, v as string)
   }
+  const q = loc.query.toString()
+  return new Request(`${loc.origin}${loc.prefix}${loc.path}${q === "" ? "" : `?${q}`}`, { method: request.method, headers })
+}
+
+const identify = (options: AppOptions, request: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, SoapFault> => {
+  const source = request.source
+  const node = options.identifyNode
+  const web = options.identify
+  const call: (() => Caller | PromiseLike<Caller>) | undefined =
+    node !== undefined && isNode(source) ? () => node(source) : web !== undefined ? () => web(webRequest(request, loc)) : undefined
+  if (call === undefined) return Effect.succeed(Identity.anonymous)
   return Effect.tryPromise({
-    try: async () => await hook(info),
-    catch: (e) =>
-      Fault.make("Unauthenticated", e instanceof Error && e.message !== "" ? e.message : "the caller could not be identified.")
+    try: async () => await call(),
+    catch: (e) => Fault.make("Unauthenticated", e instanceof Error && e.message !== "" ? e.message : "the caller could not be identified.")
   }).pipe(
     Effect.flatMap((caller) =>
       caller !== null && typeof caller === "object" && (caller.id === null || typeof caller.id === "string")
@@ -162,8 +219,10 @@ const renderContext = (options: AppOptions, endpoint: string): RenderContext => 
 
 const toFault = (e: UwsError | SoapFault): SoapFault => (e._tag === "SoapFault" ? e : Fault.fromUwsError(e))
 
+const internalError = () => Fault.make("InternalError", "the service failed while handling this request; the failure was logged.")
+
 /** Handles a SOAP POST. */
-const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions, url: URL, endpoint: string) => {
+const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions, loc: Location, endpoint: string) => {
   let version: SoapVersion = "1.1"
   let echo: { messageId: string | undefined; resourceId: string | undefined } | undefined
   return Effect.gen(function* () {
@@ -208,8 +267,11 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
       }
       jobId = envelope.resourceId
     }
-    const caller = yield* identify(options, request, url)
-    const output = yield* (op as Operation).run({ service: options.service, caller, jobId, endpoint }, input.value)
+    const caller = yield* identify(options, request, loc)
+    const output = yield* (op as Operation).run(
+      { service: options.service, caller, jobId, endpoint, closing: Deferred.await(options.closing) },
+      input.value
+    )
     const resourceId = op.resourceOf !== undefined ? op.resourceOf(output) : op.jobSpecific ? jobId : undefined
     const reply = Envelope.render(
       version,
@@ -220,17 +282,17 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
   }).pipe(
     Effect.catchAll((e) => Effect.succeed(faultResponse(toFault(e), version, echo))),
     Effect.catchAllCause((cause) =>
-      Effect.logError("SOAP request failed unexpectedly", cause).pipe(
-        Effect.as(faultResponse(Fault.make("InternalError", "the service failed while handling this request."), version, echo))
-      )
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logError("uws-kit SOAP: unexpected failure", cause).pipe(Effect.as(faultResponse(internalError(), version, echo)))
     )
   )
 }
 
 /** A result's content, for `GET {endpoint}?job={id}&result={id}`. */
-const download = (request: HttpServerRequest.HttpServerRequest, options: AppOptions, url: URL, jobId: string, resultId: string) =>
+const download = (request: HttpServerRequest.HttpServerRequest, options: AppOptions, loc: Location, jobId: string, resultId: string) =>
   Effect.gen(function* () {
-    const caller = yield* identify(options, request, url)
+    const caller = yield* identify(options, request, loc)
     const { ref, content } = yield* options.service.result(caller, jobId, resultId)
     if (content === undefined) return HttpServerResponse.redirect(ref.href ?? "", { status: 303 })
     return HttpServerResponse.stream(content.stream, {
@@ -248,23 +310,24 @@ const describe = (endpoint: string) => {
 
 /** Builds the app. */
 export const makeApp = (options: AppOptions) => {
-  const basePath = options.basePath === undefined || options.basePath === "" ? undefined : normalisePath(options.basePath)
+  const basePath = options.basePath === undefined ? "" : normalisePath(`/${options.basePath}`.replace(/\/+/g, "/"))
+  const base = basePath === "/" ? "" : basePath
   return Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
-    const url = locate(request, options)
-    const path = normalisePath(url.pathname)
     const soapVersion: SoapVersion = (request.headers["content-type"] ?? "").toLowerCase().startsWith("application/soap+xml") ? "1.2" : "1.1"
-    if (basePath !== undefined && path !== basePath) {
-      return faultResponse(Fault.make("NoSuchEndpoint", `there is no SOAP endpoint at ${url.pathname}; it is at ${basePath}.`), soapVersion)
+    const loc = locate(request, options)
+    const path = normalisePath(loc.path)
+    // The endpoint is at basePath; a host that strips its mount path (Hono `mount`) sends "/".
+    if (base !== "" && path !== base && path !== "/" && path !== "") {
+      return faultResponse(Fault.make("NoSuchEndpoint", `there is no SOAP endpoint at ${loc.path}; it is at ${base}.`), soapVersion)
     }
-    const endpoint =
-      options.publicUrl ?? `${url.protocol}//${url.host}${basePath ?? (url.pathname === "" ? "/" : url.pathname)}`
+    const endpoint = options.publicUrl ?? `${loc.origin}${loc.prefix}${base === "" ? (path === "" ? "/" : path) : base}`
     if (options.isClosed()) return faultResponse(Fault.make("Closed", "this endpoint has been shut down."), soapVersion)
-    if (request.method === "POST") return yield* soap(request, options, url, endpoint)
+    if (request.method === "POST") return yield* soap(request, options, loc, endpoint)
     if (request.method !== "GET" && request.method !== "HEAD") {
       return faultResponse(Fault.make("MethodNotAllowed", `${request.method} is not allowed here: POST SOAP requests, GET ?wsdl for the contract.`), soapVersion)
     }
-    const query = url.searchParams
+    const query = loc.query
     if (query.has("wsdl") || query.has("WSDL")) return xml(Wsdl.make(endpoint), 200, "text/xml; charset=utf-8")
     const xsd = query.get("xsd")
     if (xsd !== null) {
@@ -274,13 +337,13 @@ export const makeApp = (options: AppOptions) => {
     }
     const job = query.get("job")
     const result = query.get("result")
-    if (job !== null && result !== null) return yield* download(request, options, url, job, result)
+    if (job !== null && result !== null) return yield* download(request, options, loc, job, result)
     return HttpServerResponse.text(describe(endpoint), { status: 200, contentType: "text/html; charset=utf-8" })
   }).pipe(
     Effect.catchAllCause((cause) =>
-      Effect.logError("SOAP endpoint failed unexpectedly", cause).pipe(
-        Effect.as(faultResponse(Fault.make("InternalError", "the service failed while handling this request."), "1.1"))
-      )
+      Cause.isInterruptedOnly(cause)
+        ? Effect.failCause(cause)
+        : Effect.logError("uws-kit SOAP: unexpected failure", cause).pipe(Effect.as(faultResponse(internalError(), "1.1")))
     )
   )
 }

@@ -19,6 +19,8 @@ export interface OperationContext {
   readonly jobId: string
   /** The endpoint's absolute URL (the address of endpoint references). */
   readonly endpoint: string
+  /** Completes when the adapter is disposed: blocking operations end then. */
+  readonly closing: Effect.Effect<void>
 }
 
 /** One operation of the binding. */
@@ -148,10 +150,16 @@ export const operations = [
       const wait = input.wait
       if (wait === undefined || wait === 0) return get(ctx, (job) => ({ phase: job.phase }))
       if (wait < -1) return Effect.fail(new InvalidParameter({ name: "wait", reason: "must be -1 (as long as allowed) or a number of seconds ≥ 0." }))
-      return Effect.map(
-        ctx.service.waitForChange(ctx.caller, ctx.jobId, { timeout: wait === -1 ? "indefinitely" : `${wait} seconds` }),
-        (job) => ({ phase: job.phase })
-      )
+      // A disposed adapter ends the wait at once, with the job as it is. The platform runs a
+      // request uninterruptibly; only this wait is made interruptible, so that the race can
+      // cancel its loser and a client that hangs up stops waiting, while every change to a job
+      // still runs to its end.
+      return Effect.interruptible(
+        Effect.raceFirst(
+          ctx.service.waitForChange(ctx.caller, ctx.jobId, { timeout: wait === -1 ? "indefinitely" : `${wait} seconds` }),
+          Effect.zipRight(ctx.closing, ctx.service.get(ctx.caller, ctx.jobId))
+        )
+      ).pipe(Effect.map((job) => ({ phase: job.phase })))
     }
   }),
   operation({
