@@ -1,0 +1,450 @@
+/**
+ * Model-based property test of the HTTP surface: random sequences of UWS operations sent as HTTP
+ * requests to the binding (in process), interleaved with application completions and failures,
+ * clock jumps and random malformed requests, compared after every step with the core's reference
+ * model (`@uws-kit/core/testing`).
+ *
+ * Invariants: no response is a 5xx; every answer is the status the model predicts, and what the
+ * client reads (job documents in JSON, XML or HTML, job lists, results) matches the model; a
+ * rejected request changes nothing (every job, version included, is identical before and after).
+ */
+import { Effect, Either, Layer, TestClock, TestContext } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { JobStore, Phase, ResultStore, Uws } from "@uws-kit/core"
+import type { Caller } from "@uws-kit/core/Identity"
+import type { Policy } from "@uws-kit/core/Policy"
+import {
+  Model,
+  controlledWorker,
+  describeOperation,
+  operation,
+  propertyRuns,
+  type Expected,
+  type Operation
+} from "@uws-kit/core/testing"
+import { Iso8601, RestAdapter } from "@uws-kit/adapter-rest"
+import * as Params from "../src/internal/params.js"
+import { byHeader, parseXml } from "./support.js"
+
+const B = "http://uws.test/svc"
+const admin = { id: null, admin: true } as const
+const MAX_BODY = 4096
+
+/** What the standard says each predicted core error is over HTTP (written out, not imported). */
+const STATUS_OF: Record<string, number> = {
+  JobNotFound: 404,
+  ResourceNotFound: 404,
+  Forbidden: 403,
+  InvalidTransition: 403,
+  QuotaExceeded: 403,
+  InvalidParameter: 400
+}
+
+// ---- malformed requests ------------------------------------------------------------------------
+
+type Malformed = { readonly _tag: "Malformed"; readonly kind: string; readonly index: number; readonly text: string }
+
+const notA = (accepts: (s: string) => boolean) => fc.string({ maxLength: 12 }).filter((s) => !accepts(s))
+const isRight = <A>(e: Either.Either<A, string>) => Either.isRight(e)
+
+const malformed: fc.Arbitrary<Operation | Malformed> = fc
+  .oneof(
+    fc.tuple(fc.constant("phase"), notA((s) => ["RUN", "ABORT"].includes(s.trim().toUpperCase()))),
+    fc.tuple(fc.constant("destruction"), notA((s) => s.trim() === "" || isRight(Iso8601.parse(s)))),
+    fc.tuple(fc.constant("offset"), fc.constantFrom("2030-01-01T00:00:00+01:00", "2030-01-01T00:00:00-00:00", "2030-01-01T00:00+0100")),
+    fc.tuple(fc.constant("duration"), notA((s) => isRight(Params.parseDuration(s)))),
+    fc.tuple(fc.constant("list"), fc.constantFrom("PHASE=RUNNING", "PHASE=", "LAST=0", "LAST=x", "AFTER=2015-26-10", "AFTER=%FF", "limit=-3", "cursor=zz")),
+    fc.tuple(fc.constant("wait"), fc.constantFrom("WAIT=x", "WAIT=-7", "WAIT=2.5", "WAIT=1&PHASE=NOPE")),
+    fc.tuple(fc.constant("create"), fc.constantFrom("PHASE=ABORT", "EXECUTIONDURATION=-1", "DESTRUCTION=soon", "RUNID=a&RUNID=b", "A%01=1", "=x")),
+    fc.tuple(fc.constant("non-utf8"), fc.constantFrom("A=%FF", "A=%C3%28", "%E2%82=1")),
+    fc.tuple(fc.constant("raw-bytes"), fc.constant("")),
+    fc.tuple(fc.constant("content-type"), fc.constantFrom("application/json", "text/plain", "application/xml")),
+    fc.tuple(fc.constant("too-large"), fc.constant("")),
+    fc.tuple(fc.constant("multipart"), fc.constantFrom("no-boundary", "truncated")),
+    fc.tuple(fc.constant("method"), fc.constantFrom("PUT /", "DELETE /phase", "PATCH /", "POST /owner", "PUT /results")),
+    fc.tuple(fc.constant("route"), fc.constantFrom("/nothing", "/results/none", "/parameters/none", "/a/b/c", "/%E0%A4%A")),
+    fc.tuple(fc.constant("unknown-job"), fc.constantFrom("GET", "POST /phase", "DELETE")),
+    fc.tuple(fc.constant("action"), fc.constantFrom("DESTROY", "", "delete-all")),
+    fc.tuple(fc.constant("empty-update"), fc.constant(""))
+  )
+  .chain(([kind, text]) => fc.nat({ max: 31 }).map((index): Malformed => ({ _tag: "Malformed", kind, index, text })))
+  .map((m) => {
+    const show = () => `Malformed(${m.kind},#${m.index},${JSON.stringify(m.text)})`
+    Object.defineProperty(m, fc.toStringMethod, { value: show })
+    return Object.defineProperty(m, "toString", { value: show })
+  })
+
+const isMalformed = (op: Operation | Malformed): op is Malformed => op._tag === "Malformed"
+
+/** Control names would be taken out of the parameters: keep the model's parameters plain. */
+const plainParameters = (op: Operation): Operation => {
+  const fix = (ps: ReadonlyArray<{ name: string; value: string }>) =>
+    ps.map((p) => (Params.isControl(p.name) || p.name.toLowerCase() === "action" ? { ...p, name: `${p.name}_` } : p))
+  if (op._tag === "Create" || op._tag === "UpdateParameters") {
+    const fixed = { ...op, parameters: fix(op.parameters) } as Operation
+    return Object.defineProperty(fixed, fc.toStringMethod, { value: () => describeOperation(fixed) })
+  }
+  return op
+}
+
+const ACCEPTS = ["application/json", "application/xml", "text/html", "*/*", "text/xml;q=0.5, application/json"] as const
+
+// ---- the harness -------------------------------------------------------------------------------
+
+interface Harness {
+  readonly uws: Uws.UwsService
+  readonly rest: RestAdapter.RestAdapter
+  readonly model: Model
+  readonly control: ReturnType<typeof controlledWorker>
+  accept: number
+  /** Statuses of the requests of the current step. */
+  readonly statuses: Array<number>
+}
+
+const headersOf = (caller: Caller): Record<string, string> => (caller.id === null ? {} : { "x-user": caller.id })
+
+const send = (h: Harness, path: string, init: RequestInit & { readonly caller?: Caller } = {}) =>
+  Effect.promise(async () => {
+    const { caller, ...rest } = init
+    const res = await h.rest.handler(
+      new Request(path.startsWith("http") ? path : `${B}${path}`, {
+        ...rest,
+        headers: { ...(caller === undefined ? {} : headersOf(caller)), ...(rest.headers as Record<string, string> | undefined) }
+      })
+    )
+    const body = await res.text()
+    h.statuses.push(res.status)
+    if (res.status >= 500) throw new Error(`${init.method ?? "GET"} ${path} answered ${res.status}: ${body}`)
+    return { status: res.status, headers: res.headers, body }
+  })
+
+const formBody = (pairs: ReadonlyArray<readonly [string, string]>): RequestInit => ({
+  method: "POST",
+  body: new URLSearchParams(pairs as Array<[string, string]>).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" }
+})
+
+const statusFor = (want: Expected, success: number) => (want.ok ? success : STATUS_OF[want.error]!)
+
+const allJobs = (h: Harness) =>
+  Effect.map(Effect.orDie(h.uws.list(admin, { phases: Phase.all })), (page) => JSON.stringify(page.jobs))
+
+/** Undefined when the service's jobs equal the model's; else the first difference. */
+const agrees = (h: Harness) =>
+  Effect.gen(function* () {
+    const real = new Map((yield* Effect.orDie(h.uws.list(admin, { phases: Phase.all }))).jobs.map((j) => [j.jobId, j]))
+    const expected = h.model.jobs
+    if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
+    for (const m of expected) {
+      const j = real.get(m.jobId)
+      if (j === undefined) return `job ${m.jobId} missing`
+      if (j.phase !== m.phase) return `${m.jobId}.phase: service ${j.phase}, model ${m.phase}`
+      if (j.results.length !== m.resultCount) return `${m.jobId}.results: service ${j.results.length}, model ${m.resultCount}`
+    }
+    return undefined
+  })
+
+const settle = (h: Harness) =>
+  Effect.gen(function* () {
+    h.model.settle()
+    for (let i = 0; i < 400; i++) {
+      yield* Effect.yieldNow()
+      if (i % 8 === 7 && (yield* agrees(h)) === undefined) return
+    }
+    const diff = yield* agrees(h)
+    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
+  })
+
+/** What the client reads of a job must be what the model knows. */
+const checkJob = (h: Harness, jobId: string, caller: Caller) =>
+  Effect.gen(function* () {
+    const m = h.model.job(jobId)!
+    const accept = ACCEPTS[h.accept++ % ACCEPTS.length]!
+    const res = yield* send(h, `/jobs/${jobId}`, { caller, headers: { accept } })
+    expect(res.status).toBe(200)
+    if (accept === "text/html") {
+      expect(res.headers.get("content-type")).toMatch(/^text\/html/)
+      expect(res.body).toContain(jobId)
+      return
+    }
+    const fields = accept.includes("json")
+      ? (() => {
+          const j = JSON.parse(res.body)
+          return {
+            phase: j.phase,
+            ownerId: j.ownerId,
+            creationTime: j.creationTime,
+            executionDuration: j.executionDuration,
+            destruction: j.destruction,
+            parameters: j.parameters.map((p: any) => [p.id, p.value]),
+            results: j.results.length
+          }
+        })()
+      : (() => {
+          const j = parseXml(res.body)["uws:job"]
+          const ps = j["uws:parameters"] === "" ? [] : j["uws:parameters"]["uws:parameter"]
+          const rs = j["uws:results"] === "" ? [] : j["uws:results"]["uws:result"]
+          const nil = (e: any) => (typeof e === "object" && e["@xsi:nil"] === "true" ? null : e)
+          return {
+            phase: j["uws:phase"],
+            ownerId: nil(j["uws:ownerId"]),
+            creationTime: j["uws:creationTime"],
+            executionDuration: Number(j["uws:executionDuration"]),
+            destruction: nil(j["uws:destruction"]),
+            parameters: ps.map((p: any) => [p["@id"], p["#text"] ?? ""]),
+            results: rs.length
+          }
+        })()
+    expect(fields).toEqual({
+      phase: m.phase,
+      ownerId: m.ownerId,
+      creationTime: Iso8601.format(m.creationTime),
+      executionDuration: m.executionDuration,
+      destruction: m.destruction === null ? null : Iso8601.format(m.destruction),
+      parameters: m.parameters.map((p) => [p.name, p.value]),
+      results: m.resultCount
+    })
+    const result = yield* send(h, `/jobs/${jobId}/results/out`, { caller })
+    if (m.resultCount === 1) {
+      expect(result.status).toBe(200)
+      expect(result.body).toBe(`result of ${jobId}`)
+    } else expect(result.status).toBe(404)
+  })
+
+const step = (h: Harness, op: Operation) =>
+  Effect.gen(function* () {
+    const { model } = h
+    const target = "target" in op ? model.resolve(op.target) : undefined
+    if ("target" in op && target === undefined) return
+    const now = model.now
+    const job = (id: string) => `/jobs/${encodeURIComponent(id)}`
+    switch (op._tag) {
+      case "Create": {
+        const pairs: Array<readonly [string, string]> = op.parameters.map((p) => [p.name, p.value] as const)
+        if (op.run) pairs.push(["PHASE", "RUN"])
+        if (op.executionDuration !== undefined) pairs.push(["EXECUTIONDURATION", String(op.executionDuration)])
+        if (op.destructionIn !== undefined) pairs.push(["DESTRUCTION", Iso8601.format(now + op.destructionIn)])
+        const res = yield* send(h, "/jobs", { ...formBody(pairs), caller: op.caller })
+        const jobId = res.status === 303 ? decodeURIComponent(res.headers.get("location")!.slice(`${B}/jobs/`.length)) : undefined
+        if (res.status === 303) expect(res.headers.get("location")).toBe(`${B}/jobs/${jobId}`)
+        const want = model.create(op.caller, op, jobId)
+        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
+        return
+      }
+      case "Get": {
+        const want = model.get(op.caller, target!)
+        if (want.ok) return yield* checkJob(h, target!, op.caller)
+        expect((yield* send(h, job(target!), { caller: op.caller })).status, describeOperation(op)).toBe(statusFor(want, 200))
+        return
+      }
+      case "Run":
+      case "Abort": {
+        const res = yield* send(h, `${job(target!)}/phase`, { ...formBody([["PHASE", op._tag.toUpperCase()]]), caller: op.caller })
+        const want = op._tag === "Run" ? model.run(op.caller, target!) : model.abort(op.caller, target!)
+        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
+        if (want.ok) expect(res.headers.get("location")).toBe(`${B}${job(target!)}`)
+        return
+      }
+      case "Delete": {
+        // Half the deletions as HTTP DELETE, half as the browsers' POST ACTION=DELETE.
+        const init = target!.length % 2 === 0 ? { method: "DELETE" } : formBody([["ACTION", "DELETE"]])
+        const res = yield* send(h, job(target!), { ...init, caller: op.caller })
+        const want = model.delete(op.caller, target!)
+        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
+        if (want.ok) expect(res.headers.get("location")).toBe(`${B}/jobs`)
+        return
+      }
+      case "SetDestruction": {
+        const res = yield* send(h, `${job(target!)}/destruction`, {
+          ...formBody([["DESTRUCTION", Iso8601.format(now + op.destructionIn)]]),
+          caller: op.caller
+        })
+        expect(res.status, describeOperation(op)).toBe(statusFor(model.setDestruction(op.caller, target!, now + op.destructionIn), 303))
+        return
+      }
+      case "SetExecutionDuration": {
+        const res = yield* send(h, `${job(target!)}/executionduration`, { ...formBody([["EXECUTIONDURATION", String(op.seconds)]]), caller: op.caller })
+        // A negative number is malformed input: refused before the job is even looked at.
+        if (op.seconds < 0) expect(res.status, describeOperation(op)).toBe(400)
+        else expect(res.status, describeOperation(op)).toBe(statusFor(model.setExecutionDuration(op.caller, target!, op.seconds), 303))
+        return
+      }
+      case "UpdateParameters": {
+        const res = yield* send(h, `${job(target!)}/parameters`, {
+          ...formBody(op.parameters.map((p) => [p.name, p.value] as const)),
+          caller: op.caller
+        })
+        // An empty update is refused as meaningless before the job is looked at.
+        if (op.parameters.length === 0) expect(res.status, describeOperation(op)).toBe(400)
+        else expect(res.status, describeOperation(op)).toBe(statusFor(model.updateParameters(op.caller, target!, op.parameters), 303))
+        return
+      }
+      case "List": {
+        const q = new URLSearchParams()
+        for (const p of op.phases) q.append("PHASE", p.toLowerCase())
+        if (op.afterIn !== undefined) q.append("AFTER", Iso8601.format(now + op.afterIn))
+        if (op.last !== undefined) q.append("LAST", String(op.last))
+        const res = yield* send(h, `/jobs?${q}`, { caller: op.caller, headers: { accept: "application/json" } })
+        expect(res.status).toBe(200)
+        const ids = JSON.parse(res.body).jobs.map((j: any) => j.id)
+        expect(ids, describeOperation(op)).toEqual(
+          model.list(op.caller, {
+            phases: op.phases,
+            ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
+            ...(op.last === undefined ? {} : { last: op.last })
+          })
+        )
+        return
+      }
+      case "Complete":
+        expect(yield* h.control.complete(target!), describeOperation(op)).toBe(model.complete(target!).ok)
+        return
+      case "Fail":
+        expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
+        return
+      case "Advance":
+        yield* TestClock.adjust(op.ms)
+        model.advance(op.ms)
+        return
+    }
+  })
+
+/** A malformed request: a 4xx (never a 5xx), and every job exactly as before. */
+const reject = (h: Harness, op: Malformed) =>
+  Effect.gen(function* () {
+    const jobs = h.model.jobs
+    const known = jobs.length === 0 ? undefined : jobs[op.index % jobs.length]!
+    const id = known?.jobId ?? "nobody"
+    const caller: Caller = known === undefined ? { id: null } : { id: known.ownerId }
+    const before = yield* allJobs(h)
+    let res: { readonly status: number; readonly body: string }
+    const j = `/jobs/${id}`
+    switch (op.kind) {
+      case "phase":
+        res = yield* send(h, `${j}/phase`, { ...formBody([["PHASE", op.text]]), caller })
+        break
+      case "destruction":
+      case "offset":
+        res = yield* send(h, `${j}/destruction`, { ...formBody([["DESTRUCTION", op.text]]), caller })
+        break
+      case "duration":
+        res = yield* send(h, `${j}/executionduration`, { ...formBody([["EXECUTIONDURATION", op.text]]), caller })
+        break
+      case "list":
+        res = yield* send(h, `/jobs?${op.text}`, { caller })
+        break
+      case "wait":
+        res = yield* send(h, `${j}?${op.text}`, { caller })
+        break
+      case "create":
+      case "non-utf8":
+        res = yield* send(h, "/jobs", { method: "POST", body: op.text, headers: { "content-type": "application/x-www-form-urlencoded" }, caller })
+        break
+      case "raw-bytes":
+        res = yield* send(h, `${j}/parameters`, {
+          method: "POST",
+          body: new Uint8Array([0x41, 0x3d, 0xe9, 0x74, 0xe9]),
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          caller
+        })
+        break
+      case "content-type":
+        res = yield* send(h, "/jobs", { method: "POST", body: "A=1", headers: { "content-type": op.text }, caller })
+        break
+      case "too-large":
+        res = yield* send(h, "/jobs", { ...formBody([["A", "x".repeat(MAX_BODY)]]), caller })
+        break
+      case "multipart":
+        res = yield* send(h, "/jobs", {
+          method: "POST",
+          body: op.text === "no-boundary" ? "--x\r\n" : '--xyz\r\nContent-Disposition: form-data; name="A"\r\n\r\nvalue',
+          headers: { "content-type": op.text === "no-boundary" ? "multipart/form-data" : "multipart/form-data; boundary=xyz" },
+          caller
+        })
+        break
+      case "method": {
+        const [method, part] = op.text.split(" ") as [string, string]
+        res = yield* send(h, `${j}${part === "/" ? "" : part}`, { method, caller })
+        break
+      }
+      case "route":
+        res = yield* send(h, op.text.startsWith("/a/") ? `/jobs${op.text}` : op.text.startsWith("/%") ? op.text : `${j}${op.text}`, { caller })
+        break
+      case "unknown-job": {
+        const [method, part] = op.text.split(" ") as [string, string | undefined]
+        res = yield* send(h, `/jobs/no-such-job${part ?? ""}`, method === "POST" ? { ...formBody([["PHASE", "RUN"]]), caller } : { method, caller })
+        break
+      }
+      case "action":
+        res = yield* send(h, j, { ...formBody([["ACTION", op.text]]), caller })
+        break
+      default:
+        res = yield* send(h, j, { method: "POST", caller })
+    }
+    expect(res.status, `${op}: ${res.body}`).toBeGreaterThanOrEqual(400)
+    expect(res.status, `${op}: ${res.body}`).toBeLessThan(500)
+    expect(res.body.trim().length, `${op} explains itself`).toBeGreaterThan(0)
+    expect(yield* allJobs(h), `${op} changed nothing`).toBe(before)
+  })
+
+const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
+
+const runScenario = (ops: ReadonlyArray<Operation | Malformed>, policy: Partial<Policy>) =>
+  Effect.gen(function* () {
+    const control = controlledWorker()
+    let n = 0
+    const uws = yield* Uws.make({ worker: control.worker, policy, makeJobId: () => `j${String(++n).padStart(3, "0")}` })
+    const rest = RestAdapter.makeRestAdapter({ service: uws, basePath: "/svc", identify: byHeader, maxBodyBytes: MAX_BODY })
+    const h: Harness = { uws, rest, model: new Model(policy), control, accept: 0, statuses: [] }
+    for (const op of ops) {
+      h.statuses.length = 0
+      if (isMalformed(op)) yield* reject(h, op)
+      else {
+        const before = yield* allJobs(h)
+        yield* step(h, op)
+        // A client request the binding or the core refused changed nothing.
+        if (h.statuses.length === 1 && h.statuses[0]! >= 400) expect(yield* allJobs(h), `${describeOperation(op)} changed nothing`).toBe(before)
+      }
+      yield* settle(h)
+    }
+    yield* Effect.promise(() => rest.dispose())
+  }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+
+const scenario = fc.array(
+  fc.oneof(
+    { weight: 3, arbitrary: operation({ service: true, clock: true }).map(plainParameters) },
+    { weight: 1, arbitrary: malformed }
+  ),
+  { maxLength: 30 }
+)
+
+const policies: ReadonlyArray<[string, Partial<Policy>]> = [
+  ["defaults with two slots", { concurrency: 2 }],
+  [
+    "tight limits: clamping refused, quotas, archive on destruction, private anonymous jobs",
+    {
+      concurrency: 1,
+      overLimit: "refuse",
+      maxExecutionDuration: 600,
+      defaultExecutionDuration: 60,
+      maxDestructionLifetime: 86_400,
+      defaultDestructionLifetime: 3_600,
+      maxActiveJobsPerOwner: 3,
+      maxQueuedJobs: 2,
+      onDestruction: "archive",
+      anonymousJobs: "private"
+    }
+  ]
+]
+
+describe("the HTTP surface against the reference model", () => {
+  for (const [name, policy] of policies) {
+    it(name, async () => {
+      await fc.assert(
+        fc.asyncProperty(scenario, (ops) => Effect.runPromise(runScenario(ops, policy))),
+        { numRuns: propertyRuns(150) }
+      )
+    })
+  }
+})
