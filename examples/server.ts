@@ -46,7 +46,7 @@ const landingPage = (mounts: ReadonlyArray<Mount>) => {
     .join("\n")
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>uws-kit demo</title>
+<title>uws-kit demo</title><link rel="icon" href="data:,">
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}code{font-family:ui-monospace,monospace}</style>
 </head><body>
 <h1>uws-kit demo</h1>

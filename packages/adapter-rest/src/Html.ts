@@ -97,6 +97,8 @@ textarea{width:100%;font-family:ui-monospace,monospace}button{cursor:pointer}
 const page = (title: string, body: string, head = "") =>
   `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
   `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+  // No icon: otherwise every page view costs a request for /favicon.ico, which the host may not serve.
+  `<link rel="icon" href="data:,">` +
   `<title>${escape(title)}</title>${head}<style>${css}</style></head><body>${body}</body></html>\n`
 
 const time = (ms: number | null): string =>

@@ -1,0 +1,174 @@
+/**
+ * A real browser (Debian's headless Chromium, driven by playwright-core) uses the demo's HTML
+ * pages the way a person would: follows the landing page, creates a job with parameters, changes
+ * its destruction and execution duration, runs it, sees it complete and its result, deletes it;
+ * runs and aborts a sleep job; sees an ERROR job's message and a refused request's error page;
+ * and creates a job with JavaScript turned off. Screenshots go to test/artifacts/.
+ */
+import { join } from "node:path"
+import { chromium, type Browser, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startDemo, type Demo } from "../../examples/server.js"
+import { CHROMIUM, ensureArtifacts, requireChromium } from "./support.js"
+
+let demo: Demo
+let browser: Browser
+let shots: string
+const consoleErrors: Array<string> = []
+
+beforeAll(async () => {
+  requireChromium()
+  shots = ensureArtifacts()
+  demo = await startDemo({ port: 0, host: "127.0.0.1" })
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync"
+    ]
+  })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  await demo?.close()
+})
+
+const newPage = async (javaScriptEnabled = true): Promise<Page> => {
+  const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 1100, height: 900 } })
+  const page = await context.newPage()
+  page.on("console", (m) => {
+    if (m.type() === "error") consoleErrors.push(`${page.url()}: ${m.text()}`)
+  })
+  page.on("pageerror", (e) => consoleErrors.push(`${page.url()}: ${e.message}`))
+  return page
+}
+
+const phase = (page: Page) => page.locator("#field-phase .phase").innerText()
+
+/** Waits until the job page shows `wanted` (moving jobs reload themselves with a blocking WAIT). */
+const untilPhase = async (page: Page, wanted: string) => {
+  await page.locator(`#field-phase .phase-${wanted}`).waitFor({ timeout: 60_000 })
+}
+
+describe("the HTML pages in Chromium", () => {
+  it("create, set destruction and execution duration, run, see the result, delete", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/`)
+    expect(await page.title()).toBe("uws-kit demo")
+    await page.click('a[href="/uws/echo/jobs"]')
+    await page.locator("h1", { hasText: "echo jobs" }).waitFor()
+
+    await page.fill("#parameters", "GREETING=hello browser\nRUNID=from-chromium\nNOTE=a < b & c")
+    await Promise.all([page.waitForURL(/\/uws\/echo\/jobs\/[a-z0-9]+$/), page.click("#create button[type=submit]")])
+    const jobUrl = page.url()
+    expect(await phase(page)).toBe("PENDING")
+    expect(await page.locator("#field-runId").innerText()).toBe("from-chromium")
+    const params = await page.locator("#parameters tbody tr").allInnerTexts()
+    expect(params.map((r) => r.split("\t").slice(0, 2).join("="))).toEqual(["GREETING=hello browser", "NOTE=a < b & c"])
+
+    // The browser's own date-time picker value, read as UTC by the service.
+    const when = new Date(Date.now() + 2 * 86_400_000)
+    when.setUTCMilliseconds(0)
+    await page.fill("#destruction", when.toISOString().slice(0, 19))
+    await Promise.all([page.waitForURL(jobUrl), page.click("#destruction-form button")])
+    expect(await page.locator("#field-destruction").innerText()).toBe(when.toISOString())
+
+    await page.fill("#executionduration", "90")
+    await Promise.all([page.waitForURL(jobUrl), page.click("#executionduration-form button")])
+    expect(await page.locator("#field-executionDuration").innerText()).toBe("90 s")
+
+    await page.click("#run-form button")
+    await untilPhase(page, "COMPLETED")
+    const result = page.locator("#results a", { hasText: "result" })
+    expect(await result.getAttribute("href")).toBe(`${jobUrl}/results/result`)
+    const votable = await page.request.get(`${jobUrl}/results/result`)
+    expect(await votable.text()).toContain("<TD>hello browser</TD>")
+    await page.screenshot({ path: join(shots, "chromium-job-completed.png"), fullPage: true })
+
+    await Promise.all([page.waitForURL(/\/uws\/echo\/jobs$/), page.click("#delete-form button")])
+    const jobId = jobUrl.split("/").pop()!
+    expect(await page.locator(`a[href="${jobUrl}"]`).count()).toBe(0)
+    expect((await page.request.get(jobUrl)).status()).toBe(404)
+    expect(jobId).not.toBe("")
+  })
+
+  it("runs a sleep job at creation, follows its progress, and aborts it", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/uws/sleep/jobs`)
+    await page.fill("#parameters", "SECONDS=60")
+    await page.check("#run-now")
+    await Promise.all([page.waitForURL(/\/uws\/sleep\/jobs\/[a-z0-9]+/), page.click("#create button[type=submit]")])
+    await untilPhase(page, "EXECUTING")
+    await page.locator("#job-info", { hasText: "progress" }).waitFor({ timeout: 30_000 })
+    await page.screenshot({ path: join(shots, "chromium-sleep-executing.png"), fullPage: true })
+    await page.click("#abort-form button")
+    await untilPhase(page, "ABORTED")
+    expect(await page.locator("#run-form").count()).toBe(0)
+    expect(await page.locator("#abort-form").count()).toBe(0)
+    expect(await page.locator("#field-endTime time").count()).toBe(1)
+  })
+
+  it("shows an ERROR job's message, and the service's refusal as an error page", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/uws/echo/jobs`)
+    await page.fill("#parameters", "ERROR=the telescope is closed")
+    await page.check("#run-now")
+    await Promise.all([page.waitForURL(/\/uws\/echo\/jobs\/[a-z0-9]+/), page.click("#create button[type=submit]")])
+    await untilPhase(page, "ERROR")
+    expect(await page.locator("#error").innerText()).toContain("the telescope is closed")
+
+    // A destruction in the past is refused (400) with the service's reason, as a page.
+    await page.fill("#destruction", "2001-01-01T00:00:00")
+    await page.click("#destruction-form button")
+    await page.locator("h1", { hasText: "400" }).waitFor()
+    expect(await page.locator("#message").innerText()).toMatch(/not in the future/)
+    await page.screenshot({ path: join(shots, "chromium-error-page.png"), fullPage: true })
+  })
+
+  it("refuses a parameter line that is not NAME=value before anything is sent", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/uws/echo/jobs`)
+    const before = await page.locator("#jobs tbody tr").count()
+    await page.fill("#parameters", "GOOD=1\nthis line has no equals sign")
+    await page.click("#create button[type=submit]")
+    const message = await page.locator("#parameters").evaluate((el) => (el as HTMLTextAreaElement).validationMessage)
+    expect(message).toContain("Line 2 is not NAME=value")
+    await page.reload()
+    expect(await page.locator("#jobs tbody tr").count()).toBe(before)
+  })
+
+  it("lists and filters jobs by phase", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/uws/echo/jobs`)
+    await page.click('.filters a:text-is("Error")')
+    await page.waitForURL(/PHASE=ERROR$/)
+    const phases = await page.locator("#jobs tbody .phase").allInnerTexts()
+    expect(phases.length).toBeGreaterThan(0)
+    expect(new Set(phases)).toEqual(new Set(["ERROR"]))
+    await page.screenshot({ path: join(shots, "chromium-job-list.png"), fullPage: true })
+  })
+
+  it("creates and runs a job with JavaScript turned off (without free parameters)", async () => {
+    const page = await newPage(false)
+    await page.goto(`${demo.url}/uws/echo/jobs`)
+    expect(await page.locator("noscript").count()).toBe(1)
+    await page.check("#run-now")
+    await Promise.all([page.waitForURL(/\/uws\/echo\/jobs\/[a-z0-9]+/), page.click("#create button[type=submit]")])
+    await untilPhase(page, "COMPLETED")
+    expect(await page.locator("#parameters").count()).toBe(0)
+  })
+
+  it("logged no script or console errors on any page", () => {
+    // The one refusal the tests provoke on purpose (a destruction in the past) is logged too.
+    const unexpected = consoleErrors.filter((e) => !/\/destruction: Failed to load resource: .* status of 400/.test(e))
+    expect(unexpected).toEqual([])
+  })
+})
