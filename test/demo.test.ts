@@ -1,0 +1,166 @@
+/**
+ * The demo service (`npm start`): its applications, its routing and landing page, the TAP
+ * layout pyvo's TAPService needs, a clean close with requests still blocked, and the start
+ * script itself (banner, SIGINT, SIGTERM).
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import * as Client from "@uws-kit/adapter-rest/client"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startDemo, type Demo } from "../examples/server.js"
+
+let demo: Demo
+const get = (path: string, init?: RequestInit) => fetch(`${demo.url}${path}`, { redirect: "manual", ...init })
+
+beforeAll(async () => {
+  demo = await startDemo({ port: 0, host: "127.0.0.1" })
+})
+
+afterAll(async () => {
+  await demo?.close()
+})
+
+const votableRows = (xml: string) =>
+  [...xml.matchAll(/<TR>(.*?)<\/TR>/g)].map((m) => [...m[1]!.matchAll(/<TD>(.*?)<\/TD>/g)].map((c) => c[1]))
+
+describe("the demo's applications", () => {
+  it("echo answers with a VOTable of the parameters it got", async () => {
+    const echo = Client.make(`${demo.url}/uws/echo/jobs`)
+    const job = await echo.wait(await echo.create({ parameters: [["A", "1"], ["B", "x < y & z"], ["A", "2"]], run: true }), { timeout: 30_000 })
+    expect(job.phase).toBe("COMPLETED")
+    expect(job.results.map((r) => [r.id, r.mimeType])).toEqual([["result", "application/x-votable+xml"]])
+    const table = await (await echo.fetchResult(job, "result")).text()
+    expect(votableRows(table)).toEqual([
+      ["A", "1", "F"],
+      ["B", "x &lt; y &amp; z", "F"],
+      ["A", "2", "F"]
+    ])
+    expect(table).toContain('<INFO name="QUERY_STATUS" value="OK"/>')
+  })
+
+  it("echo ends in ERROR with the message given as ERROR", async () => {
+    const echo = Client.make(`${demo.url}/uws/echo/jobs`)
+    const job = await echo.wait(await echo.create({ parameters: { error: "the dome is closed" }, run: true }), { timeout: 30_000 })
+    expect(job.phase).toBe("ERROR")
+    expect(job.errorSummary?.message).toBe("the dome is closed")
+    expect(job.results).toEqual([])
+  })
+
+  it("sleep reports progress, finishes, and refuses a SECONDS that is not a duration", async () => {
+    const sleep = Client.make(`${demo.url}/uws/sleep/jobs`)
+    const done = await sleep.wait(await sleep.create({ parameters: { SECONDS: "0.2" }, run: true }), { timeout: 30_000 })
+    expect(done.phase).toBe("COMPLETED")
+    expect(done.jobInfo).toMatchObject({ progress: "1/1" })
+    for (const bad of ["soon", "-1", "3601", ""]) {
+      await expect(sleep.create({ parameters: { SECONDS: bad } })).rejects.toMatchObject({
+        kind: "http",
+        status: 400,
+        message: expect.stringContaining("SECONDS must be a number of seconds from 0 to 3600")
+      })
+    }
+  })
+
+  it("sleep stops when aborted", async () => {
+    const sleep = Client.make(`${demo.url}/uws/sleep/jobs`)
+    const job = await sleep.create({ parameters: { SECONDS: "600" }, run: true })
+    await sleep.wait(job, { phases: ["EXECUTING"], timeout: 30_000 })
+    const aborted = await sleep.abort(job)
+    expect(aborted.phase).toBe("ABORTED")
+    expect(aborted.endTime).not.toBeNull()
+    expect((await sleep.get(job)).phase).toBe("ABORTED")
+  })
+})
+
+describe("the demo's routing", () => {
+  it("has a landing page linking every job list", async () => {
+    const res = await get("/")
+    expect(res.status).toBe(200)
+    expect(res.headers.get("content-type")).toContain("text/html")
+    const html = await res.text()
+    expect(html).toContain('<a href="/uws/echo/jobs">')
+    expect(html).toContain('<a href="/uws/sleep/jobs">')
+    for (const m of demo.mounts) if (m.prefix !== "/") expect(html).toContain(m.title.replace(/&/g, "&amp;").replace(/</g, "&lt;"))
+  })
+
+  it("answers 404 off its mounts, on whole path segments only, and 405 for other methods on /", async () => {
+    expect((await get("/nothing/here")).status).toBe(404)
+    expect((await get("/uws/echoes/jobs")).status).toBe(404)
+    expect((await get("/", { method: "POST" })).status).toBe(405)
+  })
+
+  it("sends the bare application path to its job list", async () => {
+    const res = await get("/uws/sleep")
+    expect(res.status).toBe(302)
+    expect(res.headers.get("location")).toBe("/uws/sleep/jobs")
+  })
+
+  it("serves the same job list in the TAP layout, for pyvo's TAPService", async () => {
+    const created = await get("/uws/echo/async", { method: "POST", body: new URLSearchParams({ QUERY: "SELECT 1" }) })
+    expect(created.status).toBe(303)
+    const location = created.headers.get("location")!
+    expect(location).toMatch(new RegExp(`^${demo.url}/uws/echo/async/[a-z0-9]+$`))
+    const jobId = location.split("/").pop()!
+    const viaJobs = await Client.make(`${demo.url}/uws/echo/jobs`).get(jobId)
+    expect(viaJobs.parameters).toEqual([{ name: "QUERY", value: "SELECT 1" }])
+  })
+})
+
+describe("closing", () => {
+  // A close that waited for the blocked request would take 50 s and trip this test's time-out.
+  it("closes at once while a client is blocked in a WAIT", { timeout: 20_000 }, async () => {
+    const own = await startDemo({ port: 0, host: "127.0.0.1" })
+    const sleep = Client.make(`${own.url}/uws/sleep/jobs`)
+    const pending = await sleep.create({ parameters: { SECONDS: "1" } })
+    const blocked = fetch(`${pending.url}?WAIT=50`).then(
+      (r) => r.status,
+      () => "closed"
+    )
+    // The WAIT is being served once the server holds it; one more request proves the order.
+    await sleep.get(pending)
+    await own.close()
+    expect([200, 503, "closed"]).toContain(await blocked)
+  })
+})
+
+describe("npm start", () => {
+  const script = fileURLToPath(new URL("../examples/server.ts", import.meta.url))
+
+  const start = (signal: NodeJS.Signals) =>
+    new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", script], {
+        env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      let out = ""
+      let answered = false
+      child.stdout.setEncoding("utf8").on("data", async (d: string) => {
+        out += d
+        const url = /listening on (http:\/\/\S+?)\/\n/.exec(out)?.[1]
+        if (url !== undefined && out.includes("Stop with Ctrl-C.") && !answered) {
+          answered = true
+          try {
+            const landing = await fetch(`${url}/`)
+            out += `\n[landing ${landing.status}]\n`
+          } catch (e) {
+            out += `\n[landing failed: ${String(e)}]\n`
+          }
+          child.kill(signal)
+        }
+      })
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (out += d))
+      child.on("error", reject)
+      child.on("close", (code) => resolve({ code, out }))
+    })
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    it(`prints the URLs, serves, and exits cleanly on ${signal}`, async () => {
+      const { code, out } = await start(signal)
+      expect(out).toMatch(/uws-kit demo listening on http:\/\/localhost:\d+\//)
+      expect(out).toMatch(/http:\/\/localhost:\d+\/uws\/echo\/jobs/)
+      expect(out).toMatch(/http:\/\/localhost:\d+\/uws\/sleep\/jobs/)
+      expect(out).toContain("[landing 200]")
+      expect(out).toContain(`${signal}: closing`)
+      expect(code).toBe(0)
+    })
+  }
+})
