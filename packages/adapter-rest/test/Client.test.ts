@@ -471,6 +471,48 @@ describe("requests and redirects", () => {
     expect(list.next).toBe("http://h/jobs?cursor=abc")
   })
 
+  it("works with a fetch that follows redirects itself (a browser's), taking the job URL from where they ended", async () => {
+    const seen: Array<string> = []
+    const followed = (body: string, url: string) => {
+      const res = new Response(body, { headers: { "content-type": "application/xml" } })
+      Object.defineProperty(res, "url", { value: url })
+      return res
+    }
+    const uws = Client.make("http://h/jobs", {
+      redirects: "follow",
+      fetch: async (req) => {
+        seen.push(`${req.method} ${req.url} ${req.redirect}`)
+        return followed(xmlJob("b1", "PENDING"), "http://h/jobs/b1")
+      }
+    })
+    const job = await uws.create({ parameters: { A: "1" } })
+    expect(job.url).toBe("http://h/jobs/b1")
+    expect(seen).toEqual(["POST http://h/jobs follow"])
+  })
+
+  it("says what to do when fetch hides redirects and the client was not told", async () => {
+    const uws = Client.make("http://h/jobs", {
+      fetch: async () => {
+        const res = new Response(null, { status: 200 })
+        Object.defineProperty(res, "type", { value: "opaqueredirect" })
+        return res
+      }
+    })
+    await expect(uws.create()).rejects.toMatchObject({ kind: "redirect", message: expect.stringContaining('redirects: "follow"') })
+  })
+
+  it("accepts a server that answers a creation with the job itself instead of a redirect", async () => {
+    const uws = Client.make("http://h/jobs", {
+      fetch: async () => new Response(xmlJob("n1", "PENDING"), { status: 201, headers: { "content-type": "text/xml" } })
+    })
+    expect(await uws.create()).toMatchObject({ url: "http://h/jobs/n1", jobId: "n1", phase: "PENDING" })
+  })
+
+  it("refuses a reply that is not a UWS document, naming what came", async () => {
+    const uws = Client.make("http://h/jobs", { fetch: async () => new Response("<html><body>login</body></html>", { headers: { "content-type": "text/html" } }) })
+    await expect(uws.get("a")).rejects.toMatchObject({ kind: "malformed", message: expect.stringContaining("got <html>") })
+  })
+
   it("passes the caller's headers on every request", async () => {
     const auth: Array<string | null> = []
     const uws = Client.make("http://h/jobs", {
