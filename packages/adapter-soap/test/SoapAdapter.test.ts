@@ -4,7 +4,7 @@
  * fault, the HTTP edges (WSDL, schemas, downloads, media types, sizes, paths, proxies) and owner
  * isolation.
  */
-import { createServer, type Server } from "node:http"
+import { createServer, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 import express from "express"
@@ -326,6 +326,28 @@ describe("requests the endpoint refuses, each with a fault in the request's SOAP
     )
     expect(streamed.status).toBe(413)
     expect(pulled).toBeLessThan(100)
+  })
+
+  it("refuses oversize envelopes arriving chunked over node:http, and keeps serving", async () => {
+    const small = SoapAdapter.makeSoapAdapter({ service: started.service, maxEnvelopeBytes: 2000 })
+    const { server: s, url } = await listen(small.listener)
+    try {
+      const reply = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const req = httpRequest(`${url}/`, { method: "POST", headers: { "content-type": "text/xml", "transfer-encoding": "chunked" } }, (res) => {
+          let body = ""
+          res.setEncoding("utf8").on("data", (d: string) => (body += d)).on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+        })
+        req.on("error", reject)
+        for (let i = 0; i < 50; i++) req.write(`<!-- ${"x".repeat(100)} -->`)
+        req.end()
+      })
+      expect(reply.status).toBe(413)
+      expect(reply.body).toContain("<u:error>EnvelopeTooLarge</u:error>")
+      const after = await read(await fetch(request(envelope("getJobs", ""), "getJobs", { url: `${url}/` })))
+      expect(after.status).toBe(200)
+    } finally {
+      await close(s)
+    }
   })
 
   it("answers faults in the request's SOAP version: 1.2 faults are Sender/Receiver with the tag as subcode, and MustUnderstand lists the headers", async () => {

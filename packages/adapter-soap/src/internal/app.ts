@@ -135,12 +135,86 @@ const faultResponse = (
 const plainError = (fault: SoapFault) =>
   HttpServerResponse.text(`${fault.reason}\n`, { status: Fault.rules[fault.tag].plain, contentType: "text/plain; charset=utf-8" })
 
-/** Reads the body, refusing more than `max` bytes without reading them all. */
-const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) =>
-  Effect.gen(function* () {
-    const tooLarge = Fault.make("EnvelopeTooLarge", `the request is larger than this endpoint accepts (${max} bytes).`)
-    const declared = request.headers["content-length"]
-    if (declared !== undefined && Number(declared) > max) return yield* Effect.fail(tooLarge)
+const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(size)
+  let offset = 0
+  for (const c of chunks) {
+    out.set(c, offset)
+    offset += c.length
+  }
+  return out
+}
+
+type Read = { readonly bytes: Uint8Array } | { readonly tooLarge: true } | { readonly failed: true }
+
+/** A web body, read natively, stopping (and cancelling) past `max` bytes. */
+const readWeb = async (body: ReadableStream<Uint8Array> | null, max: number): Promise<Read> => {
+  if (body === null) return { bytes: new Uint8Array(0) }
+  const reader = body.getReader()
+  const chunks: Array<Uint8Array> = []
+  let size = 0
+  try {
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) return { bytes: concat(chunks, size) }
+      size += value.length
+      if (size > max) {
+        void reader.cancel().catch(() => {})
+        return { tooLarge: true }
+      }
+      chunks.push(value)
+    }
+  } catch {
+    return { failed: true }
+  }
+}
+
+/** A Node body, read natively; past `max` bytes it stops listening and leaves the rest to Node (which discards it). */
+const readNode = (req: IncomingMessage, max: number): Promise<Read> =>
+  new Promise((resolve) => {
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    const done = (read: Read) => {
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      resolve(read)
+    }
+    const onData = (chunk: Uint8Array) => {
+      size += chunk.length
+      if (size > max) {
+        req.pause()
+        done({ tooLarge: true })
+      } else chunks.push(chunk)
+    }
+    const onEnd = () => done({ bytes: concat(chunks, size) })
+    const onError = () => done({ failed: true })
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("error", onError)
+  })
+
+/**
+ * Reads the body, refusing more than `max` bytes without reading them all: a declared
+ * Content-Length over the limit is refused unread; otherwise reading stops at the limit. Web and
+ * Node bodies are read natively (an Effect stream costs ~0.3 ms a request here); anything else
+ * through the platform's stream.
+ */
+const readBody = (request: HttpServerRequest.HttpServerRequest, max: number): Effect.Effect<Uint8Array, SoapFault> => {
+  const tooLarge = () => Fault.make("EnvelopeTooLarge", `the request is larger than this endpoint accepts (${max} bytes).`)
+  const unreadable = () => Fault.make("MalformedEnvelope", "the request body could not be read.")
+  const declared = request.headers["content-length"]
+  if (declared !== undefined && Number(declared) > max) return Effect.fail(tooLarge())
+  const source = request.source
+  const native: (() => Promise<Read>) | undefined =
+    source instanceof Request ? () => readWeb(source.body, max) : isNode(source) ? () => readNode(source, max) : undefined
+  if (native !== undefined) {
+    return Effect.flatMap(Effect.promise(native), (read) =>
+      "bytes" in read ? Effect.succeed(read.bytes) : Effect.fail("tooLarge" in read ? tooLarge() : unreadable())
+    )
+  }
+  return Effect.gen(function* () {
     const chunks: Array<Uint8Array> = []
     let size = 0
     yield* Stream.runForEachWhile(request.stream, (chunk) =>
@@ -150,17 +224,11 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, max: number) =>
         chunks.push(chunk)
         return true
       })
-    ).pipe(Effect.mapError(() => Fault.make("MalformedEnvelope", "the request body could not be read.")))
-    if (size > max) return yield* Effect.fail(tooLarge)
-    if (chunks.length === 1) return chunks[0]!
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (const c of chunks) {
-      out.set(c, offset)
-      offset += c.length
-    }
-    return out
+    ).pipe(Effect.mapError(unreadable))
+    if (size > max) return yield* Effect.fail(tooLarge())
+    return concat(chunks, size)
   })
+}
 
 const decodeText = (bytes: Uint8Array, charset: string) =>
   Effect.suspend(() => {
