@@ -168,3 +168,51 @@ describe("owner isolation across the bindings", () => {
     }
   })
 })
+
+describe("the demo service (npm start)", () => {
+  it("serves /soap/echo and /soap/sleep over the same job lists as /uws/echo and /uws/sleep", async () => {
+    const { startDemo } = await import("../examples/server.js")
+    const demo = await startDemo({ port: 0 })
+    try {
+      const post = async (app: string, op: string, content = "", jobId?: string) => {
+        const xml =
+          `<s:Envelope xmlns:s="${Namespaces.soap12}" xmlns:u="${TNS}">` +
+          (jobId === undefined ? "" : `<s:Header><u:ResourceIdentifier>${jobId}</u:ResourceIdentifier></s:Header>`) +
+          `<s:Body><u:${op}>${content}</u:${op}></s:Body></s:Envelope>`
+        const response = await fetch(`${demo.url}/soap/${app}`, { method: "POST", headers: { "content-type": `application/soap+xml; action="${TNS}:${op}"` }, body: xml })
+        const text = await response.text()
+        return { status: response.status, text, value: (local: string) => new RegExp(`<u:${local}>([^<]*)</u:${local}>`).exec(text)?.[1] }
+      }
+      const wsdl = await fetch(`${demo.url}/soap/echo?wsdl`)
+      expect(await wsdl.text()).toContain(`<soap12:address location="${demo.url}/soap/echo"/>`)
+      expect(demo.mounts.map((m) => m.prefix)).toEqual(expect.arrayContaining(["/soap/echo", "/soap/sleep"]))
+
+      // echo through SOAP; its VOTable result through the SOAP href and through REST
+      const echoed = await post("echo", "createJob", `<u:parameter id="GREETING">hello</u:parameter><u:run>true</u:run>`)
+      const echoId = echoed.value("jobId")!
+      let phase = echoed.value("phase")
+      for (let i = 0; i < 50 && phase !== "COMPLETED"; i++) phase = (await post("echo", "getPhase", "<u:wait>10</u:wait>", echoId)).value("phase")
+      expect(phase, (await post("echo", "getPhase", "", echoId)).text).toBe("COMPLETED")
+      const results = await post("echo", "getResults", "", echoId)
+      const href = /xlink:href="([^"]+)"/.exec(results.text)![1]!.replace(/&amp;/g, "&")
+      const viaSoap = await (await fetch(href)).text()
+      expect(viaSoap).toContain("<TD>GREETING</TD><TD>hello</TD>")
+      expect(await (await fetch(`${demo.url}/uws/echo/jobs/${echoId}/results/result`)).text()).toBe(viaSoap)
+
+      // sleep created through REST, aborted through SOAP
+      const created = await fetch(`${demo.url}/uws/sleep/jobs`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: "SECONDS=600&PHASE=RUN",
+        redirect: "manual"
+      })
+      const sleepId = created.headers.get("location")!.split("/").pop()!
+      expect((await post("sleep", "abort", "", sleepId)).value("phase")).toBe("ABORTED")
+      expect((await (await fetch(`${demo.url}/uws/sleep/jobs/${sleepId}/phase`)).text()).trim()).toBe("ABORTED")
+      expect((await post("sleep", "destroy", "", sleepId)).value("success")).toBe("true")
+      expect((await fetch(`${demo.url}/uws/sleep/jobs/${sleepId}`)).status).toBe(404)
+    } finally {
+      await demo.close()
+    }
+  })
+})
