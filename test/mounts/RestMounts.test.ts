@@ -132,6 +132,35 @@ describe("node:http", () => {
   })
 })
 
+describe("node:http limits", () => {
+  it("answers 413 to an oversize body, streamed or not, and closes that connection; the next request works", async () => {
+    const rest = RestAdapter.makeRestAdapter({ service: started.service, maxBodyBytes: 1000 })
+    const server = createServer(rest.listener)
+    const port = await listen(server)
+    const url = `http://127.0.0.1:${port}/jobs`
+    try {
+      const sized = await fetch(url, { method: "POST", body: `A=${"x".repeat(5000)}`, headers: { "content-type": "application/x-www-form-urlencoded" } })
+      expect(sized.status).toBe(413)
+      expect(sized.headers.get("connection")).toBe("close")
+      const chunks = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < 50; i++) c.enqueue(new TextEncoder().encode("x".repeat(100)))
+          c.close()
+        }
+      })
+      const streamed = await fetch(url, { method: "POST", body: chunks, duplex: "half", headers: { "content-type": "application/x-www-form-urlencoded" } } as RequestInit)
+      expect(streamed.status).toBe(413)
+      const upload = new FormData()
+      upload.append("f", new Blob([new Uint8Array(5000)]), "f.bin")
+      expect((await fetch(url, { method: "POST", body: upload })).status).toBe(413)
+      expect((await fetch(url)).status).toBe(200)
+    } finally {
+      await rest.dispose()
+      await closeServer(server)
+    }
+  })
+})
+
 describe("Express 5", () => {
   it("app.use(prefix, listener): the mount path comes from req.originalUrl, no basePath needed", async () => {
     const rest = RestAdapter.makeRestAdapter({ service: started.service })

@@ -5,6 +5,7 @@
  */
 import { createReadStream } from "node:fs"
 import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises"
+import type { IncomingMessage } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
@@ -32,8 +33,13 @@ export const mediaTypeOf = (header: string | undefined): MediaType => {
   return { type: head!.trim().toLowerCase(), params }
 }
 
+// The rest of the body is left unread: the connection cannot carry another request.
 const tooLarge = (limit: number) =>
-  new RestError({ kind: "PayloadTooLarge", message: `The request body is larger than this service accepts (${limit} bytes).` })
+  new RestError({
+    kind: "PayloadTooLarge",
+    message: `The request body is larger than this service accepts (${limit} bytes).`,
+    headers: { connection: "close" }
+  })
 
 const header = (req: HttpServerRequest, name: string): string | undefined => {
   const v = (req.headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
@@ -70,6 +76,121 @@ const checkLength = (req: HttpServerRequest, limit: number): Effect.Effect<void,
 
 const readError = () => badRequest("The request body could not be read.")
 
+/**
+ * Feeds the body to `onChunk`, failing with 413 past `limit` bytes. Reads the web or Node stream
+ * directly (an Effect Stream costs ~0.1 ms per request here); other sources go through
+ * `req.stream`.
+ */
+const forEachChunk = (
+  req: HttpServerRequest,
+  limit: number,
+  onChunk: (chunk: Uint8Array) => void | Promise<void>
+): Effect.Effect<void, RestError> => {
+  const source = req.source as { body?: ReadableStream<Uint8Array> | null; socket?: unknown } | undefined
+  if (source !== undefined && "socket" in source) {
+    return Effect.tryPromise({
+      try: (signal) => nodeChunks(source as unknown as IncomingMessage, limit, onChunk, signal),
+      catch: (e) => (e instanceof RestError ? e : readError())
+    })
+  }
+  const iterable = source?.body instanceof ReadableStream ? readerIterable(source.body) : undefined
+  if (iterable === undefined) {
+    let size = 0
+    return Stream.runForEach(Stream.mapError(req.stream, readError), (chunk) => {
+      size += chunk.length
+      if (size > limit) return Effect.fail(tooLarge(limit))
+      return Effect.tryPromise({ try: async () => onChunk(chunk), catch: (e) => (e instanceof RestError ? e : readError()) })
+    })
+  }
+  return Effect.tryPromise({
+    try: async (signal) => {
+      let size = 0
+      for await (const chunk of iterable) {
+        if (signal.aborted) return
+        size += chunk.length
+        if (size > limit) throw tooLarge(limit)
+        const pending = onChunk(chunk)
+        if (pending !== undefined) await pending
+      }
+    },
+    catch: (e) => (e instanceof RestError ? e : readError())
+  })
+}
+
+/**
+ * Reads a Node request with events rather than its async iterator, whose early exit would destroy
+ * the socket before the 413 is written.
+ */
+const nodeChunks = (
+  req: IncomingMessage,
+  limit: number,
+  onChunk: (chunk: Uint8Array) => void | Promise<void>,
+  signal: AbortSignal
+): Promise<void> =>
+  new Promise<void>((resolve, reject) => {
+    let size = 0
+    let settled = false
+    const finish = (error?: unknown) => {
+      if (settled) return
+      settled = true
+      req.off("data", onData)
+      req.off("end", onEnd)
+      req.off("error", onError)
+      req.off("close", onClose)
+      signal.removeEventListener("abort", onAbort)
+      if (error === undefined) resolve()
+      else {
+        req.pause()
+        reject(error)
+      }
+    }
+    const onData = (chunk: Buffer) => {
+      size += chunk.length
+      if (size > limit) return finish(tooLarge(limit))
+      let pending: void | Promise<void>
+      try {
+        pending = onChunk(chunk)
+      } catch (e) {
+        return finish(e)
+      }
+      if (pending !== undefined) {
+        req.pause()
+        pending.then(
+          () => {
+            if (!settled) req.resume()
+          },
+          (e: unknown) => finish(e)
+        )
+      }
+    }
+    const onEnd = () => finish()
+    const onError = () => finish(readError())
+    const onClose = () => finish(req.complete ? undefined : readError())
+    const onAbort = () => finish()
+    req.on("data", onData)
+    req.on("end", onEnd)
+    req.on("error", onError)
+    req.on("close", onClose)
+    signal.addEventListener("abort", onAbort)
+    req.resume()
+  })
+
+const readerIterable = (stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> => ({
+  [Symbol.asyncIterator]: () => {
+    const reader = stream.getReader()
+    return {
+      next: async () => {
+        const r = await reader.read()
+        return r.done ? { done: true, value: undefined } : { done: false, value: r.value }
+      },
+      return: async () => {
+        await reader.cancel().catch(() => undefined)
+        return { done: true, value: undefined }
+      }
+    }
+  }
+})
+
 /** The whole body, at most `limit` bytes. */
 export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<Uint8Array, RestError> =>
   Effect.gen(function* () {
@@ -78,11 +199,9 @@ export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<
     yield* checkLength(req, limit)
     const chunks: Array<Uint8Array> = []
     let size = 0
-    yield* Stream.runForEach(Stream.mapError(req.stream, readError), (chunk) => {
+    yield* forEachChunk(req, limit, (chunk) => {
       size += chunk.length
-      if (size > limit) return Effect.fail(tooLarge(limit))
       chunks.push(chunk)
-      return Effect.void
     })
     if (chunks.length === 1) return chunks[0]!
     const out = new Uint8Array(size)
@@ -251,29 +370,29 @@ const readMultipart = (req: HttpServerRequest, limit: number): Effect.Effect<For
       }
     })
 
-    const flush = Effect.tryPromise({
-      try: async () => {
-      while (pendingChunks.length > 0) {
-        const { spool, chunk } = pendingChunks.shift()!
-        const s = await spool
-        if (chunk === null) {
-          s.closed = true
-          await s.handle.close()
-        } else {
-          await s.handle.write(chunk)
+    /** Writes the chunks the parser handed over to their spool files, in order. */
+    const flushNow = async (): Promise<void> => {
+      try {
+        while (pendingChunks.length > 0) {
+          const { spool, chunk } = pendingChunks.shift()!
+          const s = await spool
+          if (chunk === null) {
+            s.closed = true
+            await s.handle.close()
+          } else {
+            await s.handle.write(chunk)
+          }
         }
+      } catch (e) {
+        throw new RestError({ kind: "InternalError", message: `An upload could not be spooled to disk: ${String(e)}` })
       }
-      },
-      catch: (e) => new RestError({ kind: "InternalError", message: `An upload could not be spooled to disk: ${String(e)}` })
-    })
+    }
+    const flush = Effect.tryPromise({ try: flushNow, catch: (e) => (e instanceof RestError ? e : readError()) })
 
-    let size = 0
-    yield* Stream.runForEach(Stream.mapError(req.stream, readError), (chunk) => {
-      size += chunk.length
-      if (size > limit) return Effect.fail(tooLarge(limit))
+    yield* forEachChunk(req, limit, (chunk) => {
       parser.write(chunk)
-      if (failure !== undefined) return Effect.fail(failure)
-      return flush
+      if (failure !== undefined) throw failure
+      return pendingChunks.length === 0 ? undefined : flushNow()
     })
     parser.end()
     yield* flush
@@ -311,15 +430,13 @@ export const spoolBody = (
       }),
       (h) => Effect.promise(() => h.close().catch(() => undefined))
     )
-    let size = 0
     if (hasBody(req)) {
-      yield* Stream.runForEach(Stream.mapError(req.stream, readError), (chunk) => {
-        size += chunk.length
-        if (size > limit) return Effect.fail(tooLarge(limit))
-        return Effect.tryPromise({
-          try: () => handle.write(chunk),
-          catch: (e) => new RestError({ kind: "InternalError", message: `An upload could not be spooled to disk: ${String(e)}` })
-        })
+      yield* forEachChunk(req, limit, async (chunk) => {
+        try {
+          await handle.write(chunk)
+        } catch (e) {
+          throw new RestError({ kind: "InternalError", message: `An upload could not be spooled to disk: ${String(e)}` })
+        }
       })
     }
     yield* Effect.promise(() => handle.close().catch(() => undefined))
