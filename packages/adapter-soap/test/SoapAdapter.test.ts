@@ -8,6 +8,7 @@ import { createServer, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect } from "effect"
 import express from "express"
+import Fastify from "fastify"
 import { Hono } from "hono"
 import * as soap from "soap"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -510,6 +511,34 @@ describe("embedding", () => {
     const reply = await read(await app.fetch(request(envelope("createJob", ""), "createJob", { url: "http://h.test/soap/hono" })))
     expect(reply.status).toBe(200)
     expect(child(child(reply.body, "EndpointReference"), "Address")?.text).toBe("http://h.test/soap/hono")
+  })
+
+  it("mounts in Fastify (raw request, hijacked reply, a pass-through body parser)", async () => {
+    const mounted = SoapAdapter.makeSoapAdapter({ service: started.service, basePath: "/soap/fastify" })
+    const app = Fastify()
+    await app.register(
+      async (scope) => {
+        scope.removeAllContentTypeParsers()
+        scope.addContentTypeParser("*", (_req, _payload, done) => done(null, undefined))
+        scope.all("/*", (req, reply) => {
+          reply.hijack()
+          mounted.listener(req.raw, reply.raw)
+        })
+        scope.all("/", (req, reply) => {
+          reply.hijack()
+          mounted.listener(req.raw, reply.raw)
+        })
+      },
+      { prefix: "/soap/fastify" }
+    )
+    const url = await app.listen({ port: 0, host: "127.0.0.1" })
+    try {
+      const client = await soap.createClientAsync(`${url}/soap/fastify?wsdl`)
+      const [created] = await op(client, "createJob")({ run: true })
+      expect(created.EndpointReference.Address).toBe(`${url}/soap/fastify`)
+    } finally {
+      await app.close()
+    }
   })
 
   it("takes the caller from the Node request when the host authenticated it there (identifyNode)", async () => {
