@@ -175,6 +175,11 @@ export interface ListOptions {
   readonly after?: Date | number
   /** The most recently created `last` jobs. */
   readonly last?: number
+  /**
+   * Page size, for servers that page job lists (an extension: uws-kit's `limit` parameter);
+   * follow {@link JobList.next} with `listPage`.
+   */
+  readonly limit?: number
 }
 
 /**
@@ -757,6 +762,7 @@ export const make = (listUrl: string, options: ClientOptions = {}): UwsClient =>
     for (const p of filters.phases ?? []) query.append("PHASE", p)
     if (filters.after !== undefined) query.set("AFTER", instant(filters.after))
     if (filters.last !== undefined) query.set("LAST", String(filters.last))
+    if (filters.limit !== undefined) query.set("limit", String(filters.limit))
     const q = query.toString()
     return readList(q === "" ? list : `${list}?${q}`)
   }

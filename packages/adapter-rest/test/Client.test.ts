@@ -631,6 +631,12 @@ describe("against the REST binding", () => {
       expect((await t.client.list({ phases: ["ABORTED", "PENDING"] })).jobs).toHaveLength(3)
       expect((await t.client.list({ last: 2 })).jobs.map((j) => j.jobId)).toEqual([c.jobId, b.jobId])
       expect((await t.client.list({ after: a.creationTime! })).jobs.map((j) => j.jobId)).toEqual([c.jobId, b.jobId])
+      const first = await t.client.list({ limit: 2 })
+      expect(first.jobs.map((j) => j.jobId)).toEqual([c.jobId, b.jobId])
+      expect(first.next).not.toBeNull()
+      const second = await t.client.listPage(first.next!)
+      expect(second.jobs.map((j) => j.jobId)).toEqual([a.jobId])
+      expect(second.next).toBeNull()
     } finally {
       await t.close()
     }
