@@ -40,7 +40,9 @@ const rootOf = (xml: string) => /<(?:\w+:)?(job|jobs|results|parameters)\b/.exec
 
 const validateAll = (recorders: ReadonlyArray<Recorder>) => {
   const documents = recorders.flatMap((r) => r.uwsDocuments()).map((r) => ({ name: `${r.method} ${r.url} → ${r.status}`, xml: r.body }))
-  return { documents, results: validateUws(documents) }
+  const results = validateUws(documents)
+  console.info(`xmllint: ${results.filter((v) => v.valid).length} of ${documents.length} UWS documents valid against UWS-v1.1.xsd`)
+  return { documents, results }
 }
 
 describe("UWS-v1.1.xsd", () => {
