@@ -181,6 +181,32 @@ describe("Express 5", () => {
     }
   })
 
+  it("takes the caller from the host's authentication on the Node request (identifyNode)", async () => {
+    const rest = RestAdapter.makeRestAdapter({
+      service: started.service,
+      identifyNode: (req) => ({ id: (req as IncomingMessage & { user?: string }).user ?? null })
+    })
+    const app = express()
+    app.use((req, _res, next) => {
+      ;(req as IncomingMessage & { user?: string }).user = req.headers["x-api-key"] === "k-alice" ? "alice" : "bob"
+      next()
+    })
+    app.use(PREFIX, rest.listener)
+    const server = createServer(app)
+    const port = await listen(server)
+    const base = `http://127.0.0.1:${port}${PREFIX}`
+    try {
+      const created = await fetch(`${base}/jobs`, { method: "POST", headers: { "x-api-key": "k-alice" }, redirect: "manual" })
+      const job = created.headers.get("location")!
+      expect(await (await fetch(`${job}/owner`, { headers: { "x-api-key": "k-alice" } })).text()).toBe("alice")
+      expect((await fetch(job)).status).toBe(403)
+      expect((await fetch(job, { method: "DELETE" })).status).toBe(403)
+    } finally {
+      await rest.dispose()
+      await closeServer(server)
+    }
+  })
+
   it("says so clearly (no hang) when a host body parser read the body first", async () => {
     const rest = RestAdapter.makeRestAdapter({ service: started.service })
     const app = express()
