@@ -367,6 +367,28 @@ describe("requests the endpoint refuses, each with a fault in the request's SOAP
     expect(headerText(reply, "Action")).toBe(Namespaces.faultAction)
   })
 
+  it("refuses XXE and billion-laughs envelopes with a ForbiddenDeclaration fault, leaking nothing", async () => {
+    const xxe = `<?xml version="1.0"?><!DOCTYPE s:Envelope [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><s:Envelope xmlns:s="${Namespaces.soap11}" xmlns:u="${TNS}"><s:Body><u:createJob><u:runId>&xxe;</u:runId></u:createJob></s:Body></s:Envelope>`
+    const laughs = `<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;"><!ENTITY d "&c;&c;&c;&c;&c;&c;&c;&c;&c;&c;">]><s:Envelope xmlns:s="${Namespaces.soap11}" xmlns:u="${TNS}"><s:Body><u:createJob><u:runId>&d;&d;&d;&d;</u:runId></u:createJob></s:Body></s:Envelope>`
+    for (const xml of [xxe, laughs]) {
+      const before = (await call(adapter.handler, "getJobs", "", { url: endpoint })).text
+      const reply = await read(await adapter.handler(request(xml, "createJob", { url: endpoint })))
+      expect(reply.status).toBe(500)
+      expect(reply.fault).toMatchObject({ code: "soap:Client", tag: "ForbiddenDeclaration" })
+      expect(reply.text).not.toContain("root:")
+      expect(reply.text.length).toBeLessThan(2000)
+      expect((await call(adapter.handler, "getJobs", "", { url: endpoint })).text).toBe(before)
+    }
+  })
+
+  it("answers a SOAP 1.1 envelope sent as SOAP 1.2 with a VersionMismatch fault naming the envelopes it supports", async () => {
+    const reply = await read(await adapter.handler(request(envelope("getJobs", "", { version: "1.1" }), "getJobs", { url: endpoint, version: "1.2" })))
+    expect(reply.status).toBe(500)
+    expect(reply.fault).toMatchObject({ code: "soap:VersionMismatch", tag: "VersionMismatch" })
+    const upgrade = reply.header.find((h) => h.local === "Upgrade")
+    expect(upgrade?.children.map((c) => c.attributes.find((a) => a.local === "qname")?.value)).toEqual(["e12:Envelope", "e11:Envelope"])
+  })
+
   it("decodes the declared charset and refuses bytes that are not in it", async () => {
     const latin1 = new Uint8Array([...new TextEncoder().encode(envelope("createJob", '<u:parameter id="P">caf#</u:parameter>'))].map((b) => (b === 35 ? 0xe9 : b)))
     const reply = await read(
