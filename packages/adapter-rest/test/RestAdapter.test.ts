@@ -558,7 +558,13 @@ describe("errors", () => {
     expect(await json(await f.call("/jobs/nope", asJson))).toEqual({ error: { status: 404, tag: "JobNotFound", message: 'No job with id "nope".' } })
     const html = await f.call("/jobs/nope", { headers: { accept: "text/html" } })
     expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8")
-    expect(await html.text()).toContain("No job with id")
+    const page = await html.text()
+    expect(page).toContain("No job with id")
+    expect(page).toContain(`href="${BASE}/jobs"`)
+    const id = await createJob(f, {})
+    const bad = await f.call(`/jobs/${id}/destruction`, { ...form({ DESTRUCTION: "soon" }), headers: { accept: "text/html" } })
+    expect(bad.status).toBe(400)
+    expect(await bad.text()).toContain(`href="${BASE}/jobs/${id}"`)
     const xml = await f.call("/jobs/nope", { headers: { accept: "application/xml" } })
     expect(await xml.text()).toContain('<INFO name="QUERY_STATUS" value="ERROR">No job with id "nope".</INFO>')
   })
@@ -622,6 +628,13 @@ describe("URLs", () => {
     )
     expect(await loc({ forwarded: 'for=1.2.3.4;proto=https;host="proxy.example:8443"' })).toBe("https://proxy.example:8443/uws/jobs/ID")
     expect(await loc({ "x-forwarded-host": "evil.example/x?y", "x-forwarded-proto": "gopher" })).toBe(`${BASE}/jobs/ID`)
+  })
+
+  it("ignores forwarding headers when told not to trust them", async () => {
+    const rest = RestAdapter.makeRestAdapter({ service: f.service, basePath: "/uws", trustForwarded: false })
+    const res = await rest.handler(new Request(`${BASE}/jobs`, { ...form({ A: "1" }), headers: { "x-forwarded-host": "evil.example", "x-forwarded-prefix": "/x" } }))
+    expect(res.headers.get("location")).toMatch(new RegExp(`^${BASE}/jobs/job\\d+$`))
+    await rest.dispose()
   })
 
   it("builds canonical URLs whatever the configured paths look like", async () => {

@@ -692,6 +692,12 @@ export const makeApp = (config: Config) => {
     )
   }
 
+  /** Where an HTML error page links back to: the job the request was about, else the list. */
+  const backUrl = (segs: ReadonlyArray<string> | undefined, urls: Urls): string =>
+    segs !== undefined && segs.length > config.jobs.length && startsWith(segs, config.jobs) && !startsWith(segs, config.sync)
+      ? urls.job(segs[config.jobs.length]!)
+      : urls.list
+
   // ---- the app -------------------------------------------------------------------------------
 
   // The platform runs an app uninterruptibly (so that a response is always finished); the work
@@ -735,7 +741,7 @@ export const makeApp = (config: Config) => {
       const caller = yield* identify(req, loc)
       return yield* handler({ req, method: method as Method, accept, loc, urls, query, caller })
     }).pipe(
-      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, list))),
+      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls)))),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
