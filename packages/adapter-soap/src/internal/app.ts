@@ -376,7 +376,12 @@ const describe = (endpoint: string) => {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>UWS SOAP endpoint</title></head><body><h1>UWS SOAP endpoint</h1><p>This is a Universal Worker Service endpoint with the SOAP binding of the UWS v0.3 draft (SOAP 1.1 and 1.2, WS-Addressing). Point a SOAP client at <a href="${escapeText(endpoint)}?wsdl">${escapeText(endpoint)}?wsdl</a>.</p><ul>${items}</ul></body></html>`
 }
 
-/** Builds the app. */
+/**
+ * Builds the app. The platform runs an app uninterruptibly, and this one stays so: a client that
+ * hangs up must not cut a change to a job in half (the core writes the job, then dispatches or
+ * cancels; an interruption between the two would strand a QUEUED job). Only `getPhase`'s wait
+ * is interruptible, so that a hang-up or `dispose` ends it.
+ */
 export const makeApp = (options: AppOptions) => {
   const basePath = options.basePath === undefined ? "" : normalisePath(`/${options.basePath}`.replace(/\/+/g, "/"))
   const base = basePath === "/" ? "" : basePath
