@@ -12,6 +12,8 @@ export interface Mount {
   readonly listener: (req: IncomingMessage, res: ServerResponse) => void
   /** One line for the landing page and the start-up banner. */
   readonly title: string
+  /** The link the landing page and banner show (default: the prefix). */
+  readonly href?: string
 }
 
 /** The demo's UWS applications, each one job list. */
