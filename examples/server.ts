@@ -33,7 +33,7 @@ export interface Demo {
 }
 
 /** Where a mount's link points: its `href` when it has one (e.g. a job list), else its prefix. */
-export const mountHref = (mount: Mount): string => (mount as Mount & { readonly href?: string }).href ?? mount.prefix
+export const mountHref = (mount: Mount): string => mount.href ?? mount.prefix
 
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
