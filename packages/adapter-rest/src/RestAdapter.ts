@@ -51,6 +51,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as HttpApp from "@effect/platform/HttpApp"
+import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
@@ -150,8 +151,12 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     closing,
     isClosed: () => closed
   })
-  const handler = HttpApp.toWebHandler(app)
-  const listener = Effect.runSync(NodeHttpServer.makeHandler(app))
+  // The app runs on the default runtime, whose tracer records nothing: skip the per-request span
+  // (URL parsing, header redaction, attributes), about 10 µs a request.
+  const untraced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+    Effect.locally(effect, HttpMiddleware.currentTracerDisabledWhen, () => true)
+  const handler = HttpApp.toWebHandlerRuntime(Effect.runSync(untraced(Effect.runtime<never>())))(app)
+  const listener = Effect.runSync(untraced(NodeHttpServer.makeHandler(app)))
   return {
     handler: (request) => handler(request),
     listener,
