@@ -100,6 +100,8 @@ const EXPORTS = ["default", "plugin", "createPlugin", "make"] as const
 const isClass = (f: Function) => /^class[\s{]/.test(Function.prototype.toString.call(f))
 
 const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
+/** A guard failure, without the "threw: rejected:" of the generic wording. */
+const plainly = <E>(f: Result.Failure<E>) => (f._tag === "Threw" ? f.message.replace(/^rejected: /, "") : Result.describeFailure(f))
 
 const within = (directory: string, file: string) => {
   const relative = path.relative(directory, file)
@@ -146,7 +148,7 @@ const instantiate = <P>(
           const module = yield* Result.guard(
             () => import(url.right).then((m: Record<string, unknown>) => Result.right(m)),
             { timeout }
-          ).pipe(Effect.mapError((f) => `cannot import ${entry.assembly}: ${Result.describeFailure(f)}`))
+          ).pipe(Effect.mapError((f) => `cannot import ${entry.assembly}: ${plainly(f)}`))
           const exported = EXPORTS.map((k) => module[k]).find((v) => v !== undefined)
           if (exported === undefined) {
             return yield* Effect.fail(`${entry.assembly} exports none of ${EXPORTS.join(", ")}`)
@@ -158,7 +160,7 @@ const instantiate = <P>(
               return Promise.resolve(made).then((p) => Result.right(p))
             },
             { timeout }
-          ).pipe(Effect.mapError((f) => `cannot construct the plugin of ${entry.assembly}: ${Result.describeFailure(f)}`))
+          ).pipe(Effect.mapError((f) => `cannot construct the plugin of ${entry.assembly}: ${plainly(f)}`))
         })
   return load.pipe(
     Effect.catchAllDefect((d) => Effect.fail(`cannot load ${entry.assembly}: ${describe(d)}`)),
