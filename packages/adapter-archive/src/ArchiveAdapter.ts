@@ -24,7 +24,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { createHash } from "node:crypto"
 import * as os from "node:os"
-import { HttpIncomingMessage, HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { getRequestListener } from "@hono/node-server"
 import type { Identity } from "@uws-kit/core"
 import { Cause, Effect, Either, Option, Stream } from "effect"
@@ -288,16 +288,23 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const search = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
-    const text = yield* request.text.pipe(
-      HttpIncomingMessage.withMaxBodySize(Option.some(64 * 1024)),
+    // Counted here: the web request's own text() knows no limit.
+    const limit = 64 * 1024
+    const chunks: Array<Uint8Array> = []
+    let size = 0
+    yield* Stream.runForEach(request.stream, (chunk) => {
+      size += chunk.length
+      if (size > limit) {
+        return Effect.fail(new RequestProblem({ status: 413, code: "PayloadTooLarge", reason: "the search body is larger than 64 KiB" }))
+      }
+      chunks.push(chunk)
+      return Effect.void
+    }).pipe(
       Effect.mapError((e) =>
-        new RequestProblem({
-          status: e.reason === "Decode" ? 400 : 413,
-          code: e.reason === "Decode" ? "MalformedRequest" : "PayloadTooLarge",
-          reason: `the search body could not be read (${e.reason}); send at most 64 KiB of JSON`
-        })
+        e instanceof RequestProblem ? e : new RequestProblem({ status: 400, code: "MalformedRequest", reason: `the search body could not be read: ${e.message}` })
       )
     )
+    const text = Buffer.concat(chunks).toString("utf8")
     let body: unknown = undefined
     if (text.trim() !== "") {
       try {
@@ -391,7 +398,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
     ["POST", new RegExp(`^${b}/document/content$`)],
     ["POST", new RegExp(`^${b}/document/search$`)],
-    ["GET, DELETE", new RegExp(`^${b}/document/[^/]+$`)],
+    ["GET, DELETE", new RegExp(`^${b}/document/(?!(content|search)$)[^/]+$`)],
     ["GET", new RegExp(`^${b}/document/[^/]+/(status|sign)$`)],
     ["GET", new RegExp(`^${b}/(dictionary/statuses|user/storages|plugins)$`)]
   ]

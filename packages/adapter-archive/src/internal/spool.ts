@@ -14,6 +14,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import { Data, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import type { IncomingFile } from "../Archive.js"
+import { boundaryOf, utf8FileNames } from "./multipartNames.js"
 
 /** A problem with the request itself, answered with its HTTP status and a stable code. */
 export class RequestProblem extends Data.TaggedError("RequestProblem")<{
@@ -149,7 +150,11 @@ export const receive = (
         return incoming
       }).pipe(Effect.scoped)
 
-    const parts = request.multipartStream.pipe(
+    const boundary = boundaryOf(contentType)!
+    // Raw UTF-8 file names would defeat the parser: rewrite them first (see multipartNames.ts).
+    const body = Stream.fromAsyncIterable(utf8FileNames(Stream.toAsyncIterable(request.stream), boundary), (e) => e)
+    const parts = body.pipe(
+      Stream.pipeThroughChannel(Multipart.makeChannel<unknown>(request.headers)),
       Multipart.withLimitsStream({
         maxParts: Option.some(limits.maxSignatures + FIELDS.length + 16),
         maxFieldSize: limits.maxFieldSize,
@@ -160,6 +165,9 @@ export const receive = (
     yield* Stream.runForEach(parts, (part) =>
       Effect.gen(function* () {
         const name = fieldName(part.key)
+        if (part.key === "") {
+          return yield* Effect.fail(problem(400, "InvalidArgument", "a part has no readable field name (field names are ASCII: Content, Signs, …)"))
+        }
         if (name === undefined) {
           return yield* Effect.fail(problem(400, "InvalidArgument", `"${part.key}" is not a field of this upload (fields: ${FIELDS.join(", ")})`))
         }
@@ -200,9 +208,11 @@ export const receive = (
       })
     ).pipe(
       Effect.mapError((e) =>
-        e._tag === "RequestProblem"
+        e instanceof RequestProblem
           ? e
-          : e.reason === "TooManyParts"
+          : !(e instanceof Multipart.MultipartError)
+            ? problem(400, "MalformedRequest", `the request body could not be read: ${e instanceof Error ? e.message : String(e)}`)
+            : e.reason === "TooManyParts"
             ? problem(413, "PayloadTooLarge", "the upload has too many parts")
             : e.reason === "FieldTooLarge"
               ? problem(413, "PayloadTooLarge", `a text field is longer than ${human(limits.maxFieldSize)}`)
