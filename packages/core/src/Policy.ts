@@ -39,6 +39,11 @@ export interface Policy {
    * choice for a public service with unguessable job ids) or nobody but anonymous callers.
    */
   readonly anonymousJobs: "shared" | "private"
+  /**
+   * Most jobs one listing returns (`null` = no limit); past it the page carries a cursor to the
+   * rest. Protects the service from a job list of millions asked for in one response.
+   */
+  readonly maxListedJobs: number | null
   /** Whether a parameter update may add names not given at creation (UWS 1.1 says not). */
   readonly newParametersAfterCreation: boolean
 }
@@ -59,6 +64,7 @@ export const defaults: Policy = {
   onDestruction: "delete",
   archivedResults: "drop",
   anonymousJobs: "shared",
+  maxListedJobs: 10_000,
   newParametersAfterCreation: false
 }
 
@@ -76,10 +82,11 @@ export const make = (input: Partial<Policy> = {}): Policy => {
   for (const key of ["defaultExecutionDuration", "maxExecutionDuration", "concurrency"] as const) {
     if (!Number.isSafeInteger(policy[key]) || policy[key] < 0) problems.push(`${key} must be a whole number ≥ 0`)
   }
-  for (const key of ["defaultDestructionLifetime", "maxDestructionLifetime", "maxActiveJobsPerOwner", "maxQueuedJobs"] as const) {
+  for (const key of ["defaultDestructionLifetime", "maxDestructionLifetime", "maxActiveJobsPerOwner", "maxQueuedJobs", "maxListedJobs"] as const) {
     if (!isCount(policy[key])) problems.push(`${key} must be null or a whole number ≥ 0`)
   }
   if (policy.concurrency < 1) problems.push("concurrency must be at least 1")
+  if (policy.maxListedJobs !== null && policy.maxListedJobs < 1) problems.push("maxListedJobs must be at least 1")
   if (policy.maxExecutionDuration > 0 && (policy.defaultExecutionDuration === 0 || policy.defaultExecutionDuration > policy.maxExecutionDuration)) {
     problems.push("defaultExecutionDuration must lie within maxExecutionDuration")
   }

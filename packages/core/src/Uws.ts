@@ -61,6 +61,11 @@ export interface WaitOptions {
   readonly timeout: Duration.DurationInput | "indefinitely"
   /** Block only while the job is in this phase (the UWS 1.1 `PHASE` guard). */
   readonly phase?: Phase
+  /**
+   * Wait on through every change until the job is in a final phase (COMPLETED, ERROR, ABORTED,
+   * ARCHIVED) or gone, still bounded by the timeout and `maxWait` (the sync facade's wait).
+   */
+  readonly untilFinal?: boolean
 }
 
 /**
@@ -118,7 +123,8 @@ export interface UwsService {
   readonly error: (caller: Caller, jobId: string) => Effect.Effect<ErrorSummary, E>
   /**
    * Blocks until the job changes, the timeout passes or `maxWait` is reached, and answers the
-   * job then. Returns at once when the job is not in an active phase or not in `phase`.
+   * job then. Returns at once when the job is not in an active phase or not in `phase`
+   * (UWS 1.1 §2.2.1.2). With `untilFinal`, waits until the job is final instead.
    */
   readonly waitForChange: (caller: Caller, jobId: string, options: WaitOptions) => Effect.Effect<Job, E>
   /** Sends a service event (HOLD, SUSPEND, RESUME, ARCHIVE) as an operator; admin callers only. */

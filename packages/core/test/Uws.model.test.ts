@@ -3,7 +3,7 @@
  * completions and failures and clock jumps (Effect's TestClock), compared after every step with
  * the reference model of `@uws-kit/core/testing`.
  */
-import { Effect, Either, Fiber, Layer, TestClock, TestContext } from "effect"
+import { Effect, Either, Fiber, Layer, Stream, TestClock, TestContext } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Identity, Job as Jobs, JobStore, Phase, ResultStore, Uws } from "@uws-kit/core"
@@ -536,6 +536,39 @@ describe("blocking wait", () => {
     expect(phase).toBe("ABORTED")
   })
 
+  it("wakes on the change even when the caller runs uninterruptibly (as HTTP apps do)", async () => {
+    const phase = await Effect.runPromise(
+      withService((uws) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          const waiting = yield* Effect.fork(Effect.uninterruptible(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "20 seconds" })))
+          yield* Effect.yieldNow()
+          yield* uws.abort(Identity.anonymous, job.jobId)
+          // No clock move: a waiter that slept out its time-out would never answer.
+          return (yield* Fiber.join(waiting)).phase
+        })
+      )
+    )
+    expect(phase).toBe("ABORTED")
+  })
+
+  it("with untilFinal, waits on through QUEUED and EXECUTING until the job ends", async () => {
+    const phases = await Effect.runPromise(
+      withService((uws, control) =>
+        Effect.gen(function* () {
+          const job = yield* uws.create(Identity.anonymous, {})
+          const waiting = yield* Effect.fork(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely", untilFinal: true }))
+          yield* uws.run(Identity.anonymous, job.jobId)
+          for (let i = 0; i < 50 && !control.running.has(job.jobId); i++) yield* Effect.yieldNow()
+          const early = yield* Fiber.poll(waiting)
+          yield* control.complete(job.jobId)
+          return [early._tag, (yield* Fiber.join(waiting)).phase]
+        })
+      )
+    )
+    expect(phases).toEqual(["None", "COMPLETED"])
+  })
+
   it("answers the unchanged job at the time-out, and never waits past maxWait", async () => {
     const result = await Effect.runPromise(
       withService((uws) =>
@@ -685,5 +718,69 @@ describe("applications", () => {
         })
     )
     expect(r).toBe("ABORTED")
+  })
+})
+
+describe("interruption", () => {
+  it("a client hanging up after a RUN was stored still gets its job dispatched", async () => {
+    const phase = await Effect.runPromise(
+      Effect.gen(function* () {
+        const inner = JobStore.makeMemory()
+        // A store that commits, then waits for an acknowledgement, as a SQL driver does.
+        const slowAck: JobStore.JobStoreService = {
+          ...inner,
+          update: (job, expected) => Effect.zipLeft(inner.update(job, expected), Effect.sleep("50 millis"))
+        }
+        const control = controlledWorker()
+        const uws = yield* Uws.make({ worker: control.worker }).pipe(Effect.provideService(JobStore.JobStore, slowAck))
+        const job = yield* uws.create(Identity.anonymous, {})
+        const request = yield* Effect.fork(uws.run(Identity.anonymous, job.jobId))
+        yield* TestClock.adjust("20 millis")
+        yield* Fiber.interruptFork(request)
+        yield* TestClock.adjust("1 second")
+        for (let i = 0; i < 50; i++) yield* Effect.yieldNow()
+        return (yield* uws.get(Identity.anonymous, job.jobId)).phase
+      }).pipe(Effect.scoped, Effect.provide(ResultStore.layerMemory), Effect.provide(TestContext.TestContext))
+    )
+    expect(phase).toBe("EXECUTING")
+  })
+})
+
+describe("parameter uploads", () => {
+  it("an update's upload becomes the parameter's content; a refused update changes no content", async () => {
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker })
+        const job = yield* uws.create(Identity.anonymous, { uploads: [{ name: "table", content: "v1", mimeType: "text/csv" }] })
+        const read = (jobId: string) =>
+          Effect.flatMap(uws.upload(Identity.anonymous, jobId, "TABLE"), (c) =>
+            Effect.map(Stream.runCollect(c.stream), (chunks) => new TextDecoder().decode(Buffer.concat([...chunks])))
+          )
+        const first = yield* read(job.jobId)
+        yield* uws.updateParameters(Identity.anonymous, job.jobId, [], [{ name: "table", content: "v2" }])
+        const second = yield* read(job.jobId)
+        yield* uws.run(Identity.anonymous, job.jobId)
+        const refused = yield* Effect.flip(uws.updateParameters(Identity.anonymous, job.jobId, [], [{ name: "table", content: "v3" }]))
+        const third = yield* read(job.jobId)
+        return [first, second, refused._tag, third]
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r).toEqual(["v1", "v2", "InvalidTransition", "v2"])
+  })
+})
+
+describe("listing bounds", () => {
+  it("never returns more than maxListedJobs at once, and the cursor reaches the rest", async () => {
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker, policy: { maxListedJobs: 3 } })
+        for (let i = 0; i < 7; i++) yield* uws.create(Identity.anonymous, {})
+        const first = yield* uws.list(Identity.anonymous, {})
+        const second = yield* uws.list(Identity.anonymous, { cursor: first.next! })
+        const third = yield* uws.list(Identity.anonymous, { cursor: second.next! })
+        return [first.jobs.length, second.jobs.length, third.jobs.length, third.next]
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r).toEqual([3, 3, 1, null])
   })
 })

@@ -1,6 +1,7 @@
 import {
   Cause,
   Deferred,
+  FiberId,
   Duration,
   Effect,
   Either,
@@ -189,9 +190,13 @@ export const makeUws = (
           : Effect.flatMap(now, (t) =>
               Effect.flatMap(makeEvent(job, t), (event) =>
                 Effect.flatMap(JobMachine.decide(job, event), (decision) =>
-                  (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version)).pipe(
-                    Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
-                    Effect.as(decision)
+                  // Once the write is committed its effects must follow: a client hanging up
+                  // must not leave a job QUEUED that was never dispatched.
+                  Effect.uninterruptible(
+                    (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version)).pipe(
+                      Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
+                      Effect.as(decision)
+                    )
                   )
                 )
               )
@@ -307,10 +312,14 @@ export const makeUws = (
           const stored = (policy.maxActiveJobsPerOwner === null ? insert : creation.withPermits(1)(insert)).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
-          return (uploads.length === 0 ? stored : Effect.zipRight(storeUploads(job.jobId, uploads), stored)).pipe(
-            Effect.flatMap(() => {
+          const inserted = Effect.uninterruptible(
+            Effect.tap(stored, () => {
               notify(job.jobId, job)
               wakeIfEarlier(job)
+            })
+          )
+          return (uploads.length === 0 ? inserted : Effect.zipRight(storeUploads(job.jobId, uploads), inserted)).pipe(
+            Effect.flatMap(() => {
               if (Either.isLeft(validated)) {
                 return Effect.map(
                   transact(Identity.system, job.jobId, "FAIL", (_j, at) =>
@@ -340,17 +349,16 @@ export const makeUws = (
         if (query.cursor !== undefined && !Cursor.isValid(query.cursor)) {
           return yield* Effect.fail(new InvalidParameter({ name: "cursor", reason: "is not a cursor this service gave out." }))
         }
-        return yield* store.list(caller.admin === true ? query : { ...query, ownerId: caller.id })
+        // No listing returns more than the policy allows; the rest is reachable by its cursor.
+        const limit = Math.min(query.limit ?? Infinity, policy.maxListedJobs ?? Infinity)
+        const bounded = limit === Infinity ? query : { ...query, limit }
+        return yield* store.list(caller.admin === true ? bounded : { ...bounded, ownerId: caller.id })
       })
 
-    const waitForChange = (caller: Caller, jobId: string, wait: WaitOptions) =>
-      Effect.gen(function* () {
-        const job = yield* load(caller, jobId)
-        if (!Phases.isActive(job.phase) || (wait.phase !== undefined && job.phase !== wait.phase)) return job
-        const limit =
-          wait.timeout === "indefinitely" ? maxWait : Math.min(maxWait, Duration.toMillis(Duration.decode(wait.timeout)))
-        if (!(limit > 0)) return job
-        const changed = yield* Deferred.make<void>()
+    /** Blocks until the job's version moves past `version`, or `ms` pass; true when it moved. */
+    const awaitChange = (jobId: string, version: number, ms: number): Effect.Effect<boolean, UwsError> =>
+      Effect.suspend(() => {
+        const changed = Deferred.unsafeMake<void>(FiberId.none)
         let set = waiters.get(jobId)
         if (set === undefined) waiters.set(jobId, (set = new Set()))
         set.add(changed)
@@ -359,14 +367,38 @@ export const makeUws = (
           current?.delete(changed)
           if (current?.size === 0) waiters.delete(jobId)
         })
-        return yield* Effect.gen(function* () {
-          // A change between the first read and registering must not be slept through.
-          const fresh = yield* store.get(jobId)
-          if (fresh === undefined || fresh.version === job.version) {
-            yield* Effect.raceFirst(Deferred.await(changed), clock.sleep(Duration.millis(limit)))
-          }
-          return yield* load(caller, jobId)
-        }).pipe(Effect.ensuring(unregister))
+        // A change between the caller's read and registering must not be slept through.
+        return Effect.flatMap(store.get(jobId), (fresh) =>
+          fresh === undefined || fresh.version !== version
+            ? Effect.succeed(true)
+            : // Interruptible even when the caller is not (HTTP apps run uninterruptibly): the
+              // losing side of the race must be stopped at once.
+              Effect.interruptible(
+                Effect.raceFirst(Effect.as(Deferred.await(changed), true), Effect.as(clock.sleep(Duration.millis(ms)), false))
+              )
+        ).pipe(Effect.ensuring(unregister))
+      })
+
+    const waitForChange = (caller: Caller, jobId: string, wait: WaitOptions) =>
+      Effect.gen(function* () {
+        let job = yield* load(caller, jobId)
+        const blocks = (j: Job) =>
+          wait.untilFinal === true
+            ? !Phases.isFinal(j.phase)
+            : Phases.isActive(j.phase) && (wait.phase === undefined || j.phase === wait.phase)
+        if (!blocks(job)) return job
+        const limit =
+          wait.timeout === "indefinitely" ? maxWait : Math.min(maxWait, Duration.toMillis(Duration.decode(wait.timeout)))
+        if (!(limit > 0)) return job
+        const deadline = (yield* now) + limit
+        for (;;) {
+          const left = deadline - (yield* now)
+          if (left <= 0) return job
+          yield* awaitChange(jobId, job.version, left)
+          job = yield* load(caller, jobId)
+          // UWS 1.1: any change ends a WAIT; `untilFinal` waits on through the active phases.
+          if (wait.untilFinal !== true || !blocks(job)) return job
+        }
       })
 
     // ---- running jobs ----------------------------------------------------------------------
@@ -659,12 +691,36 @@ export const makeUws = (
               if (Either.isLeft(validated)) {
                 return yield* Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
               }
-              yield* storeUploads(jobId, uploads)
               return { type: "UPDATE_PARAMETERS", parameters: sent } as JobEvent
             })
           )
           return decision.job
-        }),
+        }).pipe((update) =>
+          uploads.length === 0
+            ? update
+            : // Uploads are read once, into a staging area, and become the parameters' content
+              // only when the update is stored: a retried or refused update changes nothing.
+              Effect.gen(function* () {
+                const staging = `staging/${randomJobId()}/`
+                yield* Effect.forEach(uploads, (u) => results.put(jobId, staging + u.name, u.content, u.mimeType), { discard: true })
+                const job = yield* Effect.onExit(update, (exit) =>
+                  Exit.isSuccess(exit)
+                    ? Effect.forEach(
+                        uploads,
+                        (u) =>
+                          Effect.flatMap(results.get(jobId, staging + u.name), (staged) =>
+                            staged === undefined ? Effect.void : Effect.asVoid(results.put(jobId, uploadKey(u.name), staged.stream, staged.mimeType))
+                          ),
+                        { discard: true }
+                      ).pipe(
+                        Effect.zipRight(results.deleteAll(jobId, staging)),
+                        Effect.catchAll((e) => Effect.logWarning(`uploads of job ${jobId} not moved into place: ${e.message}`))
+                      )
+                    : Effect.ignore(results.deleteAll(jobId, staging))
+                )
+                return job
+              })
+        ),
       results: (caller, jobId) => Effect.map(load(caller, jobId), (job) => job.results),
       result: (caller, jobId, resultId) =>
         Effect.gen(function* () {
