@@ -11,7 +11,7 @@ import type { Job, Parameter } from "@uws-kit/core/Job"
 import * as JobMachine from "@uws-kit/core/JobMachine"
 import * as Phase from "@uws-kit/core/Phase"
 import type { Upload, UwsService } from "@uws-kit/core/Uws"
-import { Cause, Clock, Deferred, Duration, Effect, Either, Stream, type Scope } from "effect"
+import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
 import { XMLParser } from "fast-xml-parser"
 import * as Html from "../Html.js"
 import * as Iso8601 from "../Iso8601.js"
@@ -579,32 +579,15 @@ export const makeApp = (config: Config) => {
    */
   const waitSync = (jobId: string): Handler => (ctx) =>
     Effect.gen(function* () {
-      const deadline = (yield* Clock.currentTimeMillis) + service.maxWait
-      for (;;) {
-        const job = yield* service.get(ctx.caller, jobId)
-        const target = syncTarget(ctx, job)
-        if (target !== undefined) return see(target)
-        const remaining = deadline - (yield* Clock.currentTimeMillis)
-        if (remaining <= 0 || config.isClosed()) return see(ctx.urls.syncJob(jobId))
-        if (Phase.isActive(job.phase)) {
-          yield* raceClosing(
-            Effect.asVoid(service.waitForChange(ctx.caller, jobId, { timeout: Duration.millis(remaining), phase: job.phase })),
-            Effect.void
-          )
-        } else {
-          // SUSPENDED is not a phase WAIT blocks in; listen for the job's next change instead.
-          yield* raceClosing(
-            service.changes.pipe(
-              Stream.filter((c) => c.jobId === jobId),
-              Stream.take(1),
-              Stream.runDrain,
-              Effect.timeout(Duration.millis(Math.min(remaining, 1000))),
-              Effect.ignore
-            ),
-            Effect.void
-          )
-        }
-      }
+      const job = yield* service.get(ctx.caller, jobId)
+      const now = syncTarget(ctx, job)
+      if (now !== undefined) return see(now)
+      if (config.isClosed()) return see(ctx.urls.syncJob(jobId))
+      const later = yield* raceClosing(
+        service.waitForChange(ctx.caller, jobId, { timeout: "indefinitely", untilFinal: true }),
+        Effect.succeed(job)
+      )
+      return see(syncTarget(ctx, later) ?? ctx.urls.syncJob(jobId))
     })
 
   // ---- routing -------------------------------------------------------------------------------
