@@ -68,6 +68,11 @@ export interface ArchiveAdapterOptions {
   readonly dateOffsetMinutes?: number
   /** Largest search page (default 1000). */
   readonly maxPageSize?: number
+  /**
+   * Most signature bytes `GET /document/{id}` inlines as base64 (default 8 MiB); a container
+   * with more answers `signatures: null` and points to `/sign`, so a detail request stays small.
+   */
+  readonly maxInlineSignatureBytes?: number
 }
 
 /**
@@ -184,7 +189,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     Effect.gen(function* () {
       let signatures: Array<string> | null = []
       let unavailable: string | null = null
-      if (!c.storageEnded) {
+      let omitted: string | null = null
+      const inlineBudget = options.maxInlineSignatureBytes ?? 8 * 1024 * 1024
+      const total = c.signatures.reduce((n, s) => n + s.size, 0)
+      if (!c.storageEnded && total > inlineBudget) {
+        signatures = null
+        omitted = `the signatures (${total} bytes) are too large to inline; download them with GET ${base}/document/${c.id}/sign`
+      } else if (!c.storageEnded) {
         const sources = yield* Effect.either(archive.signatures({ id: null, admin: true }, c.id))
         if (Either.isLeft(sources)) {
           signatures = null
@@ -234,7 +245,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
         upgrade: c.upgrade,
         postProcessing: c.postProcessing,
         error: c.error,
-        ...(unavailable === null ? {} : { unavailableReason: unavailable })
+        ...(unavailable === null ? {} : { unavailableReason: unavailable }),
+        ...(omitted === null ? {} : { signaturesOmitted: omitted })
       }
     })
 

@@ -185,6 +185,18 @@ describe("the other routes", () => {
   })
 })
 
+describe("container detail", () => {
+  it("inlines signatures up to a budget, and points to /sign beyond it", async () => {
+    const { h } = await setup({ adapter: { maxInlineSignatureBytes: 1000 } })
+    const id = (await post(h, seedForm())).body.data
+    await h.settle()
+    const d = (await h.json("GET", `/api/document/${id}`)).body.data
+    expect(d.signatures).toBeNull()
+    expect(d.isAvailable).toBe(true)
+    expect(d.signaturesOmitted).toContain(`GET /api/document/${id}/sign`)
+  })
+})
+
 describe("signatures.zip", () => {
   it("is streamed with its Content-Length, the same bytes (and ETag) every time, names kept unique", async () => {
     const { h } = await setup()
