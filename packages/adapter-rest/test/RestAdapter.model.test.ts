@@ -17,6 +17,8 @@ import type { Policy } from "@uws-kit/core/Policy"
 import {
   Model,
   controlledWorker,
+  converge,
+  policies,
   describeOperation,
   operation,
   propertyRuns,
@@ -130,31 +132,7 @@ const statusFor = (want: Expected, success: number) => (want.ok ? success : STAT
 const allJobs = (h: Harness) =>
   Effect.map(Effect.orDie(h.uws.list(admin, { phases: Phase.all })), (page) => JSON.stringify(page.jobs))
 
-/** Undefined when the service's jobs equal the model's; else the first difference. */
-const agrees = (h: Harness) =>
-  Effect.gen(function* () {
-    const real = new Map((yield* Effect.orDie(h.uws.list(admin, { phases: Phase.all }))).jobs.map((j) => [j.jobId, j]))
-    const expected = h.model.jobs
-    if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
-    for (const m of expected) {
-      const j = real.get(m.jobId)
-      if (j === undefined) return `job ${m.jobId} missing`
-      if (j.phase !== m.phase) return `${m.jobId}.phase: service ${j.phase}, model ${m.phase}`
-      if (j.results.length !== m.resultCount) return `${m.jobId}.results: service ${j.results.length}, model ${m.resultCount}`
-    }
-    return undefined
-  })
-
-const settle = (h: Harness) =>
-  Effect.gen(function* () {
-    h.model.settle()
-    for (let i = 0; i < 400; i++) {
-      yield* Effect.yieldNow()
-      if (i % 8 === 7 && (yield* agrees(h)) === undefined) return
-    }
-    const diff = yield* agrees(h)
-    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
-  })
+const settle = (h: Harness) => converge(h.uws, h.model)
 
 /** What the client reads of a job must be what the model knows. */
 const checkJob = (h: Harness, jobId: string, caller: Caller) =>
@@ -419,24 +397,6 @@ const scenario = fc.array(
   { maxLength: 30 }
 )
 
-const policies: ReadonlyArray<[string, Partial<Policy>]> = [
-  ["defaults with two slots", { concurrency: 2 }],
-  [
-    "tight limits: clamping refused, quotas, archive on destruction, private anonymous jobs",
-    {
-      concurrency: 1,
-      overLimit: "refuse",
-      maxExecutionDuration: 600,
-      defaultExecutionDuration: 60,
-      maxDestructionLifetime: 86_400,
-      defaultDestructionLifetime: 3_600,
-      maxActiveJobsPerOwner: 3,
-      maxQueuedJobs: 2,
-      onDestruction: "archive",
-      anonymousJobs: "private"
-    }
-  ]
-]
 
 describe("the HTTP surface against the reference model", () => {
   for (const [name, policy] of policies) {

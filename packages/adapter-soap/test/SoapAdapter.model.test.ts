@@ -8,12 +8,14 @@ import { Effect, Layer, TestClock, TestContext } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { SoapAdapter } from "@uws-kit/adapter-soap"
-import { Identity, JobStore, Phase, ResultStore, Uws } from "@uws-kit/core"
+import { Identity, JobStore, ResultStore, Uws } from "@uws-kit/core"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { Policy } from "@uws-kit/core/Policy"
 import {
   Model,
   controlledWorker,
+  converge,
+  policies,
   describeOperation,
   operation,
   propertyRuns,
@@ -23,7 +25,6 @@ import {
 import { escapeAttribute, escapeText } from "../src/internal/xml.js"
 import { call, child, field, isNilField, type Reply } from "./helpers.js"
 
-const admin = { id: null, admin: true } as const
 const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
 
 interface Harness {
@@ -42,39 +43,8 @@ const outcome = (reply: Reply): Expected => {
   return { ok: true }
 }
 
-const allJobs = (uws: Uws.UwsService) => Effect.map(Effect.orDie(uws.list(admin, { phases: Phase.all })), (page) => page.jobs)
 
-const agrees = (h: Harness) =>
-  Effect.gen(function* () {
-    const real = new Map((yield* allJobs(h.uws)).map((j) => [j.jobId, j]))
-    const expected = h.model.jobs
-    if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
-    for (const m of expected) {
-      const j = real.get(m.jobId)
-      if (j === undefined) return `job ${m.jobId} missing`
-      const fields = {
-        phase: [j.phase, m.phase],
-        ownerId: [j.ownerId, m.ownerId],
-        executionDuration: [j.executionDuration, m.executionDuration],
-        destruction: [j.destruction, m.destruction],
-        results: [j.results.length, m.resultCount],
-        parameters: [JSON.stringify(j.parameters), JSON.stringify(m.parameters)]
-      } as const
-      for (const [name, [a, b]] of Object.entries(fields)) if (a !== b) return `${m.jobId}.${name}: service ${a}, model ${b}`
-    }
-    return undefined
-  })
-
-const settle = (h: Harness) =>
-  Effect.gen(function* () {
-    h.model.settle()
-    for (let i = 0; i < 400; i++) {
-      yield* Effect.yieldNow()
-      if (i % 8 === 7 && (yield* agrees(h)) === undefined) return
-    }
-    const diff = yield* agrees(h)
-    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
-  })
+const settle = (h: Harness) => converge(h.uws, h.model)
 
 const send = (h: Harness, op: string, content: string, caller: Caller, jobId?: string) =>
   Effect.promise(() => call(h.soap.handler, op, content, { ...as(caller), ...(jobId === undefined ? {} : { resourceId: escapeText(jobId) }) }))
@@ -198,36 +168,6 @@ const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
     }
   }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
 
-const policies: ReadonlyArray<[string, Partial<Policy>]> = [
-  ["defaults with two slots", { concurrency: 2 }],
-  [
-    "tight limits: clamping refused, quotas, archive on destruction, private anonymous jobs",
-    {
-      concurrency: 1,
-      overLimit: "refuse",
-      maxExecutionDuration: 600,
-      defaultExecutionDuration: 60,
-      maxDestructionLifetime: 86_400,
-      defaultDestructionLifetime: 3_600,
-      maxActiveJobsPerOwner: 3,
-      maxQueuedJobs: 2,
-      onDestruction: "archive",
-      anonymousJobs: "private"
-    }
-  ],
-  [
-    "unlimited durations, results kept when archived",
-    {
-      concurrency: 3,
-      maxExecutionDuration: 0,
-      defaultExecutionDuration: 0,
-      maxDestructionLifetime: null,
-      defaultDestructionLifetime: null,
-      onDestruction: "archive",
-      archivedResults: "keep"
-    }
-  ]
-]
 
 describe("the SOAP binding against the reference model", () => {
   for (const [name, policy] of policies) {

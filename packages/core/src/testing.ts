@@ -19,11 +19,12 @@ import type { UwsErrorTag } from "./Errors.js"
 import { JobFailure } from "./Worker.js"
 import * as Worker from "./Worker.js"
 import type { Caller } from "./Identity.js"
-import type { Parameter } from "./Job.js"
+import type { Job, Parameter } from "./Job.js"
 import * as Phases from "./Phase.js"
 import type { Phase } from "./Phase.js"
 import * as Policies from "./Policy.js"
 import type { Policy } from "./Policy.js"
+import type { UwsService } from "./Uws.js"
 
 /**
  * How many runs a property gets: `defaultRuns`, or more when the environment variable
@@ -349,6 +350,32 @@ export class Model {
     return copy
   }
 
+  /**
+   * The first difference between the jobs a service holds and the model's, or `undefined` when
+   * they agree on every job and every field the model knows.
+   */
+  differences(jobs: ReadonlyArray<Job>): string | undefined {
+    const real = new Map(jobs.map((j) => [j.jobId, j]))
+    if (real.size !== this.jobs_.size) return `${real.size} jobs stored, the model has ${this.jobs_.size}`
+    for (const m of this.jobs_.values()) {
+      const j = real.get(m.jobId)
+      if (j === undefined) return `job ${m.jobId} is missing`
+      const fields: ReadonlyArray<readonly [string, unknown, unknown]> = [
+        ["phase", j.phase, m.phase],
+        ["ownerId", j.ownerId, m.ownerId],
+        ["creationTime", j.creationTime, m.creationTime],
+        ["startTime", j.startTime, m.startTime],
+        ["endTime", j.endTime, m.endTime],
+        ["executionDuration", j.executionDuration, m.executionDuration],
+        ["destruction", j.destruction, m.destruction],
+        ["results", j.results.length, m.resultCount],
+        ["parameters", JSON.stringify(j.parameters), JSON.stringify(m.parameters)]
+      ]
+      for (const [name, a, b] of fields) if (a !== b) return `${m.jobId}.${name}: service ${String(a)}, model ${String(b)}`
+    }
+    return undefined
+  }
+
   /** Jobs in creation order (index order for {@link Target}s). */
   get jobs(): ReadonlyArray<ModelJob> {
     return [...this.jobs_.values()]
@@ -629,6 +656,78 @@ export class Model {
     return jobs.length === 0 ? undefined : jobs[target.index % jobs.length]!.jobId
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Driving a service alongside the model
+
+const everyone: Caller = { id: null, admin: true }
+
+/**
+ * Every job a service holds (listed as an operator), newest first.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const allJobs = (service: UwsService): Effect.Effect<ReadonlyArray<Job>> =>
+  Effect.map(Effect.orDie(service.list(everyone, { phases: Phases.all })), (page) => page.jobs)
+
+/**
+ * Lets the model start what it can start, then the service's fibers (dispatcher, watchdog,
+ * reaper, running jobs) catch up, without moving the clock, until the service holds what the
+ * model holds; dies with the first difference when it does not.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const converge = (service: UwsService, model: Model, rounds = 400): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    model.settle()
+    for (let i = 0; i < rounds; i++) {
+      yield* Effect.yieldNow()
+      if (i % 8 === 7 && model.differences(yield* allJobs(service)) === undefined) return
+    }
+    const diff = model.differences(yield* allJobs(service))
+    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
+  })
+
+/**
+ * Policies worth running a model-based test under: the defaults, tight limits (refusals,
+ * quotas, a full queue, archiving, private anonymous jobs) and no limits at all.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const policies: ReadonlyArray<readonly [string, Partial<Policy>]> = [
+  ["defaults with two slots", { concurrency: 2 }],
+  [
+    "tight limits: clamping refused, quotas, archive on destruction, private anonymous jobs",
+    {
+      concurrency: 1,
+      overLimit: "refuse",
+      maxExecutionDuration: 600,
+      defaultExecutionDuration: 60,
+      maxDestructionLifetime: 86_400,
+      defaultDestructionLifetime: 3_600,
+      maxActiveJobsPerOwner: 3,
+      maxQueuedJobs: 2,
+      onDestruction: "archive",
+      anonymousJobs: "private"
+    }
+  ],
+  [
+    "unlimited durations, results kept when archived, new parameters allowed",
+    {
+      concurrency: 3,
+      maxExecutionDuration: 0,
+      defaultExecutionDuration: 0,
+      maxDestructionLifetime: null,
+      defaultDestructionLifetime: null,
+      onDestruction: "archive",
+      archivedResults: "keep",
+      newParametersAfterCreation: true
+    }
+  ]
+]
 
 // ---------------------------------------------------------------------------------------------
 // A worker the test drives

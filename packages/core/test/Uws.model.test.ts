@@ -11,7 +11,10 @@ import type { Job } from "@uws-kit/core/Job"
 import type { Policy } from "@uws-kit/core/Policy"
 import {
   Model,
+  allJobs,
   controlledWorker,
+  converge,
+  policies,
   describeOperation,
   operation,
   propertyRuns,
@@ -19,7 +22,6 @@ import {
   type Operation
 } from "@uws-kit/core/testing"
 
-const admin = { id: null, admin: true } as const
 
 const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
 
@@ -60,45 +62,11 @@ interface Harness {
 const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
   Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as never }))
 
-const allJobs = (uws: Uws.UwsService) =>
-  Effect.map(Effect.orDie(uws.list(admin, { phases: Phase.all })), (page) => page.jobs)
-
-/** Lets the service's fibers (dispatcher, watchdog, reaper, runs) catch up; no time passes. */
-const settle = (h: Harness) =>
-  Effect.gen(function* () {
-    h.model.settle()
-    for (let i = 0; i < 400; i++) {
-      yield* Effect.yieldNow()
-      if (i % 8 === 7 && (yield* agrees(h)) === undefined) return
-    }
-    const diff = yield* agrees(h)
-    if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
-  })
+/** Lets the service catch up with the model, which then becomes the reference. */
+const settle = (h: Harness) => converge(h.uws, h.model)
 
 /** Undefined when the service's jobs equal the model's; else a description of the first difference. */
-const agrees = (h: Harness, model: Model = h.model) =>
-  Effect.gen(function* () {
-    const real = new Map((yield* allJobs(h.uws)).map((j) => [j.jobId, j]))
-    const expected = model.jobs
-    if (real.size !== expected.length) return `${real.size} jobs stored, model has ${expected.length}`
-    for (const m of expected) {
-      const j = real.get(m.jobId)
-      if (j === undefined) return `job ${m.jobId} missing`
-      const fields = {
-        phase: [j.phase, m.phase],
-        ownerId: [j.ownerId, m.ownerId],
-        creationTime: [j.creationTime, m.creationTime],
-        startTime: [j.startTime, m.startTime],
-        endTime: [j.endTime, m.endTime],
-        executionDuration: [j.executionDuration, m.executionDuration],
-        destruction: [j.destruction, m.destruction],
-        results: [j.results.length, m.resultCount],
-        parameters: [JSON.stringify(j.parameters), JSON.stringify(m.parameters)]
-      } as const
-      for (const [name, [a, b]] of Object.entries(fields)) if (a !== b) return `${m.jobId}.${name}: service ${a}, model ${b}`
-    }
-    return undefined
-  })
+const agrees = (h: Harness, model: Model = h.model) => Effect.map(allJobs(h.uws), (jobs) => model.differences(jobs))
 
 /** Invariants over one job's history: edges, timestamps, results. */
 const checkInvariants = (h: Harness) =>
@@ -318,38 +286,6 @@ const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
       yield* checkInvariants(h)
     }
   }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
-
-const policies: ReadonlyArray<[string, Partial<Policy>]> = [
-  ["defaults with two slots", { concurrency: 2 }],
-  [
-    "tight limits: clamping refused, quotas, archive on destruction",
-    {
-      concurrency: 1,
-      overLimit: "refuse",
-      maxExecutionDuration: 600,
-      defaultExecutionDuration: 60,
-      maxDestructionLifetime: 86_400,
-      defaultDestructionLifetime: 3_600,
-      maxActiveJobsPerOwner: 3,
-      maxQueuedJobs: 2,
-      onDestruction: "archive",
-      anonymousJobs: "private"
-    }
-  ],
-  [
-    "unlimited durations, results kept when archived, new parameters allowed",
-    {
-      concurrency: 3,
-      maxExecutionDuration: 0,
-      defaultExecutionDuration: 0,
-      maxDestructionLifetime: null,
-      defaultDestructionLifetime: null,
-      onDestruction: "archive",
-      archivedResults: "keep",
-      newParametersAfterCreation: true
-    }
-  ]
-]
 
 describe("Uws service against the reference model", () => {
   for (const [name, policy] of policies) {
