@@ -98,6 +98,36 @@ describe("upload: bad input", () => {
     expect(await fs.readdir(spool)).toEqual([])
   })
 
+  it("an upload cut off mid-stream stores nothing and leaves no spooled file", async () => {
+    const { h, memory, spool } = await setup()
+    const boundary = "cut-off-boundary"
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="ContainerName"\r\n\r\nMy\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="Content"; filename="d.bin"\r\n\r\n`
+    )
+    let sent = 0
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent === 0) controller.enqueue(head)
+        else if (sent < 20) controller.enqueue(new Uint8Array(64 * 1024).fill(sent))
+        else controller.error(new Error("the client went away"))
+        sent++
+      }
+    })
+    const response = await h.api.handler(
+      new Request("http://archive.test/api/document/content", {
+        method: "POST",
+        body,
+        headers: { "content-type": `multipart/form-data; boundary=${boundary}`, "x-caller": "4" },
+        duplex: "half"
+      } as RequestInit)
+    )
+    expect(response.status).toBe(400)
+    expect(isErrorEnvelope(await response.json(), "MalformedRequest")).toBe(true)
+    expect(memory.locators()).toEqual([])
+    expect(await fs.readdir(spool)).toEqual([])
+  })
+
   it("accepts the fields in any case and any order, ignores IsNeedArchivatorSign, keeps names as sent", async () => {
     const { h, spool } = await setup()
     const form = new FormData()

@@ -37,11 +37,12 @@ const chunked = (bytes: Buffer, cuts: ReadonlyArray<number>) => {
   return pieces
 }
 
-const parse = (boundary: string, pieces: ReadonlyArray<Uint8Array>, rewrite: boolean) => {
+const parse = (boundary: string, pieces: ReadonlyArray<Uint8Array>, rewrite: boolean, onCut?: (reason: string) => void, fail?: Error) => {
   async function* source() {
     for (const p of pieces) yield p
+    if (fail !== undefined) throw fail
   }
-  const body = Stream.fromAsyncIterable(rewrite ? utf8FileNames(source(), boundary) : source(), (e) => e)
+  const body = Stream.fromAsyncIterable(rewrite ? utf8FileNames(source(), boundary, onCut) : source(), (e) => e)
   return Effect.runPromise(
     body.pipe(
       Stream.pipeThroughChannel(Multipart.makeChannel<unknown>({ "content-type": `multipart/form-data; boundary="${boundary}"` })),
@@ -94,6 +95,27 @@ describe("utf8FileNames", () => {
         }
       ),
       { numRuns: propertyRuns(200) }
+    )
+  })
+
+  it("property: a body cut off (or failing) anywhere ends the parse instead of hanging it, and is reported cut", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 400 }), fc.nat(), fc.boolean(), async (bytes, at, failing) => {
+        const boundary = "cut-boundary"
+        fc.pre(!Buffer.from(bytes).includes(`--${boundary}`))
+        const body = serialize(boundary, [{ key: "Content", fileName: "Договор.bin", content: bytes }, { key: "Signs", fileName: "s.sig", content: bytes }], "")
+        const p = at % body.length
+        const complete = p >= body.lastIndexOf(`--${boundary}--`) + `--${boundary}--`.length
+        let cut: string | undefined
+        const parsed = parse(boundary, [body.subarray(0, p)], true, (r) => (cut = r), failing ? new Error("connection reset") : undefined).then(
+          () => "ended",
+          () => "ended"
+        )
+        const outcome = await Promise.race([parsed, new Promise((r) => setTimeout(() => r("hung"), 2000))])
+        expect(outcome).toBe("ended")
+        expect(cut !== undefined).toBe(!complete || failing)
+      }),
+      { numRuns: propertyRuns(150) }
     )
   })
 

@@ -8,6 +8,12 @@
  * framing: delimiters and the blank line that ends a header block; bodies pass through untouched)
  * and rewrites a non-ASCII `filename="…"` of a Content-Disposition header into
  * `filename*=UTF-8''<percent-encoded>`. Everything else is passed through byte for byte.
+ *
+ * It also works around a second defect of the same parser: a body that ends (or fails) inside a
+ * file part makes the part's stream wait forever, so a client that drops its upload would leave a
+ * request fiber and its spooled file behind. When the source ends early or fails, the transform
+ * closes the multipart framing itself and reports the cut through `onCut`; the caller must then
+ * refuse the upload (the last part is truncated).
  */
 
 const HEADER_BLOCK_LIMIT = 64 * 1024
@@ -44,7 +50,11 @@ export const rewriteHeaderBlock = (block: Buffer): Buffer => {
 }
 
 /** The body with every part's non-ASCII quoted file name rewritten, streamed. */
-export async function* utf8FileNames(source: AsyncIterable<Uint8Array>, boundary: string): AsyncGenerator<Uint8Array> {
+export async function* utf8FileNames(
+  source: AsyncIterable<Uint8Array>,
+  boundary: string,
+  onCut: (reason: string) => void = () => {}
+): AsyncGenerator<Uint8Array> {
   const delimiter = Buffer.from(`\r\n--${boundary}`)
   let state: "body" | "afterDelimiter" | "headers" | "epilogue" = "body"
   // A virtual CRLF in front lets the first delimiter (at the very start) be found like the others.
@@ -58,7 +68,15 @@ export async function* utf8FileNames(source: AsyncIterable<Uint8Array>, boundary
     }
     if (bytes.length > 0) yield bytes
   }
-  for await (const chunk of source) {
+  let failure: unknown = undefined
+  const chunks = (async function* () {
+    try {
+      for await (const chunk of source) yield chunk
+    } catch (e) {
+      failure = e
+    }
+  })()
+  for await (const chunk of chunks) {
     pending = pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([pending, chunk])
     for (;;) {
       if (state === "epilogue") {
@@ -101,6 +119,13 @@ export async function* utf8FileNames(source: AsyncIterable<Uint8Array>, boundary
     }
   }
   yield* emit(pending)
+  if (failure !== undefined) onCut(`reading the body failed: ${failure instanceof Error ? failure.message : String(failure)}`)
+  else if (state !== "epilogue") onCut("the body ended before its closing boundary")
+  if (state !== "epilogue") {
+    // Close the framing so that the parser finishes instead of waiting for the rest.
+    const closing = state === "afterDelimiter" ? "--\r\n" : state === "headers" ? `\r\n\r\n\r\n--${boundary}--\r\n` : `\r\n--${boundary}--\r\n`
+    yield* emit(Buffer.from(closing))
+  }
 }
 
 /** The boundary of a multipart Content-Type, if it has one. */

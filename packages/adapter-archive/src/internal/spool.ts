@@ -152,7 +152,11 @@ export const receive = (
 
     const boundary = boundaryOf(contentType)!
     // Raw UTF-8 file names would defeat the parser: rewrite them first (see multipartNames.ts).
-    const body = Stream.fromAsyncIterable(utf8FileNames(Stream.toAsyncIterable(request.stream), boundary), (e) => e)
+    let cut: string | undefined
+    const body = Stream.fromAsyncIterable(
+      utf8FileNames(Stream.toAsyncIterable(request.stream), boundary, (reason) => (cut = reason)),
+      (e) => e
+    )
     const parts = body.pipe(
       Stream.pipeThroughChannel(Multipart.makeChannel<unknown>(request.headers)),
       Multipart.withLimitsStream({
@@ -223,5 +227,8 @@ export const receive = (
                   : problem(400, "MalformedRequest", `the multipart body is malformed: ${e.message}`)
       )
     )
+    if (cut !== undefined) {
+      return yield* Effect.fail(problem(400, "MalformedRequest", `the upload was cut off (${cut}); nothing was stored`))
+    }
     return { fields, content, signs }
   })
