@@ -48,7 +48,7 @@ describe("storages that fail on upload", () => {
         ...FAULTS.map((m) => ({ name: m, plugin: broken[m]! })),
         { name: "read-only", plugin: readOnly, readOnly: true }
       ],
-      timeout: "200 millis"
+      timeout: "1 second"
     })
     const first = await upload(h)
     expect(first.status).toBe(200)
@@ -105,7 +105,7 @@ describe("a storage that fails after it acknowledged", () => {
   for (const m of [...FAULTS, "stall" as const]) {
     it(`(${m}) serves metadata, answers envelopes for the documents, and serves them again once it recovers`, async () => {
       const storage = faulty()
-      const h = await harness({ storages: [{ name: "flaky", plugin: storage }], timeout: "200 millis" })
+      const h = await harness({ storages: [{ name: "flaky", plugin: storage }], timeout: "1 second" })
       const created = await upload(h, { SaveType: "Temporary", ArchiveDate: "2999-01-01" })
       const id = created.body.data as string
       await h.settle()
@@ -169,7 +169,7 @@ describe("post-processors", () => {
         ...(["throw", "reject", "hang", "left", "ok"] as const).map((m) => ({ name: `pp-${m}`, plugin: recordingPostProcessor(m, seen, `pp-${m}`) })),
         { name: "pp-init", plugin: { initialize: () => Promise.reject(new Error("no licence")), process: () => ({ _tag: "Right", right: undefined }) } as never }
       ],
-      timeout: "200 millis"
+      timeout: "1 second"
     })
     const created = await upload(h)
     await h.settle()
