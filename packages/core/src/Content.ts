@@ -44,7 +44,7 @@ export const toStream = (content: Content): Stream.Stream<Uint8Array, unknown> =
       Stream.map((chunk) => (typeof chunk === "string" ? encoder.encode(chunk) : chunk))
     )
   }
-  return Stream.die(new TypeError("unsupported content"))
+  return Stream.fail(new TypeError("unsupported content: expected bytes, text, a ReadableStream, an async iterable or an Effect Stream"))
 }
 
 /**

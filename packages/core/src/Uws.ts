@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import type { Duration, Stream } from "effect"
+import type { Duration, Queue, Stream } from "effect"
 import type { Content } from "./Content.js"
 import type * as Errors from "./Errors.js"
 import type { Caller } from "./Identity.js"
@@ -38,6 +38,12 @@ export interface Upload {
  * @category models
  */
 export interface CreateRequest {
+  /**
+   * The job's id, when the host must know it before the job exists (e.g. it stores documents
+   * under it first). Letters, digits, `-`, `_` and `.`, 1–128 characters; a taken id is a
+   * `Conflict`. Absent: the service makes an unguessable one.
+   */
+  readonly jobId?: string
   readonly parameters?: ReadonlyArray<Parameter>
   readonly uploads?: ReadonlyArray<Upload>
   readonly runId?: string
@@ -77,6 +83,8 @@ export interface WaitOptions {
 export interface JobChange {
   readonly jobId: string
   readonly job: Job | undefined
+  /** The job before the change (`undefined` for a new job): what a destroyed job was. */
+  readonly previous: Job | undefined
 }
 
 /**
@@ -133,8 +141,10 @@ export interface UwsService {
     jobId: string,
     event: "HOLD" | "SUSPEND" | "RESUME" | "ARCHIVE"
   ) => Effect.Effect<Job, E>
-  /** Every change from now on. */
+  /** Every change from the moment the stream is run. */
   readonly changes: Stream.Stream<JobChange>
+  /** A subscription to every change, already active when it is returned (lives as long as the scope). */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<JobChange>, never, Scope.Scope>
 }
 
 /**

@@ -77,6 +77,11 @@ export interface Worker {
    * query services often prefer.
    */
   readonly onInvalidParameters: "reject" | "error-job"
+  /**
+   * Whether running a job again from the start is safe. Jobs left EXECUTING by a service that
+   * stopped are then queued again at the next start (through HELD), instead of ending in ERROR.
+   */
+  readonly restartable?: boolean
   /** Expected seconds from now to completion, or `null`/`undefined` for "unknown". */
   readonly quote?: (job: Job) => number | null | undefined
   /**

@@ -720,3 +720,72 @@ describe("listing bounds", () => {
     expect(r).toEqual([3, 3, 1, null])
   })
 })
+
+describe("hosts", () => {
+  const withStores = <A>(f: (store: JobStore.JobStoreService) => Effect.Effect<A, unknown, import("effect").Scope.Scope | JobStore.JobStore | ResultStore.ResultStore>) => {
+    const store = JobStore.makeMemory()
+    return Effect.runPromise(f(store).pipe(Effect.scoped, Effect.provideService(JobStore.JobStore, store), Effect.provide(ResultStore.layerMemory)))
+  }
+
+  it("may choose a job's id; a taken or malformed one is refused", async () => {
+    const r = await withStores(() =>
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker })
+        const job = yield* uws.create(Identity.anonymous, { jobId: "container-1" })
+        const taken = yield* Effect.flip(uws.create(Identity.anonymous, { jobId: "container-1" }))
+        const bad = yield* Effect.flip(uws.create(Identity.anonymous, { jobId: "../etc" }))
+        return [job.jobId, taken._tag, bad._tag]
+      })
+    )
+    expect(r).toEqual(["container-1", "Conflict", "InvalidParameter"])
+  })
+
+  it("see every change, a destroyed job's last state included, from a subscription active at once", async () => {
+    const r = await withStores(() =>
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker })
+        const changes = yield* uws.subscribe
+        const job = yield* uws.create(Identity.anonymous, { parameters: [{ name: "A", value: "1" }] })
+        yield* uws.delete(Identity.anonymous, job.jobId)
+        const seen = [yield* changes.take, yield* changes.take]
+        return seen.map((c) => [c.job?.phase, c.previous?.phase, c.previous?.parameters.length])
+      })
+    )
+    expect(r).toEqual([
+      ["PENDING", undefined, undefined],
+      [undefined, "PENDING", 1]
+    ])
+  })
+
+  it("after a restart, jobs left EXECUTING end in ERROR, or run again when the application is restartable", async () => {
+    for (const restartable of [false, true]) {
+      const store = JobStore.makeMemory()
+      const run = <A>(effect: Effect.Effect<A, unknown, import("effect").Scope.Scope | JobStore.JobStore | ResultStore.ResultStore>) =>
+        Effect.runPromise(effect.pipe(Effect.scoped, Effect.provideService(JobStore.JobStore, store), Effect.provide(ResultStore.layerMemory)))
+      const first = controlledWorker()
+      const jobId = await run(
+        Effect.gen(function* () {
+          const uws = yield* Uws.make({ worker: first.worker })
+          const job = yield* uws.create(Identity.anonymous, { run: true })
+          for (let i = 0; i < 500 && !first.running.has(job.jobId); i++) yield* Effect.yieldNow()
+          expect(first.running.has(job.jobId)).toBe(true)
+          return job.jobId
+        })
+      ) // the scope closes: the service stops with the job EXECUTING in the store
+      const second = controlledWorker()
+      const after = await run(
+        Effect.gen(function* () {
+          const uws = yield* Uws.make({ worker: { ...second.worker, restartable } })
+          for (let i = 0; i < 500 && !(second.running.has(jobId) || (yield* uws.get(Identity.anonymous, jobId)).phase === "ERROR"); i++) yield* Effect.yieldNow()
+          return { ...(yield* uws.get(Identity.anonymous, jobId)), running: second.running.has(jobId) }
+        })
+      )
+      if (restartable) {
+        expect([after.phase, after.running]).toEqual(["EXECUTING", true])
+      } else {
+        expect(after.phase).toBe("ERROR")
+        expect(after.errorSummary).toEqual({ type: "transient", message: "the service restarted while the job was executing; run a new job.", hasDetail: false })
+      }
+    }
+  })
+})

@@ -117,13 +117,13 @@ export const makeUws = (
       )
 
     // ---- effects ---------------------------------------------------------------------------
-    const notify = (jobId: string, job: Job | undefined) => {
+    const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
       const set = waiters.get(jobId)
       if (set !== undefined) {
         waiters.delete(jobId)
         for (const d of set) Deferred.unsafeDone(d, Exit.void)
       }
-      changes.unsafeOffer({ jobId, job })
+      changes.unsafeOffer({ jobId, job, previous })
     }
 
     const cancel = (jobId: string) =>
@@ -163,7 +163,7 @@ export const makeUws = (
             )
             break
           case "notify":
-            notify(before.jobId, forgotten ? undefined : decision.job)
+            notify(before.jobId, forgotten ? undefined : decision.job, before)
             break
           case "forget":
             break
@@ -277,6 +277,9 @@ export const makeUws = (
         const sent = uploads.length === 0 ? (request.parameters ?? []) : [...(request.parameters ?? []), ...uploadParameters(uploads)]
         const malformed = malformedParameters(sent)
         if (malformed !== undefined) return Effect.fail(malformed)
+        if (request.jobId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(request.jobId)) {
+          return Effect.fail(new InvalidParameter({ name: "jobId", reason: "use 1–128 letters, digits, '-', '_' or '.'." }))
+        }
         const executionDuration = Policies.executionDuration(policy, request.executionDuration)
         if (Either.isLeft(executionDuration)) return Effect.fail(executionDuration.left)
         const destruction =
@@ -290,7 +293,7 @@ export const makeUws = (
             return Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
           }
           const draft: Job = {
-            jobId: makeJobId(),
+            jobId: request.jobId ?? makeJobId(),
             runId: request.runId ?? null,
             ownerId: caller.id,
             quote: null,
@@ -314,7 +317,7 @@ export const makeUws = (
           )
           const inserted = Effect.uninterruptible(
             Effect.tap(stored, () => {
-              notify(job.jobId, job)
+              notify(job.jobId, job, undefined)
               wakeIfEarlier(job)
             })
           )
@@ -627,7 +630,15 @@ export const makeUws = (
       yield* Effect.forEach(
         interrupted.jobs,
         (j) =>
-          transact(system, j.jobId, "FAIL", (_job, at) =>
+          worker.restartable === true
+            ? // Run it again from the start: HOLD stops the lost run, RUN queues it.
+              Effect.ignore(
+                (j.phase === "SUSPENDED" ? transact(system, j.jobId, "RESUME", at("RESUME")) : Effect.void).pipe(
+                  Effect.zipRight(transact(system, j.jobId, "HOLD", at("HOLD"))),
+                  Effect.zipRight(transact(system, j.jobId, "RUN", at("RUN")))
+                )
+              )
+            : transact(system, j.jobId, "FAIL", (_job, at) =>
             Effect.succeed<JobEvent>({
               type: "FAIL",
               at,
@@ -758,7 +769,8 @@ export const makeUws = (
               )
             ).pipe(Effect.map((d) => d.job))
           : Effect.fail(new Forbidden({ jobId, reason: `only an operator may send ${event}.` })),
-      changes: Stream.fromPubSub(changes)
+      changes: Stream.fromPubSub(changes),
+      subscribe: PubSub.subscribe(changes)
     }
     return service
   })
