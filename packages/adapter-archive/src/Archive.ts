@@ -21,7 +21,7 @@
 import { createHash, randomUUID } from "node:crypto"
 import { Errors, Identity, JobStore, Phase, Plugin, ResultStore, Uws, Worker } from "@uws-kit/core"
 import type { Job, Policy } from "@uws-kit/core"
-import { Clock, Duration, Effect, Exit, Layer, Schedule, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
 import type { ArchiveError } from "./ArchiveError.js"
 import { StorageEnded } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
@@ -398,14 +398,9 @@ export const make = (
     })
 
     // ---- the UWS service -------------------------------------------------------------------
-    let nextJobId: string | undefined
     const uws = yield* Uws.make({
       worker,
-      makeJobId: () => {
-        const id = nextJobId ?? makeContainerId()
-        nextJobId = undefined
-        return id
-      },
+      makeJobId: makeContainerId,
       policy: {
         ...options.policy,
         defaultExecutionDuration: stepTimeout,
@@ -418,7 +413,6 @@ export const make = (
         concurrency: options.concurrency ?? options.policy?.concurrency ?? 2
       }
     })
-    const creating = yield* Effect.makeSemaphore(1)
 
     // ---- purge: documents of expired (and deleted) containers ------------------------------
     const purged = new Set<string>()
@@ -457,9 +451,28 @@ export const make = (
         cursor = page.next ?? undefined
       } while (cursor !== undefined)
     }).pipe(Effect.catchAll((e) => Effect.logWarning(`the sweep of expired containers failed: ${e.message}`)))
+    // Expired containers lose their documents; so does a container deleted through any binding
+    // mounted on this archive's job list (deleting a missing document counts as deleted).
+    const changes = yield* uws.subscribe
     yield* Effect.forkScoped(
-      Stream.runForEach(uws.changes, (change) =>
-        change.job?.phase === "ARCHIVED" ? Effect.forkScoped(purgeExpired(change.job)) : Effect.void
+      Effect.forever(
+        Effect.flatMap(Queue.take(changes), (change) => {
+          if (change.job?.phase === "ARCHIVED") return Effect.forkScoped(purgeExpired(change.job))
+          if (change.job === undefined && change.previous !== undefined) {
+            const gone = change.previous
+            return Effect.forkScoped(
+              Effect.flatMap(now, (t) => {
+                const container = Containers.fromJob(gone, t)
+                return container === undefined
+                  ? Effect.void
+                  : purge(container).pipe(
+                      Effect.catchAll((e) => Effect.logError(`documents of deleted container ${gone.jobId} not all deleted: ${e}`))
+                    )
+              })
+            )
+          }
+          return Effect.void
+        })
       )
     )
     yield* Effect.forkScoped(Effect.zipRight(sweep, Effect.forever(Effect.zipRight(clock.sleep(Duration.hours(1)), sweep))))
@@ -584,12 +597,7 @@ export const make = (
             ...(input.pluginName === undefined || input.pluginName === "" ? [] : [{ name: P.ArchiveCaPluginName, value: input.pluginName }]),
             { name: P.Manifest, value: JSON.stringify(manifest) }
           ]
-          return yield* creating.withPermits(1)(
-            Effect.suspend(() => {
-              nextJobId = id
-              return uws.create(caller, { parameters, destruction: input.archiveDate ?? null, run: true })
-            }).pipe(Effect.ensuring(Effect.sync(() => (nextJobId = undefined))))
-          )
+          return yield* uws.create(caller, { jobId: id, parameters, destruction: input.archiveDate ?? null, run: true })
         }).pipe(Effect.onError(() => undo))
         if (created.jobId !== id) return yield* Effect.dieMessage(`the job was created as ${created.jobId}, not ${id}`)
         return Containers.fromJob(created, yield* now)!
