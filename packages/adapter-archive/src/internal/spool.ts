@@ -14,7 +14,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import { Data, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import type { IncomingFile } from "../Archive.js"
-import { boundaryOf, utf8FileNames } from "./multipartNames.js"
+import { MultipartNames } from "@uws-kit/adapter-rest"
 
 /** A problem with the request itself, answered with its HTTP status and a stable code. */
 export class RequestProblem extends Data.TaggedError("RequestProblem")<{
@@ -150,11 +150,11 @@ export const receive = (
         return incoming
       }).pipe(Effect.scoped)
 
-    const boundary = boundaryOf(contentType)!
-    // Raw UTF-8 file names would defeat the parser: rewrite them first (see multipartNames.ts).
+    const boundary = MultipartNames.boundaryOf(contentType)!
+    // Raw UTF-8 file names would defeat the parser: rewrite them first (see MultipartNames in @uws-kit/adapter-rest).
     let cut: string | undefined
     const body = Stream.fromAsyncIterable(
-      utf8FileNames(Stream.toAsyncIterable(request.stream), boundary, (reason) => (cut = reason)),
+      MultipartNames.utf8FileNames(Stream.toAsyncIterable(request.stream), boundary, (reason) => (cut = reason)),
       (e) => e
     )
     const parts = body.pipe(

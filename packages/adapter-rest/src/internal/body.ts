@@ -12,6 +12,7 @@ import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import type { Upload } from "@uws-kit/core/Uws"
 import { Effect, Either, Stream, type Scope } from "effect"
 import * as Multipasta from "multipasta"
+import * as MultipartNames from "../MultipartNames.js"
 import { RestError, badRequest } from "./errors.js"
 import * as Form from "./form.js"
 
@@ -389,15 +390,21 @@ const readMultipart = (req: HttpServerRequest, limit: number): Effect.Effect<For
     }
     const flush = Effect.tryPromise({ try: flushNow, catch: (e) => (e instanceof RestError ? e : readError()) })
 
+    // Raw UTF-8 file names would make the parser drop the part's name (see MultipartNames).
+    const boundary = MultipartNames.boundaryOf(header(req, "content-type") ?? "")
+    const rewriter = boundary === undefined ? undefined : new MultipartNames.Utf8FileNames(boundary)
     yield* forEachChunk(req, limit, (chunk) => {
-      parser.write(chunk)
+      if (rewriter === undefined) parser.write(chunk)
+      else for (const bytes of rewriter.push(chunk)) parser.write(bytes)
       if (failure !== undefined) throw failure
       return pendingChunks.length === 0 ? undefined : flushNow()
     })
+    const ending = rewriter?.end()
+    for (const bytes of ending?.bytes ?? []) parser.write(bytes)
     parser.end()
     yield* flush
     if (failure !== undefined) return yield* Effect.fail(failure)
-    if (!done) return yield* Effect.fail(badRequest("The multipart body ends before its closing boundary."))
+    if (!done || ending?.complete === false) return yield* Effect.fail(badRequest("The multipart body ends before its closing boundary."))
     if (fieldErrors.length > 0) return yield* Effect.fail(badRequest(`Bad multipart data: ${fieldErrors.join("; ")}`))
     return { params, uploads }
   })

@@ -8,7 +8,7 @@ import { propertyRuns } from "@uws-kit/core/testing"
 import { Chunk, Effect, Stream } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { utf8FileNames } from "../src/internal/multipartNames.js"
+import { utf8FileNames } from "../src/MultipartNames.js"
 
 interface Part {
   readonly key: string
@@ -134,5 +134,34 @@ describe("utf8FileNames", () => {
       }),
       { numRuns: propertyRuns(200) }
     )
+  })
+})
+
+describe("through the REST binding", () => {
+  it("an upload whose file name is raw UTF-8 keeps its parameter name and content", async () => {
+    const { Uws, Worker } = await import("@uws-kit/core")
+    const { RestAdapter } = await import("@uws-kit/adapter-rest")
+    const { service, close } = await Uws.start({ worker: Worker.noop })
+    const rest = RestAdapter.makeRestAdapter({ service })
+    try {
+      const b = "XyZ"
+      const body = Buffer.concat([
+        Buffer.from(`--${b}\r\nContent-Disposition: form-data; name="UPLOAD"; filename="`),
+        Buffer.from("Договор.csv", "utf8"),
+        Buffer.from(`"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n\r\n--${b}--\r\n`)
+      ])
+      const created = await rest.handler(
+        new Request("http://h/jobs", { method: "POST", headers: { "content-type": `multipart/form-data; boundary=${b}` }, body })
+      )
+      expect(created.status).toBe(303)
+      const job = created.headers.get("location")!
+      const parameters = await (await rest.handler(new Request(`${job}/parameters`, { headers: { accept: "application/json" } }))).json()
+      expect(parameters.parameters).toEqual([expect.objectContaining({ id: "UPLOAD", byReference: true })])
+      const content = await rest.handler(new Request(`${job}/parameters/UPLOAD`))
+      expect(await content.text()).toBe("a,b\n1,2\n")
+    } finally {
+      await rest.dispose()
+      await close()
+    }
   })
 })
