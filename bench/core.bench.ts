@@ -174,7 +174,8 @@ const bench: Benchmark = async () => {
       const phaseMs = time(() => {
         for (let i = 0; i < repeat; i++) list({ phases: ["EXECUTING"] })
       }) / repeat
-      const all = list({ phases: ["COMPLETED"] }).jobs
+      // Straight from the store: the service bounds one listing (Policy.maxListedJobs).
+      const all = Effect.runSync(store.list({ phases: ["COMPLETED"] })).jobs
       const scanMs = time(() => {
         const copy = all.filter((j) => j.phase !== "ARCHIVED")
         copy.sort((a, b) => b.creationTime - a.creationTime)
