@@ -11,6 +11,7 @@ import { join } from "node:path"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import type { Upload } from "@uws-kit/core/Uws"
 import { Effect, Either, Stream, type Scope } from "effect"
+import * as Content from "@uws-kit/core/Content"
 import * as Multipasta from "multipasta"
 import * as MultipartNames from "../MultipartNames.js"
 import { RestError, badRequest } from "./errors.js"
@@ -199,19 +200,10 @@ export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<
     yield* checkUnread(req)
     yield* checkLength(req, limit)
     const chunks: Array<Uint8Array> = []
-    let size = 0
     yield* forEachChunk(req, limit, (chunk) => {
-      size += chunk.length
       chunks.push(chunk)
     })
-    if (chunks.length === 1) return chunks[0]!
-    const out = new Uint8Array(size)
-    let offset = 0
-    for (const c of chunks) {
-      out.set(c, offset)
-      offset += c.length
-    }
-    return out
+    return Content.concat(chunks)
   })
 
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })

@@ -9,6 +9,7 @@
  * path and leave no trace of it (Hono `mount`, a Fastify plugin that rewrites `req.url`).
  */
 import type { IncomingMessage } from "node:http"
+import * as PublicOrigin from "../PublicOrigin.js"
 
 export interface Location {
   /** `https://host[:port]`, no trailing slash. */
@@ -19,33 +20,6 @@ export interface Location {
   readonly segments: ReadonlyArray<string> | undefined
   /** The raw query string, without `?`. */
   readonly query: string
-}
-
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
-const PREFIX = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
-
-const first = (value: string | ReadonlyArray<string> | undefined): string | undefined => {
-  const s = Array.isArray(value) ? value[0] : (value as string | undefined)
-  if (s === undefined) return undefined
-  const comma = s.indexOf(",")
-  const v = (comma === -1 ? s : s.slice(0, comma)).trim()
-  return v === "" ? undefined : v
-}
-
-/** `proto` and `host` of the first element of an RFC 7239 `Forwarded` header. */
-const forwarded = (header: string | undefined): { proto?: string; host?: string } => {
-  const element = first(header)
-  if (element === undefined) return {}
-  const out: { proto?: string; host?: string } = {}
-  for (const pair of element.split(";")) {
-    const eq = pair.indexOf("=")
-    if (eq === -1) continue
-    const key = pair.slice(0, eq).trim().toLowerCase()
-    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1")
-    if (key === "proto") out.proto = value.toLowerCase()
-    else if (key === "host") out.host = value
-  }
-  return out
 }
 
 /** Splits and decodes a path; `undefined` when a segment is not valid percent-encoded UTF-8. */
@@ -68,11 +42,6 @@ export const joinSegments = (segments: ReadonlyArray<string>): string =>
 /** A configured path as segments (`"/uws/echo/"` → `["uws","echo"]`). */
 export const normalizePath = (path: string | undefined): Array<string> => (path ?? "").split("/").filter((s) => s !== "")
 
-const normalizePrefix = (prefix: string | undefined): string => {
-  if (prefix === undefined || !PREFIX.test(prefix)) return ""
-  const segs = prefix.split("/").filter((s) => s !== "")
-  return segs.length === 0 ? "" : `/${segs.join("/")}`
-}
 
 const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
   head.length <= segs.length && head.every((s, i) => segs[i] === s)
@@ -93,36 +62,11 @@ export const locate = (req: Source, base: ReadonlyArray<string>, trustForwarded:
   const headers = req.headers
   const node = isNode(req.source) ? req.source : undefined
 
-  // ---- origin
-  let proto: string | undefined
-  let host: string | undefined
-  let prefix = ""
-  if (trustForwarded) {
-    const fwd = forwarded(first(headers["forwarded"]))
-    proto = first(headers["x-forwarded-proto"])?.toLowerCase() ?? fwd.proto
-    host = first(headers["x-forwarded-host"]) ?? fwd.host
-    prefix = normalizePrefix(first(headers["x-forwarded-prefix"]))
-  }
-  if (proto !== "http" && proto !== "https") proto = undefined
-  if (host !== undefined && !HOST.test(host)) host = undefined
-  if (proto === undefined || host === undefined) {
-    if (node === undefined && typeof (req.source as Request | undefined)?.url === "string") {
-      try {
-        const u = new URL((req.source as Request).url)
-        proto ??= u.protocol.slice(0, -1)
-        host ??= u.host
-      } catch {
-        // keep the fallbacks below
-      }
-    }
-    proto ??= node !== undefined && (node.socket as { encrypted?: boolean } | undefined)?.encrypted === true ? "https" : "http"
-    const h = first(headers["host"])
-    host ??= h !== undefined && HOST.test(h) ? h : "localhost"
-  }
+  const { origin, prefix } = PublicOrigin.of({ headers, source: req.source }, trustForwarded)
 
   // ---- mount and route path
   const segs = segmentsOf(path)
-  if (segs === undefined) return { origin: `${proto}://${host}`, prefix, segments: undefined, query }
+  if (segs === undefined) return { origin, prefix, segments: undefined, query }
   let mount: Array<string> | undefined
   if (node?.originalUrl !== undefined) {
     const oq = node.originalUrl.indexOf("?")
@@ -136,7 +80,7 @@ export const locate = (req: Source, base: ReadonlyArray<string>, trustForwarded:
   }
   const full = mount === undefined ? segs : [...mount, ...segs]
   if (base.length > 0 && startsWith(full, base)) {
-    return { origin: `${proto}://${host}`, prefix: prefix + joinSegments(base), segments: full.slice(base.length), query }
+    return { origin, prefix: prefix + joinSegments(base), segments: full.slice(base.length), query }
   }
-  return { origin: `${proto}://${host}`, prefix: prefix + joinSegments(mount ?? base), segments: segs, query }
+  return { origin, prefix: prefix + joinSegments(mount ?? base), segments: segs, query }
 }

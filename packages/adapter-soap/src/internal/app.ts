@@ -6,10 +6,12 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { PublicOrigin } from "@uws-kit/adapter-rest"
 import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
 import * as Identity from "@uws-kit/core/Identity"
+import * as Content from "@uws-kit/core/Content"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Envelope from "../Envelope.js"
 import * as Fault from "../Fault.js"
@@ -35,27 +37,6 @@ export interface AppOptions {
   readonly closing: Deferred.Deferred<void>
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/
-const PREFIX = /^[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
-
-const first = (value: string | undefined) => {
-  const v = value?.split(",")[0]?.trim()
-  return v === undefined || v === "" ? undefined : v
-}
-
-/** `proto` and `host` of the first element of an RFC 7239 `Forwarded` header. */
-const forwarded = (header: string | undefined): { proto?: string; host?: string } => {
-  const out: { proto?: string; host?: string } = {}
-  for (const pair of first(header)?.split(";") ?? []) {
-    const eq = pair.indexOf("=")
-    if (eq === -1) continue
-    const key = pair.slice(0, eq).trim().toLowerCase()
-    const value = pair.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1")
-    if (key === "proto") out.proto = value.toLowerCase()
-    else if (key === "host") out.host = value
-  }
-  return out
-}
 
 const isNode = (u: unknown): u is IncomingMessage & { readonly originalUrl?: string } =>
   typeof u === "object" && u !== null && "socket" in u && typeof (u as IncomingMessage).url === "string"
@@ -71,42 +52,13 @@ const pathOf = (url: string) => {
  * with any mount prefix a host stripped (Express keeps it in `originalUrl`), and the query.
  */
 const locate = (request: HttpServerRequest.HttpServerRequest, options: AppOptions) => {
-  const headers = request.headers
+  const { origin, prefix } = PublicOrigin.of({ headers: request.headers, source: request.source }, options.trustForwarded)
   const node = isNode(request.source) ? request.source : undefined
-  let proto: string | undefined
-  let host: string | undefined
-  let prefix = ""
-  if (options.trustForwarded) {
-    const fwd = forwarded(headers["forwarded"])
-    proto = first(headers["x-forwarded-proto"])?.toLowerCase() ?? fwd.proto
-    host = first(headers["x-forwarded-host"]) ?? fwd.host
-    const p = first(headers["x-forwarded-prefix"])
-    if (p !== undefined && PREFIX.test(p)) prefix = normalisePath(`/${p}`.replace(/\/+/g, "/"))
-    if (prefix === "/") prefix = ""
-  }
-  if (proto !== "http" && proto !== "https") proto = undefined
-  if (host !== undefined && !HOST.test(host)) host = undefined
-  if (proto === undefined || host === undefined) {
-    const source = request.source as { readonly url?: unknown }
-    if (node === undefined && typeof source.url === "string" && /^https?:\/\//i.test(source.url)) {
-      // A web Request carries its absolute URL (and no Host header of its own).
-      try {
-        const u = new URL(source.url)
-        proto ??= u.protocol.slice(0, -1)
-        host ??= u.host
-      } catch {
-        // fall back below
-      }
-    }
-    proto ??= (node?.socket as { readonly encrypted?: boolean } | undefined)?.encrypted === true ? "https" : "http"
-    const h = first(headers["host"])
-    host ??= h !== undefined && HOST.test(h) ? h : "localhost"
-  }
   const original = node?.originalUrl
   const raw = typeof original === "string" && original.startsWith("/") ? original : request.url
   const q = raw.indexOf("?")
   return {
-    origin: `${proto}://${host}`,
+    origin,
     prefix,
     path: pathOf(raw),
     query: new URLSearchParams(q === -1 ? "" : raw.slice(q + 1))
@@ -135,16 +87,6 @@ const faultResponse = (
 const plainError = (fault: SoapFault) =>
   HttpServerResponse.text(`${fault.reason}\n`, { status: Fault.rules[fault.tag].plain, contentType: "text/plain; charset=utf-8" })
 
-const concat = (chunks: ReadonlyArray<Uint8Array>, size: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(size)
-  let offset = 0
-  for (const c of chunks) {
-    out.set(c, offset)
-    offset += c.length
-  }
-  return out
-}
 
 type Read = { readonly bytes: Uint8Array } | { readonly tooLarge: true } | { readonly failed: true }
 
@@ -157,7 +99,7 @@ const readWeb = async (body: ReadableStream<Uint8Array> | null, max: number): Pr
   try {
     for (;;) {
       const { done, value } = await reader.read()
-      if (done) return { bytes: concat(chunks, size) }
+      if (done) return { bytes: Content.concat(chunks) }
       size += value.length
       if (size > max) {
         void reader.cancel().catch(() => {})
@@ -188,7 +130,7 @@ const readNode = (req: IncomingMessage, max: number): Promise<Read> =>
         done({ tooLarge: true })
       } else chunks.push(chunk)
     }
-    const onEnd = () => done({ bytes: concat(chunks, size) })
+    const onEnd = () => done({ bytes: Content.concat(chunks) })
     const onError = () => done({ failed: true })
     req.on("data", onData)
     req.on("end", onEnd)
@@ -226,7 +168,7 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, max: number): Ef
       })
     ).pipe(Effect.mapError(unreadable))
     if (size > max) return yield* Effect.fail(tooLarge())
-    return concat(chunks, size)
+    return Content.concat(chunks)
   })
 }
 
