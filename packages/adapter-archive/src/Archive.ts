@@ -175,8 +175,6 @@ export interface ArchiveService {
 
 const DAY = 86_400_000
 
-const describe = (e: unknown) => (e instanceof Error ? e.message : String(e))
-
 const safeFileName = (name: string, fallback: string) => {
   // Keep the last path segment only and no control characters: names end up in a zip.
   const base = name.split(/[\\/]/).pop() ?? ""

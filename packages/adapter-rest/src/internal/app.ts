@@ -155,8 +155,6 @@ const header = (req: HttpServerRequest.HttpServerRequest, name: string): string 
   return Array.isArray(v) ? v.join(", ") : (v as string | undefined)
 }
 
-const jobPart = (ctx: Ctx, jobId: string, part: string) => `${ctx.urls.job(jobId)}/${part}`
-
 // ---- the app ---------------------------------------------------------------------------------
 
 export const makeApp = (config: Config) => {
