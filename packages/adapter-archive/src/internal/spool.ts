@@ -14,7 +14,7 @@ import type { HttpServerRequest } from "@effect/platform"
 import { Data, Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import type { IncomingFile } from "../Archive.js"
-import { MultipartNames } from "@uws-kit/adapter-rest"
+import { MultipartNames } from "@uws-kit/http"
 
 /** A problem with the request itself, answered with its HTTP status and a stable code. */
 export class RequestProblem extends Data.TaggedError("RequestProblem")<{
@@ -151,7 +151,7 @@ export const receive = (
       }).pipe(Effect.scoped)
 
     const boundary = MultipartNames.boundaryOf(contentType)!
-    // Raw UTF-8 file names would defeat the parser: rewrite them first (see MultipartNames in @uws-kit/adapter-rest).
+    // Raw UTF-8 file names would defeat the parser: rewrite them first (see MultipartNames in @uws-kit/http).
     let cut: string | undefined
     const body = Stream.fromAsyncIterable(
       MultipartNames.utf8FileNames(Stream.toAsyncIterable(request.stream), boundary, (reason) => (cut = reason)),

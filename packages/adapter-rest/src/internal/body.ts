@@ -13,7 +13,7 @@ import type { Upload } from "@uws-kit/core/Uws"
 import { Effect, Either, Stream, type Scope } from "effect"
 import * as Content from "@uws-kit/core/Content"
 import * as Multipasta from "multipasta"
-import * as MultipartNames from "../MultipartNames.js"
+import { MultipartNames } from "@uws-kit/http"
 import { RestError, badRequest } from "./errors.js"
 import * as Form from "./form.js"
 

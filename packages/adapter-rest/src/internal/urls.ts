@@ -9,7 +9,7 @@
  * path and leave no trace of it (Hono `mount`, a Fastify plugin that rewrites `req.url`).
  */
 import type { IncomingMessage } from "node:http"
-import * as PublicOrigin from "../PublicOrigin.js"
+import { PublicOrigin } from "@uws-kit/http"
 
 export interface Location {
   /** `https://host[:port]`, no trailing slash. */

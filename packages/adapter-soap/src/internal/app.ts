@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { PublicOrigin } from "@uws-kit/adapter-rest"
+import { PublicOrigin } from "@uws-kit/http"
 import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"

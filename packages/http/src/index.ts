@@ -1,0 +1,7 @@
+/**
+ * @uws-kit/http: what every HTTP binding of uws-kit needs and no single protocol owns.
+ *
+ * @since 0.1.0
+ */
+export * as MultipartNames from "./MultipartNames.js"
+export * as PublicOrigin from "./PublicOrigin.js"
