@@ -99,6 +99,7 @@ export const errorTable: Readonly<Record<ArchiveError["_tag"], { readonly status
   InvalidParameter: { status: 400, code: "InvalidArgument" },
   Conflict: { status: 409, code: "Conflict" },
   QuotaExceeded: { status: 429, code: "QuotaExceeded" },
+  LimitExceeded: { status: 413, code: "LimitExceeded" },
   StorageFailure: { status: 503, code: "StorageFailure" },
   PluginFailure: { status: 502, code: "PluginFailure" },
   StorageEnded: { status: 410, code: "StorageEnded" }

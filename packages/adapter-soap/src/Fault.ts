@@ -91,6 +91,7 @@ export const rules: { readonly [T in FaultTag]: FaultRule } = {
   InvalidTransition: { code: "Client", plain: 409 },
   InvalidParameter: { code: "Client", plain: 400 },
   QuotaExceeded: { code: "Client", plain: 429 },
+  LimitExceeded: { code: "Client", status: 413, plain: 413 },
   Conflict: { code: "Server", plain: 409 },
   StorageFailure: { code: "Server", plain: 500 },
   PluginFailure: { code: "Server", plain: 500 },

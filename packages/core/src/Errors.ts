@@ -95,6 +95,24 @@ export class QuotaExceeded extends Data.TaggedError("QuotaExceeded")<{ readonly 
 }
 
 /**
+ * A request larger than one of the service's size limits (parameters per job, bytes of a value,
+ * of a job's parameters, of an upload): refused whole, nothing changed. `limit` is the
+ * `Policy` field, `description` says it with its value ("at most 1000 parameters per job").
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LimitExceeded extends Data.TaggedError("LimitExceeded")<{
+  readonly limit: string
+  readonly description: string
+  readonly actual?: string
+}> {
+  override get message() {
+    return `Request too large: this service takes ${this.description}${this.actual === undefined ? "" : ` (got ${this.actual})`}.`
+  }
+}
+
+/**
  * @since 0.1.0
  * @category errors
  */
@@ -136,6 +154,7 @@ export type UwsError =
   | InvalidParameter
   | Conflict
   | QuotaExceeded
+  | LimitExceeded
   | StorageFailure
   | PluginFailure
 

@@ -79,6 +79,11 @@ export interface JobData {
   readonly results: ReadonlyArray<ResultRef>
   readonly errorSummary: ErrorSummary | null
   readonly jobInfo: JobInfo | null
+  /**
+   * Whom the job counts against for quotas when that is not its owner: the creating caller's
+   * `quotaKey` (e.g. an anonymous client's address). Kept for counting only; never rendered.
+   */
+  readonly quotaKey?: string
 }
 
 /**
@@ -112,6 +117,14 @@ export const parameterValues = (job: Pick<JobData, "parameters">, name: string):
  */
 export const parameter = (job: Pick<JobData, "parameters">, name: string): string | undefined =>
   parameterValues(job, name)[0]
+
+/**
+ * The key a job counts against for quotas: its `quotaKey`, else its owner.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const quotaKeyOf = (job: Pick<JobData, "ownerId" | "quotaKey">): string | null => job.quotaKey ?? job.ownerId
 
 /**
  * The deadline the execution-duration watchdog enforces, if any.

@@ -67,8 +67,11 @@ export interface JobStoreService {
   /** Compare-and-set delete; deleting a missing job is `JobNotFound`. */
   readonly remove: (jobId: string, expectedVersion: number) => Effect.Effect<void, Conflict | JobNotFound | StorageFailure>
   readonly list: (query: ListQuery) => Effect.Effect<JobPage, StorageFailure>
-  /** Jobs in PENDING, QUEUED or EXECUTING owned by `ownerId`. */
-  readonly countActive: (ownerId: string | null) => Effect.Effect<number, StorageFailure>
+  /**
+   * Active jobs (`Phase.isActive`) counted against a quota key: a job counts against its
+   * `quotaKey` when it has one, else against its owner (`Job.quotaKeyOf`).
+   */
+  readonly countActive: (quotaKey: string | null) => Effect.Effect<number, StorageFailure>
   readonly countInPhase: (phase: Phase) => Effect.Effect<number, StorageFailure>
   /**
    * The earliest pending deadline of a kind (destruction of a non-archived job; end of the

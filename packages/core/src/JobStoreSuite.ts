@@ -36,11 +36,14 @@ export interface JobStoreSuiteOptions {
 }
 
 const owners = [null, "alice", "bob"] as const
+// Anonymous clients counted apart (`Identity.anonymousAs`); "bob" as a key shares bob's count.
+const quotaKeys = [undefined, "client:a", "bob"] as const
 
 const arbJob = (id: number): fc.Arbitrary<Job> =>
   fc
     .record({
       ownerId: fc.constantFrom(...owners),
+      quotaKey: fc.constantFrom(...quotaKeys),
       phase: fc.constantFrom(...Phases.all),
       // Few distinct creation times, so ties (broken by job id) are common.
       creationTime: fc.integer({ min: 0, max: 20 }).map((t) => 1_700_000_000_000 + t * 1000),
@@ -62,6 +65,7 @@ const arbJob = (id: number): fc.Arbitrary<Job> =>
       results: [],
       errorSummary: null,
       jobInfo: null,
+      ...(r.quotaKey === undefined || r.ownerId !== null ? {} : { quotaKey: r.quotaKey }),
       version: 0
     }))
 
@@ -207,8 +211,8 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
                 }
               }
               const all = [...current.values()]
-              for (const owner of owners) {
-                expect(await run(store.countActive(owner))).toBe(all.filter((j) => j.ownerId === owner && Phases.isActive(j.phase)).length)
+              for (const key of [...owners, "client:a"]) {
+                expect(await run(store.countActive(key))).toBe(all.filter((j) => (j.quotaKey ?? j.ownerId) === key && Phases.isActive(j.phase)).length)
               }
               for (const phase of Phases.all) {
                 expect(await run(store.countInPhase(phase))).toBe(all.filter((j) => j.phase === phase).length)

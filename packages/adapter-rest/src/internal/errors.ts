@@ -39,6 +39,7 @@ export const STATUS: Readonly<Record<UwsError["_tag"] | RestErrorTag, number>> =
   InvalidTransition: 403,
   InvalidParameter: 400,
   QuotaExceeded: 403,
+  LimitExceeded: 413,
   Conflict: 409,
   StorageFailure: 503,
   PluginFailure: 500,

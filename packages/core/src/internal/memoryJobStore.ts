@@ -1,6 +1,6 @@
 import { Effect } from "effect"
 import { Conflict, JobNotFound } from "../Errors.js"
-import { executionDeadline, type Job } from "../Job.js"
+import { executionDeadline, quotaKeyOf, type Job } from "../Job.js"
 import type { DeadlineKind, JobPage, JobStoreService, ListQuery } from "../JobStore.js"
 import type { Phase } from "../Phase.js"
 import * as Phases from "../Phase.js"
@@ -55,7 +55,8 @@ export const makeMemoryJobStore = (): JobStoreService => {
       byPhase.get(job.phase)!.add(job.jobId)
       const was = previous !== undefined && Phases.isActive(previous.phase)
       const is = Phases.isActive(job.phase)
-      if (was !== is) activeByOwner.set(job.ownerId, (activeByOwner.get(job.ownerId) ?? 0) + (is ? 1 : -1))
+      const key = quotaKeyOf(job)
+      if (was !== is) activeByOwner.set(key, (activeByOwner.get(key) ?? 0) + (is ? 1 : -1))
     }
     for (const kind of ["destruction", "execution"] as const) {
       const at = deadlineOf(kind, job)
@@ -69,7 +70,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
   const unindex = (job: Job) => {
     byPhase.get(job.phase)!.delete(job.jobId)
     byOwner.get(job.ownerId)?.delete(job.jobId)
-    if (Phases.isActive(job.phase)) activeByOwner.set(job.ownerId, (activeByOwner.get(job.ownerId) ?? 1) - 1)
+    if (Phases.isActive(job.phase)) activeByOwner.set(quotaKeyOf(job), (activeByOwner.get(quotaKeyOf(job)) ?? 1) - 1)
     dead++
     if (dead > 1024 && dead * 2 > order.length) {
       order = order.filter((k) => byId.has(k.id))
@@ -191,7 +192,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
         return Effect.void
       }),
     list: (query) => Effect.sync(() => list(query)),
-    countActive: (ownerId) => Effect.sync(() => activeByOwner.get(ownerId) ?? 0),
+    countActive: (key) => Effect.sync(() => activeByOwner.get(key) ?? 0),
     countInPhase: (phase) => Effect.sync(() => byPhase.get(phase)!.size),
     nextDeadline: (kind) => Effect.sync(() => heaps[kind].peek(currentDeadline[kind])),
     due: (kind, until, limit) => Effect.sync(() => heaps[kind].due(until, limit, currentDeadline[kind]))

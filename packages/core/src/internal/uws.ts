@@ -19,6 +19,7 @@ import {
   InvalidParameter,
   InvalidTransition,
   JobNotFound,
+  type LimitExceeded,
   QuotaExceeded,
   ResourceNotFound,
   StorageFailure,
@@ -33,6 +34,7 @@ import { Cursor, JobStore, type DeadlineKind, type ListQuery } from "../JobStore
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
 import * as Quote from "../Quote.js"
+import { toStream } from "../Content.js"
 import { describeFailure, guard } from "../Result.js"
 import { ResultStore } from "../ResultStore.js"
 import type { CreateRequest, JobChange, Upload, UwsOptions, UwsService, WaitOptions } from "../Uws.js"
@@ -237,8 +239,47 @@ export const makeUws = (
       return malformed === undefined ? Effect.void : Effect.fail(malformed)
     }
 
+    /**
+     * Stores uploads under `keyOf(name)`, measuring their bytes as they stream in: past an upload
+     * limit (`before` = bytes of the job's uploads kept already) the put fails with LimitExceeded.
+     */
+    const putUploads = (jobId: string, uploads: ReadonlyArray<Upload>, keyOf: (name: string) => string, before: number) =>
+      Effect.suspend(() => {
+        let total = before
+        return Effect.forEach(
+          uploads,
+          (u) => {
+            let size = 0
+            let over: LimitExceeded | undefined
+            const metered = Stream.mapEffect(toStream(u.content), (chunk) => {
+              size += chunk.length
+              const check = Policies.checkUploadBytes(policy, u.name, size, total)
+              return Either.isLeft(check) ? Effect.fail((over = check.left)) : Effect.succeed(chunk)
+            })
+            return results.put(jobId, keyOf(u.name), metered, u.mimeType).pipe(
+              Effect.mapError((e) => over ?? e),
+              Effect.map((stored) => void (total += stored.size))
+            )
+          },
+          { discard: true }
+        )
+      })
+
     const storeUploads = (jobId: string, uploads: ReadonlyArray<Upload>) =>
-      Effect.forEach(uploads, (u) => results.put(jobId, uploadKey(u.name), u.content, u.mimeType), { discard: true })
+      putUploads(jobId, uploads, uploadKey, 0).pipe(Effect.tapError(() => Effect.ignore(results.deleteAll(jobId))))
+
+    /** Bytes of a job's stored uploads that an update sending `replacing` keeps. */
+    const keptUploadBytes = (jobId: string, replacing: ReadonlyArray<Upload>) =>
+      policy.maxUploadBytesPerJob === null
+        ? Effect.succeed(0)
+        : Effect.flatMap(store.get(jobId), (job) => {
+            const names = new Set(replacing.map((u) => u.name.toLowerCase()))
+            const kept = (job?.parameters ?? []).filter((p) => p.byReference === true && p.value.startsWith("param:") && !names.has(p.name.toLowerCase()))
+            return Effect.map(
+              Effect.forEach(kept, (p) => results.get(jobId, uploadKey(p.value.slice("param:".length)))),
+              (contents) => contents.reduce((n, c) => n + (c?.size ?? 0), 0)
+            )
+          })
 
     const uploadParameters = (uploads: ReadonlyArray<Upload>): Array<Parameter> =>
       uploads.map((u) => ({ name: u.name, value: `param:${u.name}`, byReference: true }))
@@ -257,18 +298,33 @@ export const makeUws = (
             )
       ).pipe(Effect.map((d) => d.job))
 
-    const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> =>
-      policy.maxActiveJobsPerOwner === null
-        ? Effect.void
-        : Effect.flatMap(store.countActive(caller.id), (active) =>
-            active < policy.maxActiveJobsPerOwner!
-              ? Effect.void
-              : Effect.fail(
-                  new QuotaExceeded({
-                    reason: `${caller.id === null ? "anonymous users" : `"${caller.id}"`} may have at most ${policy.maxActiveJobsPerOwner} active jobs; wait for some to finish or delete them.`
-                  })
-                )
+    const storedJobs = Effect.map(Effect.forEach(Phases.all, store.countInPhase), (counts) => counts.reduce((a, b) => a + b, 0))
+
+    const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> => {
+      const key = Identity.quotaKeyOf(caller)
+      const active =
+        policy.maxActiveJobsPerOwner === null
+          ? Effect.void
+          : Effect.flatMap(store.countActive(key), (n) =>
+              n < policy.maxActiveJobsPerOwner!
+                ? Effect.void
+                : Effect.fail(
+                    new QuotaExceeded({
+                      reason: `${key === null ? "anonymous users" : caller.id === null ? "this client" : `"${caller.id}"`} may have at most ${policy.maxActiveJobsPerOwner} active jobs (maxActiveJobsPerOwner); wait for some to finish or delete them.`
+                    })
+                  )
+            )
+      return policy.maxStoredJobs === null
+        ? active
+        : Effect.zipRight(
+            Effect.flatMap(storedJobs, (n) =>
+              n < policy.maxStoredJobs!
+                ? Effect.void
+                : Effect.fail(new QuotaExceeded({ reason: `this service keeps at most ${policy.maxStoredJobs} jobs (maxStoredJobs); try again when some have been destroyed.` }))
+            ),
+            active
           )
+    }
 
     // Written as a chain rather than a generator: it is the hot path of every new job.
     const create = (caller: Caller, request: CreateRequest): Effect.Effect<Job, UwsError> =>
@@ -277,6 +333,8 @@ export const makeUws = (
         const sent = uploads.length === 0 ? (request.parameters ?? []) : [...(request.parameters ?? []), ...uploadParameters(uploads)]
         const malformed = malformedParameters(sent)
         if (malformed !== undefined) return Effect.fail(malformed)
+        const tooLarge = Either.flatMap(Policies.checkParameters(policy, request.parameters ?? [], uploads), () => Policies.checkRunId(policy, request.runId))
+        if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
         if (request.jobId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(request.jobId)) {
           return Effect.fail(new InvalidParameter({ name: "jobId", reason: "use 1–128 letters, digits, '-', '_' or '.'." }))
         }
@@ -306,13 +364,14 @@ export const makeUws = (
             results: [],
             errorSummary: null,
             jobInfo: request.jobInfo ?? null,
+            ...(caller.quotaKey === undefined ? {} : { quotaKey: caller.quotaKey }),
             phase: "PENDING",
             version: 0
           }
           const quote = Quote.forJob(worker, draft, created)
           const job: Job = quote === null ? draft : { ...draft, quote }
           const insert = Effect.zipRight(quotaCheck(caller), store.insert(job))
-          const stored = (policy.maxActiveJobsPerOwner === null ? insert : creation.withPermits(1)(insert)).pipe(
+          const stored = (policy.maxActiveJobsPerOwner === null && policy.maxStoredJobs === null ? insert : creation.withPermits(1)(insert)).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
           const inserted = Effect.uninterruptible(
@@ -675,6 +734,7 @@ export const makeUws = (
         Effect.gen(function* () {
           const sent = [...parameters, ...uploadParameters(uploads)]
           yield* checkParameters(sent)
+          yield* Policies.checkParameters(policy, parameters, uploads)
           if (sent.length === 0) {
             const job = yield* load(caller, jobId)
             if (JobMachine.targetOf(job.phase, "UPDATE_PARAMETERS") === undefined) {
@@ -698,6 +758,7 @@ export const makeUws = (
               }
               const merged = JobMachine.decide(job, { type: "UPDATE_PARAMETERS", parameters: sent })
               const candidate = Either.isRight(merged) ? merged.right.job.parameters : sent
+              yield* Policies.checkParameters(policy, candidate)
               const validated = yield* validateParameters(candidate)
               if (Either.isLeft(validated)) {
                 return yield* Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
@@ -713,7 +774,8 @@ export const makeUws = (
               // only when the update is stored: a retried or refused update changes nothing.
               Effect.gen(function* () {
                 const staging = `staging/${randomJobId()}/`
-                yield* Effect.forEach(uploads, (u) => results.put(jobId, staging + u.name, u.content, u.mimeType), { discard: true })
+                const kept = yield* keptUploadBytes(jobId, uploads)
+                yield* putUploads(jobId, uploads, (name) => staging + name, kept).pipe(Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, staging))))
                 const job = yield* Effect.onExit(update, (exit) =>
                   Exit.isSuccess(exit)
                     ? Effect.forEach(
