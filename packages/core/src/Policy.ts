@@ -228,7 +228,9 @@ export const utf8Bytes = (s: string): number => {
   return n
 }
 
-const kib = (n: number) => (n % 1024 === 0 && n >= 1024 ? (n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n / 1024} KiB`) : `${n} bytes`)
+/** "64 KiB (65536 bytes)", or "10000 bytes" when not a whole number of KiB. */
+const bytes = (n: number) =>
+  n >= 1024 && n % 1024 === 0 ? `${n % (1024 * 1024) === 0 ? `${n / (1024 * 1024)} MiB` : `${n / 1024} KiB`} (${n} bytes)` : `${n} bytes`
 
 /**
  * A size limit as a user reads it: "at most 1000 parameters per job".
@@ -244,13 +246,13 @@ export const describeLimit = (
     case "maxParametersPerJob":
       return `at most ${max} parameters per job`
     case "maxParameterValueBytes":
-      return `parameter values (and RUNID) of at most ${kib(max)} (${max} bytes) each`
+      return `parameter values (and RUNID) of at most ${bytes(max)} each`
     case "maxParameterBytesPerJob":
-      return `at most ${kib(max)} (${max} bytes) of parameter names and values per job`
+      return `at most ${bytes(max)} of parameter names and values per job`
     case "maxUploadBytes":
-      return `uploads of at most ${kib(max)} (${max} bytes) each`
+      return `uploads of at most ${bytes(max)} each`
     case "maxUploadBytesPerJob":
-      return `at most ${kib(max)} (${max} bytes) of uploads per job`
+      return `at most ${bytes(max)} of uploads per job`
   }
 }
 

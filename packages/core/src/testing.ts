@@ -422,6 +422,15 @@ export class Model {
     return n
   }
 
+  /** The size limits, written out independently of `Policy.checkParameters`. */
+  private tooLarge(parameters: ReadonlyArray<Parameter>): boolean {
+    const { maxParametersPerJob: count, maxParameterValueBytes: value, maxParameterBytesPerJob: total } = this.policy
+    const bytes = (s: string) => new TextEncoder().encode(s).length
+    if (count !== null && parameters.length > count) return true
+    if (value !== null && parameters.some((p) => bytes(p.value) > value)) return true
+    return total !== null && parameters.reduce((n, p) => n + bytes(p.name) + bytes(p.value), 0) > total
+  }
+
   private queuedCount() {
     let n = 0
     for (const j of this.jobs_.values()) if (j.phase === "QUEUED") n++
@@ -446,6 +455,7 @@ export class Model {
    * the job; the answer says whether the model agrees that creation should succeed.
    */
   create(caller: Caller, op: Omit<Extract<Operation, { _tag: "Create" }>, "_tag" | "caller">, jobId?: string): Expected {
+    if (this.tooLarge(op.parameters)) return fail("LimitExceeded")
     const duration = op.executionDuration === undefined ? this.policy.defaultExecutionDuration : this.clampDuration(op.executionDuration)
     if (typeof duration !== "number") return duration
     let destruction: number | null
@@ -456,6 +466,7 @@ export class Model {
       if (typeof clamped !== "number") return clamped
       destruction = clamped
     }
+    if (this.policy.maxStoredJobs !== null && this.jobs_.size >= this.policy.maxStoredJobs) return fail("QuotaExceeded")
     if (this.policy.maxActiveJobsPerOwner !== null && this.activeCount(caller.id) >= this.policy.maxActiveJobsPerOwner) {
       return fail("QuotaExceeded")
     }
@@ -528,6 +539,7 @@ export class Model {
   }
 
   updateParameters(caller: Caller, jobId: string, parameters: ReadonlyArray<Parameter>): Expected {
+    if (this.tooLarge(parameters)) return fail("LimitExceeded")
     const job = this.access(caller, jobId)
     if ("ok" in job) return job
     if (job.phase !== "PENDING") return fail("InvalidTransition")
@@ -550,6 +562,7 @@ export class Model {
       }
     }
     for (const [key, values] of replaced) if (!placed.has(key)) next.push(...values)
+    if (this.tooLarge(next)) return fail("LimitExceeded")
     job.parameters = next
     return ok
   }
@@ -700,7 +713,7 @@ export const converge = (service: UwsService, model: Model, rounds = 400): Effec
 export const policies: ReadonlyArray<readonly [string, Partial<Policy>]> = [
   ["defaults with two slots", { concurrency: 2 }],
   [
-    "tight limits: clamping refused, quotas, archive on destruction, private anonymous jobs",
+    "tight limits: clamping refused, quotas, size limits, archive on destruction, private anonymous jobs",
     {
       concurrency: 1,
       overLimit: "refuse",
@@ -710,13 +723,24 @@ export const policies: ReadonlyArray<readonly [string, Partial<Policy>]> = [
       defaultDestructionLifetime: 3_600,
       maxActiveJobsPerOwner: 3,
       maxQueuedJobs: 2,
+      maxStoredJobs: 4,
+      maxParametersPerJob: 3,
+      maxParameterValueBytes: 16,
+      maxParameterBytesPerJob: 40,
       onDestruction: "archive",
       anonymousJobs: "private"
     }
   ],
   [
-    "unlimited durations, results kept when archived, new parameters allowed",
+    "unlimited durations, results kept when archived, new parameters allowed, no size limits or quotas",
     {
+      maxActiveJobsPerOwner: null,
+      maxStoredJobs: null,
+      maxParametersPerJob: null,
+      maxParameterValueBytes: null,
+      maxParameterBytesPerJob: null,
+      maxUploadBytes: null,
+      maxUploadBytesPerJob: null,
       concurrency: 3,
       maxExecutionDuration: 0,
       defaultExecutionDuration: 0,

@@ -300,6 +300,17 @@ describe("Uws service against the reference model", () => {
     })
   }
 
+  it("agrees on the stored-jobs limit: the fifth job is refused until one goes", async () => {
+    const create = (id: string | null) => ({ _tag: "Create", caller: { id }, parameters: [], run: false }) as const
+    await Effect.runPromise(
+      runScenario(
+        [create(null), create("alice"), create("bob"), create("alice"), create("bob"), create(null),
+          { _tag: "Delete", caller: { id: "alice" }, target: { _tag: "Known", index: 1 } }, create("bob")],
+        { maxStoredJobs: 4 }
+      )
+    )
+  })
+
   it("a deleted job's stored results are deleted with it", async () => {
     const known = { _tag: "Known", index: 0 } as const
     await Effect.runPromise(
