@@ -40,7 +40,8 @@ const STATUS_OF: Record<string, number> = {
   Forbidden: 403,
   InvalidTransition: 403,
   QuotaExceeded: 403,
-  InvalidParameter: 400
+  InvalidParameter: 400,
+  LimitExceeded: 413
 }
 
 // ---- malformed requests ------------------------------------------------------------------------

@@ -5,11 +5,13 @@
 import type { IncomingMessage } from "node:http"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { LimitExceeded } from "@uws-kit/core/Errors"
 import * as Identity from "@uws-kit/core/Identity"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { Job, Parameter } from "@uws-kit/core/Job"
 import * as JobMachine from "@uws-kit/core/JobMachine"
 import * as Phase from "@uws-kit/core/Phase"
+import * as Policy from "@uws-kit/core/Policy"
 import type { Upload, UwsService } from "@uws-kit/core/Uws"
 import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
 import { XMLParser } from "fast-xml-parser"
@@ -164,9 +166,22 @@ export const makeApp = (config: Config) => {
   const raceClosing = <A, E>(wait: Effect.Effect<A, E>, instead: Effect.Effect<A, E>): Effect.Effect<A, E> =>
     Effect.raceFirst(wait, Deferred.await(config.closing).pipe(Effect.zipRight(instead)))
 
+  const maxParameters = service.policy.maxParametersPerJob
+  const pairLimit =
+    maxParameters === null
+      ? undefined
+      : {
+          maxPairs: maxParameters + 16,
+          error: new LimitExceeded({
+            limit: "maxParametersPerJob",
+            description: Policy.describeLimit("maxParametersPerJob", maxParameters),
+            actual: `more than ${maxParameters + 16} form fields`
+          })
+        }
+
   /** The form pairs of a POST: query string first, then the body. */
   const formOf = (ctx: Ctx) =>
-    Effect.map(readForm(ctx.req, limit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
+    Effect.map(readForm(ctx.req, limit, pairLimit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
 
   const renderJob = (ctx: Ctx, job: Job) => {
     const jobUrl = ctx.urls.job(job.jobId)

@@ -9,6 +9,7 @@ import type { IncomingMessage } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
+import type { LimitExceeded } from "@uws-kit/core/Errors"
 import type { Upload } from "@uws-kit/core/Uws"
 import { Effect, Either, Stream, type Scope } from "effect"
 import * as Content from "@uws-kit/core/Content"
@@ -246,7 +247,29 @@ const unsupported = (type: string, accepted: ReadonlyArray<string>) =>
  * Reads a form body: urlencoded or multipart. An empty body without a Content-Type is an empty
  * form (`curl -X POST`); any other body must be one of the two.
  */
-export const readForm = (req: HttpServerRequest, limit: number): Effect.Effect<FormBody, RestError, Scope.Scope> =>
+/**
+ * Refuses a form of more pairs than any job may have parameters before parsing it: a body of
+ * millions of tiny pairs would otherwise become millions of strings. `maxPairs` leaves room for
+ * the job-control names (PHASE, RUNID, …), so it never refuses a form the service would take.
+ */
+const countPairs = (bytes: Uint8Array, maxPairs: number): number => {
+  let n = 1
+  for (let i = bytes.indexOf(AMP); i >= 0 && n <= maxPairs; i = bytes.indexOf(AMP, i + 1)) n++
+  return n
+}
+const AMP = 0x26
+
+export interface PairLimit {
+  readonly maxPairs: number
+  /** The refusal, naming the service's limit. */
+  readonly error: LimitExceeded
+}
+
+export const readForm = (
+  req: HttpServerRequest,
+  limit: number,
+  pairs?: PairLimit
+): Effect.Effect<FormBody, RestError | LimitExceeded, Scope.Scope> =>
   Effect.gen(function* () {
     const mt = mediaTypeOf(header(req, "content-type"))
     if (mt.type === "multipart/form-data") return yield* readMultipart(req, limit)
@@ -258,9 +281,12 @@ export const readForm = (req: HttpServerRequest, limit: number): Effect.Effect<F
         )
       }
       const bytes = yield* readBytes(req, limit)
-      const pairs = Form.parse(bytes)
-      if (Either.isLeft(pairs)) return yield* Effect.fail(badRequest(`Bad form data: ${pairs.left}`))
-      return { params: pairs.right, uploads: [] }
+      if (pairs !== undefined && countPairs(bytes, pairs.maxPairs) > pairs.maxPairs) {
+        return yield* Effect.fail(pairs.error)
+      }
+      const parsed = Form.parse(bytes)
+      if (Either.isLeft(parsed)) return yield* Effect.fail(badRequest(`Bad form data: ${parsed.left}`))
+      return { params: parsed.right, uploads: [] }
     }
     const bytes = yield* readBytes(req, limit)
     if (bytes.length === 0) return { params: [], uploads: [] }
