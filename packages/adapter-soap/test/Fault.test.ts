@@ -14,6 +14,7 @@ const coreErrors = [
   new Errors.InvalidParameter({ name: "DESTRUCTION", reason: "in the past." }),
   new Errors.Conflict({ jobId: "j", reason: "raced." }),
   new Errors.QuotaExceeded({ reason: "too many." }),
+  new Errors.LimitExceeded({ limit: "maxParametersPerJob", description: "at most 1000 parameters per job", actual: "1001" }),
   new Errors.StorageFailure({ operation: "save", reason: "disk" }),
   new Errors.PluginFailure({ plugin: "p", operation: "o", reason: "r" })
 ]
@@ -28,6 +29,7 @@ describe("the fault table", () => {
       InvalidTransition: "Client",
       InvalidParameter: "Client",
       QuotaExceeded: "Client",
+      LimitExceeded: "Client",
       Conflict: "Server",
       StorageFailure: "Server",
       PluginFailure: "Server"
@@ -38,9 +40,10 @@ describe("the fault table", () => {
     const notFound = Fault.fromUwsError(coreErrors[0]!)
     expect(Fault.status(notFound, "1.1")).toBe(500)
     expect(Fault.status(notFound, "1.2")).toBe(400)
-    const storage = Fault.fromUwsError(coreErrors[7]!)
+    const storage = Fault.fromUwsError(coreErrors[8]!)
     expect(Fault.status(storage, "1.2")).toBe(500)
     expect(Fault.status(Fault.make("EnvelopeTooLarge", "big"), "1.1")).toBe(413)
+    expect(Fault.status(Fault.fromUwsError(coreErrors[7]!), "1.1")).toBe(413)
     expect(Fault.status(Fault.make("UnsupportedMediaType", "json"), "1.2")).toBe(415)
     expect(Fault.status(Fault.make("VersionMismatch", "v"), "1.2")).toBe(500)
   })
