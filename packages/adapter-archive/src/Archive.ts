@@ -140,7 +140,11 @@ export interface ArchiveOptions {
   readonly storageAccess?: (caller: Identity.Caller, storageId: number) => boolean
   /** Container ids (default: random UUIDs, as the seed's GUIDs). */
   readonly makeContainerId?: () => string
-  /** Further core policy (quotas, …); retention fields are the archive's own. */
+  /**
+   * Further core policy (quotas, …); retention fields are the archive's own. The core's defaults
+   * apply (100 active containers per caller, …) except that no count of stored containers is
+   * set and a parameter may hold 1 MiB (a container's manifest).
+   */
   readonly policy?: Partial<Policy.Policy>
   /** Time limit of plugin calls made by the step (upgrader); default 30 s. */
   readonly pluginTimeout?: Duration.DurationInput
@@ -400,6 +404,13 @@ export const make = (
       worker,
       makeJobId: makeContainerId,
       policy: {
+        // An archive keeps its containers: no count of stored jobs unless the host sets one. Its
+        // parameters are written by the upload above (its own field limits bound them) and the
+        // manifest of a container of 64 signatures is ~28 KB, more with long storage locators:
+        // room for it beyond a public service's 64 KiB per value.
+        maxStoredJobs: null,
+        maxParameterValueBytes: 1024 * 1024,
+        maxParameterBytesPerJob: 2 * 1024 * 1024,
         ...options.policy,
         defaultExecutionDuration: stepTimeout,
         maxExecutionDuration: stepTimeout,
