@@ -4,6 +4,7 @@
  * stripping it (every adapter is built with its `basePath`, so its URLs are absolute and right).
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
+import * as Identity from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
 
 export interface Mount {
@@ -26,3 +27,11 @@ export interface Contribution {
   readonly mounts: ReadonlyArray<Mount>
   readonly close: () => Promise<void>
 }
+
+/**
+ * The demo's callers are all anonymous; each client address gets its own quota (100 active jobs
+ * by default) so that one client cannot use up everyone's. The socket's address, not
+ * X-Forwarded-For, which any client can write: behind a proxy, put the proxy's word here.
+ */
+export const byClientAddress = (req: IncomingMessage): Identity.Caller =>
+  Identity.anonymousAs(`client:${req.socket.remoteAddress ?? "unknown"}`)

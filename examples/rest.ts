@@ -10,14 +10,14 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { UwsService } from "@uws-kit/core/Uws"
-import type { Contribution, DemoApps, Mount } from "./mount.js"
+import { byClientAddress, type Contribution, type DemoApps, type Mount } from "./mount.js"
 
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
 const mountApp = (name: string, service: UwsService): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = `/uws/${name}`
-  const jobs = RestAdapter.makeRestAdapter({ service, basePath, title: name })
-  const tap = RestAdapter.makeRestAdapter({ service, basePath, jobsPath: "async", syncPath: "async-sync", title: name })
+  const jobs = RestAdapter.makeRestAdapter({ service, basePath, title: name, identifyNode: byClientAddress })
+  const tap = RestAdapter.makeRestAdapter({ service, basePath, jobsPath: "async", syncPath: "async-sync", title: name, identifyNode: byClientAddress })
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
     if (path === basePath || path === `${basePath}/`) {

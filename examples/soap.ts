@@ -7,11 +7,11 @@
  */
 import { SoapAdapter } from "@uws-kit/adapter-soap"
 import type { UwsService } from "@uws-kit/core/Uws"
-import type { Contribution, DemoApps, Mount } from "./mount.js"
+import { byClientAddress, type Contribution, type DemoApps, type Mount } from "./mount.js"
 
 const mountApp = (name: string, service: UwsService) => {
   const basePath = `/soap/${name}`
-  const adapter = SoapAdapter.makeSoapAdapter({ service, basePath })
+  const adapter = SoapAdapter.makeSoapAdapter({ service, basePath, identifyNode: byClientAddress })
   const mount: Mount & { readonly href: string } = {
     prefix: basePath,
     title: `${name}: UWS SOAP endpoint (v0.3 binding, SOAP 1.1/1.2, WS-Addressing); WSDL at ${basePath}?wsdl`,

@@ -4,6 +4,7 @@
  * script itself (banner, SIGINT, SIGTERM).
  */
 import { spawn } from "node:child_process"
+import { request as httpRequest } from "node:http"
 import { fileURLToPath } from "node:url"
 import * as Client from "@uws-kit/adapter-rest/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -102,6 +103,40 @@ describe("the demo's routing", () => {
     const jobId = location.split("/").pop()!
     const viaJobs = await Client.make(`${demo.url}/uws/echo/jobs`).get(jobId)
     expect(viaJobs.parameters).toEqual([{ name: "QUERY", value: "SELECT 1" }])
+  })
+})
+
+describe("the demo's limits", () => {
+  /** A form POST from a given local address (any of 127.0.0.0/8 reaches a server on 127.0.0.1). */
+  const postFrom = (localAddress: string, path: string, body: string) =>
+    new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = httpRequest(`${demo.url}${path}`, { method: "POST", localAddress, headers: { "content-type": "application/x-www-form-urlencoded" } }, (res) => {
+        let text = ""
+        res.setEncoding("utf8")
+        res.on("data", (c: string) => (text += c))
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, text }))
+      })
+      req.on("error", reject)
+      req.end(body)
+    })
+
+  it("counts each client address apart: one client's 100 active jobs do not refuse another's", async () => {
+    try {
+      for (let i = 0; i < 100; i++) {
+        const res = await postFrom("127.0.0.1", "/uws/sleep/jobs", `SECONDS=${i}`)
+        expect(res.status).toBe(303)
+      }
+      const refused = await postFrom("127.0.0.1", "/uws/sleep/jobs", "SECONDS=1")
+      expect(refused.status).toBe(403)
+      expect(refused.text).toContain("this client may have at most 100 active jobs (maxActiveJobsPerOwner)")
+      expect((await postFrom("127.0.0.2", "/uws/sleep/jobs", "SECONDS=1")).status).toBe(303)
+      const big = await postFrom("127.0.0.2", "/uws/sleep/jobs", `SECONDS=1&NOTE=${"x".repeat(70_000)}`)
+      expect(big.status).toBe(413)
+      expect(big.text).toContain("at most 64 KiB (65536 bytes) each")
+    } finally {
+      const list = await Client.make(`${demo.url}/uws/sleep/jobs`).list()
+      for (const job of list.jobs) await get(`/uws/sleep/jobs/${job.jobId}`, { method: "DELETE" })
+    }
   })
 })
 
