@@ -30,7 +30,8 @@
  * characters in names); 401 when `identify` throws; 403 an action the job's phase or owner
  * forbids, or a refused creation (quota); 404 unknown jobs, results, parameters, routes, and
  * `/error` of a job without an error; 405 (with `Allow`); 409 a change lost to concurrent ones;
- * 413 a body over `maxBodyBytes`; 415 a body of a type the resource does not take; 500 a plugin
+ * 413 a body over `maxBodyBytes` or a request over one of the policy's size limits (`LimitExceeded`,
+ * naming the limit); 415 a body of a type the resource does not take; 500 a plugin
  * or the binding failed; 503 storage failed, or the adapter is disposed.
  *
  * ## Representations
