@@ -455,7 +455,6 @@ export class Model {
    * the job; the answer says whether the model agrees that creation should succeed.
    */
   create(caller: Caller, op: Omit<Extract<Operation, { _tag: "Create" }>, "_tag" | "caller">, jobId?: string): Expected {
-    if (this.tooLarge(op.parameters)) return fail("LimitExceeded")
     const duration = op.executionDuration === undefined ? this.policy.defaultExecutionDuration : this.clampDuration(op.executionDuration)
     if (typeof duration !== "number") return duration
     let destruction: number | null
@@ -466,6 +465,7 @@ export class Model {
       if (typeof clamped !== "number") return clamped
       destruction = clamped
     }
+    if (this.tooLarge(op.parameters)) return fail("LimitExceeded")
     if (this.policy.maxStoredJobs !== null && this.jobs_.size >= this.policy.maxStoredJobs) return fail("QuotaExceeded")
     if (this.policy.maxActiveJobsPerOwner !== null && this.activeCount(caller.id) >= this.policy.maxActiveJobsPerOwner) {
       return fail("QuotaExceeded")

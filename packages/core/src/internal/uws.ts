@@ -333,8 +333,6 @@ export const makeUws = (
         const sent = uploads.length === 0 ? (request.parameters ?? []) : [...(request.parameters ?? []), ...uploadParameters(uploads)]
         const malformed = malformedParameters(sent)
         if (malformed !== undefined) return Effect.fail(malformed)
-        const tooLarge = Either.flatMap(Policies.checkParameters(policy, request.parameters ?? [], uploads), () => Policies.checkRunId(policy, request.runId))
-        if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
         if (request.jobId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(request.jobId)) {
           return Effect.fail(new InvalidParameter({ name: "jobId", reason: "use 1–128 letters, digits, '-', '_' or '.'." }))
         }
@@ -345,6 +343,9 @@ export const makeUws = (
             ? Either.right(Policies.initialDestruction(policy, created))
             : Policies.destruction(policy, created, created, request.destruction)
         if (Either.isLeft(destruction)) return Effect.fail(destruction.left)
+        // After the malformed-input checks (400 before 413), before anything is validated or stored.
+        const tooLarge = Either.flatMap(Policies.checkParameters(policy, request.parameters ?? [], uploads), () => Policies.checkRunId(policy, request.runId))
+        if (Either.isLeft(tooLarge)) return Effect.fail(tooLarge.left)
 
         const build = (validated: Either.Either<ReadonlyArray<Parameter>, string>): Effect.Effect<Job, UwsError> => {
           if (Either.isLeft(validated) && worker.onInvalidParameters === "reject") {
