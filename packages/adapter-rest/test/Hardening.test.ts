@@ -205,6 +205,27 @@ describe("HTML pages", () => {
   })
 })
 
+describe("content users or applications supplied", () => {
+  it("is served sandboxed and never sniffed: an HTML upload or result cannot run script in the service's origin", async () => {
+    f = await fixture()
+    const body = new FormData()
+    body.append("MODE", "none")
+    body.append("PAGE", new Blob(["<script>alert(document.cookie)</script>"], { type: "text/html" }), "page.html")
+    const created = await f.call("/jobs", { method: "POST", body })
+    expect(created.status).toBe(303)
+    const job = created.headers.get("location")!.split("/").pop()!
+    const upload = await f.call(`/jobs/${job}/parameters/PAGE`)
+    expect(upload.status).toBe(200)
+    expect(upload.headers.get("content-security-policy")).toMatch(/^sandbox;/)
+    expect(upload.headers.get("x-content-type-options")).toBe("nosniff")
+    const done = await createJob(f, { TEXT: "x", PHASE: "RUN" })
+    await settled(f, done)
+    const result = await f.call(`/jobs/${done}/results/result`)
+    expect(result.headers.get("content-security-policy")).toMatch(/^sandbox;/)
+    expect(result.headers.get("x-content-type-options")).toBe("nosniff")
+  })
+})
+
 describe("HEAD changes nothing", () => {
   it("on every route, the job list is the same before and after; the sync facade's job-creating GET is refused to HEAD (405)", async () => {
     f = await fixture()

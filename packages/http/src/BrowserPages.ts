@@ -60,3 +60,16 @@ export const headers = (sources: Sources = {}): Readonly<Record<string, string>>
  * @category headers
  */
 export const hashSource = (text: string): string => `'sha256-${createHash("sha256").update(text, "utf8").digest("base64")}'`
+
+/**
+ * The headers of content a user or an application supplied (job results, uploaded parameters):
+ * served from the service's own origin, an HTML or SVG result must not run script there (it
+ * could then act as the user's own pages), so it is sandboxed and never sniffed.
+ *
+ * @since 0.1.0
+ * @category headers
+ */
+export const contentHeaders: Readonly<Record<string, string>> = {
+  "content-security-policy": "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
+  "x-content-type-options": "nosniff"
+}

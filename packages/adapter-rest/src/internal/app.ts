@@ -512,7 +512,7 @@ export const makeApp = (config: Config) => {
         : HttpServerResponse.stream(content.stream, {
             contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
             contentLength: content.size,
-            headers: { "cache-control": "no-cache" }
+            headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }
           })
     )
 
@@ -536,7 +536,7 @@ export const makeApp = (config: Config) => {
         return HttpServerResponse.stream(content.stream, {
           contentType: content.mimeType ?? "application/octet-stream",
           contentLength: content.size,
-          headers: { "cache-control": "no-cache" }
+          headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }
         })
       }
       const notFound = () => Effect.fail(badNotFound(jobId, name))

@@ -309,7 +309,8 @@ const download = (request: HttpServerRequest.HttpServerRequest, options: AppOpti
     if (content === undefined) return HttpServerResponse.redirect(ref.href ?? "", { status: 303 })
     return HttpServerResponse.stream(content.stream, {
       contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
-      contentLength: content.size
+      contentLength: content.size,
+      headers: BrowserPages.contentHeaders
     })
   }).pipe(Effect.catchAll((e) => Effect.succeed(plainError(toFault(e)))))
 
