@@ -5,12 +5,22 @@
  *
  *     PORT=8080 HOST=127.0.0.1 npm start
  *
+ * Slow clients cannot hold connections for ever (issue #8): the server stops waiting for a
+ * request's headers after `UWS_HEADERS_TIMEOUT_MS` (default 15 s) and for the whole request
+ * after `UWS_REQUEST_TIMEOUT_MS` (default 300 s, room for large archive uploads), answering 408
+ * and closing; Node's request timeout covers receiving the request only, so a blocking `WAIT`
+ * (a response that takes its time) is not cut. Idle keep-alive connections close after
+ * `UWS_KEEP_ALIVE_TIMEOUT_MS` (default 5 s). One address may hold at most
+ * `UWS_MAX_CONNECTIONS_PER_IP` connections (default 64); more are closed at once. The server
+ * holds at most `UWS_MAX_CONNECTIONS` in all (default 4096).
+ *
  * `startDemo` is also what the system suites start, on a free port.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
 import { Uws } from "@uws-kit/core"
+import { BrowserPages } from "@uws-kit/http"
 import { archiveContribution } from "./archive.js"
 import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
@@ -21,6 +31,50 @@ export interface DemoOptions {
   /** 0 = any free port. */
   readonly port?: number
   readonly host?: string
+  /** How long a client may take to send a request's headers (ms; default 15,000). */
+  readonly headersTimeout?: number
+  /** How long a client may take to send a whole request, body included (ms; default 300,000). */
+  readonly requestTimeout?: number
+  /** How long an idle keep-alive connection stays open (ms; default 5,000). */
+  readonly keepAliveTimeout?: number
+  /** Most connections one client address may hold (default 64); more are closed at once. */
+  readonly maxConnectionsPerIp?: number
+  /** Most connections in all (default 4096). */
+  readonly maxConnections?: number
+  /** How often the server looks for requests over their time-outs (ms; default 1,000). */
+  readonly connectionsCheckingInterval?: number
+}
+
+/** The limits the demo applies when neither an option nor an environment variable says. */
+export const defaultLimits = {
+  headersTimeout: 15_000,
+  requestTimeout: 300_000,
+  keepAliveTimeout: 5_000,
+  maxConnectionsPerIp: 64,
+  maxConnections: 4096,
+  connectionsCheckingInterval: 1_000
+} as const
+
+const ENV: Readonly<Record<keyof typeof defaultLimits, string>> = {
+  headersTimeout: "UWS_HEADERS_TIMEOUT_MS",
+  requestTimeout: "UWS_REQUEST_TIMEOUT_MS",
+  keepAliveTimeout: "UWS_KEEP_ALIVE_TIMEOUT_MS",
+  maxConnectionsPerIp: "UWS_MAX_CONNECTIONS_PER_IP",
+  maxConnections: "UWS_MAX_CONNECTIONS",
+  connectionsCheckingInterval: "UWS_CONNECTIONS_CHECKING_INTERVAL_MS"
+}
+
+/** The limits from the environment; throws on a value that is not a whole number ≥ 1. */
+export const limitsFromEnv = (env: NodeJS.ProcessEnv = process.env): Partial<Record<keyof typeof defaultLimits, number>> => {
+  const out: Partial<Record<keyof typeof defaultLimits, number>> = {}
+  for (const [key, name] of Object.entries(ENV) as Array<[keyof typeof defaultLimits, string]>) {
+    const text = env[name]
+    if (text === undefined || text === "") continue
+    const n = Number(text)
+    if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < 1) throw new Error(`${name} must be a whole number ≥ 1, not "${text}".`)
+    out[key] = n
+  }
+  return out
 }
 
 export interface Demo {
@@ -38,6 +92,10 @@ export const mountHref = (mount: Mount): string => mount.href ?? mount.prefix
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
+const landingStyle = "body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}code{font-family:ui-monospace,monospace}"
+// The landing page's one inline style is allowed by its hash; nothing else runs or loads.
+const landingHeaders = BrowserPages.headers({ style: BrowserPages.hashSource(landingStyle) })
+
 const landingPage = (mounts: ReadonlyArray<Mount>) => {
   const items = mounts
     .filter((m) => m.prefix !== "/")
@@ -47,7 +105,7 @@ const landingPage = (mounts: ReadonlyArray<Mount>) => {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>uws-kit demo</title><link rel="icon" href="data:,">
-<style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}code{font-family:ui-monospace,monospace}</style>
+<style>${landingStyle}</style>
 </head><body>
 <h1>uws-kit demo</h1>
 <p>Two IVOA UWS applications with in-memory job lists:
@@ -61,13 +119,24 @@ ${items}
 `
 }
 
-const send = (res: ServerResponse, status: number, type: string, body: string) => {
-  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) })
+const definedOnly = (options: DemoOptions): Partial<Record<keyof typeof defaultLimits, number>> => {
+  const out: Partial<Record<keyof typeof defaultLimits, number>> = {}
+  for (const key of Object.keys(defaultLimits) as Array<keyof typeof defaultLimits>) {
+    const v = options[key]
+    if (v !== undefined) out[key] = v
+  }
+  return out
+}
+
+const send = (res: ServerResponse, status: number, type: string, body: string, headers: Readonly<Record<string, string>> = {}) => {
+  res.writeHead(status, { ...headers, "content-type": type, "content-length": Buffer.byteLength(body) })
   res.end(body)
 }
 
 /** Starts the demo; `close` stops the server, the adapters and the applications. */
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
+  const limits = { ...defaultLimits, ...limitsFromEnv(), ...definedOnly(options) }
+  if (limits.headersTimeout > limits.requestTimeout) throw new Error("headersTimeout must not exceed requestTimeout.")
   const started = await Promise.all([
     Uws.start({ worker: echo }),
     Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 } })
@@ -96,7 +165,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         res.setHeader("allow", "GET, HEAD")
         return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n")
       }
-      send(res, 200, "text/html; charset=utf-8", landingPage(mounts))
+      send(res, 200, "text/html; charset=utf-8", landingPage(mounts), landingHeaders)
     }
   }
   mounts = [...mounts, landing].sort((a, b) => b.prefix.length - a.prefix.length)
@@ -106,7 +175,12 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     mounts.find((m) => m.prefix === "/" || path === m.prefix || path.startsWith(m.prefix.endsWith("/") ? m.prefix : `${m.prefix}/`)) ??
     landing
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const server = createServer({
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    connectionsCheckingInterval: limits.connectionsCheckingInterval
+  }, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
     try {
       route(path).listener(req, res)
@@ -116,9 +190,24 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       else res.destroy()
     }
   })
-  // Blocking WAITs hold connections for up to a minute: keep headers from timing out first.
-  server.headersTimeout = 70_000
-  server.requestTimeout = 0
+  server.keepAliveTimeout = limits.keepAliveTimeout
+  server.maxConnections = limits.maxConnections
+  // A per-address cap: one client (or one attacker) cannot take every file descriptor.
+  const perIp = new Map<string, number>()
+  server.on("connection", (socket) => {
+    const ip = socket.remoteAddress ?? "?"
+    const held = perIp.get(ip) ?? 0
+    if (held >= limits.maxConnectionsPerIp) {
+      socket.destroy()
+      return
+    }
+    perIp.set(ip, held + 1)
+    socket.once("close", () => {
+      const left = (perIp.get(ip) ?? 1) - 1
+      if (left <= 0) perIp.delete(ip)
+      else perIp.set(ip, left)
+    })
+  })
 
   try {
     await new Promise<void>((resolve, reject) => {

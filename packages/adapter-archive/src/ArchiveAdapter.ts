@@ -27,6 +27,7 @@ import * as os from "node:os"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { getRequestListener } from "@hono/node-server"
 import type { Identity } from "@uws-kit/core"
+import { CrossSite, PublicOrigin } from "@uws-kit/http"
 import { Cause, Effect, Either, Option, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
 import * as ArchiveDate from "./ArchiveDate.js"
@@ -73,6 +74,18 @@ export interface ArchiveAdapterOptions {
    * with more answers `signatures: null` and points to `/sign`, so a detail request stays small.
    */
   readonly maxInlineSignatureBytes?: number
+  /**
+   * Other sites whose pages may upload, search or delete here, e.g. `["https://portal.example"]`.
+   * Any other site's page is refused (403, `errorCode: "CrossSiteRequest"`; CSRF defence from
+   * `Sec-Fetch-Site` and `Origin`, see `CrossSite` in `@uws-kit/http`). Clients that are not
+   * browsers (curl, services) send neither header and are never refused. Default: none.
+   */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /**
+   * Whether `X-Forwarded-*`/`Forwarded` headers are believed when the request's public origin is
+   * compared with a page's `Origin` (default `true`, as in the other bindings).
+   */
+  readonly trustForwarded?: boolean
 }
 
 /**
@@ -103,6 +116,38 @@ export const errorTable: Readonly<Record<ArchiveError["_tag"], { readonly status
   StorageFailure: { status: 503, code: "StorageFailure" },
   PluginFailure: { status: 502, code: "PluginFailure" },
   StorageEnded: { status: 410, code: "StorageEnded" }
+}
+
+/**
+ * A streamed body whose source fails after the headers went out (a container deleted during its
+ * signature download, a storage failing mid-read) cannot become an error answer any more. The
+ * connection is reset, so the client sees a cut download rather than a complete-looking one,
+ * and nothing is logged: Hono's converter would log the failure as unhandled and append
+ * `Error: …` to the body.
+ */
+const resetOnFailure = (response: Response, outgoing: { readonly destroy: () => unknown }): Response => {
+  const body = response.body
+  if (body === null) return response
+  const reader = body.getReader()
+  let failed = false
+  const quiet = new ReadableStream<Uint8Array>({
+    pull: async (controller) => {
+      if (failed) return new Promise<void>(() => {})
+      let next: ReadableStreamReadResult<Uint8Array>
+      try {
+        next = await reader.read()
+      } catch {
+        failed = true
+        outgoing.destroy()
+        // Never settles: the converter sees the connection close and cancels this stream.
+        return new Promise<void>(() => {})
+      }
+      if (next.done) controller.close()
+      else controller.enqueue(next.value)
+    },
+    cancel: (reason) => reader.cancel(reason).catch(() => {})
+  })
+  return new Response(quiet, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 /**
@@ -156,6 +201,14 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const offset = options.dateOffsetMinutes ?? 0
   const sourceSystem = options.sourceSystem ?? ((ownerId) => ({ id: ownerId, name: null }))
   const identify = options.identify
+  const crossSite = CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
+  const trustForwarded = options.trustForwarded ?? true
+
+  /** Refuses a state-changing request sent by another site's page, before anything is read. */
+  const sameSite = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const refused = crossSite(request, PublicOrigin.of({ headers: request.headers, source: request.source }, trustForwarded).origin)
+    return refused === undefined ? Effect.void : Effect.fail(new RequestProblem({ status: 403, code: "CrossSiteRequest", reason: refused }))
+  })
 
   const caller = Effect.gen(function* () {
     if (identify === undefined) return { id: null } as Identity.Caller
@@ -172,8 +225,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   /** Every handler: errors become envelopes, defects a 500 envelope (logged), never a crash. */
   const handle = <E extends ArchiveError | RequestProblem, R>(
     effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
-  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
-    effect.pipe(
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R | HttpServerRequest.HttpServerRequest> =>
+    Effect.zipRight(sameSite, effect).pipe(
       Effect.catchAll((e) => Effect.succeed(render(e as ArchiveError | RequestProblem))),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
@@ -417,9 +470,9 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
     ["POST", new RegExp(`^${b}/document/content$`)],
     ["POST", new RegExp(`^${b}/document/search$`)],
-    ["GET, DELETE", new RegExp(`^${b}/document/(?!(content|search)$)[^/]+$`)],
-    ["GET", new RegExp(`^${b}/document/[^/]+/(status|sign)$`)],
-    ["GET", new RegExp(`^${b}/(dictionary/statuses|user/storages|plugins)$`)]
+    ["GET, HEAD, DELETE", new RegExp(`^${b}/document/(?!(content|search)$)[^/]+$`)],
+    ["GET, HEAD", new RegExp(`^${b}/document/[^/]+/(status|sign)$`)],
+    ["GET, HEAD", new RegExp(`^${b}/(dictionary/statuses|user/storages|plugins)$`)]
   ]
   function fallback(request: HttpServerRequest.HttpServerRequest) {
     const pathname = request.url.split("?")[0] ?? ""
@@ -450,8 +503,18 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     ])
   )
   const { handler, dispose } = HttpLayerRouter.toWebHandler(routes, { disableLogger: true })
-  const web = (request: Request) => handler(request)
-  const listener = getRequestListener(web, { overrideGlobalObjects: false })
+  // HEAD is GET without the body: every GET here is safe (the router's catch-all would
+  // otherwise answer HEAD with 405).
+  const web = async (request: Request): Promise<Response> => {
+    if (request.method !== "HEAD") return handler(request)
+    const response = await handler(new Request(request, { method: "GET" }))
+    await response.body?.cancel().catch(() => {})
+    return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
+  }
+  const listener = getRequestListener(
+    (request: Request, env: { readonly outgoing: { readonly destroy: () => unknown } }) => web(request).then((response) => resetOnFailure(response, env.outgoing)),
+    { overrideGlobalObjects: false }
+  )
   return {
     handler: web,
     listener: (req, res) => void listener(req, res),

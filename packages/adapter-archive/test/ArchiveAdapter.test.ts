@@ -177,7 +177,7 @@ describe("the other routes", () => {
     expect(await wrong.json()).toMatchObject({ errorCode: "MethodNotAllowed" })
     const put = await h.call("PUT", "/api/document/abc")
     expect(put.status).toBe(405)
-    expect(put.headers.get("allow")).toBe("GET, DELETE")
+    expect(put.headers.get("allow")).toBe("GET, HEAD, DELETE")
     const absent = await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41")
     expect(absent).toMatchObject({ status: 404, body: { data: null, errorCode: "ContainerNotFound" } })
     expect((await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41/status")).status).toBe(404)

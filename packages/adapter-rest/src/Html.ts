@@ -2,20 +2,39 @@
  * HTML pages for browsers (UWS 1.1 §2.2.2 allows an HTML representation chosen by Accept).
  * Plain server-rendered pages whose forms post to the standard UWS endpoints, so a person can
  * create, run, abort, re-schedule and delete jobs with nothing but a browser. Every value shown
- * is escaped. The pages need no JavaScript, with one exception: the free-form parameter box of
- * the creation form turns its `NAME=value` lines into form fields with a few lines of inline
- * script, because HTML alone cannot let a user choose a field's name (see {@link jobListPage}).
+ * is escaped. The pages carry no inline script or style, so they work under a strict
+ * Content-Security-Policy (`script-src 'self'; style-src 'self'`): their stylesheet
+ * ({@link stylesheet}) and their one script ({@link script}) are files the binding serves
+ * itself ({@link assetName}). The pages need no JavaScript, with one exception: the free-form
+ * parameter box of the creation form turns its `NAME=value` lines into form fields, because HTML
+ * alone cannot let a user choose a field's name (see {@link jobListPage}). Deleting a job asks
+ * for confirmation on a page of its own ({@link deleteConfirmationPage}).
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import type { Job, Parameter, ResultRef } from "@uws-kit/core/Job"
 import type { Phase } from "@uws-kit/core/Phase"
+
+/**
+ * Where a page finds its stylesheet and script (absolute URLs; the binding serves them under
+ * its base path). Absent: the page links neither (it is still usable, unstyled).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Assets {
+  readonly stylesheet: string
+  readonly script: string
+}
 
 /**
  * @since 0.1.0
  * @category models
  */
 export interface JobListView {
+  /** The stylesheet's and script's URLs. */
+  readonly assets?: Assets
   /** The application's name, e.g. "echo". */
   readonly title: string
   /** Absolute URL of the job list (forms post here to create a job). */
@@ -31,6 +50,8 @@ export interface JobListView {
  * @category models
  */
 export interface JobView {
+  /** The stylesheet's and script's URLs. */
+  readonly assets?: Assets
   readonly title: string
   readonly listUrl: string
   readonly jobUrl: string
@@ -45,6 +66,8 @@ export interface JobView {
  * @category models
  */
 export interface ErrorView {
+  /** The stylesheet's and script's URLs. */
+  readonly assets?: Assets
   readonly status: number
   readonly title: string
   readonly message: string
@@ -77,7 +100,13 @@ const filterPhases: ReadonlyArray<Phase> = [
 // Phases that change without anyone acting: their pages reload themselves.
 const moving: ReadonlySet<Phase> = new Set<Phase>(["QUEUED", "EXECUTING", "SUSPENDED"])
 
-const css = `
+/**
+ * The pages' stylesheet, served as a file (the CSP allows no inline style).
+ *
+ * @since 0.1.0
+ * @category assets
+ */
+export const stylesheet = `
 :root{color-scheme:light dark;--muted:#667;--line:#ccd;--accent:#2456a6}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;max-width:62rem;margin:1.5rem auto;padding:0 1rem}
 h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.6rem 0 .5rem;border-bottom:1px solid var(--line)}
@@ -94,12 +123,15 @@ textarea{width:100%;font-family:ui-monospace,monospace}button{cursor:pointer}
 .error{border-left:4px solid #c33;padding:.4rem .8rem;background:#fff3f3;color:#511}
 `
 
-const page = (title: string, body: string, head = "") =>
+const page = (title: string, body: string, assets: Assets | undefined, head = "", withScript = false) =>
   `<!doctype html>\n<html lang="en"><head><meta charset="utf-8">` +
   `<meta name="viewport" content="width=device-width, initial-scale=1">` +
   // No icon: otherwise every page view costs a request for /favicon.ico, which the host may not serve.
   `<link rel="icon" href="data:,">` +
-  `<title>${escape(title)}</title>${head}<style>${css}</style></head><body>${body}</body></html>\n`
+  `<title>${escape(title)}</title>${head}` +
+  (assets === undefined ? "" : `<link rel="stylesheet" href="${escape(assets.stylesheet)}">`) +
+  (assets === undefined || !withScript ? "" : `<script src="${escape(assets.script)}" defer></script>`) +
+  `</head><body>${body}</body></html>\n`
 
 const time = (ms: number | null): string =>
   ms === null || !Number.isFinite(ms) ? `<span class="muted">none</span>` : `<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString()}</time>`
@@ -118,9 +150,15 @@ const queriedPhases = (query: string): ReadonlyArray<string> => {
 
 const withQuery = (url: string, query: string) => (query === "" ? url : `${url}?${query}`)
 
-// `NAME=value` lines become hidden fields named NAME; the textarea itself has no name, so it is
-// never sent. A line without "=" blocks the submission with a message next to the box.
-const parameterScript = `
+/**
+ * The pages' one script, served as a file (the CSP allows no inline script): in the creation
+ * form, `NAME=value` lines become hidden fields named NAME; the textarea itself has no name, so
+ * it is never sent. A line without "=" blocks the submission with a message next to the box.
+ *
+ * @since 0.1.0
+ * @category assets
+ */
+export const script = `
 document.querySelectorAll("form[data-uws-create]").forEach(function (form) {
   form.addEventListener("submit", function (event) {
     var box = form.querySelector("textarea[data-uws-parameters]");
@@ -148,12 +186,23 @@ document.querySelectorAll("form[data-uws-create]").forEach(function (form) {
 });
 `
 
+const version = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12)
+
+/**
+ * The file names the binding serves its assets under: versioned by content, so that they can be
+ * cached for ever and a new release is fetched at once.
+ *
+ * @since 0.1.0
+ * @category assets
+ */
+export const assetName = { stylesheet: `uws-pages.${version(stylesheet)}.css`, script: `uws-pages.${version(script)}.js` } as const
+
 /**
  * The job list: filter links by phase, a table of the jobs, and a form that creates a job.
  *
  * The creation form posts `application/x-www-form-urlencoded` to the list URL. Its parameters
  * are typed as `NAME=value` lines (job-control parameters such as `RUNID=…` or
- * `EXECUTIONDURATION=…` included); a small inline script turns each line into a form field,
+ * `EXECUTIONDURATION=…` included); the pages' script ({@link script}) turns each line into a form field,
  * since HTML offers no field whose *name* the user types. Without JavaScript the form still
  * creates (and, with "Run now", runs) a job, without parameters, and says so.
  *
@@ -195,7 +244,10 @@ export const jobListPage = (view: JobListView): string => {
     `<nav><a href="${escape(view.listUrl)}">${escape(view.title)}</a> · UWS 1.1 job list</nav>` +
       `<h1>${escape(view.title)} jobs</h1>` +
       `<p class="filters">${filters}</p>${filtered}${table}` +
-      `<h2>New job</h2>${form}<script>${parameterScript}</script>`
+      `<h2>New job</h2>${form}`,
+    view.assets,
+    "",
+    true
   )
 }
 
@@ -276,9 +328,10 @@ export const jobPage = (view: JobView): string => {
   if (accepts("RUN")) actions.push(phaseForm("RUN", "Run"))
   if (accepts("ABORT")) actions.push(phaseForm("ABORT", "Abort"))
   if (accepts("DELETE")) {
+    // A page of its own asks first (works without JavaScript); its form does the delete.
     actions.push(
-      `<form class="inline" method="post" action="${jobUrl}" id="delete-form">` +
-        `<input type="hidden" name="ACTION" value="DELETE"><button type="submit">Delete</button></form>`
+      `<form class="inline" method="get" action="${jobUrl}/delete" id="delete-form">` +
+        `<button type="submit">Delete…</button></form>`
     )
   }
   const settings: Array<string> = []
@@ -314,7 +367,42 @@ export const jobPage = (view: JobView): string => {
       `<h2>Parameters</h2>${parameters}` +
       info +
       (settings.length === 0 ? "" : `<h2>Settings</h2>${settings.join("")}`),
+    view.assets,
     refresh
+  )
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface DeleteConfirmationView {
+  readonly assets?: Assets
+  readonly title: string
+  readonly listUrl: string
+  readonly jobUrl: string
+  readonly job: Job
+}
+
+/**
+ * Asks whether to delete a job: its form posts `ACTION=DELETE` to the job, "Cancel" goes back.
+ * The job page's Delete button leads here, so a stray click deletes nothing.
+ *
+ * @since 0.1.0
+ * @category pages
+ */
+export const deleteConfirmationPage = (view: DeleteConfirmationView): string => {
+  const { job } = view
+  const results = job.results.length === 0 ? "" : ` and its ${job.results.length} result${job.results.length === 1 ? "" : "s"}`
+  return page(
+    `Delete job ${job.jobId}? · ${view.title}`,
+    `<nav><a href="${escape(view.listUrl)}">${escape(view.title)} jobs</a> › <a href="${escape(view.jobUrl)}">${escape(job.jobId)}</a></nav>` +
+      `<h1>Delete job ${escape(job.jobId)}?</h1>` +
+      `<p id="confirm-message">The job ${escape(job.jobId)} ${phaseBadge(job.phase)}${results} will be deleted for good.</p>` +
+      `<form class="inline" method="post" action="${escape(view.jobUrl)}" id="confirm-delete-form">` +
+      `<input type="hidden" name="ACTION" value="DELETE"><button type="submit">Delete the job</button></form>` +
+      `<a href="${escape(view.jobUrl)}" id="cancel-delete">Cancel</a>`,
+    view.assets
   )
 }
 
@@ -328,5 +416,6 @@ export const errorPage = (view: ErrorView): string =>
   page(
     `${view.status} ${view.title}`,
     `<h1>${view.status} ${escape(view.title)}</h1><div class="error" id="message"><p>${escape(view.message)}</p></div>` +
-      (view.backUrl === undefined ? "" : `<p><a href="${escape(view.backUrl)}" id="back">Back</a></p>`)
+      (view.backUrl === undefined ? "" : `<p><a href="${escape(view.backUrl)}" id="back">Back</a></p>`),
+    view.assets
   )

@@ -16,7 +16,11 @@
  * | `…/parameters`, `…/parameters/{name}` | GET; POST updates (multipart uploads become `param:` parameters); GET the value or uploaded content; PUT a value (text/plain) or content (any other type) |
  * | `…/termination` (v0.3) | GET = destruction; PUT the instant (text or a one-element XML document) or POST `TIME=` |
  * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
- * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error` |
+ * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error`. HEAD is refused (405, `Allow: GET, POST, OPTIONS`): it must not create a job |
+ * | `…/delete` (HTML) | GET the page asking whether to delete the job (its form POSTs `ACTION=DELETE`) |
+ * | `/uws-assets/{name}` | the HTML pages' stylesheet and script (versioned names, cached for ever) |
+ *
+ * HEAD is answered like GET without a body everywhere else, and changes nothing.
  *
  * ## Blocking
  * `WAIT` blocks only while the job is PENDING, QUEUED or EXECUTING (and, with `PHASE=p`, only
@@ -28,7 +32,8 @@
  * ## Status codes (one table)
  * 303 after every change; 400 malformed input (bad dates, numbers, phases, non-UTF-8, control
  * characters in names); 401 when `identify` throws; 403 an action the job's phase or owner
- * forbids, or a refused creation (quota); 404 unknown jobs, results, parameters, routes, and
+ * forbids, a refused creation (quota), or a change sent by another site's page (CSRF; see
+ * `allowedOrigins`); 404 unknown jobs, results, parameters, routes, and
  * `/error` of a job without an error; 405 (with `Allow`); 409 a change lost to concurrent ones;
  * 413 a body over `maxBodyBytes` or a request over one of the policy's size limits (`LimitExceeded`,
  * naming the limit); 415 a body of a type the resource does not take; 500 a plugin
@@ -38,7 +43,9 @@
  * XML (UWS-v1.1.xsd) by default and for `*\/*`; JSON on `Accept: application/json` (see the
  * `Json` module for the shape); HTML pages for browsers (the `Html` module); text/plain atoms.
  * Errors come as text/plain, or JSON `{ "error": { status, tag, message } }`, an HTML page, or
- * a DALI-style VOTable error document when the client prefers XML.
+ * a DALI-style VOTable error document when the client prefers XML. HTML pages carry a strict
+ * Content-Security-Policy (no inline script or style), `X-Frame-Options: DENY`,
+ * `Referrer-Policy: same-origin` and `X-Content-Type-Options: nosniff`.
  *
  * ## Mounting
  * Location URLs are absolute and built per request from `X-Forwarded-Proto`/`-Host`/`-Prefix`
@@ -56,7 +63,9 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
+import { CrossSite } from "@uws-kit/http"
 import { Deferred, Effect } from "effect"
+import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
 import { normalizePath } from "./internal/urls.js"
 
@@ -92,6 +101,15 @@ export interface RestOptions {
    * clients can reach the service without a proxy that sets (or strips) them.
    */
   readonly trustForwarded?: boolean
+  /**
+   * Other sites whose pages may change jobs here (POST, PUT, DELETE), e.g.
+   * `["https://portal.example"]`. Any other site's page is refused with 403 (CSRF defence, from
+   * `Sec-Fetch-Site` and `Origin`; see `CrossSite` in `@uws-kit/http`). Clients that are not
+   * browsers send neither header and are never refused. Default: none.
+   */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** Where uploads are spooled while a request is read (default: the OS temporary folder). */
+  readonly spoolDirectory?: string
 }
 
 /**
@@ -150,7 +168,9 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     title: options.title ?? options.service.worker.name,
     trustForwarded: options.trustForwarded ?? true,
     closing,
-    isClosed: () => closed
+    isClosed: () => closed,
+    crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
+    spoolDirectory: options.spoolDirectory ?? tmpdir()
   })
   // The app runs on the default runtime, whose tracer records nothing: skip the per-request span
   // (URL parsing, header redaction, attributes), about 10 µs a request.

@@ -129,7 +129,10 @@ describe("jobPage", () => {
     const base = jobUrl("j1")
     expect(f.find((x) => x.action === `${base}/phase` && x.fields.some((i) => i.value === "RUN"))).toBeDefined()
     expect(f.find((x) => x.action === `${base}/phase` && x.fields.some((i) => i.value === "ABORT"))).toBeDefined()
-    expect(f.find((x) => x.action === base)!.fields).toContainEqual({ name: "ACTION", value: "DELETE", type: "hidden" })
+    // Delete asks first: the button leads to the confirmation page (issue #8), whose form deletes.
+    expect(f.find((x) => x.action === `${base}/delete`)!.method).toBe("get")
+    const confirm = forms(Html.deleteConfirmationPage({ title: "t", listUrl: LIST, jobUrl: base, job: job() }))
+    expect(confirm.find((x) => x.action === base)!.fields).toContainEqual({ name: "ACTION", value: "DELETE", type: "hidden" })
     const destruction = f.find((x) => x.action === `${base}/destruction`)!
     // The current destruction, in UTC, as the browser's date-time picker shows it.
     expect(destruction.fields).toContainEqual({ name: "DESTRUCTION", value: "2026-12-02T20:00:00", type: "datetime-local" })
@@ -138,7 +141,7 @@ describe("jobPage", () => {
       value: "600",
       type: "number"
     })
-    expect(f.every((x) => x.method === "post")).toBe(true)
+    expect(f.filter((x) => !x.action!.endsWith("/delete")).every((x) => x.method === "post")).toBe(true)
   })
 
   it("only offers the forms the phase accepts", () => {
@@ -146,7 +149,7 @@ describe("jobPage", () => {
     expect(completed.some((x) => x.action?.endsWith("/phase"))).toBe(false)
     expect(completed.some((x) => x.action?.endsWith("/executionduration"))).toBe(false)
     expect(completed.some((x) => x.action?.endsWith("/destruction"))).toBe(true)
-    expect(completed.some((x) => x.fields.some((i) => i.name === "ACTION"))).toBe(true)
+    expect(completed.some((x) => x.action?.endsWith("/delete"))).toBe(true)
 
     const executing = forms(Html.jobPage(jobView(job({ phase: "EXECUTING" }))))
     expect(executing.filter((x) => x.action?.endsWith("/phase")).map((x) => x.fields[0]?.value)).toEqual(["ABORT"])

@@ -43,6 +43,8 @@ export type BindingErrorTag =
   | "InvalidRequest"
   /** The host's `identify` refused the caller. */
   | "Unauthenticated"
+  /** Sent by another site's page (CSRF), not by a SOAP client or an allowed origin. */
+  | "CrossSiteRequest"
   /** The adapter was disposed. */
   | "Closed"
   /** A bug or an unexpected failure; the reason says no more than that. */
@@ -110,6 +112,7 @@ export const rules: { readonly [T in FaultTag]: FaultRule } = {
   MissingResourceIdentifier: { code: "Client", plain: 400 },
   InvalidRequest: { code: "Client", plain: 400 },
   Unauthenticated: { code: "Client", status: 401, plain: 401 },
+  CrossSiteRequest: { code: "Client", status: 403, plain: 403 },
   Closed: { code: "Server", status: 503, plain: 503 },
   InternalError: { code: "Server", plain: 500 }
 }

@@ -11,6 +11,7 @@ import { HttpApp } from "@effect/platform"
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Effect } from "effect"
+import { CrossSite } from "@uws-kit/http"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
@@ -60,6 +61,13 @@ export interface SoapAdapterOptions {
    * point here at its `…/results/{id}` URLs instead.
    */
   readonly resultUrl?: (jobId: string, resultId: string, endpoint: string) => string
+  /**
+   * Other sites whose pages may call this endpoint, e.g. `["https://portal.example"]`. A call
+   * sent by any other site's page is refused with a `Forbidden` fault (403; CSRF defence from
+   * `Sec-Fetch-Site` and `Origin`, see `CrossSite` in `@uws-kit/http`). SOAP clients send
+   * neither header and are never refused. Default: none.
+   */
+  readonly allowedOrigins?: ReadonlyArray<string>
 }
 
 /**
@@ -120,7 +128,8 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     trustForwarded: options.trustForwarded ?? true,
     resultUrl: options.resultUrl,
     isClosed: () => closed,
-    closing
+    closing,
+    crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
   const handler = HttpApp.toWebHandler(app)
   const listener = Effect.runSync(NodeHttpServer.makeHandler(app))

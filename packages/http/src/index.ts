@@ -3,5 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as BrowserPages from "./BrowserPages.js"
+export * as CrossSite from "./CrossSite.js"
 export * as MultipartNames from "./MultipartNames.js"
 export * as PublicOrigin from "./PublicOrigin.js"

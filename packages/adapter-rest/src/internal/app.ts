@@ -13,6 +13,7 @@ import * as JobMachine from "@uws-kit/core/JobMachine"
 import * as Phase from "@uws-kit/core/Phase"
 import * as Policy from "@uws-kit/core/Policy"
 import type { Upload, UwsService } from "@uws-kit/core/Uws"
+import { BrowserPages, type CrossSite } from "@uws-kit/http"
 import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
 import { XMLParser } from "fast-xml-parser"
 import * as Html from "../Html.js"
@@ -47,6 +48,10 @@ export interface Config {
   readonly trustForwarded: boolean
   readonly closing: Deferred.Deferred<void>
   readonly isClosed: () => boolean
+  /** Refuses state-changing requests from other sites' pages (CSRF). */
+  readonly crossSite: ReturnType<typeof CrossSite.make>
+  /** Where uploads are spooled while a request is read. */
+  readonly spoolDirectory: string
 }
 
 type Method = "GET" | "POST" | "PUT" | "DELETE"
@@ -56,6 +61,7 @@ interface Urls {
   readonly job: (jobId: string) => string
   readonly sync: string
   readonly syncJob: (jobId: string) => string
+  readonly assets: Html.Assets
 }
 
 interface Ctx {
@@ -85,8 +91,33 @@ const NEGOTIATED = { vary: "Accept", "cache-control": "no-cache" } as const
 
 const see = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
 
+// HTML pages load their stylesheet and script from this binding (same origin), nothing inline.
+const PAGE_HEADERS = BrowserPages.headers({ script: "'self'", style: "'self'" })
+
 const body = (type: MediaType, text: string, headers: Readonly<Record<string, string>> = {}, status = 200) =>
-  HttpServerResponse.text(text, { status, contentType: CONTENT_TYPE[type], headers: { ...NEGOTIATED, ...headers } })
+  HttpServerResponse.text(text, {
+    status,
+    contentType: CONTENT_TYPE[type],
+    headers: type === "text/html" ? { ...NEGOTIATED, ...PAGE_HEADERS, ...headers } : { ...NEGOTIATED, ...headers }
+  })
+
+const ASSETS_SEGMENT = "uws-assets"
+
+/** The pages' stylesheet and script, served under the base path, cacheable for ever (versioned names). */
+const ASSETS: Readonly<Record<string, { readonly type: string; readonly text: string }>> = {
+  [Html.assetName.stylesheet]: { type: "text/css; charset=utf-8", text: Html.stylesheet },
+  [Html.assetName.script]: { type: "text/javascript; charset=utf-8", text: Html.script }
+}
+
+const asset = (name: string) => {
+  const found = ASSETS[name]
+  return found === undefined
+    ? undefined
+    : HttpServerResponse.text(found.text, {
+        contentType: found.type,
+        headers: { "cache-control": "public, max-age=31536000, immutable", "x-content-type-options": "nosniff" }
+      })
+}
 
 interface Renderings {
   readonly xml?: () => string
@@ -120,7 +151,8 @@ const escapeXml = Xml.escapeText
 const errorResponse = (
   accept: string | undefined,
   error: AnyError,
-  backUrl: string | undefined
+  backUrl: string | undefined,
+  assets?: Html.Assets
 ): HttpServerResponse.HttpServerResponse => {
   const status = statusOf(error)
   const tag = tagOf(error)
@@ -134,7 +166,7 @@ const errorResponse = (
     case "application/json":
       return body(type, JSON.stringify({ error: { status, tag, message } } satisfies Json.ErrorJson), headers, status)
     case "text/html":
-      return body(type, Html.errorPage({ status, title, message, ...(backUrl === undefined ? {} : { backUrl }) }), headers, status)
+      return body(type, Html.errorPage({ status, title, message, ...(backUrl === undefined ? {} : { backUrl }), ...(assets === undefined ? {} : { assets }) }), headers, status)
     case "application/xml":
     case "text/xml":
       // A DALI-style error document: what IVOA tools already know how to show.
@@ -181,7 +213,7 @@ export const makeApp = (config: Config) => {
 
   /** The form pairs of a POST: query string first, then the body. */
   const formOf = (ctx: Ctx) =>
-    Effect.map(readForm(ctx.req, limit, pairLimit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
+    Effect.map(readForm(ctx.req, limit, config.spoolDirectory, pairLimit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
 
   const renderJob = (ctx: Ctx, job: Job) => {
     const jobUrl = ctx.urls.job(job.jobId)
@@ -190,6 +222,7 @@ export const makeApp = (config: Config) => {
       json: () => Json.job(job, jobUrl),
       html: () =>
         Html.jobPage({
+          assets: ctx.urls.assets,
           title: config.title,
           listUrl: ctx.urls.list,
           jobUrl,
@@ -251,7 +284,7 @@ export const makeApp = (config: Config) => {
           xml: () => Xml.jobListDocument(page.jobs, ctx.urls.job),
           json: () => Json.jobList(page.jobs, ctx.urls.job, next),
           html: () =>
-            Html.jobListPage({ title: config.title, listUrl: ctx.urls.list, jobs: page.jobs, jobUrl: ctx.urls.job, query: Form.stringify(filters) })
+            Html.jobListPage({ assets: ctx.urls.assets, title: config.title, listUrl: ctx.urls.list, jobs: page.jobs, jobUrl: ctx.urls.job, query: Form.stringify(filters) })
         },
         next === null ? {} : { link: `<${next}>; rel="next"` }
       )
@@ -301,6 +334,18 @@ export const makeApp = (config: Config) => {
     (jobId: string): Handler =>
     (ctx) =>
       Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
+
+  /** The HTML page that asks before a delete (the job page's Delete button leads here). */
+  const confirmDelete =
+    (jobId: string): Handler =>
+    (ctx) =>
+      Effect.map(service.get(ctx.caller, jobId), (job) =>
+        body(
+          "text/html",
+          Html.deleteConfirmationPage({ assets: ctx.urls.assets, title: config.title, listUrl: ctx.urls.list, jobUrl: ctx.urls.job(jobId), job }),
+          { "cache-control": "no-store" }
+        )
+      )
 
   const postJob =
     (jobId: string): Handler =>
@@ -482,7 +527,7 @@ export const makeApp = (config: Config) => {
         : HttpServerResponse.stream(content.stream, {
             contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
             contentLength: content.size,
-            headers: { "cache-control": "no-cache" }
+            headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }
           })
     )
 
@@ -506,7 +551,7 @@ export const makeApp = (config: Config) => {
         return HttpServerResponse.stream(content.stream, {
           contentType: content.mimeType ?? "application/octet-stream",
           contentLength: content.size,
-          headers: { "cache-control": "no-cache" }
+          headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }
         })
       }
       const notFound = () => Effect.fail(badNotFound(jobId, name))
@@ -550,7 +595,7 @@ export const makeApp = (config: Config) => {
           })
         )
       }
-      const upload = yield* spoolBody(ctx.req, name, header(ctx.req, "content-type"), limit)
+      const upload = yield* spoolBody(ctx.req, name, header(ctx.req, "content-type"), limit, config.spoolDirectory)
       return yield* updateParameters(ctx, jobId, [], [upload])
     })
 
@@ -614,13 +659,17 @@ export const makeApp = (config: Config) => {
     error: (id) => ({ GET: getError(id) }),
     results: (id) => ({ GET: getResults(id) }),
     parameters: (id) => ({ GET: getParameters(id), POST: postParameters(id) }),
-    owner: (id) => ({ GET: getOwner(id) })
+    owner: (id) => ({ GET: getOwner(id) }),
+    delete: (id) => ({ GET: confirmDelete(id) })
   }
 
   const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
     head.length <= segs.length && head.every((s, i) => segs[i] === s)
 
   const route = (segs: ReadonlyArray<string>): Route | undefined => {
+    if (segs.length === 2 && segs[0] === ASSETS_SEGMENT && ASSETS[segs[1]!] !== undefined) {
+      return { GET: () => Effect.succeed(asset(segs[1]!)!) }
+    }
     if (startsWith(segs, config.sync)) {
       const rest = segs.slice(config.sync.length)
       if (rest.length === 0) return { GET: createSync, POST: createSync }
@@ -639,9 +688,12 @@ export const makeApp = (config: Config) => {
     return undefined
   }
 
+  // A GET with an effect (the sync facade's creates and runs a job): HEAD must not repeat it.
+  const effectfulGet = (r: Route) => r.GET === createSync
+
   const allowOf = (r: Route) => {
     const methods: Array<string> = Object.keys(r)
-    if (r.GET !== undefined) methods.push("HEAD")
+    if (r.GET !== undefined && !effectfulGet(r)) methods.push("HEAD")
     methods.push("OPTIONS")
     return methods.join(", ")
   }
@@ -710,7 +762,11 @@ export const makeApp = (config: Config) => {
       list,
       job: (id) => `${list}/${encodeURIComponent(id)}`,
       sync,
-      syncJob: (id) => `${sync}/${encodeURIComponent(id)}`
+      syncJob: (id) => `${sync}/${encodeURIComponent(id)}`,
+      assets: {
+        stylesheet: `${root}/${ASSETS_SEGMENT}/${Html.assetName.stylesheet}`,
+        script: `${root}/${ASSETS_SEGMENT}/${Html.assetName.script}`
+      }
     }
     return yield* Effect.gen(function* () {
       if (config.isClosed()) {
@@ -723,7 +779,7 @@ export const makeApp = (config: Config) => {
       }
       const method = req.method === "HEAD" ? "GET" : req.method
       if (method === "OPTIONS") return HttpServerResponse.empty({ status: 204, headers: { allow: allowOf(r) } })
-      const handler = r[method as Method]
+      const handler = req.method === "HEAD" && effectfulGet(r) ? undefined : r[method as Method]
       if (handler === undefined) {
         return yield* Effect.fail(
           new RestError({
@@ -733,11 +789,13 @@ export const makeApp = (config: Config) => {
           })
         )
       }
+      const refused = config.crossSite(req, loc.origin)
+      if (refused !== undefined) return yield* Effect.fail(new RestError({ kind: "CrossSiteRequest", message: refused }))
       const query = yield* fromEither(Either.mapLeft(Form.parse(loc.query), (e) => `Bad query string: ${e}`))
       const caller = yield* identify(req, loc)
       return yield* handler({ req, method: method as Method, accept, loc, urls, query, caller })
     }).pipe(
-      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls)))),
+      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls), urls.assets))),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)

@@ -244,10 +244,6 @@ const unsupported = (type: string, accepted: ReadonlyArray<string>) =>
   })
 
 /**
- * Reads a form body: urlencoded or multipart. An empty body without a Content-Type is an empty
- * form (`curl -X POST`); any other body must be one of the two.
- */
-/**
  * Refuses a form of more pairs than any job may have parameters before parsing it: a body of
  * millions of tiny pairs would otherwise become millions of strings. `maxPairs` leaves room for
  * the job-control names (PHASE, RUNID, …), so it never refuses a form the service would take.
@@ -265,14 +261,19 @@ export interface PairLimit {
   readonly error: LimitExceeded
 }
 
+/**
+ * Reads a form body: urlencoded or multipart. An empty body without a Content-Type is an empty
+ * form (`curl -X POST`); any other body must be one of the two.
+ */
 export const readForm = (
   req: HttpServerRequest,
   limit: number,
+  spoolDirectory: string = tmpdir(),
   pairs?: PairLimit
 ): Effect.Effect<FormBody, RestError | LimitExceeded, Scope.Scope> =>
   Effect.gen(function* () {
     const mt = mediaTypeOf(header(req, "content-type"))
-    if (mt.type === "multipart/form-data") return yield* readMultipart(req, limit)
+    if (mt.type === "multipart/form-data") return yield* readMultipart(req, limit, spoolDirectory)
     if (mt.type === "application/x-www-form-urlencoded") {
       const cs = mt.params["charset"]?.toLowerCase()
       if (cs !== undefined && cs !== "utf-8" && cs !== "utf8") {
@@ -320,7 +321,7 @@ const multipartError = (e: Multipasta.MultipartError, limit: number): RestError 
   }
 }
 
-const readMultipart = (req: HttpServerRequest, limit: number): Effect.Effect<FormBody, RestError, Scope.Scope> =>
+const readMultipart = (req: HttpServerRequest, limit: number, spoolDirectory: string): Effect.Effect<FormBody, RestError, Scope.Scope> =>
   Effect.gen(function* () {
     yield* checkUnread(req)
     yield* checkLength(req, limit)
@@ -330,7 +331,9 @@ const readMultipart = (req: HttpServerRequest, limit: number): Effect.Effect<For
     const fieldErrors: Array<string> = []
     let failure: RestError | undefined
     let done = false
-    let dir: string | undefined
+    // One folder per request, created once: two file parts arriving before the first mkdtemp
+    // settled used to create two folders, of which the finalizer removed one.
+    let dir: Promise<string> | undefined
     let fileCount = 0
     const files: Array<{ info: Multipasta.PartInfo; spool: Promise<Spool> }> = []
 
@@ -340,13 +343,15 @@ const readMultipart = (req: HttpServerRequest, limit: number): Effect.Effect<For
           const s = await f.spool.catch(() => undefined)
           if (s !== undefined && !s.closed) await s.handle.close().catch(() => undefined)
         }
-        if (dir !== undefined) await rm(dir, { recursive: true, force: true }).catch(() => undefined)
+        const d = await dir?.catch(() => undefined)
+        if (d !== undefined) await rm(d, { recursive: true, force: true }).catch(() => undefined)
       })
     )
 
     const spoolFor = async (): Promise<Spool> => {
-      dir ??= await mkdtemp(join(tmpdir(), "uws-upload-"))
-      const path = join(dir, String(fileCount++))
+      const index = fileCount++
+      dir ??= mkdtemp(join(spoolDirectory, "uws-upload-"))
+      const path = join(await dir, String(index))
       return { path, handle: await open(path, "w"), closed: false }
     }
 
@@ -435,14 +440,15 @@ export const spoolBody = (
   req: HttpServerRequest,
   name: string,
   mimeType: string | undefined,
-  limit: number
+  limit: number,
+  spoolDirectory: string = tmpdir()
 ): Effect.Effect<Upload, RestError, Scope.Scope> =>
   Effect.gen(function* () {
     yield* checkUnread(req)
     yield* checkLength(req, limit)
     const dir = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () => mkdtemp(join(tmpdir(), "uws-upload-")),
+        try: () => mkdtemp(join(spoolDirectory, "uws-upload-")),
         catch: (e) => new RestError({ kind: "InternalError", message: `An upload could not be spooled to disk: ${String(e)}` })
       }),
       (d) => Effect.promise(() => rm(d, { recursive: true, force: true }).catch(() => undefined))

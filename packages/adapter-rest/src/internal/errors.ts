@@ -11,6 +11,7 @@ export type RestErrorTag =
   | "Unauthorized"
   | "NotFound"
   | "MethodNotAllowed"
+  | "CrossSiteRequest"
   | "PayloadTooLarge"
   | "UnsupportedMediaType"
   | "ServiceUnavailable"
@@ -48,6 +49,7 @@ export const STATUS: Readonly<Record<UwsError["_tag"] | RestErrorTag, number>> =
   Unauthorized: 401,
   NotFound: 404,
   MethodNotAllowed: 405,
+  CrossSiteRequest: 403,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,
   ServiceUnavailable: 503,

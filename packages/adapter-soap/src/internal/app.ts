@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { PublicOrigin } from "@uws-kit/http"
+import { BrowserPages, type CrossSite, PublicOrigin } from "@uws-kit/http"
 import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
@@ -35,6 +35,8 @@ export interface AppOptions {
   readonly isClosed: () => boolean
   /** Completes when the adapter is disposed: blocked waits end then. */
   readonly closing: Deferred.Deferred<void>
+  /** Refuses SOAP calls sent by other sites' pages (CSRF). */
+  readonly crossSite: ReturnType<typeof CrossSite.make>
 }
 
 
@@ -307,7 +309,8 @@ const download = (request: HttpServerRequest.HttpServerRequest, options: AppOpti
     if (content === undefined) return HttpServerResponse.redirect(ref.href ?? "", { status: 303 })
     return HttpServerResponse.stream(content.stream, {
       contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
-      contentLength: content.size
+      contentLength: content.size,
+      headers: BrowserPages.contentHeaders
     })
   }).pipe(Effect.catchAll((e) => Effect.succeed(plainError(toFault(e)))))
 
@@ -338,7 +341,11 @@ export const makeApp = (options: AppOptions) => {
     }
     const endpoint = options.publicUrl ?? `${loc.origin}${loc.prefix}${base === "" ? (path === "" ? "/" : path) : base}`
     if (options.isClosed()) return faultResponse(Fault.make("Closed", "this endpoint has been shut down."), soapVersion)
-    if (request.method === "POST") return yield* soap(request, options, loc, endpoint)
+    if (request.method === "POST") {
+      const refused = options.crossSite(request, loc.origin)
+      if (refused !== undefined) return faultResponse(Fault.make("CrossSiteRequest", refused), soapVersion)
+      return yield* soap(request, options, loc, endpoint)
+    }
     if (request.method !== "GET" && request.method !== "HEAD") {
       return faultResponse(Fault.make("MethodNotAllowed", `${request.method} is not allowed here: POST SOAP requests, GET ?wsdl for the contract.`), soapVersion)
     }
@@ -353,7 +360,7 @@ export const makeApp = (options: AppOptions) => {
     const job = query.get("job")
     const result = query.get("result")
     if (job !== null && result !== null) return yield* download(request, options, loc, job, result)
-    return HttpServerResponse.text(describe(endpoint), { status: 200, contentType: "text/html; charset=utf-8" })
+    return HttpServerResponse.text(describe(endpoint), { status: 200, contentType: "text/html; charset=utf-8", headers: BrowserPages.headers() })
   }).pipe(
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)

@@ -1,0 +1,207 @@
+/**
+ * The HTTP edge of the archive API (issue #8): cross-site uploads, searches and deletes sent by
+ * another site's page are refused (403 envelope) and change nothing, while same-origin pages and
+ * clients that are not browsers work; HEAD changes nothing; a delete during a signature download
+ * leaves the download complete or cleanly reset, and nothing logged as unhandled.
+ */
+import * as fs from "node:fs/promises"
+import { createServer, request } from "node:http"
+import type { AddressInfo } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { Effect } from "effect"
+import { FilesystemStorage, MemoryStorage } from "@uws-kit/adapter-archive"
+import { afterEach, describe, expect, it, vi } from "vitest"
+import { isErrorEnvelope, makeHarness, seedForm, type Harness } from "./support/harness.js"
+
+const open: Array<Harness> = []
+const dirs: Array<string> = []
+afterEach(async () => {
+  for (const h of open.splice(0)) await h.close()
+  for (const d of dirs.splice(0)) await fs.rm(d, { recursive: true, force: true })
+})
+
+const memoryHarness = async (adapter: Record<string, unknown> = {}) => {
+  const h = await makeHarness({ storages: [{ name: "memory", plugin: MemoryStorage.make() }], adapter })
+  open.push(h)
+  return h
+}
+
+const containers = async (h: Harness) =>
+  JSON.stringify(await Effect.runPromise(h.archive.uws.list({ id: null, admin: true }, { phases: ["PENDING", "QUEUED", "EXECUTING", "COMPLETED", "ERROR", "ABORTED", "HELD", "SUSPENDED", "ARCHIVED", "UNKNOWN"] })))
+
+/** Chromium's headers on a form (multipart) posted from a page of `origin`. */
+const chromiumForm = (origin: string, site: string): Record<string, string> => ({
+  "cache-control": "max-age=0",
+  "sec-ch-ua": '"Chromium";v="120", "Not?A_Brand";v="8"',
+  "sec-ch-ua-mobile": "?0",
+  "sec-ch-ua-platform": '"Linux"',
+  "upgrade-insecure-requests": "1",
+  origin,
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+  accept: "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+  "sec-fetch-site": site,
+  "sec-fetch-mode": "navigate",
+  "sec-fetch-user": "?1",
+  "sec-fetch-dest": "document",
+  referer: `${origin}/`,
+  "accept-language": "en-US,en;q=0.9"
+})
+
+/** Firefox's headers on a cross-origin `fetch(url, { method: "DELETE" })` (sent after a preflight, or by a no-cors POST). */
+const firefoxFetch = (origin: string, site: string): Record<string, string> => ({
+  "user-agent": "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0",
+  accept: "*/*",
+  "accept-language": "en-US,en;q=0.5",
+  referer: `${origin}/`,
+  origin,
+  "sec-fetch-dest": "empty",
+  "sec-fetch-mode": "cors",
+  "sec-fetch-site": site
+})
+
+describe("cross-site requests (CSRF)", () => {
+  it("refuses another site's upload, search and delete with a 403 envelope, and changes nothing", async () => {
+    const h = await memoryHarness()
+    const id = (await h.json("POST", "/api/document/content", seedForm({ SaveType: "Temporary", ArchiveDate: "2099-01-01" }), { "x-caller": "4" })).body.data as string
+    await h.settle()
+    const before = await containers(h)
+    const upload = await h.json("POST", "/api/document/content", seedForm(), { ...chromiumForm("http://evil.example", "cross-site"), "x-caller": "4" })
+    expect(upload.status).toBe(403)
+    expect(isErrorEnvelope(upload.body, "CrossSiteRequest")).toBe(true)
+    expect(upload.body.errorDescription).toContain("another site (http://evil.example)")
+    const search = await h.json("POST", "/api/document/search", "{}", { ...firefoxFetch("http://evil.example", "cross-site"), "content-type": "text/plain;charset=UTF-8", "x-caller": "4" })
+    expect(search.status).toBe(403)
+    const remove = await h.json("DELETE", `/api/document/${id}`, undefined, { ...firefoxFetch("http://evil.example", "cross-site"), "x-caller": "4" })
+    expect(remove.status).toBe(403)
+    expect(isErrorEnvelope(remove.body, "CrossSiteRequest")).toBe(true)
+    expect(await containers(h)).toBe(before)
+  })
+
+  it("serves same-origin pages, the user's own navigation, allowed origins and clients that are not browsers", async () => {
+    const h = await memoryHarness({ allowedOrigins: ["https://portal.example"] })
+    for (const headers of [
+      chromiumForm("http://archive.test", "same-origin"),
+      chromiumForm("http://archive.test", "none"),
+      chromiumForm("https://portal.example", "cross-site"),
+      { origin: "http://archive.test" },
+      { "user-agent": "curl/8.5.0", accept: "*/*" }
+    ]) {
+      const upload = await h.json("POST", "/api/document/content", seedForm(), { ...headers, "x-caller": "4" })
+      expect(upload.status, JSON.stringify(headers)).toBe(200)
+    }
+    expect((await h.json("POST", "/api/document/search", "{}", { ...firefoxFetch("http://archive.test", "same-origin"), "x-caller": "4" })).status).toBe(200)
+  })
+})
+
+describe("HEAD changes nothing", () => {
+  it("on every route: answered like GET where GET is a route, 405 elsewhere; the containers are the same after", async () => {
+    const h = await memoryHarness()
+    const id = (await h.json("POST", "/api/document/content", seedForm({ SaveType: "Temporary", ArchiveDate: "2099-01-01" }), { "x-caller": "4" })).body.data as string
+    await h.settle()
+    const before = await containers(h)
+    for (const [route, expected] of [
+      [`/api/document/${id}`, 200],
+      [`/api/document/${id}/status`, 200],
+      [`/api/document/${id}/sign`, 200],
+      ["/api/dictionary/statuses", 200],
+      ["/api/user/storages", 200],
+      ["/api/plugins", 200],
+      ["/api/document/content", 405],
+      ["/api/document/search", 405],
+      ["/api/document/4d7c8c2e-0000-4000-8000-000000000000", 404],
+      ["/api/nothing", 404]
+    ] as const) {
+      const head = await h.call("HEAD", route, undefined, { "x-caller": "4" })
+      const get = await h.call("GET", route, undefined, { "x-caller": "4" })
+      expect(head.status, `HEAD ${route}`).toBe(expected)
+      if (expected === 200) {
+        expect(head.headers.get("content-type"), route).toBe(get.headers.get("content-type"))
+        expect(head.headers.get("content-length"), route).toBe(get.headers.get("content-length"))
+      }
+    }
+    expect(await containers(h)).toBe(before)
+  })
+})
+
+describe("a delete during a signature download", () => {
+  it("leaves the download complete or cleanly reset, and logs nothing as unhandled", async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-download-delete-"))
+    dirs.push(dir)
+    const h = await makeHarness({ storages: [{ name: "fs", plugin: FilesystemStorage.make(), parameters: { DocumentsFolderPath: dir } }] })
+    open.push(h)
+    const form = new FormData()
+    for (const [k, v] of Object.entries({ ContainerName: "Large", StorageId: "4", SaveType: "Temporary", ArchiveDate: "2099-01-01" })) form.append(k, v)
+    for (let i = 0; i < 3; i++) {
+      // Large enough that the download is still under way when the delete lands.
+      const signature = Buffer.alloc(4 * 1024 * 1024, i + 1)
+      signature[0] = 0x30
+      form.append("Signs", new Blob([signature]), `s${i}.sig`)
+    }
+    form.append("Content", new Blob([Buffer.from("the document")]), "document.txt")
+    const id = (await h.json("POST", "/api/document/content", form, { "x-caller": "4" })).body.data as string
+    await h.settle()
+
+    const logged: Array<string> = []
+    const capture = (...args: Array<unknown>) => void logged.push(args.map((a) => (a instanceof Error ? `${a.name} ${a.message} ${a.stack}` : String(a))).join(" "))
+    const spies = [
+      vi.spyOn(console, "error").mockImplementation(capture),
+      vi.spyOn(console, "warn").mockImplementation(capture),
+      vi.spyOn(console, "info").mockImplementation(capture),
+      vi.spyOn(console, "log").mockImplementation(capture)
+    ]
+    const stderrWrite = process.stderr.write.bind(process.stderr)
+    process.stderr.write = ((chunk: unknown, ...rest: Array<unknown>) => {
+      logged.push(String(chunk))
+      return true || stderrWrite(chunk as string, ...(rest as []))
+    }) as typeof process.stderr.write
+    const unhandled: Array<unknown> = []
+    const onUnhandled = (e: unknown) => void unhandled.push(e)
+    process.on("unhandledRejection", onUnhandled)
+    process.on("uncaughtException", onUnhandled)
+
+    const server = createServer(h.api.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const outcome = await new Promise<{ readonly received: number; readonly declared: number; readonly ended: "complete" | "reset" }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: `/api/document/${id}/sign`, headers: { "x-caller": "4" } }, (res) => {
+          expect(res.statusCode).toBe(200)
+          const declared = Number(res.headers["content-length"])
+          let received = 0
+          let deleted = false
+          res.on("data", (chunk: Buffer) => {
+            received += chunk.length
+            if (deleted) return
+            deleted = true
+            res.pause()
+            h.json("DELETE", `/api/document/${id}`, undefined, { "x-caller": "4" }).then((answer) => {
+              expect(answer.status).toBe(200)
+              res.resume()
+            }, reject)
+          })
+          res.on("end", () => resolve({ received, declared, ended: received === declared ? "complete" : "reset" }))
+          res.on("aborted", () => resolve({ received, declared, ended: "reset" }))
+          res.on("error", () => resolve({ received, declared, ended: "reset" }))
+        })
+        req.on("error", reject)
+        req.end()
+      })
+      if (outcome.ended === "complete") expect(outcome.received).toBe(outcome.declared)
+      else expect(outcome.received).toBeLessThan(outcome.declared)
+      // The server has finished with the request once its connection is gone.
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await new Promise((resolve) => setImmediate(resolve))
+    } finally {
+      server.closeAllConnections()
+      for (const s of spies) s.mockRestore()
+      process.stderr.write = stderrWrite
+      process.off("unhandledRejection", onUnhandled)
+      process.off("uncaughtException", onUnhandled)
+    }
+    expect(logged.filter((l) => /FiberFailure|unhandled|PluginFailure|Error/i.test(l))).toEqual([])
+    expect(logged).toEqual([])
+    expect(unhandled).toEqual([])
+    expect((await h.json("GET", `/api/document/${id}`, undefined, { "x-caller": "4" })).status).toBe(404)
+  })
+})
