@@ -315,6 +315,10 @@ export type Expected = { readonly ok: true } | { readonly ok: false; readonly er
 const ok: Expected = { ok: true }
 const fail = (error: UwsErrorTag): Expected => ({ ok: false, error })
 
+/** Parameter names are case-insensitive: the service keeps them in lower case. */
+const lowerCaseNames = (parameters: ReadonlyArray<Parameter>): Array<Parameter> =>
+  parameters.map((p) => ({ ...p, name: p.name.toLowerCase() }))
+
 /** The UWS phase rules, written out by hand (independently of `jobMachine`). */
 const RUNNABLE = new Set<Phase>(["PENDING", "HELD"])
 const ABORTABLE = new Set<Phase>(["PENDING", "QUEUED", "EXECUTING", "HELD", "SUSPENDED", "UNKNOWN"])
@@ -469,7 +473,7 @@ export class Model {
       endTime: null,
       executionDuration: duration,
       destruction,
-      parameters: [...op.parameters],
+      parameters: lowerCaseNames(op.parameters),
       resultCount: 0,
       errorMessage: null,
       queuedAt: 0
@@ -532,6 +536,7 @@ export class Model {
     if ("ok" in job) return job
     if (job.phase !== "PENDING") return fail("InvalidTransition")
     if (parameters.length === 0) return ok
+    parameters = lowerCaseNames(parameters)
     const known = new Set(job.parameters.map((p) => p.name.toLowerCase()))
     if (!this.policy.newParametersAfterCreation && parameters.some((p) => !known.has(p.name.toLowerCase()))) {
       return fail("InvalidParameter")
@@ -711,7 +716,8 @@ export const policies: ReadonlyArray<readonly [string, Partial<Policy>]> = [
       maxActiveJobsPerOwner: 3,
       maxQueuedJobs: 2,
       onDestruction: "archive",
-      anonymousJobs: "private"
+      anonymousJobs: "private",
+      newParametersAfterCreation: false
     }
   ],
   [
