@@ -3,5 +3,6 @@
  *
  * @since 0.1.0
  */
+export * as Iso8601 from "./Iso8601.js"
 export * as MultipartNames from "./MultipartNames.js"
 export * as PublicOrigin from "./PublicOrigin.js"
