@@ -53,8 +53,10 @@ const isRight = <A>(e: Either.Either<A, string>) => Either.isRight(e)
 const malformed: fc.Arbitrary<Operation | Malformed> = fc
   .oneof(
     fc.tuple(fc.constant("phase"), notA((s) => ["RUN", "ABORT"].includes(s.trim().toUpperCase()))),
-    fc.tuple(fc.constant("destruction"), notA((s) => s.trim() === "" || isRight(Iso8601.parse(s)))),
-    fc.tuple(fc.constant("offset"), fc.constantFrom("2030-01-01T00:00:00+01:00", "2030-01-01T00:00:00-00:00", "2030-01-01T00:00+0100")),
+    // Empty included: it is a mistake, not "as late as allowed".
+    fc.tuple(fc.constant("destruction"), notA((s) => isRight(Iso8601.parse(s)))),
+    // Offsets are read (and converted to UTC), but not beyond ±14:00.
+    fc.tuple(fc.constant("offset"), fc.constantFrom("2030-01-01T00:00:00+15:00", "2030-01-01T00:00:00-14:30", "2030-01-01T00:00+0160")),
     fc.tuple(fc.constant("duration"), notA((s) => isRight(Params.parseDuration(s)))),
     fc.tuple(fc.constant("list"), fc.constantFrom("PHASE=RUNNING", "PHASE=", "LAST=0", "LAST=x", "AFTER=2015-26-10", "AFTER=%FF", "limit=-3", "cursor=zz")),
     fc.tuple(fc.constant("wait"), fc.constantFrom("WAIT=x", "WAIT=-7", "WAIT=2.5", "WAIT=1&PHASE=NOPE")),
@@ -356,6 +358,10 @@ const reject = (h: Harness, op: Malformed) =>
       }
       case "action":
         res = yield* send(h, j, { ...formBody([["ACTION", op.text]]), caller })
+        break
+      case "empty-update":
+        // (An empty POST to the job itself destroys it, UWS v0.3.)
+        res = yield* send(h, `${j}/parameters`, { method: "POST", caller })
         break
       default:
         res = yield* send(h, j, { method: "POST", caller })
