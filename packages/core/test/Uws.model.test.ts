@@ -75,7 +75,7 @@ const checkInvariants = (h: Harness) =>
     for (const jobId of h.seen.keys()) {
       const m = h.model.job(jobId)
       const stored = yield* Effect.orDie(h.results.get(jobId, "results/out"))
-      if (m === undefined || m.resultCount === 0) expect(stored, `contents of ${jobId}`).toBeUndefined()
+      if (m === undefined || !m.finalResult) expect(stored, `contents of ${jobId}`).toBeUndefined()
       else expect(stored?.size).toBeGreaterThan(0)
     }
     for (const job of yield* allJobs(h.uws)) {
@@ -90,7 +90,8 @@ const checkInvariants = (h: Harness) =>
       if (job.phase === "EXECUTING" || job.phase === "SUSPENDED") expect(job.startTime).not.toBeNull()
       if (job.phase === "PENDING" || job.phase === "QUEUED") expect(job.startTime).toBeNull()
       if (Phase.isFinal(job.phase) && job.phase !== "ARCHIVED") expect(job.endTime).not.toBeNull()
-      if (job.phase !== "COMPLETED" && job.phase !== "ARCHIVED") expect(job.results).toEqual([])
+      // Results appear only once a job runs (published while EXECUTING, or at the end).
+      if (job.phase === "PENDING" || job.phase === "QUEUED" || job.phase === "HELD") expect(job.results).toEqual([])
       h.seen.set(job.jobId, job)
     }
   })
@@ -161,6 +162,9 @@ const step = (h: Harness, op: Operation) =>
         return
       case "Fail":
         expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
+        return
+      case "Publish":
+        expect(yield* h.control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
         return
       case "Advance":
         yield* TestClock.adjust(op.ms)
