@@ -4,8 +4,11 @@
  * without stripping the prefix (the adapter knows its `basePath`).
  *
  * The same job list is also reachable as `/uws/{app}/async`, the layout of a TAP service, so
- * that pyvo's `TAPService("…/uws/echo")` (`submit_job`, `run_async`, `get_job_list`,
- * `get_job`) works against it unchanged. Both paths show the same jobs.
+ * that pyvo's `TAPService("…/uws/echo")` (`submit_job`, `run_async`, `run_sync`,
+ * `get_job_list`, `get_job`) works against it unchanged. Both paths show the same jobs. The
+ * synchronous facade `/uws/{app}/sync` belongs to the TAP layout (`layout: "tap"`), as in a TAP
+ * service: a sync job ending in ERROR answers a DALI VOTable error, which pyvo reads as a
+ * `DALQueryError`.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
@@ -16,8 +19,9 @@ const inside = (path: string, prefix: string) => path === prefix || path.startsW
 
 const mountApp = (name: string, service: UwsService): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = `/uws/${name}`
-  const jobs = RestAdapter.makeRestAdapter({ service, basePath, title: name, identifyNode: byClientAddress })
-  const tap = RestAdapter.makeRestAdapter({ service, basePath, jobsPath: "async", syncPath: "async-sync", title: name, identifyNode: byClientAddress })
+  // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
+  const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress })
+  const tap = RestAdapter.makeRestAdapter({ service, basePath, layout: "tap", title: name, identifyNode: byClientAddress })
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
     if (path === basePath || path === `${basePath}/`) {
@@ -25,7 +29,7 @@ const mountApp = (name: string, service: UwsService): { readonly mount: Mount & 
       res.end(`The ${name} job list is at ${basePath}/jobs\n`)
       return
     }
-    ;(inside(path, `${basePath}/async`) ? tap : jobs).listener(req, res)
+    ;(inside(path, `${basePath}/async`) || inside(path, `${basePath}/sync`) ? tap : jobs).listener(req, res)
   }
   return {
     mount: { prefix: basePath, title: `${name}: UWS 1.1 job list (REST; TAP layout at ${basePath}/async for pyvo)`, href: `${basePath}/jobs`, listener },

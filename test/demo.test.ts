@@ -32,9 +32,9 @@ describe("the demo's applications", () => {
     expect(job.results.map((r) => [r.id, r.mimeType])).toEqual([["result", "application/x-votable+xml"]])
     const table = await (await echo.fetchResult(job, "result")).text()
     expect(votableRows(table)).toEqual([
-      ["A", "1", "F"],
-      ["B", "x &lt; y &amp; z", "F"],
-      ["A", "2", "F"]
+      ["a", "1", "F"],
+      ["b", "x &lt; y &amp; z", "F"],
+      ["a", "2", "F"]
     ])
     expect(table).toContain('<INFO name="QUERY_STATUS" value="OK"/>')
   })
@@ -102,7 +102,7 @@ describe("the demo's routing", () => {
     expect(location).toMatch(new RegExp(`^${demo.url}/uws/echo/async/[a-z0-9]+$`))
     const jobId = location.split("/").pop()!
     const viaJobs = await Client.make(`${demo.url}/uws/echo/jobs`).get(jobId)
-    expect(viaJobs.parameters).toEqual([{ name: "QUERY", value: "SELECT 1" }])
+    expect(viaJobs.parameters).toEqual([{ name: "query", value: "SELECT 1" }])
   })
 })
 

@@ -60,7 +60,8 @@ const echo = Worker.make({
   quote: () => 2,
   run: async (job, context) => {
     await context.progress({ stage: "echoing" })
-    const error = job.parameters.find((p) => p.name === "ERROR")
+    // Parameter names are case-insensitive; the core stores them in lower case.
+    const error = job.parameters.find((p) => p.name === "error")
     if (error !== undefined) throw new Worker.JobFailure({ message: error.value, detail: "more about it" })
     return [{ id: "echo", mimeType: "text/plain", content: job.parameters.map((p) => `${p.name}=${p.value}`).join("\n") }]
   }
@@ -144,8 +145,8 @@ describe("zeep (Debian python3-zeep), built from the served WSDL", () => {
       expect(["QUEUED", "EXECUTING", "COMPLETED"]).toContain(r.accepted)
       expect(r.phase).toBe("COMPLETED")
       expect(r.results).toEqual([{ id: "echo", href: `${endpoint}?job=${jobId}&result=echo`, mimeType: "text/plain", size: r.resultContent.text.length }])
-      expect(r.resultContent).toEqual({ status: 200, type: "text/plain", text: "QUERY=SELECT * FROM t WHERE a < 3 & b > 2\nN=42\nTABLE=param:TABLE" })
-      expect(r.summary).toMatchObject({ jobId, runId: "zeep", phase: "COMPLETED", version: "1.1", parameters: ["QUERY", "N", "TABLE"] })
+      expect(r.resultContent).toEqual({ status: 200, type: "text/plain", text: "query=SELECT * FROM t WHERE a < 3 & b > 2\nn=42\ntable=param:table" })
+      expect(r.summary).toMatchObject({ jobId, runId: "zeep", phase: "COMPLETED", version: "1.1", parameters: ["query", "n", "table"] })
       expect(Date.parse(r.summary.destruction)).toBe(set)
       expect(r.destroyed).toBe(true)
       const client = port === "UWSSoap11" ? "soap:Client" : "soap:Sender"

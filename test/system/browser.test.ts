@@ -82,7 +82,7 @@ describe("the HTML pages in Chromium", () => {
     expect(await phase(page)).toBe("PENDING")
     expect(await page.locator("#field-runId").innerText()).toBe("from-chromium")
     const params = await page.locator("#parameters tbody tr").allInnerTexts()
-    expect(params.map((r) => r.split("\t").slice(0, 2).join("="))).toEqual(["GREETING=hello browser", "NOTE=a < b & c"])
+    expect(params.map((r) => r.split("\t").slice(0, 2).join("="))).toEqual(["greeting=hello browser", "note=a < b & c"])
 
     // The browser's own date-time picker value, read as UTC by the service.
     const when = new Date(Date.now() + 2 * 86_400_000)

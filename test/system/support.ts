@@ -53,6 +53,8 @@ export const ensureArtifacts = (): string => {
 export interface Recorded {
   readonly method: string
   readonly url: string
+  /** The request's Accept header ("" when none). */
+  readonly accept: string
   readonly status: number
   readonly contentType: string
   readonly body: string
@@ -87,6 +89,7 @@ export const recordingProxy = async (target: string): Promise<Recorder> => {
           records.push({
             method: req.method ?? "GET",
             url: req.url ?? "/",
+            accept: String(req.headers.accept ?? ""),
             status: up.statusCode ?? 0,
             contentType: String(up.headers["content-type"] ?? ""),
             body: body.toString("utf8")

@@ -273,8 +273,9 @@ const duration = (seconds: number) => (seconds === 0 ? "0 (unlimited)" : `${seco
 /**
  * A job: every field of the job record, its parameters, results, error summary and progress,
  * and the forms that work in its phase (run, abort, destruction, execution duration, delete).
- * Jobs that move by themselves (QUEUED, EXECUTING, SUSPENDED) reload with a blocking `WAIT`
- * guarded by their phase, so the page updates as soon as the phase changes.
+ * Jobs that move by themselves (QUEUED, EXECUTING, SUSPENDED) reload with a short blocking
+ * `WAIT` guarded by their phase, so the page updates as soon as the phase changes, and its
+ * progress every few seconds.
  *
  * @since 0.1.0
  * @category pages
@@ -353,7 +354,8 @@ export const jobPage = (view: JobView): string => {
     )
   }
   const refresh = moving.has(job.phase)
-    ? `<meta http-equiv="refresh" content="1; url=${escape(`${view.jobUrl}?WAIT=30&PHASE=${job.phase}`)}">`
+    ? // A WAIT answers on a phase change only: a short one keeps the progress shown current too.
+      `<meta http-equiv="refresh" content="1; url=${escape(`${view.jobUrl}?WAIT=3&PHASE=${job.phase}`)}">`
     : ""
   return page(
     `Job ${job.jobId} (${job.phase}) · ${view.title}`,

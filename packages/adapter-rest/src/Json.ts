@@ -32,7 +32,9 @@
  */
 import type { ErrorSummary, Job, ResultRef } from "@uws-kit/core/Job"
 import type { Phase } from "@uws-kit/core/Phase"
-import { format } from "./Iso8601.js"
+import { Iso8601 } from "@uws-kit/http"
+
+const { format } = Iso8601
 import { isUpload, resultHref, shownValue } from "./internal/links.js"
 
 /**

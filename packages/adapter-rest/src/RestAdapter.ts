@@ -16,7 +16,7 @@
  * | `…/parameters`, `…/parameters/{name}` | GET; POST updates (multipart uploads become `param:` parameters); GET the value or uploaded content; PUT a value (text/plain) or content (any other type) |
  * | `…/termination` (v0.3) | GET = destruction; PUT the instant (text or a one-element XML document) or POST `TIME=` |
  * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
- * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error`. HEAD is refused (405, `Allow: GET, POST, OPTIONS`): it must not create a job |
+ * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error` (TAP layout: a job in ERROR answers a DALI VOTable error, 400). HEAD is refused (405, `Allow: GET, POST, OPTIONS`): it must not create a job |
  * | `…/delete` (HTML) | GET the page asking whether to delete the job (its form POSTs `ACTION=DELETE`) |
  * | `/uws-assets/{name}` | the HTML pages' stylesheet and script (versioned names, cached for ever) |
  *
@@ -24,7 +24,7 @@
  *
  * ## Blocking
  * `WAIT` blocks only while the job is PENDING, QUEUED or EXECUTING (and, with `PHASE=p`, only
- * while it is in `p`), wakes on the core's change events, and is capped by the service's
+ * while it is in `p`), ends when the phase changes (progress reports do not end it), and is capped by the service's
  * `maxWait` (`Uws` option, default 55 s: under common proxy time-outs of 60–100 s and pyvo's
  * 600 s read time-out); at the cap it answers the job as it is. `/{sync}/{id}` blocks at most
  * `maxWait` per request too, then redirects to itself.
@@ -40,8 +40,10 @@
  * or the binding failed; 503 storage failed, or the adapter is disposed.
  *
  * ## Representations
- * XML (UWS-v1.1.xsd) by default and for `*\/*`; JSON on `Accept: application/json` (see the
- * `Json` module for the shape); HTML pages for browsers (the `Html` module); text/plain atoms.
+ * XML (UWS-v1.1.xsd) by default and for `*\/*` and Java's default Accept; JSON on
+ * `Accept: application/json` (see the `Json` module for the shape); HTML pages for browsers only
+ * (an Accept listing `application/xhtml+xml`, or `Sec-Fetch-Dest: document`; the `Html` module);
+ * text/plain atoms, or a one-element UWS document (`<uws:phase>`) for a client accepting only XML.
  * Errors come as text/plain, or JSON `{ "error": { status, tag, message } }`, an HTML page, or
  * a DALI-style VOTable error document when the client prefers XML. HTML pages carry a strict
  * Content-Security-Policy (no inline script or style), `X-Frame-Options: DENY`,
@@ -78,7 +80,15 @@ export interface RestOptions {
   readonly service: UwsService
   /** Path the service is mounted at, as clients see it (e.g. `/uws/echo`); default `""`. */
   readonly basePath?: string
-  /** Path of the job list below `basePath`; default `jobs` (`async` for a TAP-like layout). */
+  /**
+   * `tap`: the layout of a TAP service (job list at `async`, facade at `sync` unless given), and
+   * the errors a TAP client parses are DALI VOTable documents (`<INFO name="QUERY_STATUS"
+   * value="ERROR">`): a sync job ending in ERROR answers one with status 400 (pyvo's
+   * `run_sync` raises `DALQueryError` with its message), an unknown job one with 404 (pyvo's
+   * `get_job`). Default `uws`: the job list at `jobs`, errors as text/plain.
+   */
+  readonly layout?: "uws" | "tap"
+  /** Path of the job list below `basePath`; default `jobs` (`async` for the TAP layout). */
   readonly jobsPath?: string
   /** Path of the synchronous facade below `basePath`; default `sync`. */
   readonly syncPath?: string
@@ -152,7 +162,8 @@ export const defaultMaxBodyBytes = 16 * 1024 * 1024
 export const makeRestAdapter = (options: RestOptions): RestAdapter => {
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes < 0) throw new Error("maxBodyBytes must be a whole number of bytes ≥ 0.")
-  const jobs = normalizePath(options.jobsPath ?? "jobs")
+  const layout = options.layout ?? "uws"
+  const jobs = normalizePath(options.jobsPath ?? (layout === "tap" ? "async" : "jobs"))
   const sync = normalizePath(options.syncPath ?? "sync")
   if (sync.length === jobs.length && sync.every((s, i) => jobs[i] === s)) throw new Error("jobsPath and syncPath must differ.")
   const closing = Effect.runSync(Deferred.make<void>())
@@ -167,6 +178,7 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     maxBodyBytes,
     title: options.title ?? options.service.worker.name,
     trustForwarded: options.trustForwarded ?? true,
+    layout,
     closing,
     isClosed: () => closed,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),

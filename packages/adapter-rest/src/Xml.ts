@@ -17,7 +17,9 @@
  * @since 0.1.0
  */
 import type { Job, ResultRef } from "@uws-kit/core/Job"
-import { format } from "./Iso8601.js"
+import { Iso8601 } from "@uws-kit/http"
+
+const { format } = Iso8601
 import { isUpload, parameterHref, resultHref } from "./internal/links.js"
 
 /**
@@ -204,3 +206,18 @@ export const parametersDocument = (job: Job, jobUrl: string): string =>
   job.parameters.length === 0
     ? `${DECLARATION}<uws:parameters ${NAMESPACES}/>\n`
     : `${DECLARATION}<uws:parameters ${NAMESPACES}>\n${parametersBody(job, jobUrl, "  ")}</uws:parameters>\n`
+
+/**
+ * An atomic resource as a one-element UWS document (`<uws:phase>EXECUTING</uws:phase>`,
+ * `<uws:quote xsi:nil="true"/>`), for a client that accepts only XML (UWS v0.3 draft). The
+ * element is named as in the job document (`phase`, `executionDuration`, `destruction`, `quote`,
+ * `ownerId`; `termination` for the v0.3 resource); `null` is written as `xsi:nil`. UWS-v1.1.xsd
+ * declares none of these as global elements, so no schema governs them as a document root.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const atomDocument = (name: string, value: string | null): string =>
+  value === null
+    ? `${DECLARATION}<uws:${name} ${NAMESPACES} xsi:nil="true"/>\n`
+    : `${DECLARATION}<uws:${name} ${NAMESPACES}>${escapeText(value)}</uws:${name}>\n`

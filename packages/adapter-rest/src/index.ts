@@ -6,7 +6,8 @@
  */
 export * as Client from "./Client.js"
 export * as Html from "./Html.js"
-export * as Iso8601 from "./Iso8601.js"
+/** The ISO 8601 reader and writer, shared with the other HTTP bindings (`@uws-kit/http`). @since 0.1.0 */
+export { Iso8601 } from "@uws-kit/http"
 export * as Json from "./Json.js"
 export * as RestAdapter from "./RestAdapter.js"
 export * as Xml from "./Xml.js"

@@ -560,9 +560,9 @@ describe("against the REST binding", () => {
       expect(job.url).toBe(`${BASE}/jobs/${job.jobId}`)
       expect(job).toMatchObject({ version: "1.1", phase: "PENDING", runId: "run-1", ownerId: null, executionDuration: 120 })
       expect(job.parameters).toEqual([
-        { name: "QUERY", value: "SELECT 1" },
-        { name: "BAND", value: "g" },
-        { name: "BAND", value: "r" }
+        { name: "query", value: "SELECT 1" },
+        { name: "band", value: "g" },
+        { name: "band", value: "r" }
       ])
       expect(await t.client.get(job.jobId)).toMatchObject({ jobId: job.jobId, phase: "PENDING" })
       expect(await t.client.phase(job)).toBe("PENDING")
@@ -571,7 +571,7 @@ describe("against the REST binding", () => {
       const destruction = new Date(Date.now() + 86_400_000)
       expect((await t.client.setDestruction(job, destruction)).destruction).toEqual(destruction)
       expect((await t.client.setExecutionDuration(job, 60)).executionDuration).toBe(60)
-      expect((await t.client.updateParameters(job, { QUERY: "SELECT 2" })).parameters[0]).toEqual({ name: "QUERY", value: "SELECT 2" })
+      expect((await t.client.updateParameters(job, { QUERY: "SELECT 2" })).parameters[0]).toEqual({ name: "query", value: "SELECT 2" })
 
       const queued = await t.client.run(job)
       expect(["QUEUED", "EXECUTING"]).toContain(queued.phase)
@@ -665,7 +665,7 @@ describe("against the REST binding", () => {
       await Effect.runPromise(t.controlled.fail(failing.jobId, "the sky is cloudy"))
       const failed = await waiting
       expect(failed.phase).toBe("ERROR")
-      expect(failed.errorSummary).toEqual({ type: "fatal", hasDetail: false, message: "the sky is cloudy" })
+      expect(failed.errorSummary).toEqual({ type: "fatal", hasDetail: true, message: "the sky is cloudy" })
       expect(await t.client.error(failed)).toContain("the sky is cloudy")
 
       const aborted = await t.client.create({ run: true })

@@ -128,7 +128,7 @@ describe("parameter readers", () => {
       ["RunId", "x"],
       ["q", "2"],
       ["EXECUTIONDURATION", "60"],
-      ["Destruction", ""]
+      ["Destruction", "2030-01-01T00:00:00Z"]
     ])
     expect(r).toEqual(
       Either.right({
@@ -138,12 +138,14 @@ describe("parameter readers", () => {
         ],
         runId: "x",
         executionDuration: 60,
-        destruction: null,
+        destruction: Date.UTC(2030, 0, 1),
         run: true
       })
     )
     expect(Either.isLeft(Params.creation([["PHASE", "ABORT"]]))).toBe(true)
     expect(Either.isLeft(Params.creation([["RUNID", "a"], ["runid", "b"]]))).toBe(true)
+    // An empty DESTRUCTION is a mistake, not "as late as allowed".
+    expect(Either.isLeft(Params.creation([["DESTRUCTION", ""]]))).toBe(true)
     expect(Params.creation([["RUNID", "a"], ["runid", "a"]])).toEqual(Either.right({ parameters: [], runId: "a" }))
   })
 })

@@ -157,7 +157,7 @@ describe("jobPage", () => {
 
   it("follows a moving job with a phase-guarded blocking WAIT, and stays still otherwise", () => {
     const executing = Html.jobPage(jobView(job({ phase: "EXECUTING" })))
-    expect(executing).toContain(`<meta http-equiv="refresh" content="1; url=${jobUrl("j1")}?WAIT=30&amp;PHASE=EXECUTING">`)
+    expect(executing).toContain(`<meta http-equiv="refresh" content="1; url=${jobUrl("j1")}?WAIT=3&amp;PHASE=EXECUTING">`)
     for (const phase of ["PENDING", "COMPLETED", "ERROR", "ABORTED", "HELD", "ARCHIVED"] as const) {
       expect(Html.jobPage(jobView(job({ phase })))).not.toContain("http-equiv")
     }

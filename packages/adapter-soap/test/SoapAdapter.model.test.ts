@@ -141,6 +141,9 @@ const step = (h: Harness, op: Operation) =>
       case "Fail":
         expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
         return
+      case "Publish":
+        expect(yield* h.control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
+        return
       case "Advance":
         yield* TestClock.adjust(op.ms)
         model.advance(op.ms)

@@ -23,7 +23,8 @@ const echo = Worker.make({
   name: "echo",
   quote: () => 5,
   run: async (job) => {
-    const error = job.parameters.find((p) => p.name === "ERROR")
+    // Names are case-insensitive: the core stores them in lower case.
+    const error = job.parameters.find((p) => p.name === "error")
     if (error !== undefined) throw new Worker.JobFailure({ message: error.value, detail: `detail: ${error.value}` })
     return [{ id: "echo", mimeType: "text/plain", content: job.parameters.map((p) => `${p.name}=${p.value}`).join("\n") }]
   }
@@ -142,7 +143,7 @@ describe("node-soap, built from the served WSDL", () => {
       const href: string = result.attributes["xlink:href"] ?? result.attributes.href
       const content = await fetch(href)
       expect(content.status).toBe(200)
-      expect(await content.text()).toBe("QUERY=SELECT * FROM t WHERE a < 3 & b > 2\nTABLE=param:TABLE")
+      expect(await content.text()).toBe("query=SELECT * FROM t WHERE a < 3 & b > 2\ntable=param:table")
 
       // the whole job
       headers(client, "getSummary", jobId)
@@ -285,7 +286,7 @@ describe("requests the endpoint refuses, each with a fault in the request's SOAP
       ["createJob", "<u:executionDuration>99999999999</u:executionDuration>", "range"],
       ["createJob", "<u:runId><x/></u:runId>", "not elements"],
       ["setExecutionDuration", "", "required"],
-      ["setTerminationTime", "<u:terminationTime>2030-02-30T00:00:00Z</u:terminationTime>", "not a valid date-time"],
+      ["setTerminationTime", "<u:terminationTime>2030-02-30T00:00:00Z</u:terminationTime>", "not a day of the calendar"],
       ["getQuote", "text", "must not hold text"]
     ]
     for (const [name, content, message] of bad) {
@@ -419,6 +420,51 @@ describe("requests the endpoint refuses, each with a fault in the request's SOAP
     const reply = await call(own.handler, "getJobs")
     expect(reply.status).toBe(503)
     expect(reply.fault?.tag).toBe("Closed")
+  })
+})
+
+describe("getPhase(wait) answers on a phase change only", () => {
+  it("a progress report does not end the wait; the end of the job does", async () => {
+    let go!: () => void
+    let reported!: () => void
+    let finish!: () => void
+    const goP = new Promise<void>((r) => (go = r))
+    const reportedP = new Promise<void>((r) => (reported = r))
+    const finishP = new Promise<void>((r) => (finish = r))
+    const own = await Uws.start({
+      worker: Worker.make({
+        name: "progressing",
+        run: async (_job, context) => {
+          await goP
+          await context.progress({ progress: "1/2" })
+          reported()
+          await finishP
+          return []
+        }
+      })
+    })
+    const soap = SoapAdapter.makeSoapAdapter({ service: own.service })
+    try {
+      const jobId = field(await call(soap.handler, "createJob", "<u:run>true</u:run>"), "jobId")!
+      let phase = ""
+      while (phase !== "EXECUTING") phase = field(await call(soap.handler, "getPhase", "", { resourceId: jobId }), "phase")!
+      const blocked = call(soap.handler, "getPhase", "<u:wait>-1</u:wait>", { resourceId: jobId })
+      go()
+      await reportedP
+      const early = await Promise.race([
+        blocked.then(() => "answered"),
+        (async () => {
+          for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r))
+          return "waiting"
+        })()
+      ])
+      expect(early).toBe("waiting")
+      finish()
+      expect(field(await blocked, "phase")).toBe("COMPLETED")
+    } finally {
+      await soap.dispose()
+      await own.close()
+    }
   })
 })
 

@@ -10,7 +10,7 @@ import type { Phase } from "./Phase.js"
 
 /**
  * One parameter value. A name may occur several times (UWS parameters are multi-valued);
- * order is kept as sent. `byReference` marks a value that is a URI (for inline uploads a
+ * order is kept as sent. The service stores names in lower case ({@link canonicalName}). `byReference` marks a value that is a URI (for inline uploads a
  * `param:` URI whose content the host serves at `/parameters/{name}`).
  *
  * @since 0.1.0
@@ -97,6 +97,27 @@ export interface Job extends JobData {
   readonly phase: Phase
   readonly version: number
 }
+
+/**
+ * The name a parameter is stored and shown under: its lower-case form. Parameter names are
+ * case-insensitive (UWS 1.1, DALI), so `QUERY` and `query` are one parameter; documents show
+ * the lower-case name, as DaCHS does and as pyvo's accessors (`job.query`) expect.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const canonicalName = (name: string): string => name.toLowerCase()
+
+/**
+ * Parameters with their names in canonical form (see {@link canonicalName}).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const canonicalParameters = (parameters: ReadonlyArray<Parameter>): ReadonlyArray<Parameter> =>
+  parameters.every((p) => typeof p.name !== "string" || p.name === canonicalName(p.name))
+    ? parameters
+    : parameters.map((p) => (typeof p.name !== "string" || p.name === canonicalName(p.name) ? p : { ...p, name: canonicalName(p.name) }))
 
 /**
  * All values of a parameter, matched case-insensitively (UWS/DALI parameter names are).

@@ -12,10 +12,14 @@ export interface Run { readonly type: "RUN"; readonly at: number }
 /** @since 0.1.0 @category client events */
 export interface Abort { readonly type: "ABORT"; readonly at: number }
 /**
- * Replaces the values of the named parameters (names must exist since creation).
+ * Replaces the values of the named parameters and adds new names; with `runId`, sets the runId.
  * @since 0.1.0 @category client events
  */
-export interface UpdateParameters { readonly type: "UPDATE_PARAMETERS"; readonly parameters: ReadonlyArray<Parameter> }
+export interface UpdateParameters {
+  readonly type: "UPDATE_PARAMETERS"
+  readonly parameters: ReadonlyArray<Parameter>
+  readonly runId?: string
+}
 /** @since 0.1.0 @category client events */
 export interface SetDestruction { readonly type: "SET_DESTRUCTION"; readonly destruction: number | null }
 /** @since 0.1.0 @category client events */
@@ -33,6 +37,12 @@ export interface Suspend { readonly type: "SUSPEND"; readonly at: number }
 export interface Resume { readonly type: "RESUME"; readonly at: number }
 /** @since 0.1.0 @category service events */
 export interface Progress { readonly type: "PROGRESS"; readonly jobInfo: JobInfo }
+/**
+ * The application published a result while the job runs (UWS 0.3 §3.1); a result of the same
+ * id is replaced.
+ * @since 0.1.0 @category service events
+ */
+export interface PublishResult { readonly type: "PUBLISH_RESULT"; readonly result: ResultRef }
 /** @since 0.1.0 @category service events */
 export interface Complete { readonly type: "COMPLETE"; readonly at: number; readonly results: ReadonlyArray<ResultRef> }
 /** @since 0.1.0 @category service events */
@@ -59,7 +69,7 @@ export type ClientEvent = Run | Abort | UpdateParameters | SetDestruction | SetE
  * @since 0.1.0
  * @category models
  */
-export type ServiceEvent = Start | Hold | Suspend | Resume | Progress | Complete | Fail | Timeout | Archive | Destroy
+export type ServiceEvent = Start | Hold | Suspend | Resume | Progress | PublishResult | Complete | Fail | Timeout | Archive | Destroy
 
 /**
  * @since 0.1.0
@@ -91,6 +101,7 @@ export const types: ReadonlyArray<JobEventType> = [
   "SUSPEND",
   "RESUME",
   "PROGRESS",
+  "PUBLISH_RESULT",
   "COMPLETE",
   "FAIL",
   "TIMEOUT",

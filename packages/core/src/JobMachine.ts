@@ -61,6 +61,7 @@ const setDestruction = { actions: ["setDestruction", "notify"] } as const
 const setExecutionDuration = { actions: ["setExecutionDuration", "notify"] } as const
 const archive = { target: "ARCHIVED", actions: ["dropResults", "deleteResults", "notify"] } as const
 const progress = { actions: ["mergeJobInfo", "notify"] } as const
+const publish = { actions: ["publishResult", "notify"] } as const
 
 /**
  * The machine. Its context is the job's data; its state value is the job's phase.
@@ -80,6 +81,7 @@ export const jobMachine = setup({
     setDestruction: update("setDestruction"),
     setExecutionDuration: update("setExecutionDuration"),
     mergeJobInfo: update("mergeJobInfo"),
+    publishResult: update("publishResult"),
     dropResults: update("dropResults"),
     // Effects: declared by name, returned by the pure transition, carried out by the service.
     dispatch: noop,
@@ -127,6 +129,7 @@ export const jobMachine = setup({
         HOLD: { target: "HELD", actions: ["cancel", "notify"] },
         SUSPEND: { target: "SUSPENDED", actions: ["notify"] },
         PROGRESS: progress,
+        PUBLISH_RESULT: publish,
         SET_DESTRUCTION: setDestruction,
         DELETE: deleteRunning,
         DESTROY: deleteRunning
@@ -139,6 +142,7 @@ export const jobMachine = setup({
         ABORT: { target: "ABORTED", actions: ["cancel", "markEnd", "notify"] },
         TIMEOUT: { target: "ABORTED", actions: ["cancel", "storeTimeoutError", "markEnd", "notify"] },
         PROGRESS: progress,
+        PUBLISH_RESULT: publish,
         SET_DESTRUCTION: setDestruction,
         DELETE: deleteRunning,
         DESTROY: deleteRunning

@@ -62,7 +62,11 @@ export interface Policy {
    * rest. Protects the service from a job list of millions asked for in one response.
    */
   readonly maxListedJobs: number | null
-  /** Whether a parameter update may add names not given at creation (UWS 1.1 says not). */
+  /**
+   * Whether a parameter update of a PENDING job may add names not given at creation (default
+   * `true`: pyvo's `job.upload(...)` and TAP clients add parameters after creation; the
+   * application's `validate` still refuses names it does not know).
+   */
   readonly newParametersAfterCreation: boolean
 }
 
@@ -94,7 +98,7 @@ export const defaults: Policy = {
   archivedResults: "drop",
   anonymousJobs: "shared",
   maxListedJobs: 10_000,
-  newParametersAfterCreation: false
+  newParametersAfterCreation: true
 }
 
 const isCount = (n: number | null) => n === null || (Number.isSafeInteger(n) && n >= 0)

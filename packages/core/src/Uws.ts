@@ -75,6 +75,17 @@ export interface WaitOptions {
 }
 
 /**
+ * What a parameter update may change besides parameters.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpdateOptions {
+  /** The job's new runId (UWS 1.1 `RUNID`, settable while the job is PENDING). */
+  readonly runId?: string
+}
+
+/**
  * A change to a job: its new state, or `undefined` when it was destroyed.
  *
  * @since 0.1.0
@@ -118,11 +129,17 @@ export interface UwsService {
   readonly delete: (caller: Caller, jobId: string) => Effect.Effect<void, E>
   readonly setDestruction: (caller: Caller, jobId: string, destruction: number | null) => Effect.Effect<Job, E>
   readonly setExecutionDuration: (caller: Caller, jobId: string, seconds: number) => Effect.Effect<Job, E>
+  /**
+   * Adds or replaces parameters and uploads of a PENDING job (names case-insensitive, stored in
+   * lower case; all values of a name sent replace that name's values) and, with `runId`, sets
+   * its runId. The application's `validate` sees the merged parameters and may refuse them.
+   */
   readonly updateParameters: (
     caller: Caller,
     jobId: string,
     parameters: ReadonlyArray<Parameter>,
-    uploads?: ReadonlyArray<Upload>
+    uploads?: ReadonlyArray<Upload>,
+    options?: UpdateOptions
   ) => Effect.Effect<Job, E>
   readonly results: (caller: Caller, jobId: string) => Effect.Effect<ReadonlyArray<ResultRef>, E>
   readonly result: (caller: Caller, jobId: string, resultId: string) => Effect.Effect<ResultContent, E>
@@ -130,8 +147,11 @@ export interface UwsService {
   readonly upload: (caller: Caller, jobId: string, name: string) => Effect.Effect<StoredContent, E>
   readonly error: (caller: Caller, jobId: string) => Effect.Effect<ErrorSummary, E>
   /**
-   * Blocks until the job changes, the timeout passes or `maxWait` is reached, and answers the
-   * job then. Returns at once when the job is not in an active phase or not in `phase`
+   * Blocks until the job's phase changes, the job is destroyed (`JobNotFound`), the timeout
+   * passes or `maxWait` is reached, and answers the job then. Other changes (progress in
+   * jobInfo, published results, parameters, destruction) do not end the wait: clients read a
+   * return as "the phase changed"; subscribers of `changes`/`subscribe` still see every change.
+   * Returns at once when the job is not in an active phase or not in `phase`
    * (UWS 1.1 §2.2.1.2). With `untilFinal`, waits until the job is final instead.
    */
   readonly waitForChange: (caller: Caller, jobId: string, options: WaitOptions) => Effect.Effect<Job, E>

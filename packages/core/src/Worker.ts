@@ -5,6 +5,7 @@
  */
 import { Data, Effect } from "effect"
 import type { Content } from "./Content.js"
+import type { StorageFailure } from "./Errors.js"
 import type { ErrorSummary, Job, JobInfo, Parameter } from "./Job.js"
 import type { Outcome } from "./Result.js"
 
@@ -33,6 +34,15 @@ export interface RunContext {
   readonly progress: (info: JobInfo) => Promise<void>
   /** The same as `progress`, for applications written with Effect. */
   readonly reportProgress: (info: JobInfo) => Effect.Effect<void>
+  /**
+   * Publishes a result while the job runs (UWS 0.3 §3.1): it is listed in `/results` and the job
+   * document at once, and kept when the job completes (a final result of the same id replaces
+   * it). Rejects when its content cannot be stored; does nothing once the job is no longer
+   * running (the content is then dropped).
+   */
+  readonly publish: (result: ResultSpec) => Promise<void>
+  /** The same as `publish`, for applications written with Effect. */
+  readonly publishResult: (result: ResultSpec) => Effect.Effect<void, StorageFailure>
   /** Marks the job SUSPENDED (e.g. while staging data); the execution-duration clock keeps running. */
   readonly suspend: () => Promise<void>
   /** Marks a SUSPENDED job EXECUTING again. */

@@ -95,6 +95,8 @@ export type Operation =
     }
   /** The application finishes a running job (with one result) or fails it. */
   | { readonly _tag: "Complete"; readonly target: Target }
+  /** The application publishes a result while the job runs (UWS 0.3 §3.1). */
+  | { readonly _tag: "Publish"; readonly target: Target }
   | { readonly _tag: "Fail"; readonly target: Target; readonly message: string }
   /** Time passes (deadlines fire). */
   | { readonly _tag: "Advance"; readonly ms: number }
@@ -127,6 +129,8 @@ export const describeOperation = (op: Operation): string => {
       return `List(${callerName(op.caller)}${op.phases.length > 0 ? `,PHASE=${op.phases.join("|")}` : ""}${op.afterIn === undefined ? "" : `,AFTER=${op.afterIn}`}${op.last === undefined ? "" : `,LAST=${op.last}`})`
     case "Complete":
       return `Complete(${describeTarget(op.target)})`
+    case "Publish":
+      return `Publish(${describeTarget(op.target)})`
     case "Fail":
       return `Fail(${describeTarget(op.target)},${JSON.stringify(op.message)})`
     case "Advance":
@@ -261,6 +265,7 @@ export const operation = (options: OperationOptions = {}): fc.Arbitrary<Operatio
   const service: Array<fc.WeightedArbitrary<Operation>> = options.service
     ? [
         { weight: 3, arbitrary: target.map((t): Operation => ({ _tag: "Complete", target: t })) },
+        { weight: 1, arbitrary: target.map((t): Operation => ({ _tag: "Publish", target: t })) },
         {
           weight: 1,
           arbitrary: fc.record({ target, message: fc.constantFrom("out of memory", "bad input file") }).map(
@@ -298,7 +303,10 @@ export interface ModelJob {
   executionDuration: number
   destruction: number | null
   parameters: Array<Parameter>
+  /** Results listed: those published while running, and the final one. */
   resultCount: number
+  /** Whether the final result `out` (what {@link controlledWorker} completes with) is listed. */
+  finalResult: boolean
   errorMessage: string | null
   /** Commit order, for FIFO dispatch. */
   queuedAt: number
@@ -314,6 +322,10 @@ export type Expected = { readonly ok: true } | { readonly ok: false; readonly er
 
 const ok: Expected = { ok: true }
 const fail = (error: UwsErrorTag): Expected => ({ ok: false, error })
+
+/** Parameter names are case-insensitive: the service keeps them in lower case. */
+const lowerCaseNames = (parameters: ReadonlyArray<Parameter>): Array<Parameter> =>
+  parameters.map((p) => ({ ...p, name: p.name.toLowerCase() }))
 
 /** The UWS phase rules, written out by hand (independently of `jobMachine`). */
 const RUNNABLE = new Set<Phase>(["PENDING", "HELD"])
@@ -480,8 +492,9 @@ export class Model {
       endTime: null,
       executionDuration: duration,
       destruction,
-      parameters: [...op.parameters],
+      parameters: lowerCaseNames(op.parameters),
       resultCount: 0,
+      finalResult: false,
       errorMessage: null,
       queuedAt: 0
     }
@@ -544,6 +557,7 @@ export class Model {
     if ("ok" in job) return job
     if (job.phase !== "PENDING") return fail("InvalidTransition")
     if (parameters.length === 0) return ok
+    parameters = lowerCaseNames(parameters)
     const known = new Set(job.parameters.map((p) => p.name.toLowerCase()))
     if (!this.policy.newParametersAfterCreation && parameters.some((p) => !known.has(p.name.toLowerCase()))) {
       return fail("InvalidParameter")
@@ -580,14 +594,24 @@ export class Model {
     return (query.last === undefined ? visible : visible.slice(0, query.last)).map((j) => j.jobId)
   }
 
-  /** The application finished a job: only an EXECUTING job can complete. */
+  /** The application finished a job: only an EXECUTING job can complete; what it published stays. */
   complete(jobId: string): Expected {
     const job = this.jobs_.get(jobId)
     if (job === undefined) return fail("JobNotFound")
     if (job.phase !== "EXECUTING") return fail("InvalidTransition")
     job.phase = "COMPLETED"
     job.endTime = this.now
-    job.resultCount = 1
+    job.resultCount += 1
+    job.finalResult = true
+    return ok
+  }
+
+  /** The application published a result (a new id each time) while its job runs. */
+  publish(jobId: string): Expected {
+    const job = this.jobs_.get(jobId)
+    if (job === undefined) return fail("JobNotFound")
+    if (job.phase !== "EXECUTING") return fail("InvalidTransition")
+    job.resultCount += 1
     return ok
   }
 
@@ -612,6 +636,7 @@ export class Model {
       job.phase = "EXECUTING"
       job.startTime = this.now
       job.endTime = null
+      job.resultCount = 0
       executing++
     }
   }
@@ -644,7 +669,10 @@ export class Model {
             job.endTime = this.now
           }
           job.phase = "ARCHIVED"
-          if (this.policy.archivedResults === "drop") job.resultCount = 0
+          if (this.policy.archivedResults === "drop") {
+            job.resultCount = 0
+            job.finalResult = false
+          }
         }
       }
       this.settle()
@@ -728,7 +756,8 @@ export const policies: ReadonlyArray<readonly [string, Partial<Policy>]> = [
       maxParameterValueBytes: 16,
       maxParameterBytesPerJob: 40,
       onDestruction: "archive",
-      anonymousJobs: "private"
+      anonymousJobs: "private",
+      newParametersAfterCreation: false
     }
   ],
   [
@@ -768,6 +797,8 @@ export interface ControlledWorker {
   readonly complete: (jobId: string) => Effect.Effect<boolean>
   /** Ends a running job with a failure; false when it is not running. */
   readonly fail: (jobId: string, message: string) => Effect.Effect<boolean>
+  /** Publishes a text result `part-{n}` of a running job; false when it is not running. */
+  readonly publish: (jobId: string) => Effect.Effect<boolean>
 }
 
 /**
@@ -778,7 +809,9 @@ export interface ControlledWorker {
  */
 export const controlledWorker = (name = "controlled"): ControlledWorker => {
   const gates = new Map<string, Deferred.Deferred<ReadonlyArray<Worker.ResultSpec>, JobFailure>>()
+  const contexts = new Map<string, Worker.RunContext>()
   const running = new Set<string>()
+  let parts = 0
   const end = (jobId: string, outcome: Effect.Effect<ReadonlyArray<Worker.ResultSpec>, JobFailure>) =>
     Effect.suspend(() => {
       const gate = gates.get(jobId)
@@ -787,16 +820,18 @@ export const controlledWorker = (name = "controlled"): ControlledWorker => {
   return {
     worker: Worker.make({
       name,
-      run: (job) =>
+      run: (job, context) =>
         Effect.gen(function* () {
           const gate = yield* Deferred.make<ReadonlyArray<Worker.ResultSpec>, JobFailure>()
           gates.set(job.jobId, gate)
+          contexts.set(job.jobId, context)
           running.add(job.jobId)
           return yield* Deferred.await(gate)
         }).pipe(
           Effect.ensuring(
             Effect.sync(() => {
               gates.delete(job.jobId)
+              contexts.delete(job.jobId)
               running.delete(job.jobId)
             })
           )
@@ -804,6 +839,13 @@ export const controlledWorker = (name = "controlled"): ControlledWorker => {
     }),
     running,
     complete: (jobId) => end(jobId, Effect.succeed([{ id: "out", mimeType: "text/plain", content: `result of ${jobId}` }])),
-    fail: (jobId, message) => end(jobId, Effect.fail(new JobFailure({ message })))
+    fail: (jobId, message) => end(jobId, Effect.fail(new JobFailure({ message }))),
+    publish: (jobId) =>
+      Effect.suspend(() => {
+        const context = contexts.get(jobId)
+        if (context === undefined) return Effect.succeed(false)
+        const id = `part-${++parts}`
+        return Effect.as(Effect.orDie(context.publishResult({ id, mimeType: "text/plain", content: `${id} of ${jobId}` })), true)
+      })
   }
 }

@@ -39,6 +39,8 @@ const sample = (type: JobEventType, at = 5_000): JobEvent => {
       return { type, jobInfo: { progress: "0.5" } }
     case "COMPLETE":
       return { type, at, results: [{ id: "out", size: 1 }] }
+    case "PUBLISH_RESULT":
+      return { type, result: { id: `partial-${at % 3}`, size: 2 } }
     case "FAIL":
       return { type, at, error: { type: "fatal", message: "boom", hasDetail: false } }
     case "ARCHIVE":
@@ -59,8 +61,8 @@ type Outcome = PhaseT | typeof S | typeof G | null
 const expected: Record<PhaseT, Partial<Record<JobEventType, Outcome>>> = {
   PENDING: { RUN: "QUEUED", ABORT: "ABORTED", HOLD: "HELD", FAIL: "ERROR", UPDATE_PARAMETERS: S, SET_DESTRUCTION: S, SET_EXECUTION_DURATION: S, DELETE: G, DESTROY: G },
   QUEUED: { START: "EXECUTING", ABORT: "ABORTED", HOLD: "HELD", FAIL: "ERROR", SET_DESTRUCTION: S, SET_EXECUTION_DURATION: S, DELETE: G, DESTROY: G },
-  EXECUTING: { COMPLETE: "COMPLETED", FAIL: "ERROR", ABORT: "ABORTED", TIMEOUT: "ABORTED", HOLD: "HELD", SUSPEND: "SUSPENDED", PROGRESS: S, SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
-  SUSPENDED: { RESUME: "EXECUTING", FAIL: "ERROR", ABORT: "ABORTED", TIMEOUT: "ABORTED", PROGRESS: S, SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
+  EXECUTING: { COMPLETE: "COMPLETED", FAIL: "ERROR", ABORT: "ABORTED", TIMEOUT: "ABORTED", HOLD: "HELD", SUSPEND: "SUSPENDED", PROGRESS: S, PUBLISH_RESULT: S, SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
+  SUSPENDED: { RESUME: "EXECUTING", FAIL: "ERROR", ABORT: "ABORTED", TIMEOUT: "ABORTED", PROGRESS: S, PUBLISH_RESULT: S, SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
   HELD: { RUN: "QUEUED", ABORT: "ABORTED", SET_DESTRUCTION: S, SET_EXECUTION_DURATION: S, DELETE: G, DESTROY: G },
   COMPLETED: { ARCHIVE: "ARCHIVED", SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
   ERROR: { ARCHIVE: "ARCHIVED", SET_DESTRUCTION: S, DELETE: G, DESTROY: G },
@@ -141,6 +143,27 @@ describe("what accepted events do to the job", () => {
       { name: "B", value: "10" },
       { name: "C", value: "3" }
     ])
+  })
+
+  it("PUBLISH_RESULT lists a result while the job runs; COMPLETE keeps it, a final result of the same id replaces it", () => {
+    const running = decide("EXECUTING", { type: "PUBLISH_RESULT", result: { id: "part1", size: 1 } }).job
+    const again = Either.getOrThrow(JobMachine.decide(running, { type: "PUBLISH_RESULT", result: { id: "part2", size: 2 } })).job
+    expect(again.results).toEqual([{ id: "part1", size: 1 }, { id: "part2", size: 2 }])
+    const done = Either.getOrThrow(
+      JobMachine.decide(again, { type: "COMPLETE", at: 9_000, results: [{ id: "part2", size: 5 }, { id: "final", size: 3 }] })
+    ).job
+    expect(done.results).toEqual([{ id: "part1", size: 1 }, { id: "part2", size: 5 }, { id: "final", size: 3 }])
+    // A new run starts without what an earlier run published.
+    expect(decide("QUEUED", { type: "START", at: 3_000 }, { results: [{ id: "old" }] }).job.results).toEqual([])
+  })
+
+  it("an error summary always has a detail: /error serves at least its message", () => {
+    expect(decide("EXECUTING", sample("FAIL")).job.errorSummary?.hasDetail).toBe(true)
+    expect(decide("EXECUTING", { type: "TIMEOUT", at: 62_000 }).job.errorSummary?.hasDetail).toBe(true)
+  })
+
+  it("UPDATE_PARAMETERS with a runId sets it", () => {
+    expect(decide("PENDING", { type: "UPDATE_PARAMETERS", parameters: [], runId: "night-3" }).job.runId).toBe("night-3")
   })
 
   it("PROGRESS merges into jobInfo", () => {

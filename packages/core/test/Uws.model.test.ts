@@ -75,7 +75,7 @@ const checkInvariants = (h: Harness) =>
     for (const jobId of h.seen.keys()) {
       const m = h.model.job(jobId)
       const stored = yield* Effect.orDie(h.results.get(jobId, "results/out"))
-      if (m === undefined || m.resultCount === 0) expect(stored, `contents of ${jobId}`).toBeUndefined()
+      if (m === undefined || !m.finalResult) expect(stored, `contents of ${jobId}`).toBeUndefined()
       else expect(stored?.size).toBeGreaterThan(0)
     }
     for (const job of yield* allJobs(h.uws)) {
@@ -90,7 +90,8 @@ const checkInvariants = (h: Harness) =>
       if (job.phase === "EXECUTING" || job.phase === "SUSPENDED") expect(job.startTime).not.toBeNull()
       if (job.phase === "PENDING" || job.phase === "QUEUED") expect(job.startTime).toBeNull()
       if (Phase.isFinal(job.phase) && job.phase !== "ARCHIVED") expect(job.endTime).not.toBeNull()
-      if (job.phase !== "COMPLETED" && job.phase !== "ARCHIVED") expect(job.results).toEqual([])
+      // Results appear only once a job runs (published while EXECUTING, or at the end).
+      if (job.phase === "PENDING" || job.phase === "QUEUED" || job.phase === "HELD") expect(job.results).toEqual([])
       h.seen.set(job.jobId, job)
     }
   })
@@ -161,6 +162,9 @@ const step = (h: Harness, op: Operation) =>
         return
       case "Fail":
         expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
+        return
+      case "Publish":
+        expect(yield* h.control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
         return
       case "Advance":
         yield* TestClock.adjust(op.ms)
@@ -534,6 +538,144 @@ describe("blocking wait", () => {
   })
 })
 
+describe("a WAIT ends on a phase change only", () => {
+  it("progress and published results do not end it (subscribers still see them); the phase change does", async () => {
+    const { Worker } = await import("@uws-kit/core")
+    const { Deferred, Queue } = await import("effect")
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const go = yield* Deferred.make<void>()
+        const reported = yield* Deferred.make<void>()
+        const finish = yield* Deferred.make<void>()
+        const uws = yield* Uws.make({
+          worker: Worker.make({
+            name: "stepwise",
+            run: (_job, ctx) =>
+              Effect.gen(function* () {
+                yield* Deferred.await(go)
+                yield* ctx.reportProgress({ progress: "1/2" })
+                yield* ctx.publishResult({ id: "part", mimeType: "text/plain", content: "first half" })
+                yield* Deferred.succeed(reported, undefined)
+                yield* Deferred.await(finish)
+                return [{ id: "final", mimeType: "text/plain", content: "all" }]
+              })
+          })
+        })
+        const changes = yield* uws.subscribe
+        const job = yield* uws.create(Identity.anonymous, { run: true })
+        let now = yield* uws.get(Identity.anonymous, job.jobId)
+        while (now.phase !== "EXECUTING") now = yield* uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely" })
+        const waiting = yield* Effect.fork(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely" }))
+        const guarded = yield* Effect.fork(uws.waitForChange(Identity.anonymous, job.jobId, { timeout: "indefinitely", phase: "EXECUTING" }))
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(go, undefined)
+        yield* Deferred.await(reported)
+        for (let i = 0; i < 20; i++) yield* Effect.yieldNow()
+        const early = [(yield* Fiber.poll(waiting))._tag, (yield* Fiber.poll(guarded))._tag]
+        const midway = yield* uws.get(Identity.anonymous, job.jobId)
+        yield* Deferred.succeed(finish, undefined)
+        const ended = yield* Fiber.join(waiting)
+        const guardEnded = yield* Fiber.join(guarded)
+        const seen: Array<string> = []
+        while (true) {
+          const c = yield* Queue.poll(changes)
+          if (c._tag === "None") break
+          if (c.value.jobId === job.jobId && c.value.job !== undefined) seen.push(c.value.job.phase)
+        }
+        return {
+          early,
+          midway: { phase: midway.phase, results: midway.results.map((x) => x.id), jobInfo: midway.jobInfo },
+          ended: { phase: ended.phase, results: ended.results.map((x) => x.id) },
+          guardEnded: guardEnded.phase,
+          progressSeen: seen.filter((p) => p === "EXECUTING").length
+        }
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r.early).toEqual(["None", "None"])
+    expect(r.midway).toEqual({ phase: "EXECUTING", results: ["part"], jobInfo: { progress: "1/2" } })
+    expect(r.ended).toEqual({ phase: "COMPLETED", results: ["part", "final"] })
+    expect(r.guardEnded).toBe("COMPLETED")
+    // START, the progress report and the published result: three changes in EXECUTING.
+    expect(r.progressSeen).toBe(3)
+  })
+})
+
+describe("parameter names and updates", () => {
+  const strict = async () => {
+    const { Worker } = await import("@uws-kit/core")
+    return Worker.make({
+      name: "tap-like",
+      // An application that knows its parameters refuses others, whatever the policy allows.
+      validate: (ps) => {
+        const unknown = ps.find((p) => !["query", "lang", "maxrec", "upload", "table"].includes(p.name))
+        return unknown === undefined ? { _tag: "Right", right: ps } : { _tag: "Left", left: `${unknown.name} is not a parameter of this service.` }
+      },
+      run: async () => []
+    })
+  }
+
+  it("are case-insensitive: one parameter per name, shown in lower case, found in any case", async () => {
+    const worker = await strict()
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker })
+        const job = yield* uws.create(Identity.anonymous, {
+          parameters: [{ name: "QUERY", value: "SELECT 1" }, { name: "Lang", value: "ADQL" }],
+          uploads: [{ name: "Table", content: "a,b" }]
+        })
+        const updated = yield* uws.updateParameters(Identity.anonymous, job.jobId, [{ name: "query", value: "SELECT 2" }])
+        const upload = yield* uws.upload(Identity.anonymous, job.jobId, "TABLE")
+        const text = new TextDecoder().decode(Buffer.concat([...(yield* Stream.runCollect(upload.stream))]))
+        return { created: job.parameters, updated: updated.parameters, query: Jobs.parameter(updated, "Query"), text }
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r.created).toEqual([
+      { name: "query", value: "SELECT 1" },
+      { name: "lang", value: "ADQL" },
+      { name: "table", value: "param:table", byReference: true }
+    ])
+    expect(r.updated).toEqual([
+      { name: "query", value: "SELECT 2" },
+      { name: "lang", value: "ADQL" },
+      { name: "table", value: "param:table", byReference: true }
+    ])
+    expect(r.query).toBe("SELECT 2")
+    expect(r.text).toBe("a,b")
+  })
+
+  it("a PENDING job takes new parameters, uploads and a runId; the application may refuse a name it does not know", async () => {
+    const worker = await strict()
+    const r = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker })
+        const job = yield* uws.create(Identity.anonymous, { parameters: [{ name: "QUERY", value: "SELECT 1" }] })
+        const added = yield* uws.updateParameters(Identity.anonymous, job.jobId, [{ name: "MAXREC", value: "10" }], [{ name: "t1", content: "x" }].map((u) => ({ ...u, name: "TABLE" })))
+        const named = yield* uws.updateParameters(Identity.anonymous, job.jobId, [], [], { runId: "night-3" })
+        const refused = yield* Effect.flip(uws.updateParameters(Identity.anonymous, job.jobId, [{ name: "COLOUR", value: "red" }]))
+        const after = yield* uws.get(Identity.anonymous, job.jobId)
+        return { added: added.parameters.map((p) => p.name), runId: named.runId, refused: [refused._tag, refused.message], version: after.version - named.version }
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(r.added).toEqual(["query", "maxrec", "table"])
+    expect(r.runId).toBe("night-3")
+    expect(r.refused[0]).toBe("InvalidParameter")
+    expect(r.refused[1]).toContain("colour is not a parameter of this service.")
+    expect(r.version).toBe(0)
+  })
+
+  it("a host may still forbid new names after creation (Policy.newParametersAfterCreation)", async () => {
+    const refused = await Effect.runPromise(
+      Effect.gen(function* () {
+        const uws = yield* Uws.make({ worker: controlledWorker().worker, policy: { newParametersAfterCreation: false } })
+        const job = yield* uws.create(Identity.anonymous, { parameters: [{ name: "A", value: "1" }] })
+        yield* uws.updateParameters(Identity.anonymous, job.jobId, [{ name: "a", value: "2" }])
+        return yield* Effect.flip(uws.updateParameters(Identity.anonymous, job.jobId, [{ name: "B", value: "1" }]))
+      }).pipe(Effect.scoped, Effect.provide(stores))
+    )
+    expect(refused._tag).toBe("InvalidParameter")
+  })
+})
+
 describe("ownership", () => {
   it("another owner can neither see nor change a job, and never finds it in a listing", async () => {
     const r = await Effect.runPromise(
@@ -614,15 +756,15 @@ describe("applications", () => {
         })
     )
     expect(r).toEqual([
-      { type: "fatal", message: "division by zero", hasDetail: false },
-      { type: "transient", message: "archive offline", hasDetail: false }
+      { type: "fatal", message: "division by zero", hasDetail: true },
+      { type: "transient", message: "archive offline", hasDetail: true }
     ])
   })
 
   it("invalid parameters are refused, or make a job in ERROR when the application prefers", async () => {
     const { Worker } = await import("@uws-kit/core")
     const validate = (ps: ReadonlyArray<{ name: string; value: string }>) =>
-      ps.some((p) => p.name === "N" && !/^\d+$/.test(p.value))
+      ps.some((p) => p.name.toLowerCase() === "n" && !/^\d+$/.test(p.value))
         ? { _tag: "Left" as const, left: "N must be a whole number, e.g. N=3." }
         : { _tag: "Right" as const, right: ps }
     const refused = await run(Worker.make({ name: "strict", validate, run: async () => [] }), (uws) =>
@@ -795,7 +937,7 @@ describe("hosts", () => {
         expect([after.phase, after.running]).toEqual(["EXECUTING", true])
       } else {
         expect(after.phase).toBe("ERROR")
-        expect(after.errorSummary).toEqual({ type: "transient", message: "the service restarted while the job was executing; run a new job.", hasDetail: false })
+        expect(after.errorSummary).toEqual({ type: "transient", message: "the service restarted while the job was executing; run a new job.", hasDetail: true })
       }
     }
   })

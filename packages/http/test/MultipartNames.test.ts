@@ -156,7 +156,7 @@ describe("through the REST binding", () => {
       expect(created.status).toBe(303)
       const job = created.headers.get("location")!
       const parameters = await (await rest.handler(new Request(`${job}/parameters`, { headers: { accept: "application/json" } }))).json()
-      expect(parameters.parameters).toEqual([expect.objectContaining({ id: "UPLOAD", byReference: true })])
+      expect(parameters.parameters).toEqual([expect.objectContaining({ id: "upload", byReference: true })])
       const content = await rest.handler(new Request(`${job}/parameters/UPLOAD`))
       expect(await content.text()).toBe("a,b\n1,2\n")
     } finally {

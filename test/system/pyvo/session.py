@@ -65,7 +65,8 @@ def lifecycle(base):
     check(job.uws_version == "1.1", f"the job says UWS version {job.uws_version}")
     check(url == f"{jobs_url}/{job.job_id}", f"the job URL {url} is not the list URL + '/' + jobId")
     params = {p.id_: p.content for p in job.job.parameters}
-    check(params == {"GREETING": "hello", "COLOR": "blue sky & sea <3"}, f"parameters read back as {params}")
+    # Names are case-insensitive; the service shows them in lower case (as DaCHS does).
+    check(params == {"greeting": "hello", "color": "blue sky & sea <3"}, f"parameters read back as {params}")
     check(job.owner is None, f"an anonymous job has owner {job.owner!r}")
     created = utc(job.job.creationtime)
 
@@ -171,7 +172,10 @@ def abort(base):
     s = requests.Session()
     job = create(s, f"{base}/uws/sleep/jobs", SECONDS="30")
     job.run()
-    job.wait(phases=["EXECUTING"], timeout=30)
+    # A WAIT answers on a phase change only, so pyvo's wait(phases=["EXECUTING"]) on a job that
+    # is EXECUTING already would block until it ends: wait with the UWS PHASE guard instead
+    # (it answers at once unless the job is still QUEUED).
+    s.get(job.url, params={"WAIT": "30", "PHASE": "QUEUED"})
     check(job.phase == "EXECUTING", f"the sleep job is {job.phase}, not EXECUTING")
     job.abort()
     phase = job.phase
@@ -194,28 +198,105 @@ def tap(base):
     check(job.phase == "PENDING", f"submit_job gave a {job.phase} job")
     job.run().wait(timeout=60)
     echoed = rows(job)
-    check(echoed.get("QUERY") == "SELECT 1" and echoed.get("LANG") == "ADQL" and echoed.get("FOO") == "bar", f"echoed {echoed}")
+    check(echoed.get("query") == "SELECT 1" and echoed.get("lang") == "ADQL" and echoed.get("foo") == "bar", f"echoed {echoed}")
     job.delete()
 
     result = service.run_async("SELECT 2")
     table = result.to_table()
     names = {str(r["name"]): str(r["value"]) for r in table}
-    check(names.get("QUERY") == "SELECT 2", f"run_async echoed {names}")
+    check(names.get("query") == "SELECT 2", f"run_async echoed {names}")
 
     upload = Table({"ra": [10.5, 11.25], "dec": [-1.0, 2.5]})
     with_upload = service.submit_job("SELECT * FROM TAP_UPLOAD.t1", uploads={"t1": upload})
     params = {p.id_: (p.content, p.byreference) for p in with_upload.job.parameters}
-    check(params.get("UPLOAD", ("",))[0] == "t1,param:t1", f"UPLOAD parameter is {params.get('UPLOAD')}")
+    check(params.get("upload", ("",))[0] == "t1,param:t1", f"UPLOAD parameter is {params.get('upload')}")
     check("t1" in params and params["t1"][1], f"the uploaded table is not a by-reference parameter: {params}")
     content = with_upload._session.get(f"{with_upload.url}/parameters/t1")
     check(content.status_code == 200, f"the uploaded content answers {content.status_code}")
     back = Table.read(io.BytesIO(content.content), format="votable")
     check(list(back["ra"]) == [10.5, 11.25], f"the uploaded table came back as {back}")
     with_upload.delete()
-    return {"echoed": echoed, "runAsync": names, "upload": params.get("UPLOAD")[0]}
+    return {"echoed": echoed, "runAsync": names, "upload": params.get("upload")[0]}
 
 
-SCENARIOS = {"lifecycle": lifecycle, "error": error, "joblist": joblist, "abort": abort, "tap": tap}
+def tapjob(base):
+    """AsyncTAPJob's accessors and setters on a PENDING job: query, upload, runId."""
+    service = TAPService(f"{base}/uws/echo")
+    job = service.submit_job("SELECT 1")
+    check(job.query == "SELECT 1", f"job.query after creation is {job.query!r}")
+    job.query = "SELECT 2"
+    check(job.query == "SELECT 2", f"job.query after the setter is {job.query!r}")
+    upload = Table({"ra": [1.5], "dec": [2.5]})
+    job.upload(t2=upload)
+    params = {p.id_: (p.content, p.byreference) for p in job.job.parameters}
+    check(params.get("upload", ("",))[0] == "t2,param:t2", f"after job.upload the UPLOAD parameter is {params.get('upload')}")
+    check("t2" in params and params["t2"][1], f"the table uploaded to a PENDING job is not a by-reference parameter: {params}")
+    # The common runId update: POST RUNID to the job's parameters.
+    r = job._session.post(f"{job.url}/parameters", data={"RUNID": "night-3"})
+    check(r.status_code == 200 and r.history and r.history[0].status_code == 303, f"POST RUNID answered {r.status_code}")
+    check(job.job.runid == "night-3", f"runId reads back as {job.job.runid!r}")
+    job.run().wait(timeout=60)
+    echoed = rows(job)
+    check(echoed.get("query") == "SELECT 2" and echoed.get("t2") is not None, f"the job ran with {echoed}")
+    job.delete()
+    return {"query": "SELECT 2", "upload": params["upload"][0], "runId": "night-3"}
+
+
+def syncerror(base):
+    """run_sync of a job that ends in ERROR: a DALQueryError carrying the message."""
+    service = TAPService(f"{base}/uws/echo")
+    try:
+        service.run_sync("SELECT 1", ERROR="no such table: t")
+        raised = "nothing"
+    except DALQueryError as e:
+        raised = f"DALQueryError: {e.reason}"
+    except Exception as e:  # noqa: BLE001 - report what pyvo raised instead
+        raised = f"{type(e).__name__}: {e}"
+    check(raised == "DALQueryError: no such table: t", f"run_sync raised {raised}")
+    return {"raised": raised}
+
+
+def unknownjob(base):
+    """TAPService.get_job of an id that does not exist: pyvo reads the 404's body, which must parse.
+
+    pyvo 1.2.1's get_job does not look at the status; it parses the body as a UWS job. A
+    text/plain body made it raise a bare ValueError ("syntax error"); the DALI VOTable error
+    parses, so pyvo answers a job summary without an id or a phase, which a caller can test.
+    """
+    service = TAPService(f"{base}/uws/echo")
+    try:
+        summary = service.get_job("no-such-job")
+        raised = None
+    except ValueError as e:
+        raised = f"ValueError: {e}"
+    check(raised is None, f"get_job of an unknown id raised {raised}")
+    check(summary.jobid is None and summary.phase is None, f"get_job of an unknown id read {summary.jobid!r} {summary.phase!r}")
+    return {"raised": raised, "jobId": summary.jobid, "phase": summary.phase}
+
+
+def waitsleep(base):
+    """wait() on a sleep job that reports progress every second: it returns on phase changes only."""
+    s = requests.Session()
+    job = create(s, f"{base}/uws/sleep/jobs", SECONDS="3")
+    job.run()
+    job.wait(timeout=60)
+    check(job.phase == "COMPLETED", f"the sleep job ended {job.phase}")
+    job_id = job.job_id
+    job.delete()
+    return {"jobId": job_id, "phase": "COMPLETED"}
+
+
+SCENARIOS = {
+    "lifecycle": lifecycle,
+    "error": error,
+    "joblist": joblist,
+    "abort": abort,
+    "tap": tap,
+    "tapjob": tapjob,
+    "syncerror": syncerror,
+    "unknownjob": unknownjob,
+    "waitsleep": waitsleep,
+}
 
 if __name__ == "__main__":
     if len(sys.argv) != 3 or sys.argv[1] not in SCENARIOS:

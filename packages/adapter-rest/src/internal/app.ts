@@ -17,7 +17,7 @@ import { BrowserPages, type CrossSite } from "@uws-kit/http"
 import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
 import { XMLParser } from "fast-xml-parser"
 import * as Html from "../Html.js"
-import * as Iso8601 from "../Iso8601.js"
+import { Iso8601 } from "@uws-kit/http"
 import * as Json from "../Json.js"
 import * as Xml from "../Xml.js"
 import {
@@ -32,7 +32,7 @@ import {
 import { REASON, RestError, badRequest, headersOf, statusOf, tagOf, type AnyError } from "./errors.js"
 import * as Form from "./form.js"
 import { isUpload, resultHref } from "./links.js"
-import { ATOMS, DOCUMENTS, ERRORS, PAGES, negotiate, type MediaType } from "./negotiate.js"
+import { ATOMS, DOCUMENTS, ERRORS, PAGES, isBrowser, negotiate, onlyXml, type MediaType } from "./negotiate.js"
 import * as Params from "./params.js"
 import { joinSegments, locate, type Location } from "./urls.js"
 
@@ -46,6 +46,8 @@ export interface Config {
   readonly maxBodyBytes: number
   readonly title: string
   readonly trustForwarded: boolean
+  /** `tap`: errors a TAP client parses (sync job in ERROR, unknown job) are DALI VOTable documents. */
+  readonly layout: "uws" | "tap"
   readonly closing: Deferred.Deferred<void>
   readonly isClosed: () => boolean
   /** Refuses state-changing requests from other sites' pages (CSRF). */
@@ -68,6 +70,8 @@ interface Ctx {
   readonly req: HttpServerRequest.HttpServerRequest
   readonly method: Method
   readonly accept: string | undefined
+  /** Only browsers get HTML (see negotiate.ts). */
+  readonly browser: boolean
   readonly loc: Location
   readonly urls: Urls
   readonly query: Form.Pairs
@@ -132,7 +136,7 @@ const represent = (
   r: Renderings,
   headers: Readonly<Record<string, string>> = {}
 ): HttpServerResponse.HttpServerResponse => {
-  const type = negotiate(ctx.accept, offers)
+  const type = negotiate(ctx.accept, offers, ctx.browser)
   switch (type) {
     case "application/xml":
     case "text/xml":
@@ -148,18 +152,31 @@ const represent = (
 
 const escapeXml = Xml.escapeText
 
+/** A DALI error document: what IVOA tools (pyvo, TOPCAT) already know how to read and show. */
+const daliError = (type: "application/xml" | "text/xml", message: string, status: number, tag: string, headers: Readonly<Record<string, string>>) =>
+  body(
+    type,
+    `<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n  <RESOURCE type="results">\n    <INFO name="QUERY_STATUS" value="ERROR">${escapeXml(message)}</INFO>\n    <INFO name="HTTP_STATUS" value="${status}"/>\n    <INFO name="ERROR_TAG" value="${tag}"/>\n  </RESOURCE>\n</VOTABLE>\n`,
+    headers,
+    status
+  )
+
 const errorResponse = (
   accept: string | undefined,
+  browser: boolean,
   error: AnyError,
   backUrl: string | undefined,
-  assets?: Html.Assets
+  assets?: Html.Assets,
+  dali = false
 ): HttpServerResponse.HttpServerResponse => {
   const status = statusOf(error)
   const tag = tagOf(error)
   const message = error.message
   const title = REASON[status] ?? "Error"
   const headers = { ...headersOf(error), "cache-control": "no-store" }
-  const type = negotiate(accept, ERRORS)
+  const type = negotiate(accept, ERRORS, browser)
+  // A TAP client (pyvo's get_job) parses whatever an error answers as VOTable.
+  if (dali && (type === "text/plain" || type === "text/html")) return daliError("application/xml", message, status, tag, headers)
   switch (type) {
     case "text/plain":
       return body(type, `${message}\n`, headers, status)
@@ -169,13 +186,7 @@ const errorResponse = (
       return body(type, Html.errorPage({ status, title, message, ...(backUrl === undefined ? {} : { backUrl }), ...(assets === undefined ? {} : { assets }) }), headers, status)
     case "application/xml":
     case "text/xml":
-      // A DALI-style error document: what IVOA tools already know how to show.
-      return body(
-        type,
-        `<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n  <RESOURCE type="results">\n    <INFO name="QUERY_STATUS" value="ERROR">${escapeXml(message)}</INFO>\n    <INFO name="HTTP_STATUS" value="${status}"/>\n    <INFO name="ERROR_TAG" value="${tag}"/>\n  </RESOURCE>\n</VOTABLE>\n`,
-        headers,
-        status
-      )
+      return daliError(type, message, status, tag, headers)
   }
 }
 
@@ -236,8 +247,13 @@ export const makeApp = (config: Config) => {
     })
   }
 
-  const atom = (ctx: Ctx, key: string, text: string, value: unknown) =>
-    represent(ctx, ATOMS, { text: () => text, json: () => ({ [key]: value }) })
+  /** An atom: text/plain, JSON on request, or a one-element UWS document for XML-only clients (v0.3). */
+  const atom = (ctx: Ctx, key: string, text: string, value: unknown) => {
+    const xml = onlyXml(ctx.accept)
+    return xml === undefined
+      ? represent(ctx, ATOMS, { text: () => text, json: () => ({ [key]: value }) })
+      : body(xml, Xml.atomDocument(key, value === null ? null : text))
+  }
 
   // ---- job list ------------------------------------------------------------------------------
 
@@ -360,6 +376,11 @@ export const makeApp = (config: Config) => {
           yield* service.delete(ctx.caller, jobId)
           return see(ctx.urls.list)
         }
+        // UWS v0.3: "Posting a request to the Job also destroys the job" (one with nothing in it).
+        if (form.params.length === 0 && form.uploads.length === 0) {
+          yield* service.delete(ctx.caller, jobId)
+          return see(ctx.urls.list)
+        }
         return yield* updateParameters(ctx, jobId, form.params, form.uploads)
       })
 
@@ -371,24 +392,21 @@ export const makeApp = (config: Config) => {
   ) =>
     Effect.gen(function* () {
       yield* fromEither(Params.checkNames(pairs))
-      const control = pairs.find(([n]) => Params.isControl(n))
+      const control = pairs.find(([n]) => Params.isControl(n) && n.toLowerCase() !== "runid")
       if (control !== undefined) {
-        const part = control[0].toLowerCase() === "runid" ? "" : `/${control[0].toLowerCase()}`
         return yield* Effect.fail(
-          badRequest(
-            part === ""
-              ? "RUNID is fixed when a job is created."
-              : `${control[0]} is not a job parameter; POST it to ${ctx.urls.job(jobId)}${part}.`
-          )
+          badRequest(`${control[0]} is not a job parameter; POST it to ${ctx.urls.job(jobId)}/${control[0].toLowerCase()}.`)
         )
       }
-      if (pairs.length === 0 && uploads.length === 0) {
+      // RUNID among the parameters of a PENDING job sets its runId (pyvo, TOPCAT send it so).
+      const runId = yield* fromEither(Params.single(pairs, "runid", "RUNID"))
+      const parameters: Array<Parameter> = pairs.filter(([n]) => !Params.isControl(n)).map(([name, value]) => ({ name, value }))
+      if (parameters.length === 0 && uploads.length === 0 && runId === undefined) {
         return yield* Effect.fail(
-          badRequest("Nothing to do: POST ACTION=DELETE to delete the job, or name=value pairs to update its parameters (PENDING only).")
+          badRequest("Nothing to do: POST name=value pairs (or uploads) to add or replace parameters of a PENDING job.")
         )
       }
-      const parameters: Array<Parameter> = pairs.map(([name, value]) => ({ name, value }))
-      yield* service.updateParameters(ctx.caller, jobId, parameters, uploads)
+      yield* service.updateParameters(ctx.caller, jobId, parameters, uploads, runId === undefined ? {} : { runId })
       return see(ctx.urls.job(jobId))
     })
 
@@ -639,14 +657,24 @@ export const makeApp = (config: Config) => {
     Effect.gen(function* () {
       const job = yield* service.get(ctx.caller, jobId)
       const now = syncTarget(ctx, job)
-      if (now !== undefined) return see(now)
+      if (now !== undefined) return syncAnswer(job, now)
       if (config.isClosed()) return see(ctx.urls.syncJob(jobId))
       const later = yield* raceClosing(
         service.waitForChange(ctx.caller, jobId, { timeout: "indefinitely", untilFinal: true }),
         Effect.succeed(job)
       )
-      return see(syncTarget(ctx, later) ?? ctx.urls.syncJob(jobId))
+      const target = syncTarget(ctx, later)
+      return target === undefined ? see(ctx.urls.syncJob(jobId)) : syncAnswer(later, target)
     })
+
+  /**
+   * A finished sync job sends the client on to its outcome; under the TAP layout a job in ERROR
+   * answers the DALI error document itself (TAP clients parse a sync answer as VOTable).
+   */
+  const syncAnswer = (job: Job, target: string) =>
+    config.layout === "tap" && job.phase === "ERROR" && job.errorSummary !== null
+      ? daliError("application/xml", job.errorSummary.message, 400, "JobFailed", { "cache-control": "no-store" })
+      : see(target)
 
   // ---- routing -------------------------------------------------------------------------------
 
@@ -754,6 +782,7 @@ export const makeApp = (config: Config) => {
   return Effect.interruptible(Effect.gen(function* () {
     const req = yield* HttpServerRequest.HttpServerRequest
     const accept = header(req, "accept")
+    const browser = isBrowser(accept, header(req, "sec-fetch-dest"))
     const loc = locate(req as never, config.base, config.trustForwarded)
     const root = `${loc.origin}${loc.prefix}`
     const list = root + joinSegments(config.jobs)
@@ -793,9 +822,13 @@ export const makeApp = (config: Config) => {
       if (refused !== undefined) return yield* Effect.fail(new RestError({ kind: "CrossSiteRequest", message: refused }))
       const query = yield* fromEither(Either.mapLeft(Form.parse(loc.query), (e) => `Bad query string: ${e}`))
       const caller = yield* identify(req, loc)
-      return yield* handler({ req, method: method as Method, accept, loc, urls, query, caller })
+      return yield* handler({ req, method: method as Method, accept, browser, loc, urls, query, caller })
     }).pipe(
-      Effect.catchAll((e) => Effect.succeed(errorResponse(accept, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls), urls.assets))),
+      Effect.catchAll((e) =>
+        Effect.succeed(
+          errorResponse(accept, browser, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls), urls.assets, e._tag === "JobNotFound" && config.layout === "tap")
+        )
+      ),
       Effect.catchAllCause((cause) =>
         Cause.isInterruptedOnly(cause)
           ? Effect.failCause(cause)
@@ -803,6 +836,7 @@ export const makeApp = (config: Config) => {
               Effect.as(
                 errorResponse(
                   accept,
+                  browser,
                   new RestError({ kind: "InternalError", message: "The service failed unexpectedly; the failure was logged." }),
                   list
                 )

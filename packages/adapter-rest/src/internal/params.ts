@@ -6,7 +6,7 @@ import type { CreateRequest } from "@uws-kit/core/Uws"
 import type { Parameter } from "@uws-kit/core/Job"
 import * as Phase from "@uws-kit/core/Phase"
 import { Either } from "effect"
-import * as Iso8601 from "../Iso8601.js"
+import { Iso8601 } from "@uws-kit/http"
 import { isXmlSafe } from "../Xml.js"
 import type { Pairs } from "./form.js"
 
@@ -45,9 +45,11 @@ export const parseDuration = (text: string): Either.Either<number, string> => {
   return n > MAX_INT ? Either.left(`EXECUTIONDURATION=${text} is too large (at most ${MAX_INT} seconds).`) : Either.right(n)
 }
 
-/** DESTRUCTION / TIME: an ISO 8601 instant; empty = none requested (the policy's longest). */
+/** DESTRUCTION / TIME: an ISO 8601 instant (an empty value is refused, not read as "the longest"). */
 export const parseDestruction = (name: string, text: string): Either.Either<number | null, string> =>
-  text.trim() === "" ? Either.right(null) : Either.mapLeft(Iso8601.parse(text), (reason) => `${name}: ${reason}`)
+  text.trim() === ""
+    ? Either.left(`${name} is empty; send an ISO 8601 instant (e.g. 2030-01-31T12:00:00Z).`)
+    : Either.mapLeft(Iso8601.parse(text), (reason) => `${name}: ${reason}`)
 
 /** WAIT: integer seconds ≥ 0, or -1 for "as long as the service allows". */
 export const parseWait = (texts: ReadonlyArray<string>): Either.Either<number | "indefinitely" | undefined, string> => {

@@ -4,6 +4,7 @@
  * as surrounding whitespace); a value that does not fit gives a message naming the field.
  */
 import * as Phase from "@uws-kit/core/Phase"
+import { Iso8601 } from "@uws-kit/http"
 import type { XmlElement } from "./xml.js"
 
 /** A decoded value, or why it could not be decoded. */
@@ -35,56 +36,18 @@ export const decodeBoolean = (text: string): Decoded<boolean> => {
   }
 }
 
-const DATE_TIME = /^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$/
-
-const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate()
-
 /**
- * `xs:dateTime` to epoch milliseconds. A value without a time zone is taken as UTC, as UWS
- * (§2.2.1) requires of every time; fractions beyond milliseconds are truncated.
+ * `xs:dateTime` to epoch milliseconds, with the one ISO 8601 reader of the HTTP bindings
+ * (`@uws-kit/http`): offsets are converted to UTC, a value without a zone is UTC (UWS §2.2.1),
+ * fractions beyond milliseconds are truncated.
  */
 export const decodeDateTime = (text: string): Decoded<number> => {
-  const s = text.trim()
-  const m = DATE_TIME.exec(s)
-  if (m === null) return bad(`"${s}" is not an ISO 8601 date-time (e.g. 2030-01-31T12:00:00.000Z).`)
-  const [, y, mo, d, h, mi, se, fraction, zone] = m
-  const year = Number(y)
-  const month = Number(mo)
-  const day = Number(d)
-  const hour = Number(h)
-  const minute = Number(mi)
-  const second = Number(se)
-  const millis = fraction === undefined ? 0 : Math.trunc(Number(`0${fraction}`) * 1000)
-  const endOfDay = hour === 24 && minute === 0 && second === 0 && millis === 0
-  if (
-    month < 1 ||
-    month > 12 ||
-    day < 1 ||
-    day > daysIn(year, month) ||
-    (hour > 23 && !endOfDay) ||
-    minute > 59 ||
-    second > 59 ||
-    year === 0 // XML Schema 1.0 has no year 0000
-  ) {
-    return bad(`"${s}" is not a valid date-time.`)
-  }
-  let offset = 0
-  if (zone !== undefined && zone !== "Z") {
-    const zh = Number(zone.slice(1, 3))
-    const zm = Number(zone.slice(4, 6))
-    if (zh > 14 || zm > 59 || (zh === 14 && zm > 0)) return bad(`"${s}" has an invalid time-zone offset.`)
-    offset = (zone[0] === "-" ? -1 : 1) * (zh * 60 + zm) * 60_000
-  }
-  const date = new Date(0)
-  date.setUTCFullYear(year, month - 1, day)
-  date.setUTCHours(hour, minute, second, millis)
-  const ms = date.getTime() - offset
-  if (!Number.isFinite(ms)) return bad(`"${s}" is outside the range of dates this service handles.`)
-  return ok(ms)
+  const r = Iso8601.parse(text)
+  return r._tag === "Right" ? ok(r.right) : bad(r.left)
 }
 
 /** Epoch milliseconds as ISO 8601 UTC with milliseconds and `Z` (UWS 1.1 §2.2.1). */
-export const formatDateTime = (ms: number): string => new Date(ms).toISOString()
+export const formatDateTime = (ms: number): string => Iso8601.format(ms)
 
 /** `uws:ExecutionPhase`, read leniently as to case (UWS services accept `executing`). */
 export const decodePhase = (text: string): Decoded<Phase.Phase> => {

@@ -27,7 +27,7 @@ import {
 } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
-import { executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
+import { canonicalName, canonicalParameters, executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
 import { Cursor, JobStore, type DeadlineKind, type ListQuery } from "../JobStore.js"
@@ -37,7 +37,7 @@ import * as Quote from "../Quote.js"
 import { toStream } from "../Content.js"
 import { describeFailure, guard } from "../Result.js"
 import { ResultStore } from "../ResultStore.js"
-import type { CreateRequest, JobChange, Upload, UwsOptions, UwsService, WaitOptions } from "../Uws.js"
+import type { CreateRequest, JobChange, UpdateOptions, Upload, UwsOptions, UwsService, WaitOptions } from "../Uws.js"
 import { defaultMaxWait } from "../Uws.js"
 import { JobFailure, type ResultSpec, type RunContext } from "../Worker.js"
 
@@ -219,7 +219,8 @@ export const makeUws = (
       worker.validate === undefined
         ? Effect.succeed(Either.right(parameters))
         : guard(() => worker.validate!(parameters), { timeout: validationTimeout }).pipe(
-            Effect.map((p) => Either.right(p)),
+            // An application may rename while it normalises; stored names stay canonical.
+            Effect.map((p) => Either.right(Array.isArray(p) ? canonicalParameters(p) : p)),
             Effect.catchAll((failure) =>
               Effect.succeed(Either.left(failure._tag === "Returned" ? String(failure.error) : `parameter validation ${describeFailure(failure)}`))
             )
@@ -284,6 +285,12 @@ export const makeUws = (
     const uploadParameters = (uploads: ReadonlyArray<Upload>): Array<Parameter> =>
       uploads.map((u) => ({ name: u.name, value: `param:${u.name}`, byReference: true }))
 
+    /** Parameter names are case-insensitive: one rule, here, for every adapter (see `canonicalName`). */
+    const canonicalUploads = (uploads: ReadonlyArray<Upload>): ReadonlyArray<Upload> =>
+      uploads.every((u) => typeof u.name !== "string" || u.name === canonicalName(u.name))
+        ? uploads
+        : uploads.map((u) => (typeof u.name === "string" ? { ...u, name: canonicalName(u.name) } : u))
+
     // ---- operations ------------------------------------------------------------------------
     const run = (caller: Caller, jobId: string) =>
       transact(caller, jobId, "RUN", (job, at) =>
@@ -329,10 +336,12 @@ export const makeUws = (
     // Written as a chain rather than a generator: it is the hot path of every new job.
     const create = (caller: Caller, request: CreateRequest): Effect.Effect<Job, UwsError> =>
       Effect.flatMap(now, (created) => {
-        const uploads = request.uploads ?? []
-        const sent = uploads.length === 0 ? (request.parameters ?? []) : [...(request.parameters ?? []), ...uploadParameters(uploads)]
-        const malformed = malformedParameters(sent)
+        const uploads = canonicalUploads(request.uploads ?? [])
+        const given = request.parameters ?? []
+        const malformed = malformedParameters(given)
         if (malformed !== undefined) return Effect.fail(malformed)
+        const named = canonicalParameters(given)
+        const sent = uploads.length === 0 ? named : [...named, ...uploadParameters(uploads)]
         if (request.jobId !== undefined && !/^[A-Za-z0-9._-]{1,128}$/.test(request.jobId)) {
           return Effect.fail(new InvalidParameter({ name: "jobId", reason: "use 1–128 letters, digits, '-', '_' or '.'." }))
         }
@@ -454,13 +463,16 @@ export const makeUws = (
           wait.timeout === "indefinitely" ? maxWait : Math.min(maxWait, Duration.toMillis(Duration.decode(wait.timeout)))
         if (!(limit > 0)) return job
         const deadline = (yield* now) + limit
+        const phase = job.phase
         for (;;) {
           const left = deadline - (yield* now)
           if (left <= 0) return job
           yield* awaitChange(jobId, job.version, left)
           job = yield* load(caller, jobId)
-          // UWS 1.1: any change ends a WAIT; `untilFinal` waits on through the active phases.
-          if (wait.untilFinal !== true || !blocks(job)) return job
+          // Clients read a return as "the phase changed" (UWS 1.1 §2.2.1.2): progress reports,
+          // published results and parameter updates do not end a WAIT; `untilFinal` waits on
+          // through the active phases.
+          if (wait.untilFinal === true ? !blocks(job) : job.phase !== phase) return job
         }
       })
 
@@ -502,20 +514,31 @@ export const makeUws = (
       specs.every((s) => typeof s === "object" && s !== null && typeof s.id === "string" && s.id.length > 0) &&
       new Set(specs.map((s: ResultSpec) => s.id)).size === specs.length
 
-    const storeResults = (jobId: string, specs: ReadonlyArray<ResultSpec>) =>
-      Effect.forEach(specs, (spec): Effect.Effect<ResultRef, StorageFailure> => {
-        if ("href" in spec) {
-          return Effect.succeed({
-            id: spec.id,
-            href: spec.href,
-            ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }),
-            ...(spec.size === undefined ? {} : { size: spec.size })
-          })
-        }
-        return results.put(jobId, resultKey(spec.id), spec.content, spec.mimeType).pipe(
-          Effect.map(({ size }) => ({ id: spec.id, size, ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }) }))
-        )
-      })
+    const storeResult = (jobId: string, spec: ResultSpec): Effect.Effect<ResultRef, StorageFailure> => {
+      if ("href" in spec) {
+        return Effect.succeed({
+          id: spec.id,
+          href: spec.href,
+          ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }),
+          ...(spec.size === undefined ? {} : { size: spec.size })
+        })
+      }
+      return results.put(jobId, resultKey(spec.id), spec.content, spec.mimeType).pipe(
+        Effect.map(({ size }) => ({ id: spec.id, size, ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }) }))
+      )
+    }
+
+    const storeResults = (jobId: string, specs: ReadonlyArray<ResultSpec>) => Effect.forEach(specs, (spec) => storeResult(jobId, spec))
+
+    /** A result published while the job runs: stored, then listed (not when the job stopped meanwhile). */
+    const publishResult = (jobId: string, spec: ResultSpec): Effect.Effect<void, StorageFailure> =>
+      typeof spec !== "object" || spec === null || typeof spec.id !== "string" || spec.id.length === 0
+        ? Effect.fail(new StorageFailure({ operation: "put", reason: "a published result needs a non-empty id." }))
+        : Effect.flatMap(storeResult(jobId, spec), (result) =>
+            // A job no longer running does not take results; their content goes with the job.
+            Effect.ignore(transact(system, jobId, "PUBLISH_RESULT", () => Effect.succeed<JobEvent>({ type: "PUBLISH_RESULT", result })))
+
+          )
 
     const system = Identity.system
     const failWith = (jobId: string, error: ErrorSummary) =>
@@ -573,6 +596,8 @@ export const makeUws = (
         },
         progress: (info) => Runtime.runPromise(runtime)(reportProgress(info)),
         reportProgress,
+        publish: (result) => Runtime.runPromise(runtime)(publishResult(jobId, result)),
+        publishResult: (result) => publishResult(jobId, result),
         suspend: () => send("SUSPEND"),
         resume: () => send("RESUME")
       }
@@ -731,12 +756,15 @@ export const makeUws = (
         transact(caller, jobId, "SET_EXECUTION_DURATION", () =>
           Effect.map(Policies.executionDuration(policy, seconds), (s): JobEvent => ({ type: "SET_EXECUTION_DURATION", seconds: s }))
         ).pipe(Effect.map((d) => d.job)),
-      updateParameters: (caller, jobId, parameters, uploads = []) =>
-        Effect.gen(function* () {
-          const sent = [...parameters, ...uploadParameters(uploads)]
-          yield* checkParameters(sent)
-          yield* Policies.checkParameters(policy, parameters, uploads)
-          if (sent.length === 0) {
+      updateParameters: (caller, jobId, given, sentUploads = [], options: UpdateOptions = {}) => {
+        const uploads = canonicalUploads(sentUploads)
+        return Effect.gen(function* () {
+          yield* checkParameters(given)
+          yield* Policies.checkParameters(policy, given, uploads)
+          const sent = [...canonicalParameters(given), ...uploadParameters(uploads)]
+          const runId = options.runId
+          yield* Policies.checkRunId(policy, runId)
+          if (sent.length === 0 && runId === undefined) {
             const job = yield* load(caller, jobId)
             if (JobMachine.targetOf(job.phase, "UPDATE_PARAMETERS") === undefined) {
               return yield* Effect.fail(new InvalidTransition({ jobId, event: "UPDATE_PARAMETERS", phase: job.phase }))
@@ -757,14 +785,16 @@ export const makeUws = (
                   )
                 }
               }
-              const merged = JobMachine.decide(job, { type: "UPDATE_PARAMETERS", parameters: sent })
+              const event: JobEvent = { type: "UPDATE_PARAMETERS", parameters: sent, ...(runId === undefined ? {} : { runId }) }
+              if (sent.length === 0) return event
+              const merged = JobMachine.decide(job, event)
               const candidate = Either.isRight(merged) ? merged.right.job.parameters : sent
               yield* Policies.checkParameters(policy, candidate)
               const validated = yield* validateParameters(candidate)
               if (Either.isLeft(validated)) {
                 return yield* Effect.fail(new InvalidParameter({ name: "parameters", reason: validated.left }))
               }
-              return { type: "UPDATE_PARAMETERS", parameters: sent } as JobEvent
+              return event
             })
           )
           return decision.job
@@ -794,7 +824,8 @@ export const makeUws = (
                 )
                 return job
               })
-        ),
+        )
+      },
       results: (caller, jobId) => Effect.map(load(caller, jobId), (job) => job.results),
       result: (caller, jobId, resultId) =>
         Effect.gen(function* () {

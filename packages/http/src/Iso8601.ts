@@ -1,22 +1,23 @@
 /**
- * The one ISO 8601 reader and writer of the REST binding: `DESTRUCTION`, the job-list `AFTER`
- * filter and the v0.3 `TIME=` all go through {@link parse}, and every instant the binding writes
- * goes through {@link format}.
+ * The one ISO 8601 reader and writer of the HTTP bindings: REST's `DESTRUCTION`, job-list
+ * `AFTER` and v0.3 `TIME=`, and SOAP's `xsd:dateTime` fields all go through {@link parse}, and
+ * every instant a binding writes goes through {@link format}.
  *
- * UWS 1.1 §2.2.1 wants UTC instants with a `Z`. What clients send in practice is wider, so the
- * reader accepts (after trimming surrounding white space):
+ * UWS 1.1 §2.2.1 wants UTC instants with a `Z`; the v0.3 draft says "in ISO 8601". What clients
+ * send in practice is wider, so the reader accepts (after trimming surrounding white space):
  *
  * - extended forms `YYYY`, `YYYY-MM`, `YYYY-MM-DD`, `YYYY-MM-DDThh:mm`, `YYYY-MM-DDThh:mm:ss`
  *   and `YYYY-MM-DDThh:mm:ss.f…` (1 to 9 fraction digits, `.` or `,`), with `T`, `t` or a space
  *   between date and time;
  * - the basic forms `YYYYMMDD` and `YYYYMMDDThhmm[ss[.f…]]`;
- * - an optional `Z`/`z` after a time. A time without a zone is read as UTC (UWS times are UTC).
+ * - an optional zone after a time: `Z`/`z`, or a numeric offset `±hh`, `±hh:mm`, `±hhmm` (at
+ *   most 14 hours), converted to UTC. A time without a zone is read as UTC (UWS times are UTC).
  *
- * It refuses, with a message saying why: numeric UTC offsets (`+01:00`, even `+00:00`: UWS times
- * are UTC with `Z`, and pyvo cannot read offsets back), impossible dates (`2015-02-30`,
- * `2015-26-10`), hour 24 and leap seconds (a JavaScript instant cannot hold them), and anything
- * else. Fractions are truncated to milliseconds, which keeps "created strictly after" exact for
- * millisecond creation times (pyvo sends microseconds).
+ * It refuses, with a message saying why: impossible dates (`2015-02-30`, `2015-26-10`), hour 24
+ * and leap seconds (a JavaScript instant cannot hold them), instants outside years 0000–9999,
+ * and anything else (the empty string included). Fractions are truncated to milliseconds, which
+ * keeps "created strictly after" exact for millisecond creation times (pyvo sends microseconds).
+ * Every instant is written back in UTC with `Z`, never with the offset it came with.
  *
  * @since 0.1.0
  */
@@ -31,14 +32,23 @@ const daysIn = (year: number, month: number): number =>
 
 const num = (s: string | undefined, fallback: number): number => (s === undefined ? fallback : Number(s))
 
+const FIRST = (() => {
+  const d = new Date(0)
+  d.setUTCFullYear(0, 0, 1)
+  d.setUTCHours(0, 0, 0, 0)
+  return d.getTime()
+})()
+const LAST = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
 /**
  * Reads an ISO 8601 instant as epoch milliseconds, or explains in a sentence why it cannot.
  *
  * @since 0.1.0
  * @category parsing
  * @example
- * import { Iso8601 } from "@uws-kit/adapter-rest"
+ * import { Iso8601 } from "@uws-kit/http"
  * Iso8601.parse("2026-11-23T10:00:00.123456Z") // Either.right(1795428000123)
+ * Iso8601.parse("2030-01-06T00:00:00+01:00") // the instant 2030-01-05T23:00:00.000Z
  */
 export const parse = (input: string): Either.Either<number, string> => {
   const text = input.trim()
@@ -47,8 +57,13 @@ export const parse = (input: string): Either.Either<number, string> => {
     return Either.left(`"${input}" is not an ISO 8601 date or instant (e.g. 2026-01-31T12:00:00Z).`)
   }
   const zone = m[8]
+  let offset = 0
   if (zone !== undefined && zone !== "Z" && zone !== "z") {
-    return Either.left(`"${input}" has a numeric UTC offset; UWS times are UTC and end in Z (e.g. 2026-01-31T12:00:00Z).`)
+    const digits = zone.slice(1).replace(":", "")
+    const zh = Number(digits.slice(0, 2))
+    const zm = digits.length > 2 ? Number(digits.slice(2, 4)) : 0
+    if (zm > 59 || zh * 60 + zm > 14 * 60) return Either.left(`"${input}" has a UTC offset beyond ±14:00.`)
+    offset = (zone[0] === "-" ? -1 : 1) * (zh * 60 + zm) * 60_000
   }
   const year = Number(m[1])
   const month = num(m[2], 1)
@@ -64,7 +79,9 @@ export const parse = (input: string): Either.Either<number, string> => {
   // setUTCFullYear, because Date.UTC maps years 0–99 to 1900–1999.
   date.setUTCFullYear(year, month - 1, day)
   date.setUTCHours(hour, minute, second, millis)
-  return Either.right(date.getTime())
+  const utc = date.getTime() - offset
+  if (!(utc >= FIRST && utc <= LAST)) return Either.left(`"${input}" is outside the years 0000 to 9999.`)
+  return Either.right(utc)
 }
 
 /**

@@ -5,7 +5,7 @@
 import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Iso8601 } from "@uws-kit/adapter-rest"
+import { Iso8601 } from "@uws-kit/http"
 import { propertyRuns } from "@uws-kit/core/testing"
 
 const first = new Date(0)
@@ -71,11 +71,29 @@ describe("Iso8601.parse", () => {
     expect(right("2024-02-29")).toBe(Date.UTC(2024, 1, 29))
   })
 
-  it("refuses numeric offsets, impossible dates and times, and garbage, saying why", () => {
+  it("reads numeric UTC offsets as the instant they name, written back in UTC with Z (v0.3: ISO 8601)", () => {
+    expect(Iso8601.format(right("2030-01-06T00:00:00+01:00"))).toBe("2030-01-05T23:00:00.000Z")
+    expect(right("2015-10-26T09:15:35+00:00")).toBe(Date.UTC(2015, 9, 26, 9, 15, 35))
+    expect(right("2015-10-26T09:15-0500")).toBe(Date.UTC(2015, 9, 26, 14, 15))
+    expect(right("2015-10-26T09:15:35.5-03")).toBe(Date.UTC(2015, 9, 26, 12, 15, 35, 500))
+    expect(right("20151026T0915+0530")).toBe(Date.UTC(2015, 9, 26, 3, 45))
+    fc.assert(
+      fc.property(fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9000, 0, 1) }), fc.integer({ min: -14 * 60, max: 14 * 60 }), (t, minutes) => {
+        // The same instant written in local time at that offset.
+        const local = new Date(t + minutes * 60_000).toISOString().slice(0, 23)
+        const sign = minutes < 0 ? "-" : "+"
+        const zone = `${sign}${pad(Math.floor(Math.abs(minutes) / 60), 2)}:${pad(Math.abs(minutes) % 60, 2)}`
+        expect(right(`${local}${zone}`)).toBe(t)
+      }),
+      { numRuns: propertyRuns(300) }
+    )
+  })
+
+  it("refuses impossible dates, times and offsets, the empty string and garbage, saying why", () => {
     const cases: ReadonlyArray<[string, RegExp]> = [
-      ["2015-10-26T09:15:35+01:00", /numeric UTC offset/],
-      ["2015-10-26T09:15:35+00:00", /numeric UTC offset/],
-      ["2015-10-26T09:15-0500", /numeric UTC offset/],
+      ["2015-10-26T09:15:35+14:30", /beyond/],
+      ["2015-10-26T09:15:35+01:75", /beyond/],
+      ["0000-01-01T00:00:00+01:00", /outside the years/],
       ["2015-26-10", /no month 26/],
       ["2015-02-29", /not a day/],
       ["1900-02-29", /not a day/],
