@@ -5,3 +5,4 @@
  */
 export * as MultipartNames from "./MultipartNames.js"
 export * as PublicOrigin from "./PublicOrigin.js"
+export * as Xml from "./Xml.js"

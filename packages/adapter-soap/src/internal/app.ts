@@ -240,7 +240,7 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
     version = transport.version
     const bytes = yield* readBody(request, options.maxEnvelopeBytes)
     const text = yield* decodeText(bytes, transport.charset)
-    const envelope = yield* Envelope.parse(text, version)
+    const envelope = yield* Envelope.parse(text, version, { maxTextLength: options.maxEnvelopeBytes })
     echo = { messageId: envelope.addressing.messageId, resourceId: envelope.resourceId }
     const body = envelope.body
     const op = body.ns === Namespaces.uwsSoap ? byName.get(body.local) : undefined
