@@ -73,7 +73,7 @@ const tree: fc.Arbitrary<Tree> = fc.letrec<{ tree: Tree }>((tie) => ({
     ns: nsUri.filter((n) => n !== "http://www.w3.org/XML/1998/namespace"),
     local,
     attributes: attrs,
-    content: fc.array(fc.oneof({ weight: 3, arbitrary: text }, { weight: 2, arbitrary: tie("tree") }), { maxLength: 4, depthSize: "small" })
+    content: fc.array(fc.oneof({ depthSize: "small" }, { weight: 3, arbitrary: text }, { weight: 2, arbitrary: tie("tree") }), { maxLength: 4 })
   })
 })).tree
 
