@@ -35,7 +35,7 @@ export interface Transport {
 export interface RequestEnvelope {
   readonly version: SoapVersion
   /** The operation element: the single child of the Body. */
-  readonly body: XmlElement
+  readonly body: Xml.Element
   readonly addressing: {
     readonly action: string | undefined
     readonly messageId: string | undefined
