@@ -167,4 +167,15 @@ describe("hostile XML at the SOAP endpoint", () => {
     expect(reply.fault).toBeUndefined()
     expect(reply.body?.local).toBe("createJobResponse")
   })
+
+  it("a host can tighten the reader's limits (xmlLimits); the fault names the limit it set", async () => {
+    const strict = SoapAdapter.makeSoapAdapter({ service: started.service, xmlLimits: { maxDepth: 5 } })
+    const xml = envelope("getJobs", "<u:phase><x>PENDING</x></u:phase>") // Envelope, Body, getJobs, phase, x: depth 5
+    expect((await read(await strict.handler(request(xml, "getJobs")))).fault?.reason).not.toContain("maxDepth")
+    const deeper = envelope("getJobs", "<u:phase><x><y>PENDING</y></x></u:phase>")
+    const reply = await read(await strict.handler(request(deeper, "getJobs")))
+    expect(reply.fault?.tag).toBe("MalformedEnvelope")
+    expect(reply.fault?.reason).toContain("maxDepth")
+    await strict.dispose()
+  })
 })
