@@ -3,7 +3,8 @@
  * (default 1 MiB limit, so through `Xml.read` and its default limits): the namespace bomb (P
  * declarations on the Envelope, P children declaring one more each, P as large as fits; before
  * the one reader, 495 KB of it exhausted the heap), the same bomb spread so that only the
- * per-document limit stops it, and a deep-nesting bomb. The baseline, in the same run, is a valid
+ * per-document limit stops it, a deep-nesting bomb, and the envelope that costs most per byte
+ * while staying within every limit (read in full, then refused by its schema). The baseline, in the same run, is a valid
  * `getJobs` envelope of the same size full of ignorable header blocks (9,000 elements), answered
  * normally. Figures are medians of alternating rounds; heap is `heapUsed` growth from a collected
  * heap to the end of the request with no collection forced in between (an upper estimate of the
@@ -41,6 +42,17 @@ const namespaceBomb = (perElement: number) =>
 
 const deepBomb = fill((n) => `${ENVELOPE}><s:Body><u:getJobs>${"<a>".repeat(n)}${"</a>".repeat(n)}</u:getJobs></s:Body></s:Envelope>`)
 
+/**
+ * Within every limit, the most work per byte: elements of 63 prefixed attributes, 58 levels deep
+ * inside the operation. Read in full, then refused by the operation's schema.
+ */
+const wide = (() => {
+  const attrs = Array.from({ length: 63 }, (_, i) => ` x:a${i}=""`).join("")
+  const open = `${ENVELOPE} xmlns:x="urn:x"><s:Body><u:getJobs>${"<a>".repeat(58)}`
+  const close = `${"</a>".repeat(58)}</u:getJobs></s:Body></s:Envelope>`
+  return fill((n) => open + `<x:l${attrs}/>`.repeat(n) + close)
+})()
+
 /** Valid: 9,000 header blocks nobody must understand, padded to the limit, then getJobs. */
 const valid = (() => {
   const blocks = 9_000
@@ -68,7 +80,8 @@ const bench: Benchmark = async () => {
     valid: { xml: valid, expect: "getJobsResponse" },
     namespace: { xml: namespaceBomb(Number.POSITIVE_INFINITY), expect: "maxNamespaceDeclarations" },
     spread: { xml: namespaceBomb(16), expect: "maxDocumentNamespaceDeclarations" },
-    deep: { xml: deepBomb, expect: "maxDepth" }
+    deep: { xml: deepBomb, expect: "maxDepth" },
+    wide: { xml: wide, expect: "InvalidRequest" }
   }
   type Name = keyof typeof contenders
   const one = async (name: Name) => {
@@ -84,8 +97,8 @@ const bench: Benchmark = async () => {
   }
   const names = Object.keys(contenders) as Array<Name>
   for (const name of names) await one(name) // warm-up
-  const ms: Record<Name, Array<number>> = { valid: [], namespace: [], spread: [], deep: [] }
-  const heap: Record<Name, Array<number>> = { valid: [], namespace: [], spread: [], deep: [] }
+  const ms: Record<Name, Array<number>> = { valid: [], namespace: [], spread: [], deep: [], wide: [] }
+  const heap: Record<Name, Array<number>> = { valid: [], namespace: [], spread: [], deep: [], wide: [] }
   for (let round = 0; round < ROUNDS; round++) {
     for (const name of names) {
       const r = await one(name)
@@ -111,9 +124,12 @@ const bench: Benchmark = async () => {
       { name: "spread namespace bomb: heap", value: h("spread"), unit: "MB", target: "≤ 32" },
       { name: `deep-nesting bomb (${kb("deep")} KB): refuse`, value: t("deep"), unit: "ms", target: "≤ 50" },
       { name: "deep-nesting bomb: heap", value: h("deep"), unit: "MB", target: "≤ 32" },
+      { name: `widest envelope within the limits (${kb("wide")} KB): read, refuse`, value: t("wide"), unit: "ms" },
+      { name: "widest envelope within the limits: heap", value: h("wide"), unit: "MB" },
       { name: "ratio namespace bomb / valid (time)", value: t("namespace") / t("valid"), unit: "×", target: "≤ 1" },
       { name: "ratio spread bomb / valid (time)", value: t("spread") / t("valid"), unit: "×", target: "≤ 1" },
-      { name: "ratio deep bomb / valid (time)", value: t("deep") / t("valid"), unit: "×", target: "≤ 1" }
+      { name: "ratio deep bomb / valid (time)", value: t("deep") / t("valid"), unit: "×", target: "≤ 1" },
+      { name: "ratio widest within limits / valid (time)", value: t("wide") / t("valid"), unit: "×" }
     ]
   }
 }
