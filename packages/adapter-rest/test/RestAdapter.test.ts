@@ -324,6 +324,32 @@ describe("destruction, execution duration and the v0.3 termination", () => {
     expect((await put("<unclosed>", "text/xml")).status).toBe(400)
   })
 
+  it("PUT termination refuses any DTD (internal entity, external entity, entity bomb) and any document over the XML reader's limits: 400 with the error document, the destruction unchanged", async () => {
+    const id = await createJob(f, {})
+    const destruction = async () => (await f.call(`/jobs/${id}/destruction`)).text()
+    const before = await destruction()
+    const jobs = await snapshot()
+    const soon = new Date(Date.now() + 86_400_000).toISOString()
+    const many = (n: number) => Array.from({ length: n }, (_, i) => ` xmlns:p${i}="urn:p${i}"`).join("")
+    for (const [what, body, says] of [
+      ["internal entity", `<!DOCTYPE t [<!ENTITY d "${soon}">]><t>&d;</t>`, "DOCTYPE"],
+      ["internal entity, declaration only", `<?xml version="1.0"?>\n<!DOCTYPE t [<!ENTITY d "${soon}">]><t>${soon}</t>`, "DOCTYPE"],
+      ["external entity (XXE)", `<!DOCTYPE t [<!ENTITY e SYSTEM "file:///etc/hostname">]><t>&e;</t>`, "DOCTYPE"],
+      ["entity bomb", `<!DOCTYPE t [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><t>&c;</t>`, "DOCTYPE"],
+      ["undeclared entity", `<t>&d;</t>`, "entity"],
+      ["namespace bomb", `<t${many(40)}>${soon}</t>`, "maxNamespaceDeclarations"],
+      ["deep nesting", `${"<a>".repeat(100)}${soon}${"</a>".repeat(100)}`, "maxDepth"]
+    ] as const) {
+      for (const type of ["application/xml", "text/xml", "text/plain"]) {
+        const res = await f.call(`/jobs/${id}/termination`, { method: "PUT", body, headers: { "content-type": type } })
+        expect(res.status, `${what} as ${type}`).toBe(400)
+        expect(await res.text(), `${what} as ${type}`).toContain(says)
+      }
+    }
+    expect(await destruction()).toBe(before)
+    expect(await snapshot()).toBe(jobs)
+  })
+
   it("POST to the quote commits the job (v0.3 acceptQuote)", async () => {
     const id = await createJob(f, { MODE: "none" })
     expect((await f.call(`/jobs/${id}/quote`, { method: "POST" })).status).toBe(303)

@@ -9,7 +9,8 @@ import { Either } from "effect"
 import * as Fault from "./Fault.js"
 import type { QName, SoapFault, SoapVersion } from "./Fault.js"
 import * as Namespaces from "./Namespaces.js"
-import { attribute, clark, escapeText, parseDocument, type XmlElement } from "./internal/xml.js"
+import { Xml } from "@uws-kit/http"
+import { attribute, clark, escapeText, type XmlElement } from "./internal/xml.js"
 
 /**
  * What the HTTP layer says about a SOAP request.
@@ -34,7 +35,7 @@ export interface Transport {
 export interface RequestEnvelope {
   readonly version: SoapVersion
   /** The operation element: the single child of the Body. */
-  readonly body: XmlElement
+  readonly body: Xml.Element
   readonly addressing: {
     readonly action: string | undefined
     readonly messageId: string | undefined
@@ -132,15 +133,18 @@ const simpleText = (block: XmlElement, what: string): Either.Either<string, Soap
     : Either.right(block.text.trim())
 
 /**
- * Reads a request envelope of the given version from its text: refuses DTDs, malformed XML, a
- * root that is not that version's `Envelope`, a body without exactly one element, and header
- * blocks marked mustUnderstand that this endpoint does not understand.
+ * Reads a request envelope of the given version from its text, with the one safe XML reader
+ * (`Xml.read` of `@uws-kit/http`, its default limits unless `limits` says otherwise): refuses
+ * DTDs (`ForbiddenDeclaration`), malformed XML and documents over a reader limit
+ * (`MalformedEnvelope`, the reason naming the limit), a root that is not that version's
+ * `Envelope`, a body without exactly one element, and header blocks marked mustUnderstand that
+ * this endpoint does not understand.
  *
  * @since 0.1.0
  * @category parsing
  */
-export const parse = (text: string, version: SoapVersion): Either.Either<RequestEnvelope, SoapFault> => {
-  const doc = parseDocument(text)
+export const parse = (text: string, version: SoapVersion, limits?: Partial<Xml.Limits>): Either.Either<RequestEnvelope, SoapFault> => {
+  const doc = Xml.read(text, limits)
   if ("problem" in doc) {
     return Either.left(Fault.make(doc.problem.kind === "declaration" ? "ForbiddenDeclaration" : "MalformedEnvelope", doc.problem.message))
   }

@@ -11,7 +11,7 @@ import { HttpApp } from "@effect/platform"
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Effect } from "effect"
-import { CrossSite } from "@uws-kit/http"
+import { CrossSite, type Xml } from "@uws-kit/http"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
@@ -44,6 +44,13 @@ export interface SoapAdapterOptions {
   readonly identifyNode?: (request: IncomingMessage) => Caller | Promise<Caller>
   /** Largest request accepted, in bytes (default 1 MiB); larger ones get an `EnvelopeTooLarge` fault, unread. */
   readonly maxEnvelopeBytes?: number
+  /**
+   * Limits of the XML reader for request envelopes (default `Xml.defaultLimits` of
+   * `@uws-kit/http`: depth 64, 10,000 elements, 64 attributes and 32 namespace declarations per
+   * element, 256 declarations per envelope; text per element bounded by `maxEnvelopeBytes`). An
+   * envelope over one gets a `MalformedEnvelope` fault naming the limit.
+   */
+  readonly xmlLimits?: Partial<Xml.Limits>
   /**
    * The endpoint's public URL, when the host knows it better than the request does. Absent: it
    * is computed per request from the request's origin (honouring `X-Forwarded-Proto`/`-Host`/
@@ -124,6 +131,7 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     identify: options.identify,
     identifyNode: options.identifyNode,
     maxEnvelopeBytes: max,
+    xmlLimits: { maxTextLength: max, ...options.xmlLimits },
     publicUrl: options.publicUrl === undefined ? undefined : options.publicUrl.replace(/\/+$/, "") || options.publicUrl,
     trustForwarded: options.trustForwarded ?? true,
     resultUrl: options.resultUrl,

@@ -7,8 +7,11 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Envelope, Namespaces } from "@uws-kit/adapter-soap"
 import { propertyRuns } from "@uws-kit/core/testing"
-import { escapeAttribute, escapeText, parseDocument } from "../src/internal/xml.js"
+import { Xml } from "@uws-kit/http"
+import { escapeAttribute, escapeText } from "../src/internal/xml.js"
 import { envelope, TNS } from "./helpers.js"
+
+const parseDocument = Xml.read
 
 const tag = <A>(e: Either.Either<A, { readonly tag: string }>) => (Either.isLeft(e) ? e.left.tag : "ok")
 

@@ -4,7 +4,9 @@
 import { describe, expect, it } from "vitest"
 import { Envelope, Fault, Namespaces } from "@uws-kit/adapter-soap"
 import { Errors } from "@uws-kit/core"
-import { parseDocument } from "../src/internal/xml.js"
+import { Xml } from "@uws-kit/http"
+
+const parseDocument = Xml.read
 
 const coreErrors = [
   new Errors.JobNotFound({ jobId: "j" }),

@@ -9,7 +9,10 @@ import { describe, expect, it } from "vitest"
 import { Namespaces, Operations, Wsdl } from "@uws-kit/adapter-soap"
 import * as Schemas from "../src/internal/schemas.js"
 import { operations } from "../src/internal/operations.js"
-import { parseDocument, type XmlElement } from "../src/internal/xml.js"
+import { Xml } from "@uws-kit/http"
+
+type XmlElement = Xml.Element
+const parseDocument = Xml.read
 
 const dir = fileURLToPath(new URL("../schemas/", import.meta.url))
 const md5 = (s: string) => createHash("md5").update(s, "utf8").digest("hex")

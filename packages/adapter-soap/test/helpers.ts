@@ -3,7 +3,10 @@
  * read back with the adapter's own namespace-aware reader.
  */
 import { Namespaces } from "@uws-kit/adapter-soap"
-import { parseDocument, type XmlElement } from "../src/internal/xml.js"
+import { Xml } from "@uws-kit/http"
+
+type XmlElement = Xml.Element
+const parseDocument = Xml.read
 
 export const TNS = Namespaces.uwsSoap
 export const BASE = "http://uws.test/soap"

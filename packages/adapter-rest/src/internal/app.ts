@@ -13,11 +13,9 @@ import * as JobMachine from "@uws-kit/core/JobMachine"
 import * as Phase from "@uws-kit/core/Phase"
 import * as Policy from "@uws-kit/core/Policy"
 import type { Upload, UwsService } from "@uws-kit/core/Uws"
-import { BrowserPages, type CrossSite } from "@uws-kit/http"
+import { BrowserPages, type CrossSite, Iso8601, Xml as XmlReader } from "@uws-kit/http"
 import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
-import { XMLParser } from "fast-xml-parser"
 import * as Html from "../Html.js"
-import { Iso8601 } from "@uws-kit/http"
 import * as Json from "../Json.js"
 import * as Xml from "../Xml.js"
 import {
@@ -470,8 +468,6 @@ export const makeApp = (config: Config) => {
       return yield* setDestruction(ctx, jobId, "TIME", text)
     })
 
-  const xmlParser = new XMLParser({ ignoreAttributes: true, removeNSPrefix: true, parseTagValue: false, processEntities: true })
-
   /** UWS 0.3: PUT a replacement termination document (the instant as text, or in one XML element). */
   const putTermination = (jobId: string): Handler => (ctx) =>
     Effect.gen(function* () {
@@ -483,19 +479,15 @@ export const makeApp = (config: Config) => {
       const text = yield* fromEither(Either.mapLeft(decodeText(bytes, mt.params["charset"]), (e) => `Bad termination document: ${e}`))
       let instant = text.trim()
       if (instant.startsWith("<")) {
-        let doc: unknown
-        try {
-          doc = xmlParser.parse(instant, true)
-        } catch {
-          return yield* Effect.fail(badRequest("The termination document is not well-formed XML."))
+        // The one safe reader: no DTD (so no entity is ever expanded into the instant), limits.
+        const doc = XmlReader.read(instant, { maxTextLength: limit })
+        if ("problem" in doc) return yield* Effect.fail(badRequest(`The termination document is refused: ${doc.problem.message}`))
+        const found: Array<string> = []
+        const collect = (e: XmlReader.Element) => {
+          if (e.text.trim() !== "") found.push(e.text.trim())
+          for (const c of e.children) collect(c)
         }
-        const texts: Array<string> = []
-        const collect = (v: unknown) => {
-          if (typeof v === "string") texts.push(v)
-          else if (typeof v === "object" && v !== null) for (const x of Object.values(v)) collect(x)
-        }
-        collect(doc)
-        const found = texts.map((t) => t.trim()).filter((t) => t !== "")
+        collect(doc.root)
         if (found.length !== 1) return yield* Effect.fail(badRequest("The termination document must hold exactly one instant."))
         instant = found[0]!
       }

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { BrowserPages, type CrossSite, PublicOrigin } from "@uws-kit/http"
+import { BrowserPages, type CrossSite, PublicOrigin, type Xml } from "@uws-kit/http"
 import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
@@ -29,6 +29,7 @@ export interface AppOptions {
   readonly identify: ((request: Request) => Caller | PromiseLike<Caller>) | undefined
   readonly identifyNode: ((request: IncomingMessage) => Caller | PromiseLike<Caller>) | undefined
   readonly maxEnvelopeBytes: number
+  readonly xmlLimits: Partial<Xml.Limits>
   readonly publicUrl: string | undefined
   readonly trustForwarded: boolean
   readonly resultUrl: ((jobId: string, resultId: string, endpoint: string) => string) | undefined
@@ -242,7 +243,7 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
     version = transport.version
     const bytes = yield* readBody(request, options.maxEnvelopeBytes)
     const text = yield* decodeText(bytes, transport.charset)
-    const envelope = yield* Envelope.parse(text, version)
+    const envelope = yield* Envelope.parse(text, version, options.xmlLimits)
     echo = { messageId: envelope.addressing.messageId, resourceId: envelope.resourceId }
     const body = envelope.body
     const op = body.ns === Namespaces.uwsSoap ? byName.get(body.local) : undefined
