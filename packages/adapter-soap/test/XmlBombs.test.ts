@@ -20,7 +20,12 @@ let soap: SoapAdapter.SoapAdapter
 let jobId: string
 
 beforeAll(async () => {
-  started = await Uws.start({ worker: Worker.make({ name: "idle", run: () => Effect.never }) })
+  // The XML reader is under test here, not the policy's size limits: an honest 1 MiB envelope
+  // carries one large parameter value.
+  started = await Uws.start({
+    worker: Worker.make({ name: "idle", run: () => Effect.never }),
+    policy: { maxParameterValueBytes: null, maxParameterBytesPerJob: null }
+  })
   soap = SoapAdapter.makeSoapAdapter({ service: started.service })
   jobId = (await Effect.runPromise(started.service.create(admin, { run: false, parameters: [{ name: "Q", value: "x" }] }))).jobId
 })

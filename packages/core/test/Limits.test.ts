@@ -103,12 +103,12 @@ describe("limits by default", () => {
   it("measure streamed uploads as they are stored: over the limit, no job and no stored bytes", async () => {
     const { service, resultStore } = await start({ maxUploadBytes: 10_000, maxUploadBytesPerJob: 15_000 })
     const over = await run(service.create(Identity.anonymous, { jobId: "big", uploads: [{ name: "F", content: stream(10_001) }] }))
-    expect(refusal(over)).toBe('LimitExceeded: Request too large: this service takes uploads of at most 10000 bytes each (got more than 10000 bytes in "F").')
+    expect(refusal(over)).toBe('LimitExceeded: Request too large: this service takes uploads of at most 10000 bytes each (got more than 10000 bytes in "f").')
     expect(refusal(await run(service.get(Identity.anonymous, "big")))).toMatch(/^JobNotFound/)
-    expect(await Effect.runPromise(resultStore.get("big", "parameters/F"))).toBeUndefined()
+    expect(await Effect.runPromise(resultStore.get("big", "parameters/f"))).toBeUndefined()
     const both = await run(service.create(Identity.anonymous, { jobId: "two", uploads: [{ name: "F", content: stream(8_000) }, { name: "G", content: stream(8_000) }] }))
     expect(refusal(both)).toMatch(/^LimitExceeded: .*at most 15000 bytes of uploads per job/)
-    expect(await Effect.runPromise(resultStore.get("two", "parameters/F"))).toBeUndefined()
+    expect(await Effect.runPromise(resultStore.get("two", "parameters/f"))).toBeUndefined()
 
     // Per job, across updates: the uploads kept count towards the job's total.
     await Effect.runPromise(service.create(Identity.anonymous, { jobId: "ok", uploads: [{ name: "F", content: stream(10_000) }] }))
@@ -116,9 +116,9 @@ describe("limits by default", () => {
       /^LimitExceeded: .*of uploads per job/
     )
     const job = await Effect.runPromise(service.get(Identity.anonymous, "ok"))
-    expect(job.parameters.map((p) => p.name)).toEqual(["F"])
+    expect(job.parameters.map((p) => p.name)).toEqual(["f"])
     // Replacing F is within the limit: F's old bytes are not kept.
     expect(refusal(await run(service.updateParameters(Identity.anonymous, "ok", [], [{ name: "F", content: stream(9_000) }])))).toBe("accepted")
-    expect((await Effect.runPromise(resultStore.get("ok", "parameters/F")))?.size).toBe(9_000)
+    expect((await Effect.runPromise(resultStore.get("ok", "parameters/f")))?.size).toBe(9_000)
   })
 })
