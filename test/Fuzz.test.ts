@@ -24,7 +24,7 @@ import { startSystem, type SystemUnderTest } from "./fuzz/system.js"
 
 const runs = (() => {
   const raised = Number(process.env["UWS_FUZZ_RUNS"])
-  return Number.isSafeInteger(raised) && raised > 0 ? raised : 40
+  return Number.isSafeInteger(raised) && raised > 0 ? raised : 100
 })()
 const seed = process.env["UWS_FUZZ_SEED"] === undefined ? undefined : Number(process.env["UWS_FUZZ_SEED"])
 const skipKnown = process.env["UWS_FUZZ_SKIP_KNOWN"] === "1"
@@ -43,11 +43,14 @@ describe("the fuzz campaign", () => {
     collectGarbage()
     const heapBefore = heapUsed()
     let sent = 0
+    const tally = new Map<string, number>()
     try {
       await fc.assert(
         fc.asyncProperty(fc.array(request({ skipKnown }), { minLength: 1, maxLength: 6 }), async (requests) => {
           for (const r of requests) {
-            await check(system, r)
+            const answer = await check(system, r)
+            const key = `${r.target} ${answer.via} ${answer.status}`
+            tally.set(key, (tally.get(key) ?? 0) + 1)
             sent++
             if (errors.seen.length > 0) throw new Error(`after ${r}:\n${errors.seen.join("\n")}`)
           }
@@ -63,6 +66,8 @@ describe("the fuzz campaign", () => {
     } finally {
       errors.stop()
     }
+    // What the campaign reached, for the reader of a long run: answers by binding, transport, status.
+    console.info(`fuzz: ${sent} requests; ${[...tally].sort().map(([k, n]) => `${k}: ${n}`).join(", ")}`)
     expect(errors.seen).toEqual([])
     expect(sent).toBeGreaterThan(0)
 

@@ -19,6 +19,18 @@ export interface Answer {
   readonly elapsedMs: number
   /** Sent in process, or over the socket because fetch could not express it. */
   readonly via: "fetch" | "node"
+  /**
+   * The client half-closed the connection after its request (over the socket, when its framing
+   * headers lie and nothing else could end the body); node:http then aborts the request unless it
+   * has already answered.
+   */
+  readonly clientEnded?: boolean
+  /**
+   * Over the socket, a Content-Length shorter than the body: the rest is a second, pipelined
+   * request, and node:http may answer that one (400) first and close; the answer seen then says
+   * nothing about the first request.
+   */
+  readonly pipelined?: boolean
 }
 
 export class NoAnswer extends Error {}
@@ -65,8 +77,10 @@ const viaFetch = async (system: SystemUnderTest, r: FuzzRequest, path: string, b
 
 /**
  * Raw HTTP/1.1 over a socket: our headers as generated (a missing Content-Length is added, a
- * generated one is kept even when it lies), `Connection: close`, then the body; the write side is
- * then ended, so a server waiting for more body sees the end of the stream.
+ * generated one is kept even when it lies), `Connection: close`, then the body. When the framing
+ * headers lie (a Content-Length other than the body's, a Transfer-Encoding), the write side is
+ * then ended, so a server waiting for more body sees the end of the stream; otherwise it stays
+ * open, as real clients do, and the server closes after its answer.
  */
 const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: Uint8Array | null): Promise<Omit<Answer, "elapsedMs">> =>
   new Promise((resolve, reject) => {
@@ -78,6 +92,7 @@ const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: 
       r.headers.map(([k, v]) => `${k}: ${v}\r\n`).join("") +
       (hasLength || body === null ? "" : `content-length: ${announced}\r\n`) +
       "connection: close\r\n\r\n"
+    const lies = r.headers.some(([k, v]) => (k.toLowerCase() === "content-length" && v !== String(body?.length ?? 0)) || k.toLowerCase() === "transfer-encoding")
     const socket = connect(system.port, "127.0.0.1")
     if (hangUp) {
       socket.on("error", () => {})
@@ -102,7 +117,8 @@ const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: 
       if (done) return
       done = true
       socket.destroy()
-      const raw = Buffer.concat(chunks).toString("latin1")
+      // Interim answers (100 Continue) come before the real one.
+      const raw = Buffer.concat(chunks).toString("latin1").replace(/^(HTTP\/1\.[01] 1\d\d[^\r]*\r\n(?:[^\r]+\r\n)*\r\n)+/, "")
       const status = /^HTTP\/1\.[01] (\d{3})/.exec(raw)?.[1]
       const split = raw.indexOf("\r\n\r\n")
       const headers = split < 0 ? raw : raw.slice(0, split)
@@ -110,14 +126,16 @@ const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: 
         status: status === undefined ? "closed" : Number(status),
         contentType: /\r\ncontent-type: *([^\r]*)/i.exec(headers)?.[1] ?? "",
         body: split < 0 ? "" : Buffer.from(raw.slice(split + 4), "latin1").toString("utf8").slice(0, 4000),
-        via: "node"
+        via: "node",
+        clientEnded: lies,
+        pipelined: r.headers.some(([k, v]) => k.toLowerCase() === "content-length" && /^\d+$/.test(v) && Number(v) < (body?.length ?? 0))
       })
     }
     socket.on("end", finish)
     socket.on("close", finish)
     socket.write(head, "latin1")
     if (body !== null && body.length > 0) socket.write(body)
-    socket.end()
+    if (lies) socket.end()
   })
 
 /** Methods and headers fetch refuses to send; such requests go over the socket instead. */
