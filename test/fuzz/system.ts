@@ -42,6 +42,8 @@ export interface SystemUnderTest {
   /** Waits until background work (dispatching, archive steps) is done, then snapshots. */
   readonly settle: () => Promise<string>
   readonly leftoverSpool: () => Promise<ReadonlyArray<string>>
+  /** Holds every read of the archive's storage until the returned function is called. */
+  readonly holdStorageReads: () => () => void
   /** Deletes every job and container (as an operator), so that what is left on the heap is a leak. */
   readonly clear: () => Promise<void>
   readonly close: () => Promise<void>
@@ -67,7 +69,13 @@ export const startSystem = async (): Promise<SystemUnderTest> => {
   const spoolDirectory = await mkdtemp(path.join(os.tmpdir(), "uws-kit-fuzz-spool-"))
   const scope = Effect.runSync(Scope.make())
   const memory = MemoryStorage.make()
-  const plugins = await Effect.runPromise(Scope.extend(Plugins.fromObjects({ storages: [{ name: "memory", plugin: memory }] }), scope))
+  // Reads can be held, to put a deletion between a download's start and its reads.
+  let held: Promise<void> | undefined
+  const gated: typeof memory = {
+    ...memory,
+    get: ((locator) => (held === undefined ? memory.get(locator) : held.then(() => memory.get(locator)))) as typeof memory.get
+  }
+  const plugins = await Effect.runPromise(Scope.extend(Plugins.fromObjects({ storages: [{ name: "memory", plugin: gated }] }), scope))
   const archiveStarted = await Archive.start({ plugins, storages: [{ id: 4, name: "Technical support" }, { id: 7, name: "Accounting" }] })
   const archive = ArchiveAdapter.makeArchiveAdapter({
     archive: archiveStarted.archive,
@@ -119,6 +127,14 @@ export const startSystem = async (): Promise<SystemUnderTest> => {
     snapshot,
     settle,
     leftoverSpool: async () => readdir(spoolDirectory),
+    holdStorageReads: () => {
+      let release!: () => void
+      held = new Promise<void>((resolve) => (release = resolve))
+      return () => {
+        held = undefined
+        release()
+      }
+    },
     clear: async () => {
       for (const j of await jobs()) await Effect.runPromise(Effect.either(uws.service.delete(Identity.system, j.jobId)))
       for (const c of await containers()) await Effect.runPromise(Effect.either(archiveStarted.archive.delete(Identity.system, c.jobId)))
