@@ -323,7 +323,70 @@ const methodFor = (target: TargetName, skip: boolean) => {
   return target === "soap" ? fc.oneof({ weight: 6, arbitrary: fc.constant("POST") }, { weight: 2, arbitrary: any }) : any
 }
 
+/**
+ * Well-formed requests a real client sends (right method, route, type and caller), so that the
+ * hostile ones meet jobs and containers in every phase, with results and uploads.
+ */
+const wellFormed: fc.Arbitrary<FuzzRequest> = fc.oneof(
+  fc.record({
+    target: fc.constant<TargetName>("rest"),
+    transport: fc.constantFrom<"fetch" | "node">("fetch", "node"),
+    route: fc.constantFrom(
+      ["POST", "/jobs", "RUNID=fuzz&QUERY=SELECT+1"],
+      ["POST", "/jobs", "PHASE=RUN&QUERY=x"],
+      ["POST", "/jobs/{job}/phase", "PHASE=RUN"],
+      ["POST", "/jobs/{job}/phase", "PHASE=ABORT"],
+      ["POST", "/jobs/{job}", "QUERY=changed"],
+      ["POST", "/jobs/{job}/destruction", "DESTRUCTION=2099-01-01T00:00:00Z"],
+      ["POST", "/jobs/{job}", "ACTION=DELETE"],
+      ["DELETE", "/jobs/{job}", null],
+      ["GET", "/jobs/{job}", null],
+      ["GET", "/jobs/{job}/results", null],
+      ["GET", "/jobs", null]
+    ),
+    user: fc.constantFrom(...users),
+    accept: fc.constantFrom("application/xml", "application/json", "text/html"),
+    pick: fc.nat({ max: 1000 })
+  }).map(({ route: [method, path, form], user, accept, ...rest }) =>
+    withToString({
+      ...rest,
+      method: method!,
+      path: path!,
+      query: "",
+      headers: [["x-user", user], ["accept", accept], ...(form === null ? [] : [["content-type", "application/x-www-form-urlencoded"] as const])],
+      body: form === null ? null : { label: "form", pieces: [form!], contentType: "application/x-www-form-urlencoded" }
+    })
+  ),
+  fc.tuple(envelope, fc.constantFrom(...users), fc.nat({ max: 1000 }), fc.constantFrom<"fetch" | "node">("fetch", "node")).map(([e, user, pick, transport]) =>
+    withToString({
+      target: "soap",
+      transport,
+      method: "POST",
+      path: "",
+      query: "",
+      headers: [["x-user", user], ["content-type", e.contentType], ...(e.soapAction === undefined ? [] : [["soapaction", e.soapAction] as const])],
+      body: e,
+      pick
+    })
+  ),
+  fc.tuple(fc.constantFrom("/document/content", "/document/{container}", "/document/{container}/status", "/document/{container}/sign", "/document/search"), fc.nat({ max: 1000 }), fc.constantFrom<"fetch" | "node">("fetch", "node")).map(([path, pick, transport]) =>
+    withToString({
+      target: "archive",
+      transport,
+      method: path.endsWith("content") || path.endsWith("search") ? "POST" : "GET",
+      path,
+      query: "",
+      headers: [["x-user", "4"], ...(path.endsWith("content") ? [["content-type", `multipart/form-data; boundary=${BOUNDARY}`] as const] : path.endsWith("search") ? [["content-type", "application/json"] as const] : [])],
+      body: path.endsWith("content") ? { label: "multipart upload", pieces: multipartPieces(validUpload) } : path.endsWith("search") ? { label: "search", pieces: ['{"Page":1,"PageSize":10}'] } : null,
+      pick
+    })
+  )
+)
+
 export const request = (switches: GeneratorSwitches = {}): fc.Arbitrary<FuzzRequest> =>
+  fc.oneof({ weight: 1, arbitrary: wellFormed }, { weight: 3, arbitrary: hostile(switches) })
+
+const hostile = (switches: GeneratorSwitches): fc.Arbitrary<FuzzRequest> =>
   fc.constantFrom<TargetName>("rest", "soap", "archive").chain((target) =>
     fc
       .record({

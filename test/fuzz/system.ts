@@ -17,7 +17,7 @@ import * as path from "node:path"
 import { Archive, ArchiveAdapter, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import { SoapAdapter } from "@uws-kit/adapter-soap"
-import { Identity, Phase, Uws } from "@uws-kit/core"
+import { Identity, Phase, Uws, Worker } from "@uws-kit/core"
 import { controlledWorker } from "@uws-kit/core/testing"
 import { Effect, Exit, Scope } from "effect"
 
@@ -61,8 +61,17 @@ const jobView = (j: { jobId: string; phase: string; version: number; ownerId: st
 
 export const startSystem = async (): Promise<SystemUnderTest> => {
   const control = controlledWorker("echo")
+  // Jobs with QUERY=x finish at once with a result (so results are there to be read and deleted);
+  // the others run until the campaign ends (so nothing changes between two requests).
+  const worker = Worker.make({
+    name: "echo",
+    run: (job, context) =>
+      job.parameters.some((p) => p.name === "QUERY" && p.value === "x")
+        ? Effect.succeed([{ id: "out", mimeType: "text/plain", content: `result of ${job.jobId}` }])
+        : control.worker.run(job, context)
+  })
   // maxWait 100 ms: a generated WAIT=-1 or a sync request must not hold the campaign for 55 s.
-  const uws = await Uws.start({ worker: control.worker, maxWait: 100, policy: { maxExecutionDuration: 0 } })
+  const uws = await Uws.start({ worker, maxWait: 100, policy: { maxExecutionDuration: 0 } })
   const rest = RestAdapter.makeRestAdapter({ service: uws.service, basePath: mounts.rest, identify: identifyUser })
   const soap = SoapAdapter.makeSoapAdapter({ service: uws.service, basePath: mounts.soap, identify: identifyUser })
 
