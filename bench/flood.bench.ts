@@ -4,7 +4,8 @@
  * POST, GET a job's XML; a fresh connection each, as independent clients) is measured quiet —
  * the baseline, in the same run — and then while thousands of connections trickle their request
  * headers or their body one byte a second. Prints both, their ratio, how many flood connections
- * the server closed, and how many normal requests failed or timed out. Nothing is asserted.
+ * the server closed (while measuring, and after holding the flood `UWS_BENCH_FLOOD_HOLD_S`, default
+ * 20 s, longer), and how many normal requests failed or timed out. Nothing is asserted.
  *
  *     npm run bench -- flood
  *     UWS_BENCH_FLOOD_CONNECTIONS=6000 UWS_BENCH_FLOOD_REQUESTS=400 npm run bench -- flood
@@ -17,6 +18,8 @@ import type { Benchmark, Figure } from "./report.js"
 
 const CONNECTIONS = Number(process.env["UWS_BENCH_FLOOD_CONNECTIONS"] ?? 3000)
 const REQUESTS = Number(process.env["UWS_BENCH_FLOOD_REQUESTS"] ?? 200)
+/** How long the flood is held after measuring, to see whether the server ever lets go of it. */
+const HOLD_S = Number(process.env["UWS_BENCH_FLOOD_HOLD_S"] ?? 20)
 /** A normal request that takes longer than this counts as failed (and as this long in the percentiles). */
 const REQUEST_TIMEOUT_MS = 10_000
 /** File descriptors kept free for everything but the flood (normal requests, the child's own files). */
@@ -179,6 +182,8 @@ const bench: Benchmark = async () => {
     const closedBefore = f.closedByServer()
     const loaded = await measure(url, jobPath)
     const closedDuring = f.closedByServer() - closedBefore
+    await new Promise((resolve) => setTimeout(resolve, HOLD_S * 1000))
+    const closedAtEnd = f.closedByServer()
     const opened = f.opened()
     const refused = f.refused()
     f.stop()
@@ -194,7 +199,8 @@ const bench: Benchmark = async () => {
       { name: "flood: p50 ratio (flood / quiet)", value: loaded.p50 / quiet.p50, unit: "×", target: "≤ 2" },
       { name: "flood: p99 ratio (flood / quiet)", value: loaded.p99 / quiet.p99, unit: "×", target: "≤ 5" },
       { name: "flood connections closed by the server (before measuring)", value: closedBefore, unit: `of ${opened}` },
-      { name: "flood connections closed by the server (while measuring)", value: closedDuring, unit: `of ${opened}` }
+      { name: "flood connections closed by the server (while measuring)", value: closedDuring, unit: `of ${opened}` },
+      { name: `flood connections closed by the server (all, after holding ${HOLD_S} s more)`, value: closedAtEnd, unit: `of ${opened}` }
     ]
     return { title: `Slow-client flood on the demo (${connections} connections, ${REQUESTS} normal requests each phase)`, figures }
   } finally {
