@@ -94,6 +94,7 @@ const hugeValue: fc.Arbitrary<Piece> = fc.record({ repeat: fc.constantFrom("x", 
 const jobRoutes = ["", "/phase", "/executionduration", "/destruction", "/quote", "/owner", "/error", "/results", "/results/out", "/results/nope", "/parameters", "/parameters/QUERY", "/parameters/nope", "/termination", "/jobInfo", "/phase/x"]
 const restPath = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom("/jobs", "/jobs/", "/sync", "/", "", "/JOBS", "/jobs//", "/sync/{job}") },
+  { weight: 1, arbitrary: fc.constant("/sync") },
   { weight: 6, arbitrary: fc.constantFrom(...jobRoutes).map((r) => `/jobs/{job}${r}`) },
   { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...jobRoutes), garbageText).map(([r, id]) => `/jobs/${encodeURIComponent(id)}${r}`) },
   { weight: 2, arbitrary: fc.constantFrom("/jobs/../../etc/passwd", "/jobs/%2e%2e/%2e%2e/etc/passwd", "/jobs/..%2f..%2fetc", "/jobs/{job}/parameters/..%2F..%2Fx", "/jobs/%ZZ", "/jobs/%00", "/jobs/{job}%00", "/%2e%2e", "/jobs/{job}/results/%2F") },
@@ -182,14 +183,14 @@ const validUpload: ReadonlyArray<Part> = [
   { name: "StorageId", file: undefined, content: "4", type: undefined },
   { name: "SaveType", file: undefined, content: "Permanent", type: undefined },
   { name: "UseArchiveCa", file: undefined, content: "false", type: undefined },
-  { name: "Content", file: "document.txt", content: "the document", type: "text/plain" }
+  { name: "Content", file: "document.txt", content: "the document\n".repeat(200), type: "text/plain" }
 ]
 const multipartBody: fc.Arbitrary<Body> = fc.oneof(
   { weight: 3, arbitrary: fc.constant({ label: "multipart upload", pieces: multipartPieces(validUpload), contentType: `multipart/form-data; boundary=${BOUNDARY}` }) },
   { weight: 4, arbitrary: fc.array(part, { maxLength: 6 }).map((ps) => ({ label: "multipart", pieces: multipartPieces([...validUpload.slice(0, 4), ...ps]), contentType: `multipart/form-data; boundary=${BOUNDARY}` })) },
   {
     weight: 3,
-    arbitrary: fc.tuple(fc.array(part, { maxLength: 4 }), fc.nat({ max: 1200 }), fc.boolean()).map(([ps, cut, hangUp]) => ({
+    arbitrary: fc.tuple(fc.array(part, { maxLength: 4 }), fc.nat({ max: 3600 }), fc.boolean()).map(([ps, cut, hangUp]) => ({
       label: hangUp ? "multipart upload, connection cut" : "multipart cut",
       hangUp,
       pieces: multipartPieces([...validUpload, ...ps]),
@@ -271,7 +272,8 @@ const xmlBody: fc.Arbitrary<Body> = fc.oneof(
   { weight: 1, arbitrary: xxe },
   { weight: 1, arbitrary: fc.constantFrom(1_000, 20_000, 200_000).map((n): Body => ({ label: `deep nesting ${n}`, pieces: [soapOpen, { repeat: "<a>", times: n }, { repeat: "</a>", times: n }, soapClose], contentType: "text/xml" })) },
   { weight: 1, arbitrary: fc.constantFrom("<", "<?xml", "<a", "<s:Envelope/>", "<a xmlns:b='x'><b:c/></a>", "\uFEFF<x/>", "<x>\u0000</x>", "<a><b></a></b>", "<!-- -->").map((s): Body => ({ label: "odd XML", pieces: [s], contentType: "text/xml" })) },
-  { weight: 1, arbitrary: instant.map((i): Body => ({ label: "termination document", pieces: [`<uws:termination xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0">${i}</uws:termination>`], contentType: "application/xml" })) }
+  { weight: 1, arbitrary: instant.map((i): Body => ({ label: "termination document", pieces: [`<uws:termination xmlns:uws="http://www.ivoa.net/xml/UWS/v1.0">${i}</uws:termination>`], contentType: "application/xml" })) },
+  { weight: 1, arbitrary: instant.map((i): Body => ({ label: "termination document with a DTD", pieces: [`<?xml version="1.0"?><!DOCTYPE t [<!ENTITY t "${i}">]><termination>&t;</termination>`], contentType: "application/xml" })) }
 )
 
 const jsonBody: fc.Arbitrary<Body> = fc.oneof(
@@ -288,6 +290,7 @@ const textBody: fc.Arbitrary<Body> = fc.oneof(instant, duration, phaseValue).map
 
 const method = fc.oneof(
   { weight: 10, arbitrary: fc.constantFrom("GET", "POST") },
+  { weight: 2, arbitrary: fc.constant("HEAD") },
   { weight: 4, arbitrary: fc.constantFrom("HEAD", "DELETE", "PUT", "OPTIONS", "PATCH") },
   { weight: 1, arbitrary: fc.constantFrom("TRACE", "CONNECT", "get", "FOO", "M-SEARCH", "PROPFIND", "GET /x", "") }
 )

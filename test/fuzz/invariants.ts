@@ -30,7 +30,7 @@ export const violations = (r: FuzzRequest, a: Answer, before: string, after: str
     problems.push(`answered ${a.status}${r.target === "soap" && a.status === 500 ? " (a SOAP fault that is not the client's)" : ""}`)
   }
   if (a.elapsedMs > watchdogMs) problems.push(`took ${Math.round(a.elapsedMs)} ms (blocked the event loop past the ${watchdogMs / 1000} s watchdog)`)
-  if (isRefused(a, r) && a.pipelined !== true && before !== after) problems.push(`a refused request (${a.status}) changed the stores:\n${diff(before, after)}`)
+  if (isRefused(a, r) && a.framingLies !== true && before !== after) problems.push(`a refused request (${a.status}) changed the stores:\n${diff(before, after)}`)
   const method = r.method.toUpperCase()
   if ((method === "HEAD" || method === "OPTIONS" || method === "TRACE") && before !== after) problems.push(`a ${method} changed the stores:\n${diff(before, after)}`)
   // Taken in: a POST or PUT that was not refused (a HEAD or GET with a body never reads it).

@@ -26,11 +26,12 @@ export interface Answer {
    */
   readonly clientEnded?: boolean
   /**
-   * Over the socket, a Content-Length shorter than the body: the rest is a second, pipelined
-   * request, and node:http may answer that one (400) first and close; the answer seen then says
-   * nothing about the first request.
+   * Over the socket, framing headers that lie (a Content-Length other than the body's, a
+   * Transfer-Encoding over a plain body): node:http dispatches the request once its head is
+   * parsed, then answers the parse error in the body (400) or the client's half-close (nothing)
+   * and closes; the answer seen then says nothing about what the handler did with the request.
    */
-  readonly pipelined?: boolean
+  readonly framingLies?: boolean
 }
 
 export class NoAnswer extends Error {}
@@ -128,7 +129,7 @@ const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: 
         body: split < 0 ? "" : Buffer.from(raw.slice(split + 4), "latin1").toString("utf8").slice(0, 4000),
         via: "node",
         clientEnded: lies,
-        pipelined: r.headers.some(([k, v]) => k.toLowerCase() === "content-length" && /^\d+$/.test(v) && Number(v) < (body?.length ?? 0))
+        framingLies: lies
       })
     }
     socket.on("end", finish)
