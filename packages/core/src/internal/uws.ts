@@ -29,7 +29,7 @@ import type { Caller } from "../Identity.js"
 import { executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
-import { Cursor, JobStore, type DeadlineKind, type ListQuery } from "../JobStore.js"
+import { Cursor, JobStore, type DeadlineKind, type Deadlines, type ListQuery } from "../JobStore.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
 import * as Quote from "../Quote.js"
@@ -62,6 +62,8 @@ export const randomJobId = (): string => {
 const CAS_ATTEMPTS = 16
 const DUE_BATCH = 64
 const DEADLINE_KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
+const ACTIVE_PHASES: ReadonlyArray<Phases.Phase> = [...Phases.active]
+const LISTED_BY_DEFAULT: ReadonlyArray<Phases.Phase> = Phases.all.filter((p) => p !== "ARCHIVED")
 
 const describe = (u: unknown): string =>
   u instanceof Error ? u.message || u.name : typeof u === "string" ? u : String(u)
@@ -99,6 +101,8 @@ export const makeUws = (
     const scheduledFor: Record<DeadlineKind, number> = { destruction: Infinity, execution: Infinity }
     const deadlineOf = (kind: DeadlineKind, job: Job) =>
       kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
+    // The one place deadlines are computed; stores only index these instants.
+    const deadlinesOf = (job: Job): Deadlines => ({ destruction: deadlineOf("destruction", job), execution: deadlineOf("execution", job) })
     const wakeIfEarlier = (job: Job) => {
       for (const kind of DEADLINE_KINDS) {
         const at = deadlineOf(kind, job)
@@ -193,7 +197,7 @@ export const makeUws = (
                   // Once the write is committed its effects must follow: a client hanging up
                   // must not leave a job QUEUED that was never dispatched.
                   Effect.uninterruptible(
-                    (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version)).pipe(
+                    (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version, deadlinesOf(decision.job))).pipe(
                       Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
                       Effect.as(decision)
                     )
@@ -248,7 +252,7 @@ export const makeUws = (
       transact(caller, jobId, "RUN", (job, at) =>
         policy.maxQueuedJobs === null
           ? Effect.succeed<JobEvent>({ type: "RUN", at })
-          : Effect.flatMap(store.countInPhase("QUEUED"), (queued) =>
+          : Effect.flatMap(store.count({ phases: ["QUEUED"] }), (queued) =>
               queued < policy.maxQueuedJobs!
                 ? Effect.succeed<JobEvent>({ type: "RUN", at })
                 : job.phase === "PENDING"
@@ -260,7 +264,7 @@ export const makeUws = (
     const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> =>
       policy.maxActiveJobsPerOwner === null
         ? Effect.void
-        : Effect.flatMap(store.countActive(caller.id), (active) =>
+        : Effect.flatMap(store.count({ phases: ACTIVE_PHASES, ownerId: caller.id }), (active) =>
             active < policy.maxActiveJobsPerOwner!
               ? Effect.void
               : Effect.fail(
@@ -311,7 +315,7 @@ export const makeUws = (
           }
           const quote = Quote.forJob(worker, draft, created)
           const job: Job = quote === null ? draft : { ...draft, quote }
-          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job))
+          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job, deadlinesOf(job)))
           const stored = (policy.maxActiveJobsPerOwner === null ? insert : creation.withPermits(1)(insert)).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
@@ -354,7 +358,9 @@ export const makeUws = (
         }
         // No listing returns more than the policy allows; the rest is reachable by its cursor.
         const limit = Math.min(query.limit ?? Infinity, policy.maxListedJobs ?? Infinity)
-        const bounded = limit === Infinity ? query : { ...query, limit }
+        // UWS 1.1 §2.2.2.1: without PHASE, every phase but ARCHIVED.
+        const phases = query.phases === undefined || query.phases.length === 0 ? LISTED_BY_DEFAULT : query.phases
+        const bounded = limit === Infinity ? { ...query, phases } : { ...query, phases, limit }
         return yield* store.list(caller.admin === true ? bounded : { ...bounded, ownerId: caller.id })
       })
 
