@@ -1,0 +1,95 @@
+/**
+ * Opening a database: embedded SQLite (one file, the default) or PostgreSQL (for several
+ * instances), with the schema migrated at start. `open` gives plain store values for hosts that
+ * are not written with Effect layers.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import { PgClient } from "@effect/sql-pg"
+import { SqliteClient } from "@effect/sql-sqlite-node"
+import type { JobStore, ResultStore } from "@uws-kit/core"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Schema from "./Schema.js"
+import * as SqlJobStore from "./SqlJobStore.js"
+import * as SqlLocatorIndex from "./SqlLocatorIndex.js"
+import * as SqlResultStore from "./SqlResultStore.js"
+
+/**
+ * Whether a URL names a PostgreSQL database (`postgres://` or `postgresql://`).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url)
+
+/**
+ * An SQLite database in one file (created if missing), migrated.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSqlite = (filename: string) =>
+  Layer.effectDiscard(Schema.migrate).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+
+/**
+ * A PostgreSQL database, migrated.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerPg = (url: string, options: { readonly maxConnections?: number } = {}) =>
+  Layer.effectDiscard(Schema.migrate).pipe(
+    Layer.provideMerge(
+      PgClient.layer({ url: Redacted.make(url), ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }) })
+    )
+  )
+
+/**
+ * PostgreSQL for a `postgres://` URL, else an SQLite file (`file:` prefix optional).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (url: string) => (isPostgresUrl(url) ? layerPg(url) : layerSqlite(url.replace(/^(sqlite|file):(\/\/)?/, "")))
+
+/**
+ * An open database and the stores over it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Database {
+  readonly dialect: "sqlite" | "pg"
+  readonly jobStore: (list: string) => JobStore.JobStoreService
+  readonly resultStore: (list: string, options?: Omit<SqlResultStore.Options, "list">) => ResultStore.ResultStoreService
+  readonly locatorIndex: (list: string) => SqlLocatorIndex.LocatorIndex
+  /** Runs an effect against the database's client (for hosts and tests). */
+  readonly run: <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Promise<A>
+  readonly close: () => Promise<void>
+}
+
+/**
+ * Opens (and migrates) a database; fails with the migration's message, e.g. for a database
+ * written by a newer uws-kit.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const open = async (url: string): Promise<Database> => {
+  const runtime = ManagedRuntime.make(layer(url) as Layer.Layer<SqlClient.SqlClient, unknown>)
+  try {
+    await runtime.runPromise(Effect.void)
+  } catch (e) {
+    await runtime.dispose()
+    throw e
+  }
+  return {
+    dialect: isPostgresUrl(url) ? "pg" : "sqlite",
+    jobStore: (list) => runtime.runSync(SqlJobStore.make({ list })),
+    resultStore: (list, options = {}) => runtime.runSync(SqlResultStore.make({ ...options, list })),
+    locatorIndex: (list) => runtime.runSync(SqlLocatorIndex.make({ list })),
+    run: (effect) => runtime.runPromise(effect),
+    close: () => runtime.dispose()
+  }
+}
