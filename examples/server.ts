@@ -1,16 +1,25 @@
 /**
  * The demo service that `npm start` runs: the `echo` and `sleep` applications (examples/apps.ts)
- * with in-memory stores, served by every protocol adapter (REST, SOAP, archive) through the
- * mount contract of examples/mount.ts, plus a landing page at `/` linking them all.
+ * served by every protocol adapter (REST, SOAP, archive) through the mount contract of
+ * examples/mount.ts, plus a landing page at `/` linking them all.
  *
- *     PORT=8080 HOST=127.0.0.1 npm start
+ *     PORT=8080 HOST=127.0.0.1 UWS_DATA_DIR=./data npm start
  *
- * `startDemo` is also what the system suites start, on a free port.
+ * `npm start` keeps everything under a data folder (`./data`, or `UWS_DATA_DIR`): jobs, results
+ * and the archive's catalogue in an SQLite file (`uws.sqlite`), archive documents in the
+ * archive's filesystem storage. Stop it, start it: everything is there. `DATABASE_URL=postgres://…`
+ * keeps the jobs in PostgreSQL instead.
+ *
+ * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
+ * everything in memory and a temporary folder, as before.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
+import { mkdir } from "node:fs/promises"
+import * as path from "node:path"
 import { Uws } from "@uws-kit/core"
+import { SqlDatabase } from "@uws-kit/store-sql"
 import { archiveContribution } from "./archive.js"
 import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
@@ -21,6 +30,10 @@ export interface DemoOptions {
   /** 0 = any free port. */
   readonly port?: number
   readonly host?: string
+  /** Keep everything under this folder (created if missing); absent = in memory. */
+  readonly dataDir?: string
+  /** Jobs in this database (`postgres://…`) rather than `dataDir/uws.sqlite`. */
+  readonly databaseUrl?: string
 }
 
 export interface Demo {
@@ -50,7 +63,7 @@ const landingPage = (mounts: ReadonlyArray<Mount>) => {
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem}code{font-family:ui-monospace,monospace}</style>
 </head><body>
 <h1>uws-kit demo</h1>
-<p>Two IVOA UWS applications with in-memory job lists:
+<p>Two IVOA UWS applications:
 <strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
 <strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted).</p>
 <ul id="services">
@@ -68,9 +81,15 @@ const send = (res: ServerResponse, status: number, type: string, body: string) =
 
 /** Starts the demo; `close` stops the server, the adapters and the applications. */
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
+  const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
+  const databaseUrl = options.databaseUrl ?? (dataDir === undefined ? undefined : path.join(dataDir, "uws.sqlite"))
+  const db = databaseUrl === undefined ? undefined : await SqlDatabase.open(databaseUrl)
+  // One database, one job list per service.
+  const stores = (list: string) => (db === undefined ? {} : { jobStore: db.jobStore(list), resultStore: db.resultStore(list) })
   const started = await Promise.all([
-    Uws.start({ worker: echo }),
-    Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 } })
+    Uws.start({ worker: echo, ...stores("echo") }),
+    Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 }, ...stores("sleep") })
   ])
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
@@ -78,9 +97,14 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const closeAll = async () => {
     for (const c of contributions.reverse()) await c.close().catch((e: unknown) => console.error("closing a mount failed:", e))
     await Promise.all(started.map((s) => s.close()))
+    await db?.close()
   }
   try {
-    contributions.push(await restContribution(apps), await soapContribution(apps), await archiveContribution())
+    contributions.push(
+      await restContribution(apps),
+      await soapContribution(apps),
+      await archiveContribution(dataDir === undefined || db === undefined ? {} : { dataDir: path.join(dataDir, "archive"), ...stores("archive") })
+    )
   } catch (e) {
     await closeAll()
     throw e
@@ -157,9 +181,11 @@ const main = async () => {
     process.exit(2)
   }
   const host = process.env["HOST"] === undefined || process.env["HOST"] === "" ? "127.0.0.1" : process.env["HOST"]
+  const dataDir = process.env["UWS_DATA_DIR"] === undefined || process.env["UWS_DATA_DIR"] === "" ? "./data" : process.env["UWS_DATA_DIR"]
+  const databaseUrl = process.env["DATABASE_URL"] === undefined || process.env["DATABASE_URL"] === "" ? undefined : process.env["DATABASE_URL"]
   let demo: Demo
   try {
-    demo = await startDemo({ port, host })
+    demo = await startDemo({ port, host, dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) })
   } catch (e) {
     const code = (e as { code?: string }).code
     console.error(
@@ -171,6 +197,7 @@ const main = async () => {
   }
   const width = Math.max(...demo.mounts.map((m) => mountHref(m).length))
   console.log(`uws-kit demo listening on ${demo.url}/`)
+  console.log(`  keeping jobs in ${databaseUrl === undefined ? path.resolve(dataDir, "uws.sqlite") : SqlDatabase.isPostgresUrl(databaseUrl) ? "PostgreSQL" : databaseUrl}, documents under ${path.resolve(dataDir, "archive")}`)
   for (const m of [...demo.mounts].sort((a, b) => a.prefix.localeCompare(b.prefix))) {
     console.log(`  ${`${demo.url}${mountHref(m)}`.padEnd(demo.url.length + width)}  ${m.title}`)
   }
