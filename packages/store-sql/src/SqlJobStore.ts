@@ -29,6 +29,8 @@ const failure = (operation: string) => (e: SqlError) =>
 
 const decodeJob = (row: Row): Job => JSON.parse(row.body) as Job
 
+const instant = (t: number) => Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number.MIN_SAFE_INTEGER, t))
+
 /**
  * A job store on the `SqlClient` in context. Run `Schema.migrate` first (the `layer*`
  * constructors of `SqlDatabase` do).
@@ -86,10 +88,16 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
       const clauses: Array<Fragment> = [sql`list = ${list}`]
       if (phases !== undefined) clauses.push(sql.in("phase", phases))
       if (query.ownerId !== undefined) clauses.push(ownerClause(query.ownerId))
-      // Creation times are whole milliseconds: "after t" is "after floor(t)".
-      if (query.after !== undefined) clauses.push(sql`creation_time > ${Math.floor(query.after)}`)
+      // Creation times are whole milliseconds: "after t" is "after floor(t)". Instants are
+      // clamped to safe integers so that a crafted cursor or AFTER never overflows BIGINT.
+      if (query.after !== undefined) clauses.push(sql`creation_time > ${instant(Math.floor(query.after))}`)
       if (position !== undefined) {
-        clauses.push(sql`(creation_time < ${position.t} OR (creation_time = ${position.t} AND job_id < ${position.id}))`)
+        const t = instant(position.t)
+        clauses.push(
+          Number.isInteger(position.t)
+            ? sql`(creation_time < ${t} OR (creation_time = ${t} AND job_id < ${position.id}))`
+            : sql`creation_time < ${instant(Math.ceil(position.t))}`
+        )
       }
       const limit = pageSize === Infinity ? sql`` : sql`LIMIT ${pageSize + 1}`
       return Effect.map(
@@ -156,7 +164,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
       },
       due: (kind, until, limit) => {
         const column = deadlineColumn(kind)
-        return sql<{ readonly job_id: string }>`SELECT job_id FROM uws_jobs WHERE list = ${list} AND ${column} IS NOT NULL AND ${column} <= ${Math.floor(until)}
+        return sql<{ readonly job_id: string }>`SELECT job_id FROM uws_jobs WHERE list = ${list} AND ${column} IS NOT NULL AND ${column} <= ${instant(Math.floor(until))}
             ORDER BY ${column} LIMIT ${limit}`.pipe(
           Effect.map((rows) => rows.map((r) => r.job_id)),
           Effect.mapError(failure("due"))

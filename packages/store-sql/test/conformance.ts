@@ -2,7 +2,7 @@
 import { testJobStore } from "@uws-kit/core/JobStoreSuite"
 import { testResultStore } from "@uws-kit/core/ResultStoreSuite"
 import { SqlClient } from "@effect/sql"
-import { Errors, type Job as _Job } from "@uws-kit/core"
+import { Errors, JobStore, type Job as _Job } from "@uws-kit/core"
 import { SqlDatabase } from "@uws-kit/store-sql"
 import { Effect, Either } from "effect"
 import { afterAll, beforeAll, expect, it } from "vitest"
@@ -44,6 +44,32 @@ export const testSqlStores = (name: string, create: () => Promise<{ readonly url
         )
         expect(outcomes.filter(Either.isRight)).toHaveLength(1)
         for (const o of outcomes.filter(Either.isLeft)) expect(o.left).toBeInstanceOf(Errors.Conflict)
+      })
+
+      it("a crafted cursor or AFTER far out of range answers like the memory store, never a storage failure", async () => {
+        const sql = db.jobStore(freshList())
+        const memory = JobStore.makeMemory()
+        for (let i = 0; i < 5; i++) {
+          const job: _Job.Job = {
+            jobId: `j${i}`, runId: null, ownerId: null, quote: null, creationTime: 1000 + (i % 3), startTime: null, endTime: null,
+            executionDuration: 0, destruction: null, parameters: [], results: [], errorSummary: null, jobInfo: null,
+            phase: "PENDING", version: 0
+          }
+          for (const store of [sql, memory]) await Effect.runPromise(store.insert(job, { destruction: null, execution: null }))
+        }
+        const queries: Array<JobStore.ListQuery> = [
+          { cursor: JobStore.Cursor.encode({ t: 1001.5, id: "zz", returned: 0 }), limit: 10 },
+          { cursor: JobStore.Cursor.encode({ t: 1e300, id: "", returned: 0 }), limit: 10 },
+          { cursor: JobStore.Cursor.encode({ t: -1e300, id: "", returned: 0 }), limit: 10 },
+          { after: 1e300 },
+          { after: -1e300 },
+          { after: 1000.5 }
+        ]
+        for (const q of queries) {
+          const ids = async (store: JobStore.JobStoreService) => (await Effect.runPromise(store.list(q))).jobs.map((j) => j.jobId)
+          expect(await ids(sql)).toEqual(await ids(memory))
+        }
+        expect(await Effect.runPromise(sql.due("destruction", 1e300, 10))).toEqual([])
       })
 
       it("a second opening of the same database sees the jobs (durable), and does not migrate twice", async () => {
