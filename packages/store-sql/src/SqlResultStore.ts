@@ -28,7 +28,12 @@ const failure = (operation: string) => (e: SqlError) => new Errors.StorageFailur
 
 const CHUNK = 65_536
 
-/** Rows whose name starts with `prefix`, matched literally (no LIKE wildcards). */
+/**
+ * Rows whose name starts with `prefix`, matched literally (no LIKE wildcards); every row without one.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
 export const prefixClause = (sql: SqlClient.SqlClient, prefix: string | undefined) =>
   prefix === undefined ? sql`1 = 1` : sql`substr(name, 1, ${prefix.length}) = ${prefix}`
 
