@@ -7,12 +7,14 @@ import {
   Either,
   Exit,
   Fiber,
+  Option,
   PubSub,
   Queue,
   Runtime,
   Stream
 } from "effect"
 import type { Scope } from "effect"
+import * as Dispatchers from "../Dispatcher.js"
 import {
   Conflict,
   Forbidden,
@@ -90,7 +92,9 @@ export const makeUws = (
     const rescanInterval = options.rescanInterval ?? Infinity
 
     const now = clock.currentTimeMillis
-    const dispatchQueue = yield* Queue.unbounded<string>()
+    const dispatcher = yield* Effect.flatMap(Effect.serviceOption(Dispatchers.Dispatcher), (given) =>
+      Option.isSome(given) ? Effect.succeed(given.value) : Dispatchers.makeInProcess()
+    )
     const changes = yield* PubSub.unbounded<JobChange>()
     const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
     const running = new Map<string, Running>()
@@ -121,12 +125,16 @@ export const makeUws = (
       )
 
     // ---- effects ---------------------------------------------------------------------------
-    const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
+    /** Ends every WAIT blocked on the job (they re-read it). */
+    const wake = (jobId: string) => {
       const set = waiters.get(jobId)
       if (set !== undefined) {
         waiters.delete(jobId)
         for (const d of set) Deferred.unsafeDone(d, Exit.void)
       }
+    }
+    const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
+      wake(jobId)
       changes.unsafeOffer({ jobId, job, previous })
     }
 
@@ -151,7 +159,7 @@ export const makeUws = (
       for (const effect of decision.effects) {
         switch (effect) {
           case "dispatch":
-            dispatchQueue.unsafeOffer(before.jobId)
+            then(dispatcher.offer(before.jobId))
             break
           case "cancel":
             then(cancel(before.jobId))
@@ -529,12 +537,13 @@ export const makeUws = (
       return Effect.flatMap(Effect.exit(invoke(job, runContext(job.jobId, abort), abort)), (exit) => finish(job.jobId, exit))
     }
 
-    const startJob = (jobId: string): Effect.Effect<void> => {
+    /** Runs a claimed job; a lost claim (another instance may be recovering it) stops the run. */
+    const startJob = (jobId: string, lost: Effect.Effect<void> = Effect.never): Effect.Effect<void> => {
       if (running.has(jobId)) {
         // Another slot is starting or running this job (it was queued twice, e.g. RUN after
         // HOLD): only a job still QUEUED needs another go once that slot has let go of it.
         return Effect.flatMap(Effect.orElseSucceed(store.get(jobId), () => undefined), (job) =>
-          job?.phase === "QUEUED" ? Effect.zipRight(Effect.yieldNow(), Effect.sync(() => dispatchQueue.unsafeOffer(jobId))) : Effect.void
+          job?.phase === "QUEUED" ? Effect.zipRight(Effect.yieldNow(), dispatcher.offer(jobId)) : Effect.void
         )
       }
       // Registered before START, so that a cancel landing between START and the fork is seen.
@@ -549,15 +558,17 @@ export const makeUws = (
           Effect.flatMap(Effect.fork(execute(started.job)), (fiber) => {
             entry.fiber = fiber
             return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(
-              Effect.zipRight(Fiber.await(fiber)),
+              Effect.zipRight(Effect.raceFirst(Fiber.await(fiber), Effect.zipRight(lost, Fiber.interrupt(fiber)))),
               Effect.zipRight(release)
             )
           })
       })
     }
 
-    const dispatcher = Effect.forever(Effect.flatMap(Queue.take(dispatchQueue), startJob))
-    yield* Effect.forkScoped(Effect.all(Array.from({ length: policy.concurrency }, () => dispatcher), { concurrency: "unbounded" }))
+    const slot = Effect.forever(
+      Effect.flatMap(dispatcher.claim(policy.concurrency), (claim) => Effect.ensuring(startJob(claim.jobId, claim.lost), claim.release))
+    )
+    yield* Effect.forkScoped(Effect.all(Array.from({ length: policy.concurrency }, () => slot), { concurrency: "unbounded" }))
     yield* Effect.addFinalizer(() =>
       Effect.forEach([...running.values()], (r) => (r.fiber === undefined ? Effect.void : Fiber.interrupt(r.fiber)), { discard: true })
     )
@@ -627,32 +638,64 @@ export const makeUws = (
     yield* Effect.forkScoped(deadlineLoop("destruction", destroy))
 
     // ---- recovery --------------------------------------------------------------------------
+    /** Recovers a job whose run was lost, unless someone else holds it (see `Dispatcher.recovery`). */
+    const recoverJob = (jobId: string, message: string) =>
+      Effect.flatMap(dispatcher.adopt(jobId), (adopted) =>
+        Option.isNone(adopted)
+          ? Effect.void
+          : Effect.flatMap(store.get(jobId), (job) =>
+              job === undefined
+                ? Effect.void
+                : Effect.forEach(
+                    Dispatchers.recovery(job.phase, worker.restartable === true),
+                    (type) =>
+                      transact(system, jobId, type, (_job, at) =>
+                        Effect.succeed<JobEvent>(
+                          type === "FAIL" ? { type, at, error: { type: "transient", message, hasDetail: false } } : ({ type, at } as JobEvent)
+                        )
+                      ),
+                    { discard: true }
+                  )
+            ).pipe(Effect.ignore, Effect.ensuring(adopted.value.release))
+      )
+
+    // What other instances change: their WAITs' jobs, runs they stopped, deadlines they set.
+    const onSignal = (signal: Dispatchers.Signal): Effect.Effect<void> => {
+      if (signal._tag === "Resync") {
+        for (const jobId of [...waiters.keys()]) wake(jobId)
+        for (const kind of DEADLINE_KINDS) wakeups[kind].unsafeOffer(undefined)
+        return Effect.forEach([...running.keys()], stopIfTaken, { discard: true })
+      }
+      wake(signal.jobId)
+      for (const kind of DEADLINE_KINDS) {
+        const at = signal.deadlines[kind]
+        if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
+      }
+      return running.has(signal.jobId) ? stopIfTaken(signal.jobId) : Effect.void
+    }
+    /** A job running here that another instance aborted, timed out or recovered stops here. */
+    const stopIfTaken = (jobId: string) =>
+      Effect.flatMap(Effect.orElseSucceed(store.get(jobId), () => null), (job) =>
+        job === null || (job !== undefined && (job.phase === "QUEUED" || job.phase === "EXECUTING" || job.phase === "SUSPENDED"))
+          ? Effect.void
+          : cancel(jobId)
+      )
+    yield* Effect.forkScoped(Stream.runForEach(dispatcher.signals, onSignal))
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(dispatcher.expired, (jobIds) =>
+          Effect.forEach(jobIds, (jobId) => recoverJob(jobId, Dispatchers.recoveryMessages.instanceStopped), { discard: true })
+        )
+      )
+    )
+
     if (options.recover !== false) {
       const queued = yield* store.list({ phases: ["QUEUED"] }).pipe(Effect.orElseSucceed(() => ({ jobs: [] })))
-      yield* Effect.forEach([...queued.jobs].reverse(), (j) => Queue.offer(dispatchQueue, j.jobId), { discard: true })
+      yield* Effect.forEach([...queued.jobs].reverse(), (j) => dispatcher.offer(j.jobId), { discard: true })
       const interrupted = yield* store
         .list({ phases: ["EXECUTING", "SUSPENDED"] })
         .pipe(Effect.orElseSucceed(() => ({ jobs: [] })))
-      yield* Effect.forEach(
-        interrupted.jobs,
-        (j) =>
-          worker.restartable === true
-            ? // Run it again from the start: HOLD stops the lost run, RUN queues it.
-              Effect.ignore(
-                (j.phase === "SUSPENDED" ? transact(system, j.jobId, "RESUME", at("RESUME")) : Effect.void).pipe(
-                  Effect.zipRight(transact(system, j.jobId, "HOLD", at("HOLD"))),
-                  Effect.zipRight(transact(system, j.jobId, "RUN", at("RUN")))
-                )
-              )
-            : transact(system, j.jobId, "FAIL", (_job, at) =>
-            Effect.succeed<JobEvent>({
-              type: "FAIL",
-              at,
-              error: { type: "transient", message: "the service restarted while the job was executing; run a new job.", hasDetail: false }
-            })
-          ).pipe(Effect.ignore),
-        { discard: true }
-      )
+      yield* Effect.forEach(interrupted.jobs, (j) => recoverJob(j.jobId, Dispatchers.recoveryMessages.restarted), { discard: true })
     }
 
     // ---- the service -----------------------------------------------------------------------
