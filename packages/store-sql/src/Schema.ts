@@ -73,6 +73,46 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
       size BIGINT NOT NULL,
       PRIMARY KEY (list, job_id, name)
     )`
+  }),
+  "3_leases": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Several instances share a PostgreSQL database; an SQLite file has one instance, no leases.
+    if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) return
+    // Who holds which job (a claim to run it, or to recover it), until when (the database's
+    // clock, so instances' clocks never disagree). `token` names one claim: a lost and re-taken
+    // lease is never released or renewed by its old holder.
+    yield* sql`CREATE TABLE uws_leases (
+      list TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      instance_id TEXT NOT NULL,
+      token TEXT NOT NULL,
+      expires_at TIMESTAMPTZ NOT NULL,
+      PRIMARY KEY (list, job_id)
+    )`
+    yield* sql`CREATE INDEX uws_leases_expiry ON uws_leases (list, expires_at)`
+    yield* sql`CREATE INDEX uws_leases_instance ON uws_leases (list, instance_id)`
+    // Every committed change of a job is announced on the channel "uws_kit", by the database at
+    // commit, whoever made it: "J list job phase destruction execution origin" (tab-separated,
+    // phase empty for a deleted job; origin = the writer's application_name, its instance id).
+    // A released lease: "L list".
+    yield* sql.unsafe(`CREATE FUNCTION uws_kit_job_changed() RETURNS trigger AS $$
+      DECLARE r RECORD;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        PERFORM pg_notify('uws_kit', concat_ws(E'\t', 'J', r.list, r.job_id,
+          CASE WHEN TG_OP = 'DELETE' THEN '' ELSE r.phase END,
+          coalesce(CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE r.destruction_at END::text, ''),
+          coalesce(CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE r.execution_at END::text, ''),
+          coalesce(current_setting('application_name', true), '')));
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql`)
+    yield* sql`CREATE TRIGGER uws_jobs_changed AFTER INSERT OR UPDATE OR DELETE ON uws_jobs FOR EACH ROW EXECUTE FUNCTION uws_kit_job_changed()`
+    yield* sql.unsafe(`CREATE FUNCTION uws_kit_lease_released() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('uws_kit', concat_ws(E'\t', 'L', OLD.list));
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql`)
+    yield* sql`CREATE TRIGGER uws_leases_released AFTER DELETE ON uws_leases FOR EACH ROW EXECUTE FUNCTION uws_kit_lease_released()`
   })
 }
 

@@ -5,11 +5,13 @@
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
-import type { JobStore, ResultStore } from "@uws-kit/core"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
+import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
+import * as SqlDispatcher from "./SqlDispatcher.js"
 import * as Schema from "./Schema.js"
 import * as SqlJobStore from "./SqlJobStore.js"
 import * as SqlLocatorIndex from "./SqlLocatorIndex.js"
@@ -48,12 +50,26 @@ const tuneSqlite = Effect.flatMap(SqlClient.SqlClient, (sql) =>
  * @since 0.1.0
  * @category layers
  */
-export const layerPg = (url: string, options: { readonly maxConnections?: number } = {}) =>
+export const layerPg = (url: string, options: { readonly maxConnections?: number; readonly instanceId?: string } = {}) =>
   Layer.effectDiscard(Schema.migrate).pipe(
     Layer.provideMerge(
-      PgClient.layer({ url: Redacted.make(url), ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections }) })
+      PgClient.layer({
+        url: Redacted.make(url),
+        // The instance id travels as the connections' application_name: the database's change
+        // announcements name their writer, so an instance ignores its own (see SqlDispatcher).
+        applicationName: options.instanceId ?? makeInstanceId(),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: options.maxConnections })
+      })
     )
   )
+
+/**
+ * A new instance id: `uws-kit-` and 12 random hexadecimal digits.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeInstanceId = (): string => `uws-kit-${randomBytes(6).toString("hex")}`
 
 /**
  * PostgreSQL for a `postgres://` URL, else an SQLite file (`file:` prefix optional).
@@ -61,7 +77,8 @@ export const layerPg = (url: string, options: { readonly maxConnections?: number
  * @since 0.1.0
  * @category layers
  */
-export const layer = (url: string) => (isPostgresUrl(url) ? layerPg(url) : layerSqlite(url.replace(/^(sqlite|file):(\/\/)?/, "")))
+export const layer = (url: string, options: { readonly instanceId?: string } = {}) =>
+  isPostgresUrl(url) ? layerPg(url, options) : layerSqlite(url.replace(/^(sqlite|file):(\/\/)?/, ""))
 
 /**
  * An open database and the stores over it.
@@ -74,6 +91,13 @@ export interface Database {
   readonly jobStore: (list: string) => JobStore.JobStoreService
   readonly resultStore: (list: string, options?: Omit<SqlResultStore.Options, "list">) => ResultStore.ResultStoreService
   readonly locatorIndex: (list: string) => SqlLocatorIndex.LocatorIndex
+  /**
+   * PostgreSQL: the dispatcher several instances of a list's service share (give it to
+   * `Uws.start`). SQLite: `undefined` (one instance per file; the in-process default fits).
+   */
+  readonly dispatcher: (list: string, options?: Omit<SqlDispatcher.Options, "list">) => Dispatcher.DispatcherService | undefined
+  /** This process's instance id (PostgreSQL: its connections' application_name). */
+  readonly instanceId: string
   /** Runs an effect against the database's client (for hosts and tests). */
   readonly run: <A, E>(effect: Effect.Effect<A, E, SqlClient.SqlClient>) => Promise<A>
   readonly close: () => Promise<void>
@@ -86,8 +110,11 @@ export interface Database {
  * @since 0.1.0
  * @category constructors
  */
-export const open = async (url: string): Promise<Database> => {
-  const runtime = ManagedRuntime.make(layer(url) as Layer.Layer<SqlClient.SqlClient, unknown>)
+export const open = async (url: string, options: { readonly instanceId?: string } = {}): Promise<Database> => {
+  const instanceId = options.instanceId ?? makeInstanceId()
+  const runtime = ManagedRuntime.make(layer(url, { instanceId }) as Layer.Layer<SqlClient.SqlClient, unknown>)
+  // The dispatchers' fibers (lease renewal, LISTEN) live until `close`.
+  const scope = Effect.runSync(Scope.make())
   try {
     await runtime.runPromise(Effect.void)
   } catch (e) {
@@ -99,7 +126,22 @@ export const open = async (url: string): Promise<Database> => {
     jobStore: (list) => runtime.runSync(SqlJobStore.make({ list })),
     resultStore: (list, options = {}) => runtime.runSync(SqlResultStore.make({ ...options, list })),
     locatorIndex: (list) => runtime.runSync(SqlLocatorIndex.make({ list })),
+    dispatcher: (list, dispatcherOptions = {}) =>
+      isPostgresUrl(url)
+        ? runtime.runSync(
+            // The runtime's layer is PgClient's here (it provides both tags).
+            SqlDispatcher.make({ ...dispatcherOptions, list }).pipe(Scope.extend(scope)) as unknown as Effect.Effect<
+              Dispatcher.DispatcherService,
+              never,
+              SqlClient.SqlClient
+            >
+          )
+        : undefined,
+    instanceId,
     run: (effect) => runtime.runPromise(effect),
-    close: () => runtime.dispose()
+    close: async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await runtime.dispose()
+    }
   }
 }

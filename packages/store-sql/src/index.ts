@@ -6,6 +6,7 @@
  */
 export * as Schema from "./Schema.js"
 export * as SqlDatabase from "./SqlDatabase.js"
+export * as SqlDispatcher from "./SqlDispatcher.js"
 export * as SqlJobStore from "./SqlJobStore.js"
 export * as SqlLocatorIndex from "./SqlLocatorIndex.js"
 export * as SqlResultStore from "./SqlResultStore.js"
