@@ -194,7 +194,8 @@ export const make = (options: Options): Effect.Effect<Dispatcher.DispatcherServi
         const ping = (within: number) =>
           Effect.gen(function* () {
             const t = token()
-            yield* pg.notify(CHANNEL, `P\t${t}`)
+            // PgClient's own notify() sends the payload as a bind parameter, which NOTIFY refuses.
+            yield* sql`SELECT pg_notify(${CHANNEL}, ${`P\t${t}`})`
             return Option.isSome(yield* Effect.timeout(heard(t), Duration.millis(within)).pipe(Effect.option))
           }).pipe(Effect.orElseSucceed(() => false))
         // LISTEN is in place once its first heartbeat comes back.
