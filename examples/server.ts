@@ -18,7 +18,9 @@ import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
 import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
-import { Uws } from "@uws-kit/core"
+import { appendFileSync } from "node:fs"
+import { Uws, Worker } from "@uws-kit/core"
+import { Effect } from "effect"
 import { SqlDatabase } from "@uws-kit/store-sql"
 import { archiveContribution } from "./archive.js"
 import { echo, sleep } from "./apps.js"
@@ -34,6 +36,12 @@ export interface DemoOptions {
   readonly dataDir?: string
   /** Jobs in this database (`postgres://…`) rather than `dataDir/uws.sqlite`. */
   readonly databaseUrl?: string
+  /** This instance's name, shown on the landing page (default: its database instance id). */
+  readonly instanceName?: string
+  /** How long a run's lease outlives its holder (ms; PostgreSQL only, default 10 000). */
+  readonly leaseMillis?: number
+  /** Appends `start|end <instance> <app> <jobId> <epoch ms>` lines here for every run. */
+  readonly runLog?: string
 }
 
 export interface Demo {
@@ -51,7 +59,7 @@ export const mountHref = (mount: Mount): string => mount.href ?? mount.prefix
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
-const landingPage = (mounts: ReadonlyArray<Mount>) => {
+const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
   const items = mounts
     .filter((m) => m.prefix !== "/")
     .sort((a, b) => a.prefix.localeCompare(b.prefix))
@@ -69,6 +77,7 @@ const landingPage = (mounts: ReadonlyArray<Mount>) => {
 <ul id="services">
 ${items}
 </ul>
+<p id="instance">Answered by instance <strong>${escape(instance)}</strong>.</p>
 <p>The job lists speak UWS 1.1: XML by default, JSON with <code>Accept: application/json</code>, and these HTML pages in a browser.</p>
 </body></html>
 `
@@ -79,17 +88,42 @@ const send = (res: ServerResponse, status: number, type: string, body: string) =
   res.end(body)
 }
 
+/** Records each run's start and end (synchronous appends: a killed process loses no line). */
+const withRunLog = (worker: Worker.Worker, file: string, instance: string): Worker.Worker => {
+  const line = (what: string, jobId: string) => appendFileSync(file, `${what} ${instance} ${worker.name} ${jobId} ${Date.now()}\n`)
+  return {
+    ...worker,
+    run: (job, context) => {
+      line("start", job.jobId)
+      const out = worker.run(job, context)
+      const end = () => line("end", job.jobId)
+      return Effect.isEffect(out) ? Effect.ensuring(out, Effect.sync(end)) : Promise.resolve(out).finally(end)
+    }
+  }
+}
+
 /** Starts the demo; `close` stops the server, the adapters and the applications. */
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   const databaseUrl = options.databaseUrl ?? (dataDir === undefined ? undefined : path.join(dataDir, "uws.sqlite"))
-  const db = databaseUrl === undefined ? undefined : await SqlDatabase.open(databaseUrl)
+  const db =
+    databaseUrl === undefined
+      ? undefined
+      : await SqlDatabase.open(databaseUrl, options.instanceName === undefined ? {} : { instanceId: options.instanceName })
+  const instance = options.instanceName ?? db?.instanceId ?? "local"
   // One database, one job list per service.
   const stores = (list: string) => (db === undefined ? {} : { jobStore: db.jobStore(list), resultStore: db.resultStore(list) })
+  // PostgreSQL: the instances sharing the database share each list's queue (SqlDispatcher).
+  const shared = (list: string) => {
+    const dispatcher = db?.dispatcher(list, options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
+    return { ...stores(list), ...(dispatcher === undefined ? {} : { dispatcher }) }
+  }
+  const logged = (worker: Worker.Worker): Worker.Worker =>
+    options.runLog === undefined ? worker : withRunLog(worker, options.runLog, instance)
   const started = await Promise.all([
-    Uws.start({ worker: echo, ...stores("echo") }),
-    Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 }, ...stores("sleep") })
+    Uws.start({ worker: logged(echo), ...shared("echo") }),
+    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 }, ...shared("sleep") })
   ])
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
@@ -120,7 +154,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         res.setHeader("allow", "GET, HEAD")
         return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n")
       }
-      send(res, 200, "text/html; charset=utf-8", landingPage(mounts))
+      send(res, 200, "text/html; charset=utf-8", landingPage(mounts, instance))
     }
   }
   mounts = [...mounts, landing].sort((a, b) => b.prefix.length - a.prefix.length)
@@ -183,9 +217,20 @@ const main = async () => {
   const host = process.env["HOST"] === undefined || process.env["HOST"] === "" ? "127.0.0.1" : process.env["HOST"]
   const dataDir = process.env["UWS_DATA_DIR"] === undefined || process.env["UWS_DATA_DIR"] === "" ? "./data" : process.env["UWS_DATA_DIR"]
   const databaseUrl = process.env["DATABASE_URL"] === undefined || process.env["DATABASE_URL"] === "" ? undefined : process.env["DATABASE_URL"]
+  const instanceName = process.env["UWS_INSTANCE"] === undefined || process.env["UWS_INSTANCE"] === "" ? undefined : process.env["UWS_INSTANCE"]
+  const runLog = process.env["UWS_RUN_LOG"] === undefined || process.env["UWS_RUN_LOG"] === "" ? undefined : process.env["UWS_RUN_LOG"]
+  const leaseMillis = process.env["UWS_LEASE_MS"] === undefined || process.env["UWS_LEASE_MS"] === "" ? undefined : Number(process.env["UWS_LEASE_MS"])
   let demo: Demo
   try {
-    demo = await startDemo({ port, host, dataDir, ...(databaseUrl === undefined ? {} : { databaseUrl }) })
+    demo = await startDemo({
+      port,
+      host,
+      dataDir,
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      ...(instanceName === undefined ? {} : { instanceName }),
+      ...(runLog === undefined ? {} : { runLog }),
+      ...(leaseMillis === undefined || !(leaseMillis > 0) ? {} : { leaseMillis })
+    })
   } catch (e) {
     const code = (e as { code?: string }).code
     console.error(
