@@ -85,11 +85,13 @@ const run = <A>(effect: Effect.Effect<A, unknown, Uws.Uws>, store: JobStore.JobS
     )
   )
 
+const noDeadlines: JobStore.Deadlines = { destruction: null, execution: null }
+
 /** Create with RUN, let the dispatcher run the no-op application, until all have completed. */
 const lifecycles = (count: number, store: JobStore.JobStoreService) =>
   Effect.gen(function* () {
     const uws = yield* Uws.Uws
-    const before = yield* store.countInPhase("COMPLETED")
+    const before = yield* store.count({ phases: ["COMPLETED"] })
     const start = performance.now()
     yield* Effect.forEach(
       Array.from({ length: count }, (_, i) => i),
@@ -98,7 +100,7 @@ const lifecycles = (count: number, store: JobStore.JobStoreService) =>
     )
     // Poll the store's counter rather than subscribe to changes: a subscriber would add its own
     // cost to every transition.
-    while ((yield* store.countInPhase("COMPLETED")) - before < count) yield* Effect.sleep("1 millis")
+    while ((yield* store.count({ phases: ["COMPLETED"] })) - before < count) yield* Effect.sleep("1 millis")
     return performance.now() - start
   })
 
@@ -112,10 +114,10 @@ const storeWrites = async (count: number) => {
         (i) =>
           Effect.gen(function* () {
             let job = pending(i)
-            yield* store.insert(job)
+            yield* store.insert(job, noDeadlines)
             for (const event of lifecycle) {
               const next = Either.getOrThrow(JobMachine.decide(job, event)).job
-              yield* store.update(next, job.version)
+              yield* store.update(next, job.version, noDeadlines)
               job = next
             }
           }),
@@ -164,7 +166,7 @@ const bench: Benchmark = async () => {
       const after = process.memoryUsage().heapUsed
       // A thousand running jobs (0.1 %) for the PHASE=EXECUTING listing.
       for (let i = 0; i < 1_000; i++) {
-        Effect.runSync(store.insert({ ...pending(MILLION + i), jobId: `running-${i}`, phase: "EXECUTING", startTime: 1, version: 0 }))
+        Effect.runSync(store.insert({ ...pending(MILLION + i), jobId: `running-${i}`, phase: "EXECUTING", startTime: 1, version: 0 }, noDeadlines))
       }
       const list = (q: Parameters<typeof uws.list>[1]) => Effect.runSync(Effect.orDie(uws.list(Identity.anonymous, q)))
       const repeat = 50

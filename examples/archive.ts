@@ -1,20 +1,23 @@
 // Owned by the archive adapter work: mounts the document-archive API (`/api/...`) of seed 001.
 //
 // Plugins come from examples/plugin-config.json (a `filesystem` storage, a `memory` storage and
-// a SanConnector post-processor loaded with dynamic import() from examples/plugins/); the demo
-// puts their folders under a fresh temporary directory, removed on close, so it starts on a fresh
-// clone with no setup. The caller's source system is the `X-Source-System` header (default 4,
+// a SanConnector post-processor loaded with dynamic import() from examples/plugins/). With a
+// `dataDir` (what `npm start` passes) their folders live there and the catalogue (the containers,
+// their documents' locators, search) in the job store given: all of it survives a restart. The
+// `memory_01` storage forgets by nature. Without one, the demo puts the folders under a fresh
+// temporary directory, removed on close, and keeps the catalogue in memory. The caller's source system is the `X-Source-System` header (default 4,
 // the seed's "Служба технического сопровождения"); dates without a zone are read at +03:00, as
 // the seed's service does.
 //
 // `UWS_ARCHIVE_DEMO_CLOCK=2023-05-30T20:00:32+03:00` starts the archive's clock at that instant
 // (time then runs normally): the seed's own curl commands, which file a temporary container until
 // 21.07.2023, replay as they did on the seed's date.
-import { mkdtemp, rm } from "node:fs/promises"
+import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import type { JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import type { Contribution } from "./mount.js"
 
@@ -25,12 +28,21 @@ const sourceSystems: Readonly<Record<string, string>> = {
   "7": "Бухгалтерия"
 }
 
-export const archiveContribution = async (): Promise<Contribution> => {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), "uws-kit-demo-archive-"))
+export interface ArchiveDemoOptions {
+  /** Where documents are kept (kept after close); absent = a temporary folder, removed on close. */
+  readonly dataDir?: string
+  readonly jobStore?: JobStore.JobStoreService
+  readonly resultStore?: ResultStore.ResultStoreService
+}
+
+export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
+  const temporary = options.dataDir === undefined
+  const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "uws-kit-demo-archive-")))
+  if (!temporary) await mkdir(dataDir, { recursive: true })
   const scope = Effect.runSync(Scope.make())
   const cleanup = async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
-    await rm(dataDir, { recursive: true, force: true })
+    if (temporary) await rm(dataDir, { recursive: true, force: true })
   }
   try {
     const config = await Effect.runPromise(PluginConfig.load(path.join(here, "plugin-config.json")))
@@ -51,6 +63,8 @@ export const archiveContribution = async (): Promise<Contribution> => {
         { id: 4, name: "Техническое сопровождение" },
         { id: 7, name: "Бухгалтерия" }
       ],
+      ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
+      ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) })
     })
     const api = ArchiveAdapter.makeArchiveAdapter({

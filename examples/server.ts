@@ -1,9 +1,14 @@
 /**
  * The demo service that `npm start` runs: the `echo` and `sleep` applications (examples/apps.ts)
- * with in-memory stores, served by every protocol adapter (REST, SOAP, archive) through the
- * mount contract of examples/mount.ts, plus a landing page at `/` linking them all.
+ * served by every protocol adapter (REST, SOAP, archive) through the mount contract of
+ * examples/mount.ts, plus a landing page at `/` linking them all.
  *
- *     PORT=8080 HOST=127.0.0.1 npm start
+ *     PORT=8080 HOST=127.0.0.1 UWS_DATA_DIR=./data npm start
+ *
+ * `npm start` keeps everything under a data folder (`./data`, or `UWS_DATA_DIR`): jobs, results
+ * and the archive's catalogue in an SQLite file (`uws.sqlite`), archive documents in the
+ * archive's filesystem storage. Stop it, start it: everything is there. `DATABASE_URL=postgres://…`
+ * keeps the jobs in PostgreSQL instead.
  *
  * Slow clients cannot hold connections for ever (issue #8): the server stops waiting for a
  * request's headers after `UWS_HEADERS_TIMEOUT_MS` (default 15 s) and for the whole request
@@ -14,13 +19,19 @@
  * `UWS_MAX_CONNECTIONS_PER_IP` connections (default 64); more are closed at once. The server
  * holds at most `UWS_MAX_CONNECTIONS` in all (default 4096).
  *
- * `startDemo` is also what the system suites start, on a free port.
+ * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
+ * everything in memory and a temporary folder, as before.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { pathToFileURL } from "node:url"
-import { Uws } from "@uws-kit/core"
+import { mkdir } from "node:fs/promises"
+import * as path from "node:path"
+import { appendFileSync } from "node:fs"
+import { Uws, Worker } from "@uws-kit/core"
 import { BrowserPages } from "@uws-kit/http"
+import { Effect } from "effect"
+import { SqlDatabase } from "@uws-kit/store-sql"
 import { archiveContribution } from "./archive.js"
 import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
@@ -43,6 +54,16 @@ export interface DemoOptions {
   readonly maxConnections?: number
   /** How often the server looks for requests over their time-outs (ms; default 1,000). */
   readonly connectionsCheckingInterval?: number
+  /** Keep everything under this folder (created if missing); absent = in memory. */
+  readonly dataDir?: string
+  /** Jobs in this database (`postgres://…`) rather than `dataDir/uws.sqlite`. */
+  readonly databaseUrl?: string
+  /** This instance's name, shown on the landing page (default: its database instance id). */
+  readonly instanceName?: string
+  /** How long a run's lease outlives its holder (ms; PostgreSQL only, default 10 000). */
+  readonly leaseMillis?: number
+  /** Appends `start|end <instance> <app> <jobId> <epoch ms>` lines here for every run. */
+  readonly runLog?: string
 }
 
 /** The limits the demo applies when neither an option nor an environment variable says. */
@@ -96,7 +117,7 @@ const landingStyle = "body{font:15px/1.5 system-ui,sans-serif;max-width:48rem;ma
 // The landing page's one inline style is allowed by its hash; nothing else runs or loads.
 const landingHeaders = BrowserPages.headers({ style: BrowserPages.hashSource(landingStyle) })
 
-const landingPage = (mounts: ReadonlyArray<Mount>) => {
+const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
   const items = mounts
     .filter((m) => m.prefix !== "/")
     .sort((a, b) => a.prefix.localeCompare(b.prefix))
@@ -108,12 +129,13 @@ const landingPage = (mounts: ReadonlyArray<Mount>) => {
 <style>${landingStyle}</style>
 </head><body>
 <h1>uws-kit demo</h1>
-<p>Two IVOA UWS applications with in-memory job lists:
+<p>Two IVOA UWS applications:
 <strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
 <strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted).</p>
 <ul id="services">
 ${items}
 </ul>
+<p id="instance">Answered by instance <strong>${escape(instance)}</strong>.</p>
 <p>The job lists speak UWS 1.1: XML by default, JSON with <code>Accept: application/json</code>, and these HTML pages in a browser.</p>
 </body></html>
 `
@@ -133,13 +155,44 @@ const send = (res: ServerResponse, status: number, type: string, body: string, h
   res.end(body)
 }
 
+/** Records each run's start and end (synchronous appends: a killed process loses no line). */
+const withRunLog = (worker: Worker.Worker, file: string, instance: string): Worker.Worker => {
+  const line = (what: string, jobId: string) => appendFileSync(file, `${what} ${instance} ${worker.name} ${jobId} ${Date.now()}\n`)
+  return {
+    ...worker,
+    run: (job, context) => {
+      line("start", job.jobId)
+      const out = worker.run(job, context)
+      const end = () => line("end", job.jobId)
+      return Effect.isEffect(out) ? Effect.ensuring(out, Effect.sync(end)) : Promise.resolve(out).finally(end)
+    }
+  }
+}
+
 /** Starts the demo; `close` stops the server, the adapters and the applications. */
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const limits = { ...defaultLimits, ...limitsFromEnv(), ...definedOnly(options) }
   if (limits.headersTimeout > limits.requestTimeout) throw new Error("headersTimeout must not exceed requestTimeout.")
+  const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
+  if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
+  const databaseUrl = options.databaseUrl ?? (dataDir === undefined ? undefined : path.join(dataDir, "uws.sqlite"))
+  const db =
+    databaseUrl === undefined
+      ? undefined
+      : await SqlDatabase.open(databaseUrl, options.instanceName === undefined ? {} : { instanceId: options.instanceName })
+  const instance = options.instanceName ?? db?.instanceId ?? "local"
+  // One database, one job list per service.
+  const stores = (list: string) => (db === undefined ? {} : { jobStore: db.jobStore(list), resultStore: db.resultStore(list) })
+  // PostgreSQL: the instances sharing the database share each list's queue (SqlDispatcher).
+  const shared = (list: string) => {
+    const dispatcher = db?.dispatcher(list, options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
+    return { ...stores(list), ...(dispatcher === undefined ? {} : { dispatcher }) }
+  }
+  const logged = (worker: Worker.Worker): Worker.Worker =>
+    options.runLog === undefined ? worker : withRunLog(worker, options.runLog, instance)
   const started = await Promise.all([
-    Uws.start({ worker: echo }),
-    Uws.start({ worker: sleep, policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 } })
+    Uws.start({ worker: logged(echo), ...shared("echo") }),
+    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 }, ...shared("sleep") })
   ])
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
@@ -147,9 +200,14 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const closeAll = async () => {
     for (const c of contributions.reverse()) await c.close().catch((e: unknown) => console.error("closing a mount failed:", e))
     await Promise.all(started.map((s) => s.close()))
+    await db?.close()
   }
   try {
-    contributions.push(await restContribution(apps), await soapContribution(apps), await archiveContribution())
+    contributions.push(
+      await restContribution(apps),
+      await soapContribution(apps),
+      await archiveContribution(dataDir === undefined || db === undefined ? {} : { dataDir: path.join(dataDir, "archive"), ...stores("archive") })
+    )
   } catch (e) {
     await closeAll()
     throw e
@@ -165,7 +223,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         res.setHeader("allow", "GET, HEAD")
         return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n")
       }
-      send(res, 200, "text/html; charset=utf-8", landingPage(mounts), landingHeaders)
+      send(res, 200, "text/html; charset=utf-8", landingPage(mounts, instance), landingHeaders)
     }
   }
   mounts = [...mounts, landing].sort((a, b) => b.prefix.length - a.prefix.length)
@@ -246,9 +304,22 @@ const main = async () => {
     process.exit(2)
   }
   const host = process.env["HOST"] === undefined || process.env["HOST"] === "" ? "127.0.0.1" : process.env["HOST"]
+  const dataDir = process.env["UWS_DATA_DIR"] === undefined || process.env["UWS_DATA_DIR"] === "" ? "./data" : process.env["UWS_DATA_DIR"]
+  const databaseUrl = process.env["DATABASE_URL"] === undefined || process.env["DATABASE_URL"] === "" ? undefined : process.env["DATABASE_URL"]
+  const instanceName = process.env["UWS_INSTANCE"] === undefined || process.env["UWS_INSTANCE"] === "" ? undefined : process.env["UWS_INSTANCE"]
+  const runLog = process.env["UWS_RUN_LOG"] === undefined || process.env["UWS_RUN_LOG"] === "" ? undefined : process.env["UWS_RUN_LOG"]
+  const leaseMillis = process.env["UWS_LEASE_MS"] === undefined || process.env["UWS_LEASE_MS"] === "" ? undefined : Number(process.env["UWS_LEASE_MS"])
   let demo: Demo
   try {
-    demo = await startDemo({ port, host })
+    demo = await startDemo({
+      port,
+      host,
+      dataDir,
+      ...(databaseUrl === undefined ? {} : { databaseUrl }),
+      ...(instanceName === undefined ? {} : { instanceName }),
+      ...(runLog === undefined ? {} : { runLog }),
+      ...(leaseMillis === undefined || !(leaseMillis > 0) ? {} : { leaseMillis })
+    })
   } catch (e) {
     const code = (e as { code?: string }).code
     console.error(
@@ -260,6 +331,7 @@ const main = async () => {
   }
   const width = Math.max(...demo.mounts.map((m) => mountHref(m).length))
   console.log(`uws-kit demo listening on ${demo.url}/`)
+  console.log(`  keeping jobs in ${databaseUrl === undefined ? path.resolve(dataDir, "uws.sqlite") : SqlDatabase.isPostgresUrl(databaseUrl) ? "PostgreSQL" : databaseUrl}, documents under ${path.resolve(dataDir, "archive")}`)
   for (const m of [...demo.mounts].sort((a, b) => a.prefix.localeCompare(b.prefix))) {
     console.log(`  ${`${demo.url}${mountHref(m)}`.padEnd(demo.url.length + width)}  ${m.title}`)
   }

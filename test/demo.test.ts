@@ -5,6 +5,9 @@
  */
 import { spawn } from "node:child_process"
 import { request as httpRequest } from "node:http"
+import { mkdtempSync, rmSync } from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as Client from "@uws-kit/adapter-rest/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -160,10 +163,14 @@ describe("closing", () => {
 describe("npm start", () => {
   const script = fileURLToPath(new URL("../examples/server.ts", import.meta.url))
 
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), "uws-demo-start-"))
+  afterAll(() => rmSync(dataDir, { recursive: true, force: true }))
+
   const start = (signal: NodeJS.Signals) =>
     new Promise<{ code: number | null; out: string }>((resolve, reject) => {
       const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", script], {
-        env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
+        // A data folder of its own: `npm start` keeps everything in ./data by default.
+        env: { ...process.env, PORT: "0", HOST: "127.0.0.1", UWS_DATA_DIR: dataDir },
         stdio: ["ignore", "pipe", "pipe"]
       })
       let out = ""

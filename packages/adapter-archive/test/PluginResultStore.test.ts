@@ -10,6 +10,7 @@ import { Content, Identity, JobStore, ResultStore, Uws, Worker } from "@uws-kit/
 import { FilesystemStorage, MemoryStorage, PluginResultStore, Storage } from "@uws-kit/adapter-archive"
 import { Effect, Either, Stream, TestClock, TestContext } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
+import { testResultStore } from "@uws-kit/core/ResultStoreSuite"
 
 const dirs: Array<string> = []
 afterEach(async () => {
@@ -43,6 +44,21 @@ const storedFiles = async (dir: string): Promise<number> => {
   await walk(path.join(dir, "objects"))
   return n
 }
+
+testResultStore({
+  name: "PluginResultStore over the memory storage",
+  make: async () => PluginResultStore.make(await Effect.runPromise(Storage.host("mem", MemoryStorage.make())))
+})
+
+testResultStore({
+  name: "PluginResultStore over the filesystem storage",
+  runs: 10,
+  make: async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-prs-"))
+    dirs.push(dir)
+    return PluginResultStore.make(await Effect.runPromise(Storage.host("fs", FilesystemStorage.make(), { DocumentsFolderPath: dir })))
+  }
+})
 
 describe("PluginResultStore", () => {
   it("keeps, replaces, serves and deletes contents by job and key", async () => {

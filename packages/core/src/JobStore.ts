@@ -1,7 +1,10 @@
 /**
- * Where jobs are kept. One store holds one job list. The contract is small so that a SQL, KV or
- * remote store is a thin implementation; `testJobStore` (in `@uws-kit/core/testing`) is the
- * conformance suite every implementation runs.
+ * Where jobs are kept. One store holds one job list. A store is an index, not a rule book: it
+ * stores records, compares versions, filters by the phases and instants it is given and orders by
+ * creation. Which phases a listing shows by default, which phases count as active and when a
+ * deadline falls are UWS rules, decided by the service and passed in. The contract is small so
+ * that a SQL, KV or remote store is a few hundred lines of plain queries; `testJobStore`
+ * (`@uws-kit/core/JobStoreSuite`) is the conformance suite every implementation runs.
  *
  * @since 0.1.0
  */
@@ -19,7 +22,7 @@ import { makeMemoryJobStore } from "./internal/memoryJobStore.js"
  * @category models
  */
 export interface ListQuery {
-  /** Union of phases. Absent or empty: every phase but ARCHIVED (UWS 1.1 §2.2.2.1). */
+  /** Union of phases. Absent: every phase (the service supplies the UWS default). */
   readonly phases?: ReadonlyArray<Phase>
   /** Only jobs created strictly after this instant. */
   readonly after?: number
@@ -53,32 +56,52 @@ export interface JobPage {
 export type DeadlineKind = "destruction" | "execution"
 
 /**
+ * The deadline instants of a job, computed by the service when it writes the job; a store keeps
+ * and indexes them (`null` = no deadline of that kind) and never derives them itself.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Deadlines = { readonly [K in DeadlineKind]: number | null }
+
+/**
+ * Which jobs to count: those in any of `phases`, of `ownerId` when given (`null` = anonymous).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CountQuery {
+  readonly phases: ReadonlyArray<Phase>
+  /** Only this owner's jobs (`null`: anonymous jobs). */
+  readonly ownerId?: string | null
+  /**
+   * Only the jobs counted against this quota key: a job's `quotaKey` when it has one, else its
+   * owner (`Job.quotaKeyOf`).
+   */
+  readonly quotaKey?: string | null
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
 export interface JobStoreService {
   readonly get: (jobId: string) => Effect.Effect<Job | undefined, StorageFailure>
   /** Fails with `Conflict` when the id is taken. */
-  readonly insert: (job: Job) => Effect.Effect<void, Conflict | StorageFailure>
+  readonly insert: (job: Job, deadlines: Deadlines) => Effect.Effect<void, Conflict | StorageFailure>
   /**
-   * Compare-and-set: writes `job` only if the stored version is still `expectedVersion`.
+   * Compare-and-set: writes `job` (and its deadlines) only if the stored version is still
+   * `expectedVersion`.
    */
-  readonly update: (job: Job, expectedVersion: number) => Effect.Effect<void, Conflict | JobNotFound | StorageFailure>
+  readonly update: (job: Job, expectedVersion: number, deadlines: Deadlines) => Effect.Effect<void, Conflict | JobNotFound | StorageFailure>
   /** Compare-and-set delete; deleting a missing job is `JobNotFound`. */
   readonly remove: (jobId: string, expectedVersion: number) => Effect.Effect<void, Conflict | JobNotFound | StorageFailure>
   readonly list: (query: ListQuery) => Effect.Effect<JobPage, StorageFailure>
-  /**
-   * Active jobs (`Phase.isActive`) counted against a quota key: a job counts against its
-   * `quotaKey` when it has one, else against its owner (`Job.quotaKeyOf`).
-   */
-  readonly countActive: (quotaKey: string | null) => Effect.Effect<number, StorageFailure>
-  readonly countInPhase: (phase: Phase) => Effect.Effect<number, StorageFailure>
-  /**
-   * The earliest pending deadline of a kind (destruction of a non-archived job; end of the
-   * allowed execution of an EXECUTING/SUSPENDED job), or `null`.
-   */
+  /** How many jobs match; answered from indexes (counters or an index range), never a scan of every job. */
+  readonly count: (query: CountQuery) => Effect.Effect<number, StorageFailure>
+  /** The earliest stored deadline of a kind, or `null`. */
   readonly nextDeadline: (kind: DeadlineKind) => Effect.Effect<number | null, StorageFailure>
-  /** Up to `limit` job ids whose deadline of a kind is at or before `until`, earliest first. */
+  /** Up to `limit` job ids whose stored deadline of a kind is at or before `until`, earliest first. */
   readonly due: (kind: DeadlineKind, until: number, limit: number) => Effect.Effect<ReadonlyArray<string>, StorageFailure>
 }
 

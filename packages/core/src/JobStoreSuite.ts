@@ -1,7 +1,9 @@
 /**
  * The conformance suite every `JobStore` implementation runs (in the manner of unstorage's
- * `testDriver`): compare-and-set semantics, the UWS 1.1 listing filters with cursor paging
- * against a naive model, counters and deadlines. Call it inside a vitest file:
+ * `testDriver`): compare-and-set semantics, the listing filters with cursor paging against a
+ * naive model, counts and the deadline index. A store is an index: the suite gives it explicit
+ * phase sets and deadline instants, and checks it answers exactly those. Call it inside a
+ * vitest file:
  *
  * @example
  * import { testJobStore } from "@uws-kit/core/JobStoreSuite"
@@ -15,8 +17,8 @@
 import { Effect, Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { executionDeadline, type Job } from "./Job.js"
-import type { DeadlineKind, JobStoreService, ListQuery } from "./JobStore.js"
+import type { Job } from "./Job.js"
+import type { Deadlines, JobStoreService, ListQuery } from "./JobStore.js"
 import * as Phases from "./Phase.js"
 import type { Phase } from "./Phase.js"
 import { propertyRuns } from "./testing.js"
@@ -33,13 +35,24 @@ export interface JobStoreSuiteOptions {
   readonly dispose?: (store: JobStoreService) => Promise<void>
   /** Property runs (default `propertyRuns(40)`); slow stores may want fewer. */
   readonly runs?: number
+  /** The store's own regressions, registered inside the suite's `describe`. */
+  readonly additionalTests?: (context: { readonly withStore: <A>(f: (store: JobStoreService) => Promise<A>) => Promise<A> }) => void
+}
+
+/** A job with the deadline instants the service would have computed for it. */
+interface Entry {
+  readonly job: Job
+  readonly deadlines: Deadlines
 }
 
 const owners = [null, "alice", "bob"] as const
 // Anonymous clients counted apart (`Identity.anonymousAs`); "bob" as a key shares bob's count.
 const quotaKeys = [undefined, "client:a", "bob"] as const
 
-const arbJob = (id: number): fc.Arbitrary<Job> =>
+const arbInstant = fc.option(fc.integer({ min: 0, max: 100 }).map((t) => 1_700_000_000_000 + t * 1000))
+const arbDeadlines: fc.Arbitrary<Deadlines> = fc.record({ destruction: arbInstant, execution: arbInstant })
+
+const arbJob = (id: number): fc.Arbitrary<Entry> =>
   fc
     .record({
       ownerId: fc.constantFrom(...owners),
@@ -48,9 +61,12 @@ const arbJob = (id: number): fc.Arbitrary<Job> =>
       // Few distinct creation times, so ties (broken by job id) are common.
       creationTime: fc.integer({ min: 0, max: 20 }).map((t) => 1_700_000_000_000 + t * 1000),
       destruction: fc.option(fc.integer({ min: 0, max: 100 }).map((t) => 1_700_000_000_000 + t * 1000)),
-      executionDuration: fc.constantFrom(0, 10, 60)
+      executionDuration: fc.constantFrom(0, 10, 60),
+      deadlines: arbDeadlines
     })
     .map((r) => ({
+      deadlines: r.deadlines,
+      job: {
       jobId: `job-${String(id).padStart(4, "0")}`,
       runId: null,
       ownerId: r.ownerId,
@@ -67,13 +83,14 @@ const arbJob = (id: number): fc.Arbitrary<Job> =>
       jobInfo: null,
       ...(r.quotaKey === undefined || r.ownerId !== null ? {} : { quotaKey: r.quotaKey }),
       version: 0
+    } satisfies Job
     }))
 
 const arbJobs = fc.integer({ min: 0, max: 40 }).chain((n) => fc.tuple(...Array.from({ length: n }, (_, i) => arbJob(i))))
 
 const arbQuery: fc.Arbitrary<ListQuery> = fc.record(
   {
-    phases: fc.uniqueArray(fc.constantFrom(...Phases.all), { maxLength: 3 }),
+    phases: fc.uniqueArray(fc.constantFrom(...Phases.all), { minLength: 0, maxLength: 3 }),
     after: fc.integer({ min: -1, max: 20 }).map((t) => 1_700_000_000_000 + t * 1000 + (t % 2 === 0 ? 0 : 500)),
     last: fc.integer({ min: 1, max: 12 }),
     ownerId: fc.constantFrom(...owners)
@@ -81,20 +98,18 @@ const arbQuery: fc.Arbitrary<ListQuery> = fc.record(
   { requiredKeys: [] }
 )
 
-/** The listing as the standard defines it, computed the slow, obvious way. */
-const naiveList = (jobs: ReadonlyArray<Job>, q: ListQuery): ReadonlyArray<string> => {
-  const phases = q.phases !== undefined && q.phases.length > 0 ? new Set<Phase>(q.phases) : undefined
-  const matching = jobs
-    .filter((j) => (phases === undefined ? j.phase !== "ARCHIVED" : phases.has(j.phase)))
+/** The listing computed the slow, obvious way: absent phases = every phase, empty = none. */
+const naiveList = (entries: ReadonlyArray<Entry>, q: ListQuery): ReadonlyArray<string> => {
+  const phases = q.phases !== undefined ? new Set<Phase>(q.phases) : undefined
+  const matching = entries
+    .map((e) => e.job)
+    .filter((j) => phases === undefined || phases.has(j.phase))
     .filter((j) => q.ownerId === undefined || j.ownerId === q.ownerId)
     .filter((j) => q.after === undefined || j.creationTime > q.after)
     .sort((a, b) => b.creationTime - a.creationTime || (a.jobId < b.jobId ? 1 : -1))
     .map((j) => j.jobId)
   return q.last === undefined ? matching : matching.slice(0, q.last)
 }
-
-const deadlineOf = (kind: DeadlineKind, job: Job) =>
-  kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
 
 /**
  * Registers the suite.
@@ -113,40 +128,52 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
     }
   }
   const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(effect)
-  const insertAll = (store: JobStoreService, jobs: ReadonlyArray<Job>) =>
-    run(Effect.forEach(jobs, (j) => store.insert(j), { discard: true }))
+  const insertAll = (store: JobStoreService, entries: ReadonlyArray<Entry>) =>
+    run(Effect.forEach(entries, (e) => store.insert(e.job, e.deadlines), { discard: true }))
+  const none: Deadlines = { destruction: null, execution: null }
 
   describe(`JobStore conformance: ${options.name}`, () => {
     it("inserts, gets, and refuses a second job with the same id", async () => {
       await withStore(async (store) => {
-        const [job] = fc.sample(arbJob(1), { numRuns: 1, seed: 1 })
-        await run(store.insert(job!))
-        expect(await run(store.get(job!.jobId))).toEqual(job)
+        const [entry] = fc.sample(arbJob(1), { numRuns: 1, seed: 1 })
+        const job: Job = {
+          ...entry!.job,
+          runId: "run ü",
+          quote: 1_700_000_001_234,
+          endTime: 1_700_000_002_000,
+          parameters: [{ name: "QUERY", value: "SELECT * FROM t WHERE a < 3 — ∑" }, { name: "IN", value: "param:IN", byReference: true }],
+          results: [{ id: "r1", size: 12, mimeType: "text/plain" }, { id: "r2", href: "http://example.org/x?a=1&b=2" }],
+          errorSummary: { type: "fatal", message: "it broke", hasDetail: true, detail: "<detail/>" },
+          jobInfo: { progress: "50%" }
+        }
+        await run(store.insert(job, entry!.deadlines))
+        expect(await run(store.get(job.jobId))).toEqual(job)
         expect(await run(store.get("missing"))).toBeUndefined()
-        const again = await run(Effect.either(store.insert(job!)))
+        const again = await run(Effect.either(store.insert(job, entry!.deadlines)))
         expect(Either.isLeft(again) && again.left._tag).toBe("Conflict")
       })
     })
 
     it("updates and removes only at the expected version (compare-and-set)", async () => {
       await withStore(async (store) => {
-        const [job] = fc.sample(arbJob(2), { numRuns: 1, seed: 2 })
-        await run(store.insert(job!))
-        const next = { ...job!, phase: "ABORTED" as const, version: 1 }
-        await run(store.update(next, 0))
-        const stale = await run(Effect.either(store.update({ ...job!, phase: "QUEUED", version: 1 }, 0)))
+        const [entry] = fc.sample(arbJob(2), { numRuns: 1, seed: 2 })
+        const job = entry!.job
+        await run(store.insert(job, entry!.deadlines))
+        const next = { ...job, phase: "ABORTED" as const, version: 1 }
+        await run(store.update(next, 0, none))
+        const stale = await run(Effect.either(store.update({ ...job, phase: "QUEUED", version: 1 }, 0, none)))
         expect(Either.isLeft(stale) && stale.left._tag).toBe("Conflict")
-        expect((await run(store.get(job!.jobId)))?.phase).toBe("ABORTED")
-        const staleRemove = await run(Effect.either(store.remove(job!.jobId, 0)))
+        expect((await run(store.get(job.jobId)))?.phase).toBe("ABORTED")
+        const staleRemove = await run(Effect.either(store.remove(job.jobId, 0)))
         expect(Either.isLeft(staleRemove) && staleRemove.left._tag).toBe("Conflict")
-        await run(store.remove(job!.jobId, 1))
-        expect(await run(store.get(job!.jobId))).toBeUndefined()
-        const gone = await run(Effect.either(store.update(next, 1)))
+        await run(store.remove(job.jobId, 1))
+        expect(await run(store.get(job.jobId))).toBeUndefined()
+        const gone = await run(Effect.either(store.update(next, 1, none)))
         expect(Either.isLeft(gone) && gone.left._tag).toBe("JobNotFound")
       })
     })
 
-    it("lists as UWS 1.1 says (PHASE union, AFTER, LAST, owner, ARCHIVED hidden, newest first)", async () => {
+    it("lists by the given filters (phase union, after, last, owner), newest first", async () => {
       await fc.assert(
         fc.asyncProperty(arbJobs, fc.array(arbQuery, { minLength: 1, maxLength: 5 }), (jobs, queries) =>
           withStore(async (store) => {
@@ -187,39 +214,42 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
       await fc.assert(
         fc.asyncProperty(
           arbJobs,
-          fc.array(fc.tuple(fc.nat(), fc.constantFrom(...Phases.all), fc.boolean()), { maxLength: 20 }),
-          async (jobs, changes) =>
+          fc.array(fc.tuple(fc.nat(), fc.constantFrom(...Phases.all), fc.boolean(), arbDeadlines), { maxLength: 20 }),
+          fc.array(fc.uniqueArray(fc.constantFrom(...Phases.all), { minLength: 1, maxLength: 4 }), { minLength: 1, maxLength: 4 }),
+          async (entries, changes, phaseSets) =>
             withStore(async (store) => {
-              await insertAll(store, jobs)
-              const current = new Map(jobs.map((j) => [j.jobId, j]))
-              for (const [i, phase, remove] of changes) {
+              await insertAll(store, entries)
+              const current = new Map(entries.map((e) => [e.job.jobId, e]))
+              for (const [i, phase, remove, deadlines] of changes) {
                 const ids = [...current.keys()]
                 if (ids.length === 0) break
-                const job = current.get(ids[i % ids.length]!)!
+                const { job } = current.get(ids[i % ids.length]!)!
                 if (remove) {
                   await run(store.remove(job.jobId, job.version))
                   current.delete(job.jobId)
                 } else {
-                  const next: Job = {
-                    ...job,
-                    phase,
-                    startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? (job.startTime ?? job.creationTime) : job.startTime,
-                    version: job.version + 1
-                  }
-                  await run(store.update(next, job.version))
-                  current.set(job.jobId, next)
+                  const next: Job = { ...job, phase, version: job.version + 1 }
+                  await run(store.update(next, job.version, deadlines))
+                  current.set(job.jobId, { job: next, deadlines })
                 }
               }
               const all = [...current.values()]
-              for (const key of [...owners, "client:a"]) {
-                expect(await run(store.countActive(key))).toBe(all.filter((j) => (j.quotaKey ?? j.ownerId) === key && Phases.isActive(j.phase)).length)
-              }
-              for (const phase of Phases.all) {
-                expect(await run(store.countInPhase(phase))).toBe(all.filter((j) => j.phase === phase).length)
+              for (const phases of phaseSets) {
+                expect(await run(store.count({ phases }))).toBe(all.filter((e) => phases.includes(e.job.phase)).length)
+                for (const owner of owners) {
+                  expect(await run(store.count({ phases, ownerId: owner }))).toBe(
+                    all.filter((e) => e.job.ownerId === owner && phases.includes(e.job.phase)).length
+                  )
+                }
+                for (const key of [...owners, "client:a"]) {
+                  expect(await run(store.count({ phases, quotaKey: key }))).toBe(
+                    all.filter((e) => (e.job.quotaKey ?? e.job.ownerId) === key && phases.includes(e.job.phase)).length
+                  )
+                }
               }
               for (const kind of ["destruction", "execution"] as const) {
                 const deadlines = all
-                  .map((j) => [j.jobId, deadlineOf(kind, j)] as const)
+                  .map((e) => [e.job.jobId, e.deadlines[kind]] as const)
                   .filter((d): d is readonly [string, number] => d[1] !== null)
                   .sort((a, b) => a[1] - b[1])
                 expect(await run(store.nextDeadline(kind))).toBe(deadlines[0]?.[1] ?? null)
@@ -234,5 +264,7 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
         { numRuns: runs }
       )
     })
+
+    options.additionalTests?.({ withStore })
   })
 }

@@ -13,6 +13,7 @@ import type { Content } from "./Content.js"
 import type * as Errors from "./Errors.js"
 import type { Caller } from "./Identity.js"
 import type { ErrorSummary, Job, JobInfo, Parameter, ResultRef } from "./Job.js"
+import { Dispatcher, type DispatcherService } from "./Dispatcher.js"
 import { JobStore, layerMemory as jobStoreMemory, makeMemory as makeMemoryJobStore, type JobPage, type JobStoreService, type ListQuery } from "./JobStore.js"
 import type { Phase } from "./Phase.js"
 import type { Policy } from "./Policy.js"
@@ -186,8 +187,9 @@ export interface UwsOptions {
    */
   readonly rescanInterval?: number
   /**
-   * On start, re-dispatch QUEUED jobs and put jobs left EXECUTING by a previous process into
-   * ERROR (default `true`).
+   * On start, re-dispatch QUEUED jobs and recover jobs left EXECUTING by a stopped process (and
+   * not held by a live instance): ERROR, or run again when the application is restartable
+   * (default `true`).
    */
   readonly recover?: boolean
 }
@@ -259,14 +261,20 @@ export interface Started {
  * await close()
  */
 export const start = async (
-  options: UwsOptions & { readonly jobStore?: JobStoreService; readonly resultStore?: ResultStoreService }
+  options: UwsOptions & {
+    readonly jobStore?: JobStoreService
+    readonly resultStore?: ResultStoreService
+    /** Shared with other instances (e.g. `SqlDispatcher`); default: an in-process queue. */
+    readonly dispatcher?: DispatcherService
+  }
 ): Promise<Started> => {
   const scope = Effect.runSync(Scope.make())
   const service = await Effect.runPromise(
     make(options).pipe(
       Scope.extend(scope),
       Effect.provideService(JobStore, options.jobStore ?? makeMemoryJobStore()),
-      Effect.provideService(ResultStore, options.resultStore ?? makeMemoryResultStore())
+      Effect.provideService(ResultStore, options.resultStore ?? makeMemoryResultStore()),
+      options.dispatcher === undefined ? (e) => e : Effect.provideService(Dispatcher, options.dispatcher)
     )
   )
   return { service, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }

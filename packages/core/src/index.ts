@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 export * as Content from "./Content.js"
+export * as Dispatcher from "./Dispatcher.js"
 export * as Errors from "./Errors.js"
 export * as Identity from "./Identity.js"
 export * as Job from "./Job.js"

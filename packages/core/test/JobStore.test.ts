@@ -17,7 +17,7 @@ it("the memory store answers LAST and PHASE listings from its indexes at scale",
         creationTime: i, startTime: null, endTime: null, executionDuration: 0, destruction: null,
         parameters: [], results: [], errorSummary: null, jobInfo: null,
         phase: i % 1000 === 0 ? "EXECUTING" : "COMPLETED", version: 0
-      })
+      }, { destruction: null, execution: null })
     )
   }
   const last = await Effect.runPromise(store.list({ last: 3, ownerId: "alice" }))

@@ -41,8 +41,7 @@ const yieldingStores = Layer.merge(
       update: yielding(inner.update),
       remove: yielding(inner.remove),
       list: yielding(inner.list),
-      countActive: yielding(inner.countActive),
-      countInPhase: yielding(inner.countInPhase),
+      count: yielding(inner.count),
       nextDeadline: yielding(inner.nextDeadline),
       due: yielding(inner.due)
     }
@@ -818,7 +817,7 @@ describe("interruption", () => {
         // A store that commits, then waits for an acknowledgement, as a SQL driver does.
         const slowAck: JobStore.JobStoreService = {
           ...inner,
-          update: (job, expected) => Effect.zipLeft(inner.update(job, expected), Effect.sleep("50 millis"))
+          update: (job, expected, deadlines) => Effect.zipLeft(inner.update(job, expected, deadlines), Effect.sleep("50 millis"))
         }
         const control = controlledWorker()
         const uws = yield* Uws.make({ worker: control.worker }).pipe(Effect.provideService(JobStore.JobStore, slowAck))

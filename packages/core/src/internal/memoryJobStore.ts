@@ -1,7 +1,7 @@
 import { Effect } from "effect"
 import { Conflict, JobNotFound } from "../Errors.js"
-import { executionDeadline, quotaKeyOf, type Job } from "../Job.js"
-import type { DeadlineKind, JobPage, JobStoreService, ListQuery } from "../JobStore.js"
+import { quotaKeyOf, type Job } from "../Job.js"
+import type { CountQuery, DeadlineKind, Deadlines, JobPage, JobStoreService, ListQuery } from "../JobStore.js"
 import type { Phase } from "../Phase.js"
 import * as Phases from "../Phase.js"
 import * as Cursor from "./cursor.js"
@@ -26,41 +26,51 @@ const lowerBound = (order: ReadonlyArray<Key>, key: Key): number => {
   return lo
 }
 
-const deadlineOf = (kind: DeadlineKind, job: Job): number | null =>
-  kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
-
 /**
  * The in-memory job store. Indexes: creation order (ascending array, deletions removed lazily),
- * job ids per phase and per owner, active counts per owner, and a min-heap per deadline kind
- * (stale entries skipped lazily). A query gathers the smallest matching index when that is
+ * job ids per phase and per owner, counts per owner and phase, and a min-heap per deadline kind
+ * over the instants the service passed in (stale entries skipped lazily). A query gathers the smallest matching index when that is
  * cheaper than walking the creation order from the newest end, and walks otherwise.
  */
 export const makeMemoryJobStore = (): JobStoreService => {
   const byId = new Map<string, Job>()
+  const deadlinesById = new Map<string, Deadlines>()
   let order: Array<Key> = []
   let dead = 0
   const byPhase = new Map<Phase, Set<string>>(Phases.all.map((p) => [p, new Set()]))
   const byOwner = new Map<string | null, Set<string>>()
-  const activeByOwner = new Map<string | null, number>()
+  // Jobs per (owner, phase) and per (quota key, phase): `count` answers from these.
+  const countByOwner = new Map<string | null, Map<Phase, number>>()
+  const countByQuotaKey = new Map<string | null, Map<Phase, number>>()
+  const tally = (table: Map<string | null, Map<Phase, number>>, key: string | null, phase: Phase, delta: number) => {
+    let counts = table.get(key)
+    if (counts === undefined) table.set(key, (counts = new Map()))
+    counts.set(phase, (counts.get(phase) ?? 0) + delta)
+  }
+  const addCount = (job: Job, phase: Phase, delta: number) => {
+    tally(countByOwner, job.ownerId, phase, delta)
+    tally(countByQuotaKey, quotaKeyOf(job), phase, delta)
+  }
   const heaps: Record<DeadlineKind, DeadlineHeap> = { destruction: new DeadlineHeap(), execution: new DeadlineHeap() }
   const isCurrent = (kind: DeadlineKind) => (id: string, at: number) => {
-    const job = byId.get(id)
-    return job !== undefined && deadlineOf(kind, job) === at
+    return deadlinesById.get(id)?.[kind] === at
   }
   const currentDeadline = { destruction: isCurrent("destruction"), execution: isCurrent("execution") }
 
-  const index = (job: Job, previous: Job | undefined) => {
+  const index = (job: Job, previous: Job | undefined, deadlines: Deadlines) => {
     if (previous === undefined || previous.phase !== job.phase) {
-      if (previous !== undefined) byPhase.get(previous.phase)!.delete(previous.jobId)
+      if (previous !== undefined) {
+        byPhase.get(previous.phase)!.delete(previous.jobId)
+        addCount(previous, previous.phase, -1)
+      }
       byPhase.get(job.phase)!.add(job.jobId)
-      const was = previous !== undefined && Phases.isActive(previous.phase)
-      const is = Phases.isActive(job.phase)
-      const key = quotaKeyOf(job)
-      if (was !== is) activeByOwner.set(key, (activeByOwner.get(key) ?? 0) + (is ? 1 : -1))
+      addCount(job, job.phase, 1)
     }
+    const before = deadlinesById.get(job.jobId)
+    deadlinesById.set(job.jobId, deadlines)
     for (const kind of ["destruction", "execution"] as const) {
-      const at = deadlineOf(kind, job)
-      if (at !== null && (previous === undefined || deadlineOf(kind, previous) !== at)) {
+      const at = deadlines[kind]
+      if (at !== null && before?.[kind] !== at) {
         heaps[kind].push(at, job.jobId)
         heaps[kind].compactIfSparse(byId.size, currentDeadline[kind])
       }
@@ -70,7 +80,8 @@ export const makeMemoryJobStore = (): JobStoreService => {
   const unindex = (job: Job) => {
     byPhase.get(job.phase)!.delete(job.jobId)
     byOwner.get(job.ownerId)?.delete(job.jobId)
-    if (Phases.isActive(job.phase)) activeByOwner.set(quotaKeyOf(job), (activeByOwner.get(quotaKeyOf(job)) ?? 1) - 1)
+    addCount(job, job.phase, -1)
+    deadlinesById.delete(job.jobId)
     dead++
     if (dead > 1024 && dead * 2 > order.length) {
       order = order.filter((k) => byId.has(k.id))
@@ -78,7 +89,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
     }
   }
 
-  const insert = (job: Job) => {
+  const insert = (job: Job, deadlines: Deadlines) => {
     if (byId.has(job.jobId)) return false
     byId.set(job.jobId, job)
     const key = { t: job.creationTime, id: job.jobId }
@@ -88,12 +99,12 @@ export const makeMemoryJobStore = (): JobStoreService => {
     let owned = byOwner.get(job.ownerId)
     if (owned === undefined) byOwner.set(job.ownerId, (owned = new Set()))
     owned.add(job.jobId)
-    index(job, undefined)
+    index(job, undefined, deadlines)
     return true
   }
 
   const list = (query: ListQuery): JobPage => {
-    const phases = query.phases !== undefined && query.phases.length > 0 ? new Set(query.phases) : undefined
+    const phases = query.phases !== undefined ? new Set(query.phases) : undefined
     const position = query.cursor === undefined ? undefined : Cursor.decode(query.cursor)
     const returned = position?.returned ?? 0
     const remaining = query.last === undefined ? Infinity : Math.max(0, query.last - returned)
@@ -102,7 +113,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
     if (pageSize === 0) return { jobs, next: null }
     const want = pageSize === Infinity ? Infinity : pageSize + 1
     const matches = (job: Job) =>
-      (phases === undefined ? job.phase !== "ARCHIVED" : phases.has(job.phase)) &&
+      (phases === undefined || phases.has(job.phase)) &&
       (query.ownerId === undefined || job.ownerId === query.ownerId) &&
       (query.after === undefined || job.creationTime > query.after)
 
@@ -161,11 +172,11 @@ export const makeMemoryJobStore = (): JobStoreService => {
 
   return {
     get: (jobId) => Effect.sync(() => byId.get(jobId)),
-    insert: (job) =>
+    insert: (job, deadlines) =>
       Effect.suspend(() =>
-        insert(job) ? Effect.void : Effect.fail(new Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
+        insert(job, deadlines) ? Effect.void : Effect.fail(new Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
       ),
-    update: (job, expectedVersion) =>
+    update: (job, expectedVersion, deadlines) =>
       Effect.suspend((): Effect.Effect<void, Conflict | JobNotFound> => {
         const current = byId.get(job.jobId)
         if (current === undefined) return Effect.fail(new JobNotFound({ jobId: job.jobId }))
@@ -175,7 +186,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
           )
         }
         byId.set(job.jobId, job)
-        index(job, current)
+        index(job, current, deadlines)
         return Effect.void
       }),
     remove: (jobId, expectedVersion) =>
@@ -192,8 +203,27 @@ export const makeMemoryJobStore = (): JobStoreService => {
         return Effect.void
       }),
     list: (query) => Effect.sync(() => list(query)),
-    countActive: (key) => Effect.sync(() => activeByOwner.get(key) ?? 0),
-    countInPhase: (phase) => Effect.sync(() => byPhase.get(phase)!.size),
+    count: (query: CountQuery) =>
+      Effect.sync(() => {
+        const counts =
+          query.quotaKey !== undefined ? countByQuotaKey.get(query.quotaKey) : query.ownerId !== undefined ? countByOwner.get(query.ownerId) : undefined
+        if (query.ownerId !== undefined && query.quotaKey !== undefined) {
+          // Both filters: rare (no caller in the service); answer from the phase sets.
+          let n = 0
+          for (const phase of new Set(query.phases)) {
+            for (const id of byPhase.get(phase)!) {
+              const job = byId.get(id)!
+              if (job.ownerId === query.ownerId && quotaKeyOf(job) === query.quotaKey) n++
+            }
+          }
+          return n
+        }
+        let n = 0
+        for (const phase of new Set(query.phases)) {
+          n += query.ownerId === undefined && query.quotaKey === undefined ? byPhase.get(phase)!.size : (counts?.get(phase) ?? 0)
+        }
+        return n
+      }),
     nextDeadline: (kind) => Effect.sync(() => heaps[kind].peek(currentDeadline[kind])),
     due: (kind, until, limit) => Effect.sync(() => heaps[kind].due(until, limit, currentDeadline[kind]))
   }

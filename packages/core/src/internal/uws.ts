@@ -7,12 +7,14 @@ import {
   Either,
   Exit,
   Fiber,
+  Option,
   PubSub,
   Queue,
   Runtime,
   Stream
 } from "effect"
 import type { Scope } from "effect"
+import * as Dispatchers from "../Dispatcher.js"
 import {
   Conflict,
   Forbidden,
@@ -30,7 +32,7 @@ import type { Caller } from "../Identity.js"
 import { canonicalName, canonicalParameters, executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
-import { Cursor, JobStore, type DeadlineKind, type ListQuery } from "../JobStore.js"
+import { Cursor, JobStore, type DeadlineKind, type Deadlines, type ListQuery } from "../JobStore.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
 import * as Quote from "../Quote.js"
@@ -64,6 +66,8 @@ export const randomJobId = (): string => {
 const CAS_ATTEMPTS = 16
 const DUE_BATCH = 64
 const DEADLINE_KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
+const ACTIVE_PHASES: ReadonlyArray<Phases.Phase> = [...Phases.active]
+const LISTED_BY_DEFAULT: ReadonlyArray<Phases.Phase> = Phases.all.filter((p) => p !== "ARCHIVED")
 
 const describe = (u: unknown): string =>
   u instanceof Error ? u.message || u.name : typeof u === "string" ? u : String(u)
@@ -90,7 +94,9 @@ export const makeUws = (
     const rescanInterval = options.rescanInterval ?? Infinity
 
     const now = clock.currentTimeMillis
-    const dispatchQueue = yield* Queue.unbounded<string>()
+    const dispatcher = yield* Effect.flatMap(Effect.serviceOption(Dispatchers.Dispatcher), (given) =>
+      Option.isSome(given) ? Effect.succeed(given.value) : Dispatchers.makeInProcess()
+    )
     const changes = yield* PubSub.unbounded<JobChange>()
     const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
     const running = new Map<string, Running>()
@@ -101,6 +107,8 @@ export const makeUws = (
     const scheduledFor: Record<DeadlineKind, number> = { destruction: Infinity, execution: Infinity }
     const deadlineOf = (kind: DeadlineKind, job: Job) =>
       kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
+    // The one place deadlines are computed; stores only index these instants.
+    const deadlinesOf = (job: Job): Deadlines => ({ destruction: deadlineOf("destruction", job), execution: deadlineOf("execution", job) })
     const wakeIfEarlier = (job: Job) => {
       for (const kind of DEADLINE_KINDS) {
         const at = deadlineOf(kind, job)
@@ -119,12 +127,16 @@ export const makeUws = (
       )
 
     // ---- effects ---------------------------------------------------------------------------
-    const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
+    /** Ends every WAIT blocked on the job (they re-read it). */
+    const wake = (jobId: string) => {
       const set = waiters.get(jobId)
       if (set !== undefined) {
         waiters.delete(jobId)
         for (const d of set) Deferred.unsafeDone(d, Exit.void)
       }
+    }
+    const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
+      wake(jobId)
       changes.unsafeOffer({ jobId, job, previous })
     }
 
@@ -149,7 +161,7 @@ export const makeUws = (
       for (const effect of decision.effects) {
         switch (effect) {
           case "dispatch":
-            dispatchQueue.unsafeOffer(before.jobId)
+            then(dispatcher.offer(before.jobId))
             break
           case "cancel":
             then(cancel(before.jobId))
@@ -195,7 +207,7 @@ export const makeUws = (
                   // Once the write is committed its effects must follow: a client hanging up
                   // must not leave a job QUEUED that was never dispatched.
                   Effect.uninterruptible(
-                    (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version)).pipe(
+                    (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version, deadlinesOf(decision.job))).pipe(
                       Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
                       Effect.as(decision)
                     )
@@ -296,7 +308,7 @@ export const makeUws = (
       transact(caller, jobId, "RUN", (job, at) =>
         policy.maxQueuedJobs === null
           ? Effect.succeed<JobEvent>({ type: "RUN", at })
-          : Effect.flatMap(store.countInPhase("QUEUED"), (queued) =>
+          : Effect.flatMap(store.count({ phases: ["QUEUED"] }), (queued) =>
               queued < policy.maxQueuedJobs!
                 ? Effect.succeed<JobEvent>({ type: "RUN", at })
                 : job.phase === "PENDING"
@@ -305,14 +317,14 @@ export const makeUws = (
             )
       ).pipe(Effect.map((d) => d.job))
 
-    const storedJobs = Effect.map(Effect.forEach(Phases.all, store.countInPhase), (counts) => counts.reduce((a, b) => a + b, 0))
+    const storedJobs = store.count({ phases: Phases.all })
 
     const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> => {
       const key = Identity.quotaKeyOf(caller)
       const active =
         policy.maxActiveJobsPerOwner === null
           ? Effect.void
-          : Effect.flatMap(store.countActive(key), (n) =>
+          : Effect.flatMap(store.count({ phases: ACTIVE_PHASES, quotaKey: key }), (n) =>
               n < policy.maxActiveJobsPerOwner!
                 ? Effect.void
                 : Effect.fail(
@@ -380,7 +392,7 @@ export const makeUws = (
           }
           const quote = Quote.forJob(worker, draft, created)
           const job: Job = quote === null ? draft : { ...draft, quote }
-          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job))
+          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job, deadlinesOf(job)))
           const stored = (policy.maxActiveJobsPerOwner === null && policy.maxStoredJobs === null ? insert : creation.withPermits(1)(insert)).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
@@ -423,7 +435,9 @@ export const makeUws = (
         }
         // No listing returns more than the policy allows; the rest is reachable by its cursor.
         const limit = Math.min(query.limit ?? Infinity, policy.maxListedJobs ?? Infinity)
-        const bounded = limit === Infinity ? query : { ...query, limit }
+        // UWS 1.1 §2.2.2.1: without PHASE, every phase but ARCHIVED.
+        const phases = query.phases === undefined || query.phases.length === 0 ? LISTED_BY_DEFAULT : query.phases
+        const bounded = limit === Infinity ? { ...query, phases } : { ...query, phases, limit }
         return yield* store.list(caller.admin === true ? bounded : { ...bounded, ownerId: caller.id })
       })
 
@@ -608,12 +622,13 @@ export const makeUws = (
       return Effect.flatMap(Effect.exit(invoke(job, runContext(job.jobId, abort), abort)), (exit) => finish(job.jobId, exit))
     }
 
-    const startJob = (jobId: string): Effect.Effect<void> => {
+    /** Runs a claimed job; a lost claim (another instance may be recovering it) stops the run. */
+    const startJob = (jobId: string, lost: Effect.Effect<void> = Effect.never): Effect.Effect<void> => {
       if (running.has(jobId)) {
         // Another slot is starting or running this job (it was queued twice, e.g. RUN after
         // HOLD): only a job still QUEUED needs another go once that slot has let go of it.
         return Effect.flatMap(Effect.orElseSucceed(store.get(jobId), () => undefined), (job) =>
-          job?.phase === "QUEUED" ? Effect.zipRight(Effect.yieldNow(), Effect.sync(() => dispatchQueue.unsafeOffer(jobId))) : Effect.void
+          job?.phase === "QUEUED" ? Effect.zipRight(Effect.yieldNow(), dispatcher.offer(jobId)) : Effect.void
         )
       }
       // Registered before START, so that a cancel landing between START and the fork is seen.
@@ -628,15 +643,17 @@ export const makeUws = (
           Effect.flatMap(Effect.fork(execute(started.job)), (fiber) => {
             entry.fiber = fiber
             return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(
-              Effect.zipRight(Fiber.await(fiber)),
+              Effect.zipRight(Effect.raceFirst(Fiber.await(fiber), Effect.zipRight(lost, Fiber.interrupt(fiber)))),
               Effect.zipRight(release)
             )
           })
       })
     }
 
-    const dispatcher = Effect.forever(Effect.flatMap(Queue.take(dispatchQueue), startJob))
-    yield* Effect.forkScoped(Effect.all(Array.from({ length: policy.concurrency }, () => dispatcher), { concurrency: "unbounded" }))
+    const slot = Effect.forever(
+      Effect.flatMap(dispatcher.claim(policy.concurrency), (claim) => Effect.ensuring(startJob(claim.jobId, claim.lost), claim.release))
+    )
+    yield* Effect.forkScoped(Effect.all(Array.from({ length: policy.concurrency }, () => slot), { concurrency: "unbounded" }))
     yield* Effect.addFinalizer(() =>
       Effect.forEach([...running.values()], (r) => (r.fiber === undefined ? Effect.void : Fiber.interrupt(r.fiber)), { discard: true })
     )
@@ -706,32 +723,64 @@ export const makeUws = (
     yield* Effect.forkScoped(deadlineLoop("destruction", destroy))
 
     // ---- recovery --------------------------------------------------------------------------
+    /** Recovers a job whose run was lost, unless someone else holds it (see `Dispatcher.recovery`). */
+    const recoverJob = (jobId: string, message: string) =>
+      Effect.flatMap(dispatcher.adopt(jobId), (adopted) =>
+        Option.isNone(adopted)
+          ? Effect.void
+          : Effect.flatMap(store.get(jobId), (job) =>
+              job === undefined
+                ? Effect.void
+                : Effect.forEach(
+                    Dispatchers.recovery(job.phase, worker.restartable === true),
+                    (type) =>
+                      transact(system, jobId, type, (_job, at) =>
+                        Effect.succeed<JobEvent>(
+                          type === "FAIL" ? { type, at, error: { type: "transient", message, hasDetail: false } } : ({ type, at } as JobEvent)
+                        )
+                      ),
+                    { discard: true }
+                  )
+            ).pipe(Effect.ignore, Effect.ensuring(adopted.value.release))
+      )
+
+    // What other instances change: their WAITs' jobs, runs they stopped, deadlines they set.
+    const onSignal = (signal: Dispatchers.Signal): Effect.Effect<void> => {
+      if (signal._tag === "Resync") {
+        for (const jobId of [...waiters.keys()]) wake(jobId)
+        for (const kind of DEADLINE_KINDS) wakeups[kind].unsafeOffer(undefined)
+        return Effect.forEach([...running.keys()], stopIfTaken, { discard: true })
+      }
+      wake(signal.jobId)
+      for (const kind of DEADLINE_KINDS) {
+        const at = signal.deadlines[kind]
+        if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
+      }
+      return running.has(signal.jobId) ? stopIfTaken(signal.jobId) : Effect.void
+    }
+    /** A job running here that another instance aborted, timed out or recovered stops here. */
+    const stopIfTaken = (jobId: string) =>
+      Effect.flatMap(Effect.orElseSucceed(store.get(jobId), () => null), (job) =>
+        job === null || (job !== undefined && (job.phase === "QUEUED" || job.phase === "EXECUTING" || job.phase === "SUSPENDED"))
+          ? Effect.void
+          : cancel(jobId)
+      )
+    yield* Effect.forkScoped(Stream.runForEach(dispatcher.signals, onSignal))
+    yield* Effect.forkScoped(
+      Effect.forever(
+        Effect.flatMap(dispatcher.expired, (jobIds) =>
+          Effect.forEach(jobIds, (jobId) => recoverJob(jobId, Dispatchers.recoveryMessages.instanceStopped), { discard: true })
+        )
+      )
+    )
+
     if (options.recover !== false) {
       const queued = yield* store.list({ phases: ["QUEUED"] }).pipe(Effect.orElseSucceed(() => ({ jobs: [] })))
-      yield* Effect.forEach([...queued.jobs].reverse(), (j) => Queue.offer(dispatchQueue, j.jobId), { discard: true })
+      yield* Effect.forEach([...queued.jobs].reverse(), (j) => dispatcher.offer(j.jobId), { discard: true })
       const interrupted = yield* store
         .list({ phases: ["EXECUTING", "SUSPENDED"] })
         .pipe(Effect.orElseSucceed(() => ({ jobs: [] })))
-      yield* Effect.forEach(
-        interrupted.jobs,
-        (j) =>
-          worker.restartable === true
-            ? // Run it again from the start: HOLD stops the lost run, RUN queues it.
-              Effect.ignore(
-                (j.phase === "SUSPENDED" ? transact(system, j.jobId, "RESUME", at("RESUME")) : Effect.void).pipe(
-                  Effect.zipRight(transact(system, j.jobId, "HOLD", at("HOLD"))),
-                  Effect.zipRight(transact(system, j.jobId, "RUN", at("RUN")))
-                )
-              )
-            : transact(system, j.jobId, "FAIL", (_job, at) =>
-            Effect.succeed<JobEvent>({
-              type: "FAIL",
-              at,
-              error: { type: "transient", message: "the service restarted while the job was executing; run a new job.", hasDetail: false }
-            })
-          ).pipe(Effect.ignore),
-        { discard: true }
-      )
+      yield* Effect.forEach(interrupted.jobs, (j) => recoverJob(j.jobId, Dispatchers.recoveryMessages.restarted), { discard: true })
     }
 
     // ---- the service -----------------------------------------------------------------------

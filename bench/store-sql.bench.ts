@@ -1,0 +1,197 @@
+/**
+ * The SQL stores (packages/store-sql) against the memory store, in the same run: lifecycles per
+ * second through the Uws service on each store, and listing times at a million stored jobs on
+ * each driver (filled with bulk inserts, not through the service).
+ *
+ * PostgreSQL: the server at 127.0.0.1:5432 (or UWS_BENCH_PG_URL); the benchmark creates a
+ * database of its own and drops it. `UWS_BENCH_SQL_JOBS` changes the million.
+ */
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { SqlClient } from "@effect/sql"
+import { Effect, Layer } from "effect"
+import { Identity, JobStore, Phase, ResultStore, Uws, Worker } from "@uws-kit/core"
+import type { Job } from "@uws-kit/core/Job"
+import { SqlDatabase } from "@uws-kit/store-sql"
+import type { Benchmark, Figure } from "./report.js"
+
+const JOBS = Number(process.env["UWS_BENCH_SQL_JOBS"] ?? 1_000_000)
+const LIFECYCLES = Number(process.env["UWS_BENCH_SQL_LIFECYCLES"] ?? 5_000)
+const PG = process.env["UWS_BENCH_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432"
+
+const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000)
+
+const worker = Worker.make({
+  name: "bench",
+  run: () => Effect.succeed([{ id: "result", href: "https://data.example.org/results/r.vot", mimeType: "application/x-votable+xml" }])
+})
+
+/** Create with RUN, let the service run the no-op application, until all have completed. */
+const lifecycles = (count: number, jobStore: JobStore.JobStoreService, resultStore: ResultStore.ResultStoreService) =>
+  Effect.runPromise(
+    Effect.gen(function* () {
+      const uws = yield* Uws.Uws
+      const start = performance.now()
+      yield* Effect.forEach(
+        Array.from({ length: count }, (_, i) => i),
+        (i) => uws.create(Identity.anonymous, { parameters: [{ name: "N", value: String(i) }], run: true }),
+        { concurrency: 32, discard: true }
+      )
+      while ((yield* jobStore.count({ phases: ["COMPLETED"] })) < count) yield* Effect.sleep("10 millis")
+      return performance.now() - start
+    }).pipe(
+      Effect.provide(
+        Uws.layer({ worker, policy: { concurrency: 16, defaultDestructionLifetime: null, maxDestructionLifetime: null } }).pipe(
+          Layer.provide(Layer.merge(Layer.succeed(JobStore.JobStore, jobStore), Layer.succeed(ResultStore.ResultStore, resultStore)))
+        )
+      )
+    )
+  )
+
+const row = (list: string, i: number) => {
+  const phase = i % 1000 === 0 ? "EXECUTING" : "COMPLETED"
+  const job: Job = {
+    jobId: `j${String(i).padStart(8, "0")}`,
+    runId: null,
+    ownerId: i % 2 === 0 ? "alice" : null,
+    quote: null,
+    creationTime: 1_700_000_000_000 + i,
+    startTime: 1_700_000_000_000 + i,
+    endTime: phase === "COMPLETED" ? 1_700_000_000_001 + i : null,
+    executionDuration: 0,
+    destruction: null,
+    parameters: [{ name: "QUERY", value: "SELECT 1" }],
+    results: [],
+    errorSummary: null,
+    jobInfo: null,
+    phase,
+    version: 3
+  }
+  return {
+    list,
+    job_id: job.jobId,
+    owner_id: job.ownerId,
+    phase,
+    creation_time: job.creationTime,
+    version: 3,
+    destruction_at: null,
+    execution_at: null,
+    body: JSON.stringify(job)
+  }
+}
+
+/** Fills a job list with `count` jobs in multi-row inserts, one transaction per batch. */
+const fill = (db: SqlDatabase.Database, list: string, count: number) =>
+  db.run(
+    Effect.gen(function* () {
+      const sql = yield* SqlClient.SqlClient
+      const batch = 1000
+      for (let i = 0; i < count; i += batch) {
+        const rows = Array.from({ length: Math.min(batch, count - i) }, (_, k) => row(list, i + k))
+        yield* sql.withTransaction(sql`INSERT INTO uws_jobs ${sql.insert(rows)}`)
+      }
+      yield* sql.onDialectOrElse({ pg: () => sql`ANALYZE uws_jobs`, orElse: () => sql`ANALYZE` })
+    })
+  )
+
+const timeListing = async (store: JobStore.JobStoreService, query: JobStore.ListQuery, repeat = 30) => {
+  await Effect.runPromise(store.list(query))
+  const start = performance.now()
+  for (let i = 0; i < repeat; i++) await Effect.runPromise(store.list(query))
+  return (performance.now() - start) / repeat
+}
+
+/** What the service asks for: without PHASE, every phase but ARCHIVED. */
+const listed = Phase.all.filter((p) => p !== "ARCHIVED")
+
+const listings = async (store: JobStore.JobStoreService) => {
+  const first = await Effect.runPromise(store.list({ phases: listed, limit: 100 }))
+  return {
+    last: await timeListing(store, { phases: listed, last: 100 }),
+    executing: await timeListing(store, { phases: ["EXECUTING"] }),
+    page: await timeListing(store, { phases: listed, limit: 100, cursor: first.next! }),
+    owner: await timeListing(store, { phases: listed, last: 100, ownerId: "alice" }),
+    due: await (async () => {
+      const start = performance.now()
+      for (let i = 0; i < 30; i++) await Effect.runPromise(store.nextDeadline("destruction"))
+      return (performance.now() - start) / 30
+    })()
+  }
+}
+
+const pgDatabase = async () => {
+  const name = `uws_bench_${randomBytes(4).toString("hex")}`
+  const admin = await SqlDatabase.open(`${PG}/test`).catch((e: unknown) => {
+    throw new Error(`PostgreSQL did not answer at ${PG} (${String(e)}); start it or set UWS_BENCH_PG_URL`)
+  })
+  await admin.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE DATABASE ${sql(name)}`))
+  return {
+    url: `${PG}/${name}`,
+    drop: async () => {
+      await admin.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`))
+      await admin.close()
+    }
+  }
+}
+
+const bench: Benchmark = async () => {
+  const figures: Array<Figure> = []
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-bench-sql-"))
+  const pg = await pgDatabase()
+  const sqlite = await SqlDatabase.open(path.join(dir, "bench.sqlite"))
+  const postgres = await SqlDatabase.open(pg.url)
+  try {
+    // 1. Lifecycles through the service, each store in turn (warm-up runs first).
+    await lifecycles(500, JobStore.makeMemory(), ResultStore.makeMemory())
+    const memoryMs = await lifecycles(LIFECYCLES, JobStore.makeMemory(), ResultStore.makeMemory())
+    await lifecycles(500, sqlite.jobStore("warm"), sqlite.resultStore("warm"))
+    const sqliteMs = await lifecycles(LIFECYCLES, sqlite.jobStore("lifecycles"), sqlite.resultStore("lifecycles"))
+    await lifecycles(500, postgres.jobStore("warm"), postgres.resultStore("warm"))
+    const pgMs = await lifecycles(LIFECYCLES, postgres.jobStore("lifecycles"), postgres.resultStore("lifecycles"))
+    figures.push(
+      { name: "create→run→complete lifecycles, memory store (baseline)", value: perSecond(LIFECYCLES, memoryMs), unit: "/s" },
+      { name: "… SQLite store (one file, WAL)", value: perSecond(LIFECYCLES, sqliteMs), unit: "/s", target: "≥ 3,000/s" },
+      { name: "… PostgreSQL store (loopback)", value: perSecond(LIFECYCLES, pgMs), unit: "/s", target: "≥ 1,000/s" },
+      { name: "ratio memory / SQLite", value: sqliteMs / memoryMs, unit: "×" },
+      { name: "ratio memory / PostgreSQL", value: pgMs / memoryMs, unit: "×" }
+    )
+
+    // 2. Listings at a million jobs (0.1 % EXECUTING), memory store as the baseline.
+    const n = JOBS.toLocaleString("en-US")
+    const memory = JobStore.makeMemory()
+    for (let i = 0; i < JOBS; i++) {
+      const r = row("m", i)
+      Effect.runSync(memory.insert(JSON.parse(r.body) as Job, { destruction: null, execution: null }))
+    }
+    for (const [name, db] of [["SQLite", sqlite], ["PostgreSQL", postgres]] as const) {
+      const start = performance.now()
+      await fill(db, "million", JOBS)
+      figures.push({ name: `${name}: bulk insert of ${n} jobs (setup)`, value: Math.round(performance.now() - start), unit: "ms" })
+    }
+    for (const [name, store] of [
+      ["memory", memory],
+      ["SQLite", sqlite.jobStore("million")],
+      ["PostgreSQL", postgres.jobStore("million")]
+    ] as const) {
+      const t = await listings(store)
+      const target = name === "memory" ? {} : { target: "≤ 10 ms" }
+      figures.push(
+        { name: `${name}: LAST=100 at ${n} jobs`, value: t.last, unit: "ms", ...target },
+        { name: `${name}: PHASE=EXECUTING (1,000 jobs) at ${n}`, value: t.executing, unit: "ms", ...target },
+        { name: `${name}: second page by cursor (100) at ${n}`, value: t.page, unit: "ms", ...target },
+        { name: `${name}: one owner's LAST=100 at ${n}`, value: t.owner, unit: "ms", ...target },
+        { name: `${name}: next destruction deadline at ${n}`, value: t.due, unit: "ms" }
+      )
+    }
+  } finally {
+    await sqlite.close()
+    await postgres.close()
+    await pg.drop()
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+  return { title: "SQL stores (packages/store-sql)", figures }
+}
+
+export default bench

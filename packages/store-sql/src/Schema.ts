@@ -1,0 +1,162 @@
+/**
+ * The database schema, as versioned migrations run by @effect/sql's migrator at start. A
+ * database written by a newer uws-kit (a migration id this code does not know) is refused with a
+ * clear message rather than used half-understood.
+ *
+ * Every table has a `list` column: one database holds several job lists (one per UWS service,
+ * plus the archive's), each an independent namespace.
+ *
+ * @since 0.1.0
+ */
+import * as Migrator from "@effect/sql/Migrator"
+import { SqlClient } from "@effect/sql"
+import { Data, Effect } from "effect"
+
+/**
+ * The migrations table (kept apart from any other application's in the same database).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const migrationsTable = "uws_kit_migrations"
+
+const binary = (sql: SqlClient.SqlClient) => sql.onDialectOrElse({ pg: () => "BYTEA", orElse: () => "BLOB" })
+
+/**
+ * The migrations, by id. Append new ones; never edit one that has shipped.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.SqlClient>> = {
+  "1_jobs": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // The job as JSON in `body`; the columns beside it are what the indexes need. Deadlines are
+    // instants computed by the service; NULL = none, so the partial indexes hold only real ones.
+    yield* sql`CREATE TABLE uws_jobs (
+      list TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      owner_id TEXT,
+      phase TEXT NOT NULL,
+      creation_time BIGINT NOT NULL,
+      version INTEGER NOT NULL,
+      destruction_at BIGINT,
+      execution_at BIGINT,
+      body TEXT NOT NULL,
+      PRIMARY KEY (list, job_id)
+    )`
+    yield* sql`CREATE INDEX uws_jobs_created ON uws_jobs (list, creation_time, job_id)`
+    yield* sql`CREATE INDEX uws_jobs_phase ON uws_jobs (list, phase, creation_time, job_id)`
+    yield* sql`CREATE INDEX uws_jobs_owner ON uws_jobs (list, owner_id, phase, creation_time, job_id)`
+    yield* sql`CREATE INDEX uws_jobs_destruction ON uws_jobs (list, destruction_at) WHERE destruction_at IS NOT NULL`
+    yield* sql`CREATE INDEX uws_jobs_execution ON uws_jobs (list, execution_at) WHERE execution_at IS NOT NULL`
+  }),
+  "2_results": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Contents kept in the database itself (the `SqlResultStore`), and locators of contents kept
+    // by a document storage (the `SqlLocatorIndex`).
+    yield* sql`CREATE TABLE uws_results (
+      list TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      mime_type TEXT,
+      size BIGINT NOT NULL,
+      content ${sql.literal(binary(sql))} NOT NULL,
+      PRIMARY KEY (list, job_id, name)
+    )`
+    yield* sql`CREATE TABLE uws_locators (
+      list TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      locator TEXT NOT NULL,
+      mime_type TEXT,
+      size BIGINT NOT NULL,
+      PRIMARY KEY (list, job_id, name)
+    )`
+  }),
+  "3_leases": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // Several instances share a PostgreSQL database; an SQLite file has one instance, no leases.
+    if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) return
+    // Who holds which job (a claim to run it, or to recover it), until when (the database's
+    // clock, so instances' clocks never disagree). `token` names one claim: a lost and re-taken
+    // lease is never released or renewed by its old holder.
+    yield* sql`CREATE TABLE uws_leases (
+      list TEXT NOT NULL,
+      job_id TEXT NOT NULL,
+      instance_id TEXT NOT NULL,
+      token TEXT NOT NULL,
+      expires_at TIMESTAMPTZ NOT NULL,
+      PRIMARY KEY (list, job_id)
+    )`
+    yield* sql`CREATE INDEX uws_leases_expiry ON uws_leases (list, expires_at)`
+    yield* sql`CREATE INDEX uws_leases_instance ON uws_leases (list, instance_id)`
+    // Every committed change of a job is announced on the channel "uws_kit", by the database at
+    // commit, whoever made it: "J list job phase destruction execution origin" (tab-separated,
+    // phase empty for a deleted job; origin = the writer's application_name, its instance id).
+    // A released lease: "L list".
+    yield* sql.unsafe(`CREATE FUNCTION uws_kit_job_changed() RETURNS trigger AS $$
+      DECLARE r RECORD;
+      BEGIN
+        IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+        PERFORM pg_notify('uws_kit', concat_ws(E'\t', 'J', r.list, r.job_id,
+          CASE WHEN TG_OP = 'DELETE' THEN '' ELSE r.phase END,
+          coalesce(CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE r.destruction_at END::text, ''),
+          coalesce(CASE WHEN TG_OP = 'DELETE' THEN NULL ELSE r.execution_at END::text, ''),
+          coalesce(current_setting('application_name', true), '')));
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql`)
+    yield* sql`CREATE TRIGGER uws_jobs_changed AFTER INSERT OR UPDATE OR DELETE ON uws_jobs FOR EACH ROW EXECUTE FUNCTION uws_kit_job_changed()`
+    yield* sql.unsafe(`CREATE FUNCTION uws_kit_lease_released() RETURNS trigger AS $$
+      BEGIN
+        PERFORM pg_notify('uws_kit', concat_ws(E'\t', 'L', OLD.list));
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql`)
+    yield* sql`CREATE TRIGGER uws_leases_released AFTER DELETE ON uws_leases FOR EACH ROW EXECUTE FUNCTION uws_kit_lease_released()`
+  }),
+  // A caller's quota key (the host's per-client key, else the owner) counts its active jobs.
+  "4_quota_key": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`ALTER TABLE uws_jobs ADD COLUMN quota_key TEXT`
+    yield* sql`UPDATE uws_jobs SET quota_key = owner_id`
+    yield* sql`CREATE INDEX uws_jobs_quota ON uws_jobs (list, quota_key, phase)`
+  })
+}
+
+/** The newest schema this code knows. */
+const latest = Math.max(...Object.keys(migrations).map((k) => Number(k.split("_")[0])))
+
+/**
+ * The database's schema is newer than this code, or migrating failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class SchemaError extends Data.TaggedError("SchemaError")<{ readonly message: string; readonly cause?: unknown }> {}
+
+const run = Migrator.make({})
+
+/**
+ * Brings the database's schema up to date; refuses a database newer than this code.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, SchemaError, SqlClient.SqlClient> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    const found = yield* sql<{ readonly v: number | string | null }>`SELECT max(migration_id) AS v FROM ${sql(migrationsTable)}`.pipe(
+      Effect.map((rows) => Number(rows[0]?.v ?? 0)),
+      // No table yet: a new database.
+      Effect.orElseSucceed(() => 0)
+    )
+    if (found > latest) {
+      return yield* new SchemaError({
+        message: `the database has uws-kit schema version ${found}, but this uws-kit knows versions up to ${latest}: it was written by a newer uws-kit. Upgrade uws-kit, or point it at another database.`
+      })
+    }
+    return yield* run({ loader: Migrator.fromRecord(migrations), table: migrationsTable }).pipe(
+      Effect.mapError((cause) => new SchemaError({ message: `migrating the database failed: ${cause.message}`, cause }))
+    )
+  }
+)

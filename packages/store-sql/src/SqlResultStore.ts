@@ -1,0 +1,88 @@
+/**
+ * A core `ResultStore` over any `SqlClient`, keeping contents in the database itself (a BLOB /
+ * BYTEA column). That suits small results (VOTables of a few MB, error documents, uploads):
+ * one backup holds jobs and results together, and several instances on one PostgreSQL see the
+ * same contents. Large documents belong in a document storage (the archive's filesystem
+ * storage, through its `PluginResultStore`) whose locators `SqlLocatorIndex` keeps durable.
+ *
+ * @since 0.1.0
+ */
+import { SqlClient } from "@effect/sql"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Content, Errors } from "@uws-kit/core"
+import type { ResultStore } from "@uws-kit/core"
+import { Chunk, Effect, Stream } from "effect"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The job list's name, as given to its `SqlJobStore`. */
+  readonly list: string
+  /** The largest content accepted, in bytes (default 64 MiB); a larger one fails the put. */
+  readonly maxSize?: number
+}
+
+const failure = (operation: string) => (e: SqlError) => new Errors.StorageFailure({ operation, reason: e.message, cause: e })
+
+const CHUNK = 65_536
+
+/**
+ * Rows whose name starts with `prefix`, matched literally (no LIKE wildcards); every row without one.
+ *
+ * @since 0.1.0
+ * @category queries
+ */
+export const prefixClause = (sql: SqlClient.SqlClient, prefix: string | undefined) =>
+  prefix === undefined ? sql`1 = 1` : sql`substr(name, 1, ${prefix.length}) = ${prefix}`
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreService, never, SqlClient.SqlClient> =>
+  Effect.map(SqlClient.SqlClient, (sql) => {
+    const list = options.list
+    const maxSize = options.maxSize ?? 64 * 1024 * 1024
+    return {
+      put: (jobId, key, content, mimeType) =>
+        Effect.gen(function* () {
+          let size = 0
+          const chunks = yield* Stream.runCollect(
+            Content.toStream(content).pipe(
+              Stream.tap((chunk) =>
+                (size += chunk.length) > maxSize ? Effect.fail(new Error(`the content is larger than ${maxSize} bytes`)) : Effect.void
+              )
+            )
+          ).pipe(
+            Effect.mapError((cause) => new Errors.StorageFailure({ operation: "put", reason: `reading the content failed: ${String(cause)}`, cause }))
+          )
+          const bytes = Content.concat(Chunk.toReadonlyArray(chunks))
+          const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+          yield* sql`INSERT INTO uws_results ${sql.insert({ list, job_id: jobId, name: key, mime_type: mimeType ?? null, size: bytes.length, content: blob })}
+              ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`.pipe(
+            Effect.mapError(failure("put"))
+          )
+          return { size: bytes.length }
+        }),
+      get: (jobId, key) =>
+        sql<{ readonly mime_type: string | null; readonly content: Uint8Array }>`SELECT mime_type, content FROM uws_results
+            WHERE list = ${list} AND job_id = ${jobId} AND name = ${key}`.pipe(
+          Effect.mapError(failure("get")),
+          Effect.map((rows) => {
+            const row = rows[0]
+            if (row === undefined) return undefined
+            const bytes = row.content
+            const parts: Array<Uint8Array> = []
+            for (let i = 0; i < bytes.length; i += CHUNK) parts.push(bytes.subarray(i, i + CHUNK))
+            return { size: bytes.length, mimeType: row.mime_type ?? undefined, stream: Stream.fromIterable(parts) }
+          })
+        ),
+      deleteAll: (jobId, prefix) =>
+        sql`DELETE FROM uws_results WHERE list = ${list} AND job_id = ${jobId} AND ${prefixClause(sql, prefix)}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(failure("deleteAll"))
+        )
+    }
+  })
