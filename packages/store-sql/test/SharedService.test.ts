@@ -91,23 +91,24 @@ describe("several instances on one PostgreSQL database", () => {
     })
   }
 
-  it("a WAIT on one instance returns when the other changes the job, also after its LISTEN connection was cut", async () => {
+  it("a WAIT on one instance returns when the other changes the job's phase, also after its LISTEN connection was cut", async () => {
     const list = freshList()
     const a = await instance(list, Worker.noop)
     const b = await instance(list, Worker.noop)
+    // A WAIT ends on a phase change (not on other changes), so b aborts the PENDING job.
     const job = await run(a.service.create(caller, {}))
     const waiting = run(a.service.waitForChange(caller, job.jobId, { timeout: "30 seconds" }))
     await new Promise((r) => setTimeout(r, 100))
-    await run(b.service.setDestruction(caller, job.jobId, job.creationTime + 3_600_000))
-    expect((await waiting).destruction).toBe(job.creationTime + 3_600_000)
+    await run(b.service.abort(caller, job.jobId))
+    expect((await waiting).phase).toBe("ABORTED")
 
-    // Cut a's LISTEN connection (as a network failure would); b changes the job meanwhile.
+    // Cut a's LISTEN connection (as a network failure would); b changes another job meanwhile.
+    const second = await run(a.service.create(caller, {}))
     await a.db.run(Effect.flatMap(SqlClient.SqlClient, (sql) =>
       sql`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%' AND application_name = ${a.db.instanceId}`))
-    const again = run(a.service.waitForChange(caller, job.jobId, { timeout: "30 seconds" }))
-    await run(b.service.setDestruction(caller, job.jobId, job.creationTime + 7_200_000))
-    const woken = await again
-    expect(woken.destruction).toBe(job.creationTime + 7_200_000)
+    const again = run(a.service.waitForChange(caller, second.jobId, { timeout: "30 seconds" }))
+    await run(b.service.abort(caller, second.jobId))
+    expect((await again).phase).toBe("ABORTED")
   })
 
   it("an ABORT sent to one instance stops the run on the other", async () => {
