@@ -13,7 +13,7 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect } from "effect"
+import { Deferred, Effect, Either, TestClock } from "effect"
 import fc from "fast-check"
 import type { UwsErrorTag } from "./Errors.js"
 import { JobFailure } from "./Worker.js"
@@ -729,6 +729,96 @@ export const converge = (service: UwsService, model: Model, rounds = 400): Effec
     }
     const diff = model.differences(yield* allJobs(service))
     if (diff !== undefined) yield* Effect.die(new Error(`the service did not reach the model's state: ${diff}`))
+  })
+
+const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
+  Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as UwsErrorTag }))
+
+const disagreement = (op: Operation, got: unknown, want: unknown): string | undefined => {
+  const g = JSON.stringify(got)
+  const w = JSON.stringify(want)
+  return g === w ? undefined : `${describeOperation(op)}: the service answered ${g}, the model expected ${w}`
+}
+
+/**
+ * Applies one operation to a service and to the model side by side (clock moves through
+ * `TestClock`, so run it under a TestContext) and answers where they disagree, or `undefined`.
+ * The one interpreter of {@link Operation}: every model-based test of a service (in memory, on
+ * SQL, over REST or SOAP through a service facade) drives it, then compares with `converge`.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const stepAgainstModel = (
+  uws: UwsService,
+  model: Model,
+  control: ControlledWorker,
+  op: Operation
+): Effect.Effect<string | undefined> =>
+  Effect.gen(function* () {
+    const target = "target" in op ? model.resolve(op.target) : undefined
+    if ("target" in op && target === undefined) return undefined // no job to aim at yet
+    const now = model.now
+    switch (op._tag) {
+      case "Create": {
+        const created = yield* Effect.either(
+          uws.create(op.caller, {
+            parameters: op.parameters,
+            run: op.run,
+            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
+            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
+          })
+        )
+        const got: Expected = Either.isRight(created) ? { ok: true } : { ok: false, error: created.left._tag }
+        return disagreement(op, got, model.create(op.caller, op, Either.isRight(created) ? created.right.jobId : undefined))
+      }
+      case "Get":
+        return disagreement(op, yield* outcome(uws.get(op.caller, target!)), model.get(op.caller, target!))
+      case "Run":
+        return disagreement(op, yield* outcome(uws.run(op.caller, target!)), model.run(op.caller, target!))
+      case "Abort":
+        return disagreement(op, yield* outcome(uws.abort(op.caller, target!)), model.abort(op.caller, target!))
+      case "Delete":
+        return disagreement(op, yield* outcome(uws.delete(op.caller, target!)), model.delete(op.caller, target!))
+      case "SetDestruction":
+        return disagreement(
+          op,
+          yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn)),
+          model.setDestruction(op.caller, target!, now + op.destructionIn)
+        )
+      case "SetExecutionDuration":
+        return disagreement(
+          op,
+          yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds)),
+          model.setExecutionDuration(op.caller, target!, op.seconds)
+        )
+      case "UpdateParameters":
+        return disagreement(
+          op,
+          yield* outcome(uws.updateParameters(op.caller, target!, op.parameters)),
+          model.updateParameters(op.caller, target!, op.parameters)
+        )
+      case "List": {
+        const query = {
+          phases: op.phases,
+          ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
+          ...(op.last === undefined ? {} : { last: op.last })
+        }
+        const page = yield* Effect.orDie(uws.list(op.caller, query))
+        return disagreement(op, page.jobs.map((j) => j.jobId), model.list(op.caller, query))
+      }
+      // The application can only end a job it is running: compare whether it was.
+      case "Complete":
+        return disagreement(op, yield* control.complete(target!), model.complete(target!).ok)
+      case "Fail":
+        return disagreement(op, yield* control.fail(target!, op.message), model.fail(target!, op.message).ok)
+      case "Publish":
+        return disagreement(op, yield* control.publish(target!), model.publish(target!).ok)
+      case "Advance":
+        yield* TestClock.adjust(op.ms)
+        model.advance(op.ms)
+        return undefined
+    }
   })
 
 /**

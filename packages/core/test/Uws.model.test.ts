@@ -18,6 +18,7 @@ import {
   describeOperation,
   operation,
   propertyRuns,
+  stepAgainstModel,
   type Expected,
   type Operation
 } from "@uws-kit/core/testing"
@@ -96,82 +97,7 @@ const checkInvariants = (h: Harness) =>
   })
 
 const step = (h: Harness, op: Operation) =>
-  Effect.gen(function* () {
-    const { uws, model } = h
-    const target = "target" in op ? model.resolve(op.target) : undefined
-    if ("target" in op && target === undefined) return // no job to aim at yet
-    const now = model.now
-    let got: Expected
-    let want: Expected
-    switch (op._tag) {
-      case "Create": {
-        const created = yield* Effect.either(
-          uws.create(op.caller, {
-            parameters: op.parameters,
-            run: op.run,
-            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
-            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
-          })
-        )
-        got = Either.isRight(created) ? { ok: true } : { ok: false, error: created.left._tag }
-        want = model.create(op.caller, op, Either.isRight(created) ? created.right.jobId : undefined)
-        break
-      }
-      case "Get":
-        got = yield* outcome(uws.get(op.caller, target!))
-        want = model.get(op.caller, target!)
-        break
-      case "Run":
-        got = yield* outcome(uws.run(op.caller, target!))
-        want = model.run(op.caller, target!)
-        break
-      case "Abort":
-        got = yield* outcome(uws.abort(op.caller, target!))
-        want = model.abort(op.caller, target!)
-        break
-      case "Delete":
-        got = yield* outcome(uws.delete(op.caller, target!))
-        want = model.delete(op.caller, target!)
-        break
-      case "SetDestruction":
-        got = yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn))
-        want = model.setDestruction(op.caller, target!, now + op.destructionIn)
-        break
-      case "SetExecutionDuration":
-        got = yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds))
-        want = model.setExecutionDuration(op.caller, target!, op.seconds)
-        break
-      case "UpdateParameters":
-        got = yield* outcome(uws.updateParameters(op.caller, target!, op.parameters))
-        want = model.updateParameters(op.caller, target!, op.parameters)
-        break
-      case "List": {
-        const query = {
-          phases: op.phases,
-          ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
-          ...(op.last === undefined ? {} : { last: op.last })
-        }
-        const page = yield* Effect.orDie(uws.list(op.caller, query))
-        expect(page.jobs.map((j) => j.jobId)).toEqual(model.list(op.caller, query))
-        return
-      }
-      // The application can only end a job it is running: compare whether it was.
-      case "Complete":
-        expect(yield* h.control.complete(target!), describeOperation(op)).toBe(model.complete(target!).ok)
-        return
-      case "Fail":
-        expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
-        return
-      case "Publish":
-        expect(yield* h.control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
-        return
-      case "Advance":
-        yield* TestClock.adjust(op.ms)
-        model.advance(op.ms)
-        return
-    }
-    expect(got, describeOperation(op)).toEqual(want)
-  })
+  Effect.map(stepAgainstModel(h.uws, h.model, h.control, op), (difference) => expect(difference).toBeUndefined())
 
 export type ClientOperation = Extract<Operation, { readonly caller: unknown }>
 

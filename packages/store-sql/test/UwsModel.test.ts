@@ -11,14 +11,13 @@ import {
   allJobs,
   controlledWorker,
   converge,
-  describeOperation,
   operation,
   policies,
   propertyRuns,
-  type Expected,
+  stepAgainstModel,
   type Operation
 } from "@uws-kit/core/testing"
-import { Effect, Either, TestClock, TestContext } from "effect"
+import { Effect, TestContext } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshList, makeSqliteFile } from "./databases.js"
@@ -35,84 +34,8 @@ afterAll(async () => {
   await drop()
 })
 
-const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
-  Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as never }))
-
 const step = (uws: Uws.UwsService, model: Model, control: ReturnType<typeof controlledWorker>, op: Operation) =>
-  Effect.gen(function* () {
-    const target = "target" in op ? model.resolve(op.target) : undefined
-    if ("target" in op && target === undefined) return
-    const now = model.now
-    let got: Expected
-    let want: Expected
-    switch (op._tag) {
-      case "Create": {
-        const created = yield* Effect.either(
-          uws.create(op.caller, {
-            parameters: op.parameters,
-            run: op.run,
-            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
-            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
-          })
-        )
-        got = Either.isRight(created) ? { ok: true } : { ok: false, error: created.left._tag }
-        want = model.create(op.caller, op, Either.isRight(created) ? created.right.jobId : undefined)
-        break
-      }
-      case "Get":
-        got = yield* outcome(uws.get(op.caller, target!))
-        want = model.get(op.caller, target!)
-        break
-      case "Run":
-        got = yield* outcome(uws.run(op.caller, target!))
-        want = model.run(op.caller, target!)
-        break
-      case "Abort":
-        got = yield* outcome(uws.abort(op.caller, target!))
-        want = model.abort(op.caller, target!)
-        break
-      case "Delete":
-        got = yield* outcome(uws.delete(op.caller, target!))
-        want = model.delete(op.caller, target!)
-        break
-      case "SetDestruction":
-        got = yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn))
-        want = model.setDestruction(op.caller, target!, now + op.destructionIn)
-        break
-      case "SetExecutionDuration":
-        got = yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds))
-        want = model.setExecutionDuration(op.caller, target!, op.seconds)
-        break
-      case "UpdateParameters":
-        got = yield* outcome(uws.updateParameters(op.caller, target!, op.parameters))
-        want = model.updateParameters(op.caller, target!, op.parameters)
-        break
-      case "List": {
-        const query = {
-          phases: op.phases,
-          ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
-          ...(op.last === undefined ? {} : { last: op.last })
-        }
-        const page = yield* Effect.orDie(uws.list(op.caller, query))
-        expect(page.jobs.map((j) => j.jobId)).toEqual(model.list(op.caller, query))
-        return
-      }
-      case "Complete":
-        expect(yield* control.complete(target!), describeOperation(op)).toBe(model.complete(target!).ok)
-        return
-      case "Fail":
-        expect(yield* control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
-        return
-      case "Publish":
-        expect(yield* control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
-        return
-      case "Advance":
-        yield* TestClock.adjust(op.ms)
-        model.advance(op.ms)
-        return
-    }
-    expect(got, describeOperation(op)).toEqual(want)
-  })
+  Effect.map(stepAgainstModel(uws, model, control, op), (difference) => expect(difference).toBeUndefined())
 
 const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) => {
   const list = freshList()
