@@ -97,7 +97,7 @@ describe("three instances on one PostgreSQL database", () => {
 
     // A WAIT on one instance returns when another instance changes the job (here: runs it).
     const [one, two, three] = instances as [typeof instances[0], typeof instances[0], typeof instances[0]]
-    const watched = jobs.slice(60, 64)
+    const watched = jobs.slice(60, 72)
     const woken = await Promise.all(
       watched.map(async (jobId) => {
         const res = await fetch(`${on(three, jobId)}?WAIT=50&PHASE=QUEUED`, { headers: { accept: "application/json" } })
@@ -161,6 +161,8 @@ describe("three instances on one PostgreSQL database", () => {
         expect(runs.filter((r) => r.jobId === jobId)).toHaveLength(1)
       }
     }
+    // Some of the WAITs on instance three were woken by runs on the other instances.
+    expect(runs.some((r) => watched.includes(r.jobId) && r.instance !== "three")).toBe(true)
     // Runs were spread over the instances, and the survivors went on after the kill.
     expect(new Set(runs.map((r) => r.instance)).size).toBe(3)
     expect(runs.some((r) => r.start > killedAt)).toBe(true)
