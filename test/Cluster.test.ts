@@ -5,7 +5,8 @@
  * instance is killed with SIGKILL. Every job must end in a final phase (the killed instance's
  * running jobs in ERROR, "the instance running this job stopped", as the `sleep` application is
  * not restartable; its claimed-but-not-started jobs run elsewhere): none lost, none stuck, none
- * run twice at the same time. Each instance appends `start`/`end` lines per run to a side file
+ * run twice at the same time, never more than the policy's concurrency (4) at once across the
+ * instances. Each instance appends `start`/`end` lines per run to a side file
  * (UWS_RUN_LOG), which is how "never twice at once" is checked. WAITs on the surviving instances
  * return for jobs the others change.
  */
@@ -165,6 +166,13 @@ describe("three instances on one PostgreSQL database", () => {
         expect(runs.filter((r) => r.jobId === jobId)).toHaveLength(1)
       }
     }
+    // Never more than the policy's concurrency (4) runs at once, counted over all instances.
+    const edges = runs.flatMap((r) => [[r.start, 1], [r.end!, -1]] as const).sort((x, y) => x[0] - y[0] || x[1] - y[1])
+    let now = 0
+    let most = 0
+    for (const [, d] of edges) most = Math.max(most, (now += d))
+    expect(most).toBeLessThanOrEqual(4)
+    expect(most).toBeGreaterThan(1)
     // Some of the WAITs on instance three were woken by runs on the other instances.
     expect(runs.some((r) => watched.includes(r.jobId) && r.instance !== "three")).toBe(true)
     // Runs were spread over the instances, and the survivors went on after the kill.
