@@ -17,7 +17,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
-import type { JobStore, ResultStore } from "@uws-kit/core"
+import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import type { Contribution } from "./mount.js"
 
@@ -33,6 +33,7 @@ export interface ArchiveDemoOptions {
   readonly dataDir?: string
   readonly jobStore?: JobStore.JobStoreService
   readonly resultStore?: ResultStore.ResultStoreService
+  readonly dispatcher?: Dispatcher.DispatcherService
 }
 
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
@@ -65,6 +66,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ],
       ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
       ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) })
     })
     const api = ArchiveAdapter.makeArchiveAdapter({

@@ -19,7 +19,7 @@
  * @since 0.1.0
  */
 import { createHash, randomUUID } from "node:crypto"
-import { Errors, Identity, JobStore, Phase, Plugin, ResultStore, Uws, Worker } from "@uws-kit/core"
+import { Dispatcher, Errors, Identity, JobStore, Phase, Plugin, ResultStore, Uws, Worker } from "@uws-kit/core"
 import type { Job, Policy } from "@uws-kit/core"
 import { Clock, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
 import type { ArchiveError } from "./ArchiveError.js"
@@ -712,6 +712,8 @@ export const start = async (
     readonly jobStore?: JobStore.JobStoreService
     readonly resultStore?: ResultStore.ResultStoreService
     readonly clock?: Clock.Clock
+    /** Shared with other instances on one database (e.g. `SqlDispatcher`); default: in-process. */
+    readonly dispatcher?: Dispatcher.DispatcherService
   }
 ): Promise<Started> => {
   const scope = Effect.runSync(Scope.make())
@@ -719,7 +721,10 @@ export const start = async (
     Layer.succeed(JobStore.JobStore, options.jobStore ?? JobStore.makeMemory()),
     Layer.succeed(ResultStore.ResultStore, options.resultStore ?? ResultStore.makeMemory())
   )
-  let program = make(options).pipe(Scope.extend(scope), Effect.provide(stores))
+  let program = make(options).pipe(
+    Scope.extend(scope),
+    Effect.provide(options.dispatcher === undefined ? stores : Layer.merge(stores, Layer.succeed(Dispatcher.Dispatcher, options.dispatcher)))
+  )
   if (options.clock !== undefined) program = Effect.withClock(program, options.clock)
   const archive = await Effect.runPromise(program)
   return { archive, close: () => Effect.runPromise(Scope.close(scope, Exit.void)) }

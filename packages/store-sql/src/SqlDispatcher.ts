@@ -7,6 +7,9 @@
  * commit) and heard through `LISTEN`; a lost connection is noticed by a heartbeat, reopened, and
  * answered by a re-check (`Resync`).
  *
+ * The dispatchers made over one `PgClient` share its LISTEN connection (PgClient keeps one), and
+ * each UNLISTENs when its scope closes: close them together, as `SqlDatabase.open`'s `close` does.
+ *
  * @since 0.1.0
  */
 import { randomBytes } from "node:crypto"
@@ -200,7 +203,7 @@ export const make = (options: Options): Effect.Effect<Dispatcher.DispatcherServi
           }).pipe(Effect.orElseSucceed(() => false))
         // LISTEN is in place once its first heartbeat comes back.
         let ready = false
-        for (let i = 0; i < 20 && !ready; i++) ready = yield* ping(250)
+        for (let i = 0; i < 20 && !ready && listening.unsafePoll() === null; i++) ready = yield* ping(250)
         if (!ready) return
         yield* onReady
         for (;;) {
