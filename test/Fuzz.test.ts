@@ -189,6 +189,15 @@ describe("regressions", () => {
     expect(answer.body).toContain("halfclose")
   })
 
+  it("a GET on the sync facade whose announced body never comes creates no job (node:http)", async () => {
+    // Seed -767099126, path "56:0:0:0:0:0:1": the GET created (and queued) its job from the
+    // request's head while the body it announced was cut off by the client.
+    const pieces = multipartPieces(validUpload)
+    await expectWithinRules(
+      fixed({ target: "rest", transport: "node", method: "GET", path: "/sync", headers: [["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart upload, connection cut", pieces, cut: 0, hangUp: true } })
+    )
+  })
+
   it("deleting a container while its signatures download cuts the download and logs no unhandled failure", async () => {
     const errors = captureProcessErrors()
     try {
