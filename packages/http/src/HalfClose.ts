@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import type { IncomingMessage } from "node:http"
-import { Server } from "node:http"
 
 /**
  * Lets the server that received `request` answer it after a client half-close (see the module).
@@ -24,7 +23,8 @@ import { Server } from "node:http"
  * @category node
  */
 export const answerAfterHalfClose = (request: IncomingMessage): void => {
-  // `socket.server` is the server that accepted the connection (net.Server sets it).
+  // `socket.server` is the server that accepted the connection (net.Server sets it); node:http's
+  // and node:https' servers both carry the flag (an https.Server is no http.Server instance).
   const server = (request.socket as { server?: unknown } | null)?.server
-  if (server instanceof Server) (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
+  if (typeof server === "object" && server !== null && "httpAllowHalfOpen" in server) (server as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true
 }
