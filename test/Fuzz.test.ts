@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { bodyBytes, entityBomb, fixed, namespaceBomb, request, type FuzzRequest } from "./fuzz/arbitraries.js"
+import { BOUNDARY, bodyBytes, entityBomb, fixed, multipartPieces, namespaceBomb, request, validUpload, type FuzzRequest } from "./fuzz/arbitraries.js"
 import { captureProcessErrors, check, collectGarbage, heapUsed, isRefused, violations, watchdogMs } from "./fuzz/invariants.js"
 import { send } from "./fuzz/send.js"
 import { startSystem, type SystemUnderTest } from "./fuzz/system.js"
@@ -127,6 +127,74 @@ describe("regressions", () => {
     ]
     await expectWithinRules(
       fixed({ target: "archive", transport: "fetch", method: "POST", path: "/document/content", headers: [["x-user", "4"], ["content-type", `multipart/form-data; boundary=${boundary}`]], body: { label: "upload cut", pieces, cut: 2000, hangUp: true } })
+    )
+  })
+
+  /** Uploads a container (in process) and answers its id: pick 0 names the newest. */
+  const uploadContainer = async () => {
+    const answer = await expectWithinRules(
+      fixed({ target: "archive", transport: "fetch", method: "POST", path: "/document/content", headers: [["x-user", "4"], ["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart upload", pieces: multipartPieces(validUpload) } })
+    )
+    expect(answer.status, answer.body).toBe(200)
+    return (JSON.parse(answer.body) as { data: string }).data
+  }
+
+  it("HEAD on an archive container with a many-part multipart body answers like GET, without a body (node:http)", async () => {
+    // Seed 969549414, path "12:2:1:1:1:1:1:1:1": 500 (the HEAD→GET rewrite did `new Request(request)`
+    // on the Node listener's request, Hono's stand-in for a Request, read as the URL "[object Object]").
+    const id = await uploadContainer()
+    const many = [...multipartPieces(validUpload).slice(0, -1), { repeat: `--${BOUNDARY}\r\nContent-Disposition: form-data; name="Signs"; filename="s.sig"\r\n\r\nx\r\n`, times: 500 }, `--${BOUNDARY}--\r\n`]
+    const head = await expectWithinRules(
+      fixed({ target: "archive", transport: "node", method: "HEAD", path: "/document/{container}", headers: [["x-user", "4"], ["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart with many parts", pieces: many } })
+    )
+    const get = await expectWithinRules(fixed({ target: "archive", transport: "node", method: "GET", path: "/document/{container}", headers: [["x-user", "4"]], body: null }))
+    expect(get.status).toBe(200)
+    expect(get.body).toContain(id)
+    expect(head.status).toBe(200)
+    expect(head.contentType).toBe(get.contentType)
+    expect(head.body).toBe("")
+  })
+
+  it("HEAD on the archive's upload route with a 17 MiB body answers 405 like GET, not 500 (node:http)", async () => {
+    // Seed 1156482364, path "3:0:1:0:0:0:0:0".
+    const answer = await expectWithinRules(
+      fixed({ target: "archive", transport: "node", method: "HEAD", path: "/document/content", headers: [["content-type", "application/octet-stream"]], body: { label: "oversized", pieces: [{ repeat: "x", times: 17 * 1024 * 1024 }], contentType: "application/octet-stream" } })
+    )
+    expect(answer.status).toBe(405)
+    expect(answer.body).toBe("")
+  })
+
+  it("an archive upload whose client half-closes after the complete request is answered and stored (node:http)", async () => {
+    // Today: node:http ended the connection on the client's FIN (httpAllowHalfOpen false) while the
+    // upload was still being spooled: no answer, nothing stored.
+    const before = (await system.ids()).containers.length
+    const answer = await expectWithinRules(
+      fixed({ target: "archive", transport: "node", method: "POST", path: "/document/content", headers: [["x-user", "4"], ["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart upload", pieces: multipartPieces(validUpload) }, halfClose: true })
+    )
+    expect(answer.status, answer.body).toBe(200)
+    expect((await system.ids()).containers.length).toBe(before + 1)
+  })
+
+  it("a REST request whose client half-closes before a blocking WAIT ends is answered (node:http)", async () => {
+    const created = await expectWithinRules(
+      fixed({ target: "rest", transport: "fetch", method: "POST", path: "/jobs", headers: [["x-user", "alice"], ["content-type", "application/x-www-form-urlencoded"]], body: { label: "form", pieces: ["PHASE=RUN&RUNID=halfclose"] } })
+    )
+    expect(created.status).toBe(303)
+    await system.settle()
+    // The job runs until the campaign ends: WAIT blocks for the service's maxWait (100 ms).
+    const answer = await expectWithinRules(
+      fixed({ target: "rest", transport: "node", method: "GET", path: "/jobs/{job}", query: "?WAIT=30&PHASE=EXECUTING", headers: [["x-user", "alice"]], body: null, halfClose: true })
+    )
+    expect(answer.status).toBe(200)
+    expect(answer.body).toContain("halfclose")
+  })
+
+  it("a GET on the sync facade whose announced body never comes creates no job (node:http)", async () => {
+    // Seed -767099126, path "56:0:0:0:0:0:1": the GET created (and queued) its job from the
+    // request's head while the body it announced was cut off by the client.
+    const pieces = multipartPieces(validUpload)
+    await expectWithinRules(
+      fixed({ target: "rest", transport: "node", method: "GET", path: "/sync", headers: [["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart upload, connection cut", pieces, cut: 0, hangUp: true } })
     )
   })
 

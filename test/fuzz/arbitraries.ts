@@ -57,12 +57,18 @@ export interface FuzzRequest {
   readonly headers: ReadonlyArray<readonly [string, string]>
   readonly body: Body | null
   readonly pick: number
+  /**
+   * Over the socket: the client half-closes the connection (FIN) right after its complete
+   * request, as HTTP/1.1 allows; the answer must still come.
+   */
+  readonly halfClose?: boolean
 }
 
 export const describeRequest = (r: FuzzRequest) =>
   `${r.transport} ${r.method} ${mounts[r.target]}${r.path}${r.query}` +
   r.headers.map(([k, v]) => `\n  ${k}: ${v.length > 200 ? `${v.slice(0, 200)}…(${v.length})` : v}`).join("") +
   (r.body === null ? "" : `\n  body ${describeBody(r.body)}`) +
+  (r.halfClose === true ? "\n  then FIN (half-close)" : "") +
   ` [pick ${r.pick}]`
 
 const withToString = (r: FuzzRequest): FuzzRequest => Object.assign(r, { [fc.toStringMethod]: () => describeRequest(r) })
@@ -169,8 +175,8 @@ const part = fc.record({
   type: fc.option(fc.constantFrom("text/plain", "application/sig", "application/octet-stream", "x"), { nil: undefined })
 })
 type Part = typeof part extends fc.Arbitrary<infer P> ? P : never
-const BOUNDARY = "fuzzBoundary7MA4YWxkTrZu0gW"
-const multipartPieces = (parts: ReadonlyArray<Part>, boundary = BOUNDARY): Array<string> => [
+export const BOUNDARY = "fuzzBoundary7MA4YWxkTrZu0gW"
+export const multipartPieces = (parts: ReadonlyArray<Part>, boundary = BOUNDARY): Array<string> => [
   ...parts.map(
     (p) =>
       `--${boundary}\r\nContent-Disposition: form-data; name="${p.name}"${p.file === undefined ? "" : `; filename="${p.file}"`}\r\n` +
@@ -178,7 +184,7 @@ const multipartPieces = (parts: ReadonlyArray<Part>, boundary = BOUNDARY): Array
   ),
   `--${boundary}--\r\n`
 ]
-const validUpload: ReadonlyArray<Part> = [
+export const validUpload: ReadonlyArray<Part> = [
   { name: "ContainerName", file: undefined, content: "MyContainer", type: undefined },
   { name: "StorageId", file: undefined, content: "4", type: undefined },
   { name: "SaveType", file: undefined, content: "Permanent", type: undefined },
@@ -349,15 +355,17 @@ const wellFormed: fc.Arbitrary<FuzzRequest> = fc.oneof(
     ),
     user: fc.constantFrom(...users),
     accept: fc.constantFrom("application/xml", "application/json", "text/html"),
+    halfClose: fc.boolean(),
     pick: fc.nat({ max: 1000 })
-  }).map(({ route: [method, path, form], user, accept, ...rest }) =>
+  }).map(({ route: [method, path, form], user, accept, halfClose, ...rest }) =>
     withToString({
       ...rest,
       method: method!,
       path: path!,
       query: "",
       headers: [["x-user", user], ["accept", accept], ...(form === null ? [] : [["content-type", "application/x-www-form-urlencoded"] as const])],
-      body: form === null ? null : { label: "form", pieces: [form!], contentType: "application/x-www-form-urlencoded" }
+      body: form === null ? null : { label: "form", pieces: [form!], contentType: "application/x-www-form-urlencoded" },
+      ...(halfClose ? { halfClose } : {})
     })
   ),
   fc.tuple(envelope, fc.constantFrom(...users), fc.nat({ max: 1000 }), fc.constantFrom<"fetch" | "node">("fetch", "node")).map(([e, user, pick, transport]) =>
@@ -372,7 +380,7 @@ const wellFormed: fc.Arbitrary<FuzzRequest> = fc.oneof(
       pick
     })
   ),
-  fc.tuple(fc.constantFrom("/document/content", "/document/{container}", "/document/{container}/status", "/document/{container}/sign", "/document/search"), fc.nat({ max: 1000 }), fc.constantFrom<"fetch" | "node">("fetch", "node")).map(([path, pick, transport]) =>
+  fc.tuple(fc.constantFrom("/document/content", "/document/{container}", "/document/{container}/status", "/document/{container}/sign", "/document/search"), fc.nat({ max: 1000 }), fc.constantFrom<"fetch" | "node">("fetch", "node"), fc.boolean()).map(([path, pick, transport, halfClose]) =>
     withToString({
       target: "archive",
       transport,
@@ -380,7 +388,12 @@ const wellFormed: fc.Arbitrary<FuzzRequest> = fc.oneof(
       path,
       query: "",
       headers: [["x-user", "4"], ...(path.endsWith("content") ? [["content-type", `multipart/form-data; boundary=${BOUNDARY}`] as const] : path.endsWith("search") ? [["content-type", "application/json"] as const] : [])],
-      body: path.endsWith("content") ? { label: "multipart upload", pieces: multipartPieces(validUpload) } : path.endsWith("search") ? { label: "search", pieces: ['{"Page":1,"PageSize":10}'] } : null,
+      body: path.endsWith("content")
+        ? { label: "multipart upload", pieces: multipartPieces(validUpload) }
+        : path.endsWith("search")
+          ? { label: "search", pieces: ['{"Page":1,"PageSize":10}'] }
+          : null,
+      ...(halfClose ? { halfClose } : {}),
       pick
     })
   )
@@ -401,16 +414,17 @@ const hostile = (switches: GeneratorSwitches): fc.Arbitrary<FuzzRequest> =>
         user: fc.constantFrom<string | undefined>(undefined, ...users),
         headers: fc.array(header, { maxLength: 4 }),
         body: bodiesFor(target, switches.skipKnown === true),
-        pick: fc.nat({ max: 1000 })
+        pick: fc.nat({ max: 1000 }),
+        halfClose: fc.oneof({ weight: 5, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) })
       })
-      .map(({ user, headers, body, ...rest }) => {
+      .map(({ user, headers, body, halfClose, ...rest }) => {
         const own: Array<readonly [string, string]> = []
         if (user !== undefined) own.push(["x-user", user])
         if (body?.contentType !== undefined) own.push(["content-type", body.contentType])
         const soapAction = (body as { soapAction?: string } | null)?.soapAction
         if (soapAction !== undefined) own.push(["soapaction", soapAction])
         // Generated headers come last: they may contradict the body's own (wrong type, lying length).
-        return withToString({ ...rest, headers: [...own, ...headers], body })
+        return withToString({ ...rest, headers: [...own, ...headers], body, ...(halfClose ? { halfClose } : {}) })
       })
   )
 

@@ -22,9 +22,10 @@ export const isRefused = (a: Answer, r: FuzzRequest) =>
 /** Every broken rule for one request and its answer; empty when all hold. */
 export const violations = (r: FuzzRequest, a: Answer, before: string, after: string, spool: ReadonlyArray<string>): Array<string> => {
   const problems: Array<string> = []
-  // node:http hands CONNECT to a 'connect' listener, and without one closes the socket; and it
-  // aborts a request whose client half-closed before the answer (httpAllowHalfOpen is false):
-  // the host's choices, not a binding's.
+  // node:http hands CONNECT to a 'connect' listener, and without one closes the socket: the
+  // host's choice, not a binding's. A client that half-closes after its complete request is
+  // answered all the same (the bindings' listeners set httpAllowHalfOpen); only a request whose
+  // framing lies may end without an answer.
   if (a.status === "closed" && r.method !== "CONNECT" && a.clientEnded !== true) problems.push("the server closed the connection without an answer")
   if (typeof a.status === "number" && a.status >= 500 && !(r.target === "soap" && a.status === 500 && isClientFault11(a))) {
     problems.push(`answered ${a.status}${r.target === "soap" && a.status === 500 ? " (a SOAP fault that is not the client's)" : ""}`)

@@ -20,9 +20,8 @@ export interface Answer {
   /** Sent in process, or over the socket because fetch could not express it. */
   readonly via: "fetch" | "node"
   /**
-   * The client half-closed the connection after its request (over the socket, when its framing
-   * headers lie and nothing else could end the body); node:http then aborts the request unless it
-   * has already answered.
+   * The client half-closed the connection after a request whose framing headers lie (over the
+   * socket: nothing else could end the body); node:http then answers the parse error or nothing.
    */
   readonly clientEnded?: boolean
   /**
@@ -136,11 +135,14 @@ const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: 
     socket.on("close", finish)
     socket.write(head, "latin1")
     if (body !== null && body.length > 0) socket.write(body)
-    if (lies) socket.end()
+    // A client that half-closes after its complete request must still get its answer.
+    if (lies || r.halfClose === true) socket.end()
   })
 
 /** Methods and headers fetch refuses to send; such requests go over the socket instead. */
 const fetchCannotSend = (r: FuzzRequest, url: string, body: Uint8Array | null) => {
+  // A half-close is a socket's doing.
+  if (r.halfClose === true) return true
   try {
     makeRequest(r, url, body)
     return false

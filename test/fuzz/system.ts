@@ -41,6 +41,7 @@ export interface SystemUnderTest {
   readonly snapshot: () => Promise<string>
   /** Waits until background work (dispatching, archive steps) is done, then snapshots. */
   readonly settle: () => Promise<string>
+  /** What is in the spool once every archive request the server got is over (bounded: 10 s). */
   readonly leftoverSpool: () => Promise<ReadonlyArray<string>>
   /** Holds every read of the archive's storage until the returned function is called. */
   readonly holdStorageReads: () => () => void
@@ -96,7 +97,18 @@ export const startSystem = async (): Promise<SystemUnderTest> => {
     }
   })
 
-  const listeners = { rest: rest.listener, soap: soap.listener, archive: archive.listener }
+  // The archive's listener settles once its request is over (spool removed): the spool is judged
+  // then, not while the server has yet to see a client's hang-up.
+  const archiveInFlight = new Set<Promise<void>>()
+  const listeners = {
+    rest: rest.listener,
+    soap: soap.listener,
+    archive: (req: Parameters<typeof archive.listener>[0], res: Parameters<typeof archive.listener>[1]) => {
+      const done = archive.listener(req, res)
+      archiveInFlight.add(done)
+      void done.finally(() => archiveInFlight.delete(done))
+    }
+  }
   const server: Server = createServer((req, res) => {
     const url = req.url ?? "/"
     const name = (Object.keys(mounts) as Array<TargetName>).find((n) => url === mounts[n] || url.startsWith(`${mounts[n]}/`) || url.startsWith(`${mounts[n]}?`))
@@ -135,7 +147,14 @@ export const startSystem = async (): Promise<SystemUnderTest> => {
     ids: async () => ({ jobs: (await jobs()).map((j) => j.jobId), containers: (await containers()).map((c) => c.jobId) }),
     snapshot,
     settle,
-    leftoverSpool: async () => readdir(spoolDirectory),
+    leftoverSpool: async () => {
+      let timer: NodeJS.Timeout | undefined
+      const late = await Promise.race([
+        Promise.all([...archiveInFlight]).then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), 10_000)))
+      ]).finally(() => clearTimeout(timer))
+      return [...(await readdir(spoolDirectory)), ...(late ? ["(an archive request still unfinished 10 s after its client was done)"] : [])]
+    },
     holdStorageReads: () => {
       let release!: () => void
       held = new Promise<void>((resolve) => (release = resolve))

@@ -27,7 +27,7 @@ import * as os from "node:os"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { getRequestListener } from "@hono/node-server"
 import type { Identity } from "@uws-kit/core"
-import { CrossSite, PublicOrigin } from "@uws-kit/http"
+import { CrossSite, HalfClose, PublicOrigin } from "@uws-kit/http"
 import { Cause, Effect, Either, Option, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
 import * as ArchiveDate from "./ArchiveDate.js"
@@ -94,7 +94,11 @@ export interface ArchiveAdapterOptions {
  */
 export interface ArchiveAdapter {
   readonly handler: (request: Request) => Promise<Response>
-  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
+  /**
+   * Node listener (node:http, Express, Fastify). Its promise settles once the request is over,
+   * whichever way it ended, and only after everything it spooled is removed; it never rejects.
+   */
+  readonly listener: (req: IncomingMessage, res: ServerResponse) => Promise<void>
   readonly dispose: () => Promise<void>
 }
 
@@ -504,10 +508,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   )
   const { handler, dispose } = HttpLayerRouter.toWebHandler(routes, { disableLogger: true })
   // HEAD is GET without the body: every GET here is safe (the router's catch-all would
-  // otherwise answer HEAD with 405).
+  // otherwise answer HEAD with 405). The GET is built from the URL, headers and signal, never
+  // from the request itself: the Node listener's request is Hono's lightweight stand-in, not a
+  // `Request` (`new Request(it)` would read it as the URL "[object Object]" and throw), and a
+  // HEAD's body, if it has one, means nothing and is not passed on.
   const web = async (request: Request): Promise<Response> => {
     if (request.method !== "HEAD") return handler(request)
-    const response = await handler(new Request(request, { method: "GET" }))
+    const response = await handler(new Request(request.url, { method: "GET", headers: request.headers, signal: request.signal }))
     await response.body?.cancel().catch(() => {})
     return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
   }
@@ -517,7 +524,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   )
   return {
     handler: web,
-    listener: (req, res) => void listener(req, res),
+    listener: async (req, res) => {
+      HalfClose.answerAfterHalfClose(req)
+      // Settles once the request is over, whichever way it ended (answered, refused, cut by the
+      // client), and only after its upload spool is removed.
+      // Hono's listener logs what fails while writing the answer; nothing is left to reject.
+      await listener(req, res).catch(() => {})
+    },
     dispose
   }
 }

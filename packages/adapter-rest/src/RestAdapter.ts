@@ -65,7 +65,7 @@ import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
-import { CrossSite } from "@uws-kit/http"
+import { CrossSite, HalfClose } from "@uws-kit/http"
 import { Deferred, Effect } from "effect"
 import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
@@ -189,10 +189,13 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
   const untraced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
     Effect.locally(effect, HttpMiddleware.currentTracerDisabledWhen, () => true)
   const handler = HttpApp.toWebHandlerRuntime(Effect.runSync(untraced(Effect.runtime<never>())))(app)
-  const listener = Effect.runSync(untraced(NodeHttpServer.makeHandler(app)))
+  const nodeHandler = Effect.runSync(untraced(NodeHttpServer.makeHandler(app)))
   return {
     handler: (request) => handler(request),
-    listener,
+    listener: (req, res) => {
+      HalfClose.answerAfterHalfClose(req)
+      nodeHandler(req, res)
+    },
     dispose: async () => {
       closed = true
       await Effect.runPromise(Deferred.succeed(closing, undefined))

@@ -3,8 +3,11 @@
  * with the literal headers Chromium and Firefox send are refused (403, the negotiated error
  * document) and change nothing, while same-origin posts, `Sec-Fetch-Site: none` and clients
  * that are not browsers work; HTML pages carry a strict CSP and friends, and load their script
- * and stylesheet from the binding; deleting from the HTML asks first; HEAD changes nothing.
+ * and stylesheet from the binding; deleting from the HTML asks first; HEAD changes nothing; a
+ * client that half-closes the connection after its complete request still gets its answer.
  */
+import { createServer } from "node:http"
+import { connect, type AddressInfo } from "node:net"
 import { Effect } from "effect"
 import * as Identity from "@uws-kit/core/Identity"
 import { afterEach, describe, expect, it } from "vitest"
@@ -271,5 +274,37 @@ describe("HEAD changes nothing", () => {
     expect(head.status).toBe(200)
     expect(head.headers.get("content-type")).toMatch(/^application\/xml/)
     expect((await f.call("/sync", { method: "OPTIONS" })).headers.get("allow")).toBe("GET, POST, OPTIONS")
+  })
+})
+
+describe("a client that half-closes after its complete request (node:http)", () => {
+  it("gets its answer, even from a blocking WAIT that outlasts the half-close", async () => {
+    f = await fixture({ maxWait: 200 })
+    const server = createServer(f.rest.listener)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const id = await createJob(f, { MODE: "block", PHASE: "RUN" }, "alice")
+      const exchange = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(port, "127.0.0.1")
+          const chunks: Array<Buffer> = []
+          socket.on("data", (d: Buffer) => chunks.push(d))
+          socket.on("error", reject)
+          socket.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")))
+          // The whole request, then FIN (curl and some proxies do this; HTTP/1.1 allows it).
+          socket.end(request, "latin1")
+        })
+      // Today: node:http ended the connection on the FIN while WAIT blocked; no answer at all.
+      const waited = await exchange(`GET /uws/jobs/${id}?WAIT=30&PHASE=EXECUTING HTTP/1.1\r\nhost: uws.test\r\nx-user: alice\r\naccept: application/json\r\n\r\n`)
+      expect(waited).toMatch(/^HTTP\/1\.1 200 /)
+      expect(waited).toContain(`"jobId":"${id}"`)
+      const body = "RUNID=half&MODE=none"
+      const created = await exchange(`POST /uws/jobs HTTP/1.1\r\nhost: uws.test\r\nx-user: alice\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: ${body.length}\r\n\r\n${body}`)
+      expect(created).toMatch(/^HTTP\/1\.1 303 /)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   })
 })

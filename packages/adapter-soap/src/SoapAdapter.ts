@@ -11,7 +11,7 @@ import { HttpApp } from "@effect/platform"
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Effect } from "effect"
-import { CrossSite, type Xml } from "@uws-kit/http"
+import { CrossSite, HalfClose, type Xml } from "@uws-kit/http"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
@@ -140,10 +140,13 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
   const handler = HttpApp.toWebHandler(app)
-  const listener = Effect.runSync(NodeHttpServer.makeHandler(app))
+  const nodeHandler = Effect.runSync(NodeHttpServer.makeHandler(app))
   return {
     handler: (request) => handler(request),
-    listener,
+    listener: (req, res) => {
+      HalfClose.answerAfterHalfClose(req)
+      nodeHandler(req, res)
+    },
     app,
     wsdl: Wsdl.make,
     dispose: async () => {

@@ -5,6 +5,7 @@
  */
 export * as BrowserPages from "./BrowserPages.js"
 export * as CrossSite from "./CrossSite.js"
+export * as HalfClose from "./HalfClose.js"
 export * as Iso8601 from "./Iso8601.js"
 export * as MultipartNames from "./MultipartNames.js"
 export * as PublicOrigin from "./PublicOrigin.js"

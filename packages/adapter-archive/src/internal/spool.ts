@@ -152,10 +152,25 @@ export const receive = (
 
     const boundary = MultipartNames.boundaryOf(contentType)!
     // Raw UTF-8 file names would defeat the parser: rewrite them first (see MultipartNames in @uws-kit/http).
+    // One Effect stream from the request's body to the parser, never a JS async generator between
+    // them: a generator waiting for the next chunk cannot be returned, so a request aborted while
+    // its client stalled mid-body would never finish interrupting, and its spool (released only
+    // once the interruption is done) would stay on disk for good.
     let cut: string | undefined
-    const body = Stream.fromAsyncIterable(
-      MultipartNames.utf8FileNames(Stream.toAsyncIterable(request.stream), boundary, (reason) => (cut = reason)),
-      (e) => e
+    const rewriter = new MultipartNames.Utf8FileNames(boundary)
+    const body = request.stream.pipe(
+      Stream.catchAll((e) => {
+        cut = `reading the body failed: ${e.message}`
+        return Stream.empty
+      }),
+      Stream.mapConcat((chunk) => rewriter.push(chunk)),
+      Stream.concat(
+        Stream.suspend(() => {
+          const { bytes, complete } = rewriter.end()
+          if (cut === undefined && !complete) cut = "the body ended before its closing boundary"
+          return Stream.fromIterable(bytes)
+        })
+      )
     )
     const parts = body.pipe(
       Stream.pipeThroughChannel(Multipart.makeChannel<unknown>(request.headers)),

@@ -21,6 +21,7 @@ import * as Xml from "../Xml.js"
 import {
   FORM_TYPES,
   decodeText,
+  discardBody,
   mediaTypeOf,
   readBytes,
   readForm,
@@ -613,7 +614,8 @@ export const makeApp = (config: Config) => {
 
   const createSync: Handler = (ctx) =>
     Effect.gen(function* () {
-      const form = ctx.method === "POST" ? yield* formOf(ctx) : { params: ctx.query, uploads: [] }
+      // A GET's body means nothing here, but the job is created only once the request is whole.
+      const form = ctx.method === "POST" ? yield* formOf(ctx) : yield* Effect.as(discardBody(ctx.req, limit), { params: ctx.query, uploads: [] })
       const job = yield* create(ctx, form.params, form.uploads, true)
       return see(ctx.urls.syncJob(job.jobId))
     })

@@ -207,6 +207,19 @@ export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<
     return Content.concat(chunks)
   })
 
+/**
+ * Reads and drops the whole body (at most `limit` bytes). A handler with an effect that ignores
+ * its body (the sync facade's GET creates a job) still acts only once the request is complete:
+ * a body its client cuts off fails the request, which then changes nothing.
+ */
+export const discardBody = (req: HttpServerRequest, limit: number): Effect.Effect<void, RestError> =>
+  Effect.gen(function* () {
+    if (!hasBody(req)) return
+    yield* checkUnread(req)
+    yield* checkLength(req, limit)
+    yield* forEachChunk(req, limit, () => {})
+  })
+
 const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
 
 /** Decodes text in the charset of its media type; UTF-8 (the default) strictly. */
