@@ -11,6 +11,9 @@
  *     UWS_BENCH_FLOOD_CONNECTIONS=6000 UWS_BENCH_FLOOD_REQUESTS=400 npm run bench -- flood
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { request as httpRequest } from "node:http"
 import { connect, type Socket } from "node:net"
 import { fileURLToPath } from "node:url"
@@ -39,13 +42,17 @@ const fdLimit = (flag: "-n" | "-Hn") => {
   return out === "unlimited" ? Number.POSITIVE_INFINITY : Number(out)
 }
 
+// A data folder of the bench's own: the demo keeps its jobs, and an old run's jobs would count
+// against this run's quotas.
+const dataDir = mkdtempSync(join(tmpdir(), "uws-bench-flood-"))
+
 /** Starts the demo with its open-files limit raised as far as the hard limit allows. */
 const startDemo = (fds: number) =>
   new Promise<{ child: ChildProcess; url: string }>((resolve, reject) => {
     const child = spawn(
       "sh",
       ["-c", `ulimit -n ${fds} 2>/dev/null; exec "$0" --conditions=@uws-kit/source --import tsx "$1"`, process.execPath, server],
-      { env: { ...process.env, PORT: "0", HOST: "127.0.0.1" }, stdio: ["ignore", "pipe", "pipe"] }
+      { env: { ...process.env, PORT: "0", HOST: "127.0.0.1", UWS_DATA_DIR: dataDir }, stdio: ["ignore", "pipe", "pipe"] }
     )
     let out = ""
     const timer = setTimeout(() => reject(new Error(`the demo did not start in 60 s:\n${out}`)), 60_000)
@@ -69,6 +76,9 @@ const timed = (url: string, method: "GET" | "POST", path: string, body?: string)
     const req = httpRequest(`${url}${path}`, {
       method,
       agent: false,
+      // The flood comes from 127.0.0.1; the demo caps connections per address, so the normal
+      // clients come from another one, as independent clients would.
+      localAddress: "127.0.0.2",
       headers: body === undefined ? { accept: "application/xml" } : { "content-type": "application/x-www-form-urlencoded", "content-length": Buffer.byteLength(body) }
     })
     req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error("timeout")))
@@ -86,7 +96,7 @@ const measure = async (url: string, jobPath: string) => {
   const latencies: Array<number> = []
   let failed = 0
   for (let i = 0; i < REQUESTS; i++) {
-    const r = i % 2 === 0 ? await timed(url, "POST", "/uws/echo/jobs", `RUNID=bench-${i}`) : await timed(url, "GET", jobPath)
+    const r = i % 2 === 0 ? await timed(url, "POST", "/uws/echo/jobs", `RUNID=bench-${i}&PHASE=RUN`) : await timed(url, "GET", jobPath)
     const ok = r.status === (i % 2 === 0 ? 303 : 200)
     if (!ok) failed++
     latencies.push(ok ? r.ms : Math.max(r.ms, REQUEST_TIMEOUT_MS))
@@ -213,6 +223,7 @@ const bench: Benchmark = async () => {
         resolve()
       })
     })
+    rmSync(dataDir, { recursive: true, force: true })
   }
 }
 
