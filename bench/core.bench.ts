@@ -78,7 +78,8 @@ const run = <A>(effect: Effect.Effect<A, unknown, Uws.Uws>, store: JobStore.JobS
   Effect.runPromise(
     effect.pipe(
       Effect.provide(
-        Uws.layer({ worker, policy: { concurrency: 16, defaultDestructionLifetime: null, maxDestructionLifetime: null } }).pipe(
+        // Quotas off: the figures are the engine's, at a million stored jobs no public default allows.
+        Uws.layer({ worker, policy: { concurrency: 16, defaultDestructionLifetime: null, maxDestructionLifetime: null, maxActiveJobsPerOwner: null, maxStoredJobs: null } }).pipe(
           Layer.provide(Layer.merge(Layer.succeed(JobStore.JobStore, store), ResultStore.layerMemory))
         )
       )

@@ -18,7 +18,7 @@ const TNS = Namespaces.uwsSoap
 const median = (xs: ReadonlyArray<number>) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 
 const bench: Benchmark = async () => {
-  const { service, close } = await Uws.start({ worker: Worker.noop, policy: { defaultDestructionLifetime: 86_400, maxDestructionLifetime: 86_400 } })
+  const { service, close } = await Uws.start({ worker: Worker.noop, policy: { defaultDestructionLifetime: 86_400, maxDestructionLifetime: 86_400, maxActiveJobsPerOwner: null, maxStoredJobs: null } })
   const soap = SoapAdapter.makeSoapAdapter({ service, basePath: "/soap" })
   const rest = RestAdapter.makeRestAdapter({ service, basePath: "/uws" })
 

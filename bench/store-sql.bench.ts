@@ -43,7 +43,7 @@ const lifecycles = (count: number, jobStore: JobStore.JobStoreService, resultSto
       return performance.now() - start
     }).pipe(
       Effect.provide(
-        Uws.layer({ worker, policy: { concurrency: 16, defaultDestructionLifetime: null, maxDestructionLifetime: null } }).pipe(
+        Uws.layer({ worker, policy: { concurrency: 16, defaultDestructionLifetime: null, maxDestructionLifetime: null, maxActiveJobsPerOwner: null, maxStoredJobs: null } }).pipe(
           Layer.provide(Layer.merge(Layer.succeed(JobStore.JobStore, jobStore), Layer.succeed(ResultStore.ResultStore, resultStore)))
         )
       )
