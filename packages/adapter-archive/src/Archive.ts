@@ -440,33 +440,36 @@ export const make = (
       update: (job, expected, deadlines) => Effect.zipRight(store.update(job, expected, deadlines), reindex(job)),
       remove: (jobId, expected) => Effect.zipRight(store.remove(jobId, expected), indexed(`the deletion of ${jobId}`, index.remove(jobId)))
     }
-    // At start, mend what a crash between a job's write and its index write left: a count that
-    // differs (a container created or deleted, not indexed) rebuilds the index; entries still
-    // accepted or processing are read again (a phase change may be missing).
+    // At start, mend what a crash between a job's write and its index write left (the newest
+    // writes): the newest containers and the entries still accepted or processing are indexed
+    // again from their jobs; then a count that still differs (a memory index starts empty, a
+    // deletion was missed) rebuilds the whole index.
     const rebuild = Effect.gen(function* () {
-      const jobs = yield* store.count({ phases: Phase.all })
-      const entries = yield* index.count
-      if (jobs !== entries) {
+      const upsertJob = (job: Job.Job) => {
+        const entry = ContainerIndexes.entryOf(job)
+        return entry === undefined ? Effect.void : index.upsert(entry)
+      }
+      if ((yield* index.count) > 0) {
+        const newest = yield* store.list({ phases: Phase.all, limit: 1000 })
+        yield* Effect.forEach(newest.jobs, upsertJob, { discard: true })
+        const unsettled = yield* index.withStatus([Containers.StatusCode.Accepted, Containers.StatusCode.Processing])
+        for (const id of unsettled) {
+          const job = yield* store.get(id)
+          yield* job === undefined ? index.remove(id) : upsertJob(job)
+        }
+      }
+      if ((yield* store.count({ phases: Phase.all })) !== (yield* index.count)) {
         const seen = new Set<string>()
         let cursor: string | undefined
         do {
           const page = yield* store.list({ phases: Phase.all, limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
           for (const job of page.jobs) {
-            const entry = ContainerIndexes.entryOf(job)
-            if (entry === undefined) continue
-            seen.add(entry.id)
-            yield* index.upsert(entry)
+            seen.add(job.jobId)
+            yield* upsertJob(job)
           }
           cursor = page.next ?? undefined
         } while (cursor !== undefined)
         for (const id of yield* index.ids) if (!seen.has(id)) yield* index.remove(id)
-      } else {
-        const unsettled = yield* index.withStatus([Containers.StatusCode.Accepted, Containers.StatusCode.Processing])
-        for (const id of unsettled) {
-          const job = yield* store.get(id)
-          const entry = job === undefined ? undefined : ContainerIndexes.entryOf(job)
-          yield* entry === undefined ? index.remove(id) : index.upsert(entry)
-        }
       }
     }).pipe(Effect.catchAll((e) => indexed("the rebuild at start", Effect.fail(e))))
     yield* rebuild
