@@ -116,7 +116,8 @@ const fill = (db: SqlDatabase.Database, list: string, jobs: ReadonlyArray<Job.Jo
           Effect.zipRight(sql`INSERT INTO uws_jobs ${sql.insert(rows)}`, sql`INSERT INTO uws_archive_index ${sql.insert(entries)}`)
         )
       }
-      yield* sql.onDialectOrElse({ pg: () => sql`ANALYZE`, orElse: () => sql`ANALYZE` })
+      // As autovacuum leaves a table in steady state (visibility map set, statistics taken).
+      yield* sql.onDialectOrElse({ pg: () => sql`VACUUM ANALYZE`, orElse: () => sql`ANALYZE` })
     })
   )
 

@@ -2,10 +2,11 @@
 //
 // Plugins come from examples/plugin-config.json (a `filesystem` storage, a `memory` storage and
 // a SanConnector post-processor loaded with dynamic import() from examples/plugins/). With a
-// `dataDir` (what `npm start` passes) their folders live there and the catalogue (the containers,
-// their documents' locators) in the job store given and the search index given: all of it survives a restart. The
-// `memory_01` storage forgets by nature. Without one, the demo puts the folders under a fresh
-// temporary directory, removed on close, and keeps the catalogue in memory. The caller's source system is the `X-Source-System` header (default 4,
+// `dataDir` (what `npm start` passes) their folders live there, and the catalogue (the
+// containers, their documents' locators) and its search index in the database given: all of it
+// survives a restart. The `memory_01` storage forgets by nature. Without one, the demo puts the
+// folders under a fresh temporary directory, removed on close, and keeps the catalogue in memory.
+// The caller's source system is the `X-Source-System` header (default 4,
 // the seed's "Служба технического сопровождения"); dates without a zone are read at +03:00, as
 // the seed's service does.
 //

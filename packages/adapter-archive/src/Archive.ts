@@ -451,7 +451,7 @@ export const make = (
       }
       if ((yield* index.count) > 0) {
         const newest = yield* store.list({ phases: Phase.all, limit: 1000 })
-        yield* Effect.forEach(newest.jobs, upsertJob, { discard: true })
+        yield* index.upsertAll(newest.jobs.flatMap((job) => ContainerIndexes.entryOf(job) ?? []))
         const unsettled = yield* index.withStatus([Containers.StatusCode.Accepted, Containers.StatusCode.Processing])
         for (const id of unsettled) {
           const job = yield* store.get(id)
@@ -463,10 +463,8 @@ export const make = (
         let cursor: string | undefined
         do {
           const page = yield* store.list({ phases: Phase.all, limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
-          for (const job of page.jobs) {
-            seen.add(job.jobId)
-            yield* upsertJob(job)
-          }
+          for (const job of page.jobs) seen.add(job.jobId)
+          yield* index.upsertAll(page.jobs.flatMap((job) => ContainerIndexes.entryOf(job) ?? []))
           cursor = page.next ?? undefined
         } while (cursor !== undefined)
         for (const id of yield* index.ids) if (!seen.has(id)) yield* index.remove(id)

@@ -101,6 +101,8 @@ export interface IdPage {
 export interface ContainerIndex {
   /** Adds or replaces the entry of a container. */
   readonly upsert: (entry: Entry) => Effect.Effect<void, Errors.StorageFailure>
+  /** Adds or replaces many entries at once (the re-indexing at start). */
+  readonly upsertAll: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, Errors.StorageFailure>
   /** Forgets a container (forgetting an unknown one is no error). */
   readonly remove: (id: string) => Effect.Effect<void, Errors.StorageFailure>
   /** `Search.run`'s answer, as ids. */
@@ -144,6 +146,10 @@ export const makeMemory = (): ContainerIndex => {
   const entries = new Map<string, Entry>()
   return {
     upsert: (entry) => Effect.sync(() => void entries.set(entry.id, entry)),
+    upsertAll: (all) =>
+      Effect.sync(() => {
+        for (const entry of all) entries.set(entry.id, entry)
+      }),
     remove: (id) => Effect.sync(() => void entries.delete(id)),
     search: (query, context) =>
       Effect.sync(() => {

@@ -128,7 +128,7 @@ export const testContainerIndex = (options: ContainerIndexSuiteOptions): void =>
           async (specs, changes, deletions, searches) => {
             const index = await options.make()
             const jobs = new Map(specs.map((s) => [s.jobId, toJob(s)]))
-            for (const job of jobs.values()) await run(index.upsert(entryOf(job)!))
+            await run(index.upsertAll([...jobs.values()].map((job) => entryOf(job)!)))
             if (specs.length > 0) {
               for (const [i, phase] of changes) {
                 const job = { ...jobs.get(specs[i % specs.length]!.jobId)!, phase }

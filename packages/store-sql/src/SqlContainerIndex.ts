@@ -56,6 +56,7 @@ export interface Query {
  */
 export interface ContainerIndex {
   readonly upsert: (entry: Entry) => Effect.Effect<void, Errors.StorageFailure>
+  readonly upsertAll: (entries: ReadonlyArray<Entry>) => Effect.Effect<void, Errors.StorageFailure>
   readonly remove: (id: string) => Effect.Effect<void, Errors.StorageFailure>
   readonly search: (
     query: Query,
@@ -99,23 +100,37 @@ export const make = (options: { readonly list: string }): Effect.Effect<Containe
       if (f.isArchived === false) clauses.push(sql`save_type = 'Temporary'`, statusIs(STORAGE_ENDED, now))
       return sql.and(clauses)
     }
+    const row = (e: Entry) => ({
+      list,
+      id: e.id,
+      owner_id: e.ownerId,
+      name_lower: e.name.toLowerCase(),
+      storage_id: e.storageId,
+      save_type: e.saveType,
+      created_at: e.createdAt,
+      archive_until: e.archiveUntil,
+      base_status: e.baseStatus
+    })
+    const upsertRows = (entries: ReadonlyArray<Entry>) =>
+      entries.length === 0
+        ? Effect.void
+        : Effect.asVoid(sql`INSERT INTO uws_archive_index ${sql.insert(entries.map(row))}
+            ON CONFLICT (list, id) DO UPDATE SET owner_id = excluded.owner_id, name_lower = excluded.name_lower,
+              storage_id = excluded.storage_id, save_type = excluded.save_type, created_at = excluded.created_at,
+              archive_until = excluded.archive_until, base_status = excluded.base_status`)
     return {
-      upsert: (e) =>
-        sql`INSERT INTO uws_archive_index ${sql.insert({
-          list,
-          id: e.id,
-          owner_id: e.ownerId,
-          name_lower: e.name.toLowerCase(),
-          storage_id: e.storageId,
-          save_type: e.saveType,
-          created_at: e.createdAt,
-          archive_until: e.archiveUntil,
-          base_status: e.baseStatus
-        })}
-          ON CONFLICT (list, id) DO UPDATE SET owner_id = excluded.owner_id, name_lower = excluded.name_lower,
-            storage_id = excluded.storage_id, save_type = excluded.save_type, created_at = excluded.created_at,
-            archive_until = excluded.archive_until, base_status = excluded.base_status`.pipe(Effect.asVoid, Effect.mapError(failure("index")))
-      ,
+      upsert: (e) => upsertRows([e]).pipe(Effect.mapError(failure("index"))),
+      // Multi-row upserts, 500 rows a statement, in one transaction.
+      upsertAll: (entries) =>
+        sql
+          .withTransaction(
+            Effect.forEach(
+              Array.from({ length: Math.ceil(entries.length / 500) }, (_, i) => entries.slice(i * 500, i * 500 + 500)),
+              upsertRows,
+              { discard: true }
+            )
+          )
+          .pipe(Effect.mapError(failure("index"))),
       remove: (id) =>
         sql`DELETE FROM uws_archive_index WHERE list = ${list} AND id = ${id}`.pipe(Effect.asVoid, Effect.mapError(failure("unindex"))),
       search: (query, context) => {
