@@ -2,10 +2,11 @@
 //
 // Plugins come from examples/plugin-config.json (a `filesystem` storage, a `memory` storage and
 // a SanConnector post-processor loaded with dynamic import() from examples/plugins/). With a
-// `dataDir` (what `npm start` passes) their folders live there and the catalogue (the containers,
-// their documents' locators, search) in the job store given: all of it survives a restart. The
-// `memory_01` storage forgets by nature. Without one, the demo puts the folders under a fresh
-// temporary directory, removed on close, and keeps the catalogue in memory. The caller's source system is the `X-Source-System` header (default 4,
+// `dataDir` (what `npm start` passes) their folders live there, and the catalogue (the
+// containers, their documents' locators) and its search index in the database given: all of it
+// survives a restart. The `memory_01` storage forgets by nature. Without one, the demo puts the
+// folders under a fresh temporary directory, removed on close, and keeps the catalogue in memory.
+// The caller's source system is the `X-Source-System` header (default 4,
 // the seed's "Служба технического сопровождения"); dates without a zone are read at +03:00, as
 // the seed's service does.
 //
@@ -17,6 +18,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import type { ContainerIndex } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import type { Contribution } from "./mount.js"
@@ -34,6 +36,8 @@ export interface ArchiveDemoOptions {
   readonly jobStore?: JobStore.JobStoreService
   readonly resultStore?: ResultStore.ResultStoreService
   readonly dispatcher?: Dispatcher.DispatcherService
+  /** The search index (beside a durable job store: in the same database). */
+  readonly containerIndex?: ContainerIndex.ContainerIndex
 }
 
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
@@ -67,6 +71,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
       ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+      ...(options.containerIndex === undefined ? {} : { containerIndex: options.containerIndex }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) })
     })
     const api = ArchiveAdapter.makeArchiveAdapter({

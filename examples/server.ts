@@ -206,7 +206,11 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     contributions.push(
       await restContribution(apps),
       await soapContribution(apps),
-      await archiveContribution(dataDir === undefined || db === undefined ? {} : { dataDir: path.join(dataDir, "archive"), ...shared("archive") })
+      await archiveContribution(
+        dataDir === undefined || db === undefined
+          ? {}
+          : { dataDir: path.join(dataDir, "archive"), ...shared("archive"), containerIndex: db.containerIndex("archive") }
+      )
     )
   } catch (e) {
     await closeAll()

@@ -25,6 +25,8 @@ import { Clock, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } 
 import type { ArchiveError } from "./ArchiveError.js"
 import { StorageEnded } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
+import * as ContainerIndexes from "./ContainerIndex.js"
+import type { ContainerIndex } from "./ContainerIndex.js"
 import type { Container, PartRecord, SaveType } from "./Container.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
@@ -148,6 +150,12 @@ export interface ArchiveOptions {
   readonly policy?: Partial<Policy.Policy>
   /** Time limit of plugin calls made by the step (upgrader); default 30 s. */
   readonly pluginTimeout?: Duration.DurationInput
+  /**
+   * Where searches look (default: an index in memory, filled from the job store at start). A
+   * durable one (`@uws-kit/store-sql`'s `SqlContainerIndex`) beside a durable job store spares
+   * that walk of every container at start.
+   */
+  readonly containerIndex?: ContainerIndex
 }
 
 /**
@@ -399,6 +407,72 @@ export const make = (
       run: step
     })
 
+    // ---- the search index ------------------------------------------------------------------
+    const index = options.containerIndex ?? ContainerIndexes.makeMemory()
+    const store = yield* JobStore.JobStore
+    // An index write that failed leaves the index behind the jobs: searches then scan the jobs
+    // (right, only slower) until the index is rebuilt at the next start.
+    let indexBehind = false
+    // The storages a search may cover: the configured ones and any a container is filed in.
+    const knownStorages = new Set(logical.map((s) => s.id))
+    const indexed = (what: string, write: Effect.Effect<void, Errors.StorageFailure>) =>
+      write.pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              indexBehind = true
+            }),
+            Effect.logWarning(`the container index missed ${what} (searches scan every container until the next start): ${e.reason}`)
+          )
+        )
+      )
+    const reindex = (job: Job.Job) => {
+      const entry = ContainerIndexes.entryOf(job)
+      if (entry === undefined) return Effect.void
+      knownStorages.add(entry.storageId)
+      return indexed(`a change of ${job.jobId}`, index.upsert(entry))
+    }
+    // Every write of a container goes through here: the index follows the job store on the same
+    // path, right after the job is written.
+    const indexingStore: JobStore.JobStoreService = {
+      ...store,
+      insert: (job, deadlines) => Effect.zipRight(store.insert(job, deadlines), reindex(job)),
+      update: (job, expected, deadlines) => Effect.zipRight(store.update(job, expected, deadlines), reindex(job)),
+      remove: (jobId, expected) => Effect.zipRight(store.remove(jobId, expected), indexed(`the deletion of ${jobId}`, index.remove(jobId)))
+    }
+    // At start, mend what a crash between a job's write and its index write left (the newest
+    // writes): the newest containers and the entries still accepted or processing are indexed
+    // again from their jobs; then a count that still differs (a memory index starts empty, a
+    // deletion was missed) rebuilds the whole index.
+    const rebuild = Effect.gen(function* () {
+      const upsertJob = (job: Job.Job) => {
+        const entry = ContainerIndexes.entryOf(job)
+        return entry === undefined ? Effect.void : index.upsert(entry)
+      }
+      if ((yield* index.count) > 0) {
+        const newest = yield* store.list({ phases: Phase.all, limit: 1000 })
+        yield* index.upsertAll(newest.jobs.flatMap((job) => ContainerIndexes.entryOf(job) ?? []))
+        const unsettled = yield* index.withStatus([Containers.StatusCode.Accepted, Containers.StatusCode.Processing])
+        for (const id of unsettled) {
+          const job = yield* store.get(id)
+          yield* job === undefined ? index.remove(id) : upsertJob(job)
+        }
+      }
+      if ((yield* store.count({ phases: Phase.all })) !== (yield* index.count)) {
+        const seen = new Set<string>()
+        let cursor: string | undefined
+        do {
+          const page = yield* store.list({ phases: Phase.all, limit: 1000, ...(cursor === undefined ? {} : { cursor }) })
+          for (const job of page.jobs) seen.add(job.jobId)
+          yield* index.upsertAll(page.jobs.flatMap((job) => ContainerIndexes.entryOf(job) ?? []))
+          cursor = page.next ?? undefined
+        } while (cursor !== undefined)
+        for (const id of yield* index.ids) if (!seen.has(id)) yield* index.remove(id)
+      }
+    }).pipe(Effect.catchAll((e) => indexed("the rebuild at start", Effect.fail(e))))
+    yield* rebuild
+    for (const id of yield* index.storageIds.pipe(Effect.orElseSucceed(() => []))) knownStorages.add(id)
+
     // ---- the UWS service -------------------------------------------------------------------
     const uws = yield* Uws.make({
       worker,
@@ -421,7 +495,7 @@ export const make = (
         anonymousJobs: "shared",
         concurrency: options.concurrency ?? options.policy?.concurrency ?? 2
       }
-    })
+    }).pipe(Effect.provideService(JobStore.JobStore, indexingStore))
 
     // ---- purge: documents of expired (and deleted) containers ------------------------------
     const purged = new Set<string>()
@@ -632,7 +706,20 @@ export const make = (
       uws,
       upload,
       get: load,
-      search: (caller, query) => Effect.map(allContainers(caller), (all) => Search.run(all, query)),
+      search: (caller, query) =>
+        Effect.gen(function* () {
+          if (indexBehind) return Search.run(yield* allContainers(caller), query)
+          const t = yield* now
+          const storages = options.storageAccess === undefined ? undefined : [...knownStorages].filter((id) => access(caller, id))
+          const found = yield* index.search(query, { now: t, ...(storages === undefined ? {} : { storages }) })
+          // The page's containers as they are now (one deleted meanwhile is left out).
+          const jobs = yield* Effect.forEach(found.ids, (id) => store.get(id), { concurrency: 8 })
+          const documents = jobs.flatMap((job) => {
+            const c = job === undefined ? undefined : Containers.fromJob(job, t)
+            return c === undefined ? [] : [c]
+          })
+          return { documents, totalRecords: found.totalRecords }
+        }),
       signatures: (caller, id) =>
         Effect.gen(function* () {
           const container = yield* load(caller, id)

@@ -11,9 +11,15 @@
 import { JobStore, ResultStore } from "@uws-kit/core"
 import { propertyRuns } from "@uws-kit/core/testing"
 import { Archive, ArchiveAdapter, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
+import type { ContainerIndex } from "@uws-kit/adapter-archive"
+import { SqlDatabase } from "@uws-kit/store-sql"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import { Duration, Effect, Exit, Layer, Scope, TestClock, TestContext } from "effect"
 import fc from "fast-check"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 
 type Owner = "4" | "7" | null
 type SaveType = "Temporary" | "Permanent"
@@ -296,7 +302,13 @@ const commands = [
   fc.constant(new CheckStorage())
 ]
 
-const setup = async (): Promise<Real> => {
+/** Where the archive keeps its jobs and search index; absent = memory (the defaults). */
+interface Stores {
+  readonly jobStore: JobStore.JobStoreService
+  readonly containerIndex: ContainerIndex.ContainerIndex
+}
+
+const setup = async (stores?: Stores): Promise<Real> => {
   const scope = Effect.runSync(Scope.make())
   const storage = MemoryStorage.make()
   const liar = MemoryStorage.make()
@@ -320,12 +332,18 @@ const setup = async (): Promise<Real> => {
   const { archive, clock } = await Effect.runPromise(
     Effect.gen(function* () {
       const plugins = yield* Plugins.fromObjects({ storages: [{ name: "mem", plugin: storage }, { name: "liar", plugin: lying }] })
-      const archive = yield* Archive.make({ plugins, storages: [{ id: 4, name: "Technical support" }, { id: 7, name: "Accounting" }] })
+      const archive = yield* Archive.make({
+        plugins,
+        storages: [{ id: 4, name: "Technical support" }, { id: 7, name: "Accounting" }],
+        ...(stores === undefined ? {} : { containerIndex: stores.containerIndex })
+      })
       const clock = yield* TestClock.testClock()
       return { archive, clock }
     }).pipe(
       Scope.extend(scope),
-      Effect.provide(Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)),
+      Effect.provide(
+        Layer.merge(stores === undefined ? JobStore.layerMemory : Layer.succeed(JobStore.JobStore, stores.jobStore), ResultStore.layerMemory)
+      ),
       Effect.provide(TestContext.TestContext)
     )
   )
@@ -377,6 +395,34 @@ describe("the archive agrees with its model", () => {
         }
       }),
       { numRuns: propertyRuns(40) }
+    )
+  })
+})
+
+describe("the archive agrees with its model, with its jobs and search index in SQLite", () => {
+  let db: SqlDatabase.Database
+  let dir = ""
+  beforeAll(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-archive-model-"))
+    db = await SqlDatabase.open(path.join(dir, "uws.sqlite"))
+  })
+  afterAll(async () => {
+    await db?.close()
+    await fs.rm(dir, { recursive: true, force: true })
+  })
+
+  it("over random uploads, searches, gets, deletes and clock moves", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.commands(commands, { maxCommands: 40, size: "+1" }), async (cmds) => {
+        const list = `archive_${randomBytes(4).toString("hex")}`
+        const real = await setup({ jobStore: db.jobStore(list), containerIndex: db.containerIndex(list) })
+        try {
+          await fc.asyncModelRun(() => ({ model: { now: 0, containers: [], ids: [] }, real }), [...cmds, new CheckStorage()])
+        } finally {
+          await real.close()
+        }
+      }),
+      { numRuns: propertyRuns(15) }
     )
   })
 })

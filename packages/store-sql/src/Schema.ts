@@ -120,6 +120,31 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
     yield* sql`ALTER TABLE uws_jobs ADD COLUMN quota_key TEXT`
     yield* sql`UPDATE uws_jobs SET quota_key = owner_id`
     yield* sql`CREATE INDEX uws_jobs_quota ON uws_jobs (list, quota_key, phase)`
+  }),
+  // The archive's search index (`SqlContainerIndex`): a container's searchable fields as
+  // columns. Ids sort bytewise (PostgreSQL: "C"), as the archive's own order does; the name is
+  // kept lower-cased by the archive (SQLite's lower() knows ASCII only).
+  "5_archive_index": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const id = sql.onDialectOrElse({ pg: () => 'TEXT COLLATE "C"', orElse: () => "TEXT" })
+    yield* sql`CREATE TABLE uws_archive_index (
+      list TEXT NOT NULL,
+      id ${sql.literal(id)} NOT NULL,
+      owner_id TEXT,
+      name_lower TEXT NOT NULL,
+      storage_id BIGINT NOT NULL,
+      save_type TEXT NOT NULL,
+      created_at BIGINT NOT NULL,
+      archive_until BIGINT,
+      base_status INTEGER NOT NULL,
+      PRIMARY KEY (list, id)
+    )`
+    // Newest first within each filter the seed's clients use.
+    yield* sql`CREATE INDEX uws_archive_index_created ON uws_archive_index (list, created_at, id)`
+    yield* sql`CREATE INDEX uws_archive_index_owner ON uws_archive_index (list, owner_id, created_at, id)`
+    yield* sql`CREATE INDEX uws_archive_index_status ON uws_archive_index (list, base_status, created_at, id)`
+    yield* sql`CREATE INDEX uws_archive_index_storage ON uws_archive_index (list, storage_id, created_at, id)`
+    yield* sql`CREATE INDEX uws_archive_index_until ON uws_archive_index (list, archive_until) WHERE archive_until IS NOT NULL`
   })
 }
 

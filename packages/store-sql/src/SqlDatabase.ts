@@ -11,6 +11,7 @@ import { PgClient } from "@effect/sql-pg"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
+import * as SqlContainerIndex from "./SqlContainerIndex.js"
 import * as SqlDispatcher from "./SqlDispatcher.js"
 import * as Schema from "./Schema.js"
 import * as SqlJobStore from "./SqlJobStore.js"
@@ -91,6 +92,8 @@ export interface Database {
   readonly jobStore: (list: string) => JobStore.JobStoreService
   readonly resultStore: (list: string, options?: Omit<SqlResultStore.Options, "list">) => ResultStore.ResultStoreService
   readonly locatorIndex: (list: string) => SqlLocatorIndex.LocatorIndex
+  /** The archive's search index of a list (give it to the archive as `containerIndex`). */
+  readonly containerIndex: (list: string) => SqlContainerIndex.ContainerIndex
   /**
    * PostgreSQL: the dispatcher several instances of a list's service share (give it to
    * `Uws.start`). SQLite: `undefined` (one instance per file; the in-process default fits).
@@ -126,6 +129,7 @@ export const open = async (url: string, options: { readonly instanceId?: string 
     jobStore: (list) => runtime.runSync(SqlJobStore.make({ list })),
     resultStore: (list, options = {}) => runtime.runSync(SqlResultStore.make({ ...options, list })),
     locatorIndex: (list) => runtime.runSync(SqlLocatorIndex.make({ list })),
+    containerIndex: (list) => runtime.runSync(SqlContainerIndex.make({ list })),
     dispatcher: (list, dispatcherOptions = {}) =>
       isPostgresUrl(url)
         ? runtime.runSync(

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 export * as Schema from "./Schema.js"
+export * as SqlContainerIndex from "./SqlContainerIndex.js"
 export * as SqlDatabase from "./SqlDatabase.js"
 export * as SqlDispatcher from "./SqlDispatcher.js"
 export * as SqlJobStore from "./SqlJobStore.js"

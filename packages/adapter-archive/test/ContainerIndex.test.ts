@@ -1,0 +1,4 @@
+import { ContainerIndex } from "@uws-kit/adapter-archive"
+import { testContainerIndex } from "@uws-kit/adapter-archive/ContainerIndexSuite"
+
+testContainerIndex({ name: "memory", make: async () => ContainerIndex.makeMemory() })
