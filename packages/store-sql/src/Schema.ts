@@ -161,13 +161,8 @@ export class SchemaError extends Data.TaggedError("SchemaError")<{ readonly mess
 
 const run = Migrator.make({})
 
-/**
- * Brings the database's schema up to date; refuses a database newer than this code.
- *
- * @since 0.1.0
- * @category migrations
- */
-export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, SchemaError, SqlClient.SqlClient> = Effect.gen(
+/** Brings the database's schema up to date; refuses a database newer than this code. */
+const migrateUnlocked: Effect.Effect<ReadonlyArray<readonly [number, string]>, SchemaError, SqlClient.SqlClient> = Effect.gen(
   function* () {
     const sql = yield* SqlClient.SqlClient
     const found = yield* sql<{ readonly v: number | string | null }>`SELECT max(migration_id) AS v FROM ${sql(migrationsTable)}`.pipe(
@@ -184,4 +179,44 @@ export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, Sc
       Effect.mapError((cause) => new SchemaError({ message: `migrating the database failed: ${cause.message}`, cause }))
     )
   }
+)
+
+// Any number only uws-kit's migrations take: instances starting together against one new
+// PostgreSQL database would otherwise race to create the migrations table (the migrator's own
+// table lock comes after that), and all but one would fail to start.
+const MIGRATION_LOCK = 7_302_198_411
+
+/**
+ * Brings the database's schema up to date; refuses a database newer than this code. On
+ * PostgreSQL, instances migrating at the same moment take turns (a transaction-scoped advisory
+ * lock), so several can start together against a new database.
+ *
+ * @since 0.1.0
+ * @category migrations
+ */
+export const migrate: Effect.Effect<ReadonlyArray<readonly [number, string]>, SchemaError, SqlClient.SqlClient> = Effect.flatMap(
+  SqlClient.SqlClient,
+  (sql) =>
+    sql.onDialectOrElse({
+      pg: () =>
+        sql
+          .withTransaction(
+            Effect.all([
+              sql`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`,
+              // Under the lock, and as the migrator would create it: inside a transaction, its own
+              // probe for a missing table would fail the statement and with it the transaction.
+              sql`CREATE TABLE IF NOT EXISTS ${sql(migrationsTable)} (
+                migration_id integer primary key,
+                created_at timestamp with time zone not null default now(),
+                name text not null
+              )`
+            ]).pipe(Effect.zipRight(migrateUnlocked))
+          )
+          .pipe(
+            Effect.catchTag("SqlError", (cause) =>
+              Effect.fail(new SchemaError({ message: `migrating the database failed: ${cause.message}`, cause }))
+            )
+          ),
+      orElse: () => migrateUnlocked
+    })
 )
