@@ -239,6 +239,28 @@ describe("requests and redirects", () => {
     await expect(uws.get("a")).rejects.toMatchObject({ kind: "malformed", message: expect.stringContaining("got <html>") })
   })
 
+  it("refuses an answer carrying an entity bomb or an external entity, fetching nothing it names", async () => {
+    const seen: Array<string> = []
+    const laughs = `<!DOCTYPE job [<!ENTITY a "haha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>`
+    const external = `<!DOCTYPE job [<!ENTITY x SYSTEM "http://h/secret">]>`
+    const uws = Client.make("http://h/jobs", {
+      fetch: async (req) => {
+        seen.push(req.url)
+        const dtd = req.url.endsWith("/bomb") ? laughs : external
+        return new Response(`<?xml version="1.0"?>${dtd}${xmlJob("j", "PENDING").replace(/^<\?xml[^>]*>/, "").replace("<uws:phase>", "<uws:runId>&x;&c;</uws:runId><uws:phase>")}`, {
+          headers: { "content-type": "application/xml" }
+        })
+      }
+    })
+    for (const id of ["bomb", "xxe"]) {
+      const error = await uws.get(id).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(Client.UwsClientError)
+      expect(error).toMatchObject({ kind: "malformed", url: `http://h/jobs/${id}` })
+      expect((error as Error).message).toMatch(/DTDs and entity declarations are refused \(no external entities, no entity expansion\)/)
+    }
+    expect(seen).toEqual(["http://h/jobs/bomb", "http://h/jobs/xxe"])
+  })
+
   it("passes the caller's headers on every request", async () => {
     const auth: Array<string | null> = []
     const uws = Client.make("http://h/jobs", {

@@ -267,3 +267,142 @@ describe("parseJobList, parseResults, parseParameters", () => {
     ])
   })
 })
+
+
+const jobReference: fc.Arbitrary<Documents.JobReference> = fc.record({
+  jobId: token,
+  url: fc.webUrl(),
+  phase: fc.constantFrom(...Phases.all),
+  runId: orNull(nonBlank),
+  ownerId: orNull(nonBlank),
+  creationTime: orNull(instant)
+})
+
+const renderJobList = (jobs: ReadonlyArray<Documents.JobReference>, style: Style): string => {
+  const q = (name: string) => (style.prefix === "" ? name : `${style.prefix}:${name}`)
+  const root = create({ version: "1.0", encoding: "UTF-8" }).ele(UWS, q("jobs"), style.version === undefined ? {} : { version: style.version })
+  root.att("http://www.w3.org/2000/xmlns/", "xmlns:xsi", XSI).att("http://www.w3.org/2000/xmlns/", "xmlns:xlink", XLINK)
+  for (const j of jobs) {
+    const ref = root.ele(UWS, q("jobref"), { id: j.jobId }).att(XLINK, "xlink:href", literal(j.url))
+    ref.ele(UWS, q("phase")).txt(j.phase)
+    if (j.runId !== null) ref.ele(UWS, q("runId")).txt(literal(j.runId))
+    if (j.ownerId !== null) ref.ele(UWS, q("ownerId")).txt(literal(j.ownerId))
+    else if (style.nulls === "nil") ref.ele(UWS, q("ownerId")).att(XSI, "xsi:nil", "true")
+    if (j.creationTime !== null) ref.ele(UWS, q("creationTime")).txt(j.creationTime.toISOString())
+  }
+  return root.doc().end({ prettyPrint: style.pretty })
+}
+
+describe("reading back what a server wrote", () => {
+  it("job lists: every reference, whatever the prefix, layout or version", () => {
+    fc.assert(
+      fc.property(fc.array(jobReference, { maxLength: 6 }), style, (jobs, s) => {
+        const list = Documents.parseJobList(renderJobList(jobs, { ...s, pretty: false }), "http://h/jobs")
+        // Links are resolved against the list's URL, which writes an absolute one in normal form.
+        const resolved = jobs.map((j) => ({ ...j, url: new URL(j.url).href }))
+        expect(list).toEqual({ version: s.version ?? "1.0", url: "http://h/jobs", jobs: resolved })
+        // Indentation adds white space only around elements, never inside a value's element.
+        expect(Documents.parseJobList(renderJobList(jobs, s), "http://h/jobs").jobs.map((j) => [j.jobId, j.url, j.phase])).toEqual(
+          resolved.map((j) => [j.jobId, j.url, j.phase])
+        )
+      }),
+      { numRuns: propertyRuns(200) }
+    )
+  })
+
+  it("results and parameters documents: what the job document carries, read alone", () => {
+    fc.assert(
+      fc.property(jobSummary, style, (job, s) => {
+        const doc = renderJob(job, { ...s, pretty: false })
+        // The job document's <results> and <parameters>, made the root of their own documents.
+        const own = (name: string) => {
+          const q = s.prefix === "" ? name : `${s.prefix}:${name}`
+          const at = doc.indexOf(`<${q}`)
+          const end = doc.indexOf(`</${q}>`, at)
+          const body = end === -1 ? doc.slice(at, doc.indexOf("/>", at) + 2) : doc.slice(at, end + q.length + 3)
+          const prefix = s.prefix === "" ? "xmlns" : `xmlns:${s.prefix}`
+          return body.replace(`<${q}`, `<${q} ${prefix}="${UWS}" xmlns:xlink="${XLINK}"`)
+        }
+        expect(Documents.parseResults(own("results"))).toEqual(job.results)
+        expect(Documents.parseParameters(own("parameters"))).toEqual(job.parameters.map(asAttributeName))
+      }),
+      { numRuns: propertyRuns(100) }
+    )
+  })
+
+  it("instants in the forms servers write: Z, no zone (UTC), a numeric offset", () => {
+    const doc = (t: string) => `<job xmlns="${UWS}"><jobId>a</jobId><phase>PENDING</phase><creationTime>${t}</creationTime></job>`
+    fc.assert(
+      fc.property(instant, fc.integer({ min: -14 * 60, max: 14 * 60 }), (d, offsetMinutes) => {
+        const iso = d.toISOString()
+        expect(Documents.parseJob(doc(iso)).creationTime).toEqual(d)
+        expect(Documents.parseJob(doc(iso.slice(0, -1))).creationTime).toEqual(d)
+        const local = new Date(d.getTime() + offsetMinutes * 60_000).toISOString().slice(0, -1)
+        const sign = offsetMinutes < 0 ? "-" : "+"
+        const abs = Math.abs(offsetMinutes)
+        const zone = `${sign}${String(Math.floor(abs / 60)).padStart(2, "0")}:${String(abs % 60).padStart(2, "0")}`
+        expect(Documents.parseJob(doc(`${local}${zone}`)).creationTime).toEqual(d)
+      }),
+      { numRuns: propertyRuns(200) }
+    )
+    expect(Documents.parseJob(doc("2026-11-23T10:00:00.123456Z")).creationTime?.toISOString()).toBe("2026-11-23T10:00:00.123Z")
+    expect(Documents.parseJob(doc("2026-11-23")).creationTime?.toISOString()).toBe("2026-11-23T00:00:00.000Z")
+    for (const bad of ["2026-02-30T00:00:00Z", "2026-13-01", "soon", "2026-01-01T25:00:00Z"]) {
+      expect(() => Documents.parseJob(doc(bad)), bad).toThrow(/<creationTime> is not an ISO 8601 instant/)
+    }
+  })
+})
+
+// ---- what a hostile or careless server may send -------------------------------------------
+
+const job = (inner: string) => `<job xmlns="${UWS}"><jobId>a</jobId><phase>PENDING</phase>${inner}</job>`
+
+describe("hostile answers", () => {
+  const laughs = [
+    `<?xml version="1.0"?>`,
+    `<!DOCTYPE job [`,
+    `<!ENTITY l0 "ha">`,
+    ...Array.from({ length: 9 }, (_, i) => `<!ENTITY l${i + 1} "${`&l${i};`.repeat(10)}">`),
+    `]>`,
+    job(`<runId>&l9;</runId>`)
+  ].join("\n")
+
+  it("refuses an entity bomb (billion laughs) without expanding it, saying why", () => {
+    const message = refusal(laughs)
+    expect(message).toContain("<!DOCTYPE")
+    expect(message).toMatch(/no entity expansion/)
+  })
+
+  it("refuses external entities (XXE: a file, a URL, a parameter entity) without reading them", () => {
+    for (const dtd of [
+      `<!DOCTYPE job [<!ENTITY x SYSTEM "file:///etc/passwd">]>`,
+      `<!DOCTYPE job [<!ENTITY x SYSTEM "http://h/secret">]>`,
+      `<!DOCTYPE job [<!ENTITY % p SYSTEM "http://h/evil.dtd"> %p;]>`,
+      `<!DOCTYPE job SYSTEM "http://h/uws.dtd">`
+    ]) {
+      const message = refusal(`<?xml version="1.0"?>${dtd}${job(`<runId>&x;</runId>`)}`)
+      expect(message, dtd).toMatch(/DTDs and entity declarations are refused \(no external entities/)
+    }
+  })
+
+  it("refuses an entity declared without a DOCTYPE, and an undeclared entity", () => {
+    expect(refusal(`<!ENTITY x "y">${job("")}`)).toMatch(/<!ENTITY declarations are not accepted/)
+    expect(refusal(job(`<runId>&nbsp;</runId>`))).toMatch(/undefined entity/)
+  })
+
+  it("says an HTML page is an HTML page (a login page, a proxy's error)", () => {
+    expect(refusal(`<!DOCTYPE html>\n<html><head><title>Sign in</title></head><body></body></html>`)).toBe(
+      "Expected a UWS <job> document, got an HTML page."
+    )
+  })
+
+  it("reads past the stylesheet instruction UWS suggests for browsers, and comments, before the root", () => {
+    const xml = `<?xml version="1.0" encoding="UTF-8"?>\n<!-- made by DaCHS -->\n<?xml-stylesheet href='/static/xsl/uws-job-to-html.xsl' type='text/xsl'?>\n${job("<runId>r</runId>")}`
+    expect(Documents.parseJob(xml)).toMatchObject({ jobId: "a", runId: "r", phase: "PENDING" })
+  })
+
+  it("still refuses a processing instruction inside the document, with its position", () => {
+    expect(refusal(`<?xml-stylesheet href="a.xsl"?>\n${job("<?php echo 1 ?>")}`)).toMatch(/processing instructions.*not accepted/)
+    expect(refusal(`<?xml-stylesheet href="a.xsl"?>\n<job><jobId>a</jobId><phase>PENDING</phase></jbo>`)).toMatch(/line 2, column/)
+  })
+})
