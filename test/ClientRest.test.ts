@@ -2,12 +2,99 @@
  * The client (`@uws-kit/client`) against the REST binding (`@uws-kit/adapter-rest`), in process:
  * each package's own tests use only itself, so the pair is proven here.
  */
-import { Uws } from "@uws-kit/core"
-import { controlledWorker } from "@uws-kit/core/testing"
-import { RestAdapter } from "@uws-kit/adapter-rest"
-import { Client } from "@uws-kit/client"
+import { Phase, Uws } from "@uws-kit/core"
+import type { Job } from "@uws-kit/core/Job"
+import { controlledWorker, parameterName, parameters, parameterValue, propertyRuns } from "@uws-kit/core/testing"
+import { RestAdapter, Xml } from "@uws-kit/adapter-rest"
+import { Client, Documents } from "@uws-kit/client"
 import { Effect } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+
+// ---- every job the binding can render, the client reads back -------------------------------
+
+const instant = fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2200, 0, 1) })
+const orNull = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null })
+const text = parameterValue.filter((s) => s !== "" && Xml.isXmlSafe(s))
+
+const job: fc.Arbitrary<Job> = fc.record({
+  jobId: parameterName,
+  runId: orNull(text),
+  ownerId: orNull(text),
+  phase: fc.constantFrom(...Phase.all),
+  version: fc.nat(),
+  quote: orNull(instant),
+  creationTime: instant,
+  startTime: orNull(instant),
+  endTime: orNull(instant),
+  executionDuration: fc.nat({ max: 10_000_000 }),
+  destruction: orNull(instant),
+  parameters: parameters.filter((ps) => ps.every((p) => Xml.isXmlSafe(p.value))),
+  results: fc.array(
+    fc.record(
+      { id: parameterName, href: fc.webUrl(), mimeType: fc.constantFrom("text/plain", "application/x-votable+xml"), size: fc.nat() },
+      { requiredKeys: ["id"] }
+    ),
+    { maxLength: 3 }
+  ),
+  errorSummary: orNull(fc.record({ type: fc.constantFrom("transient" as const, "fatal" as const), message: text, hasDetail: fc.boolean() })),
+  jobInfo: orNull(fc.dictionary(parameterName, parameterValue.filter(Xml.isXmlSafe), { maxKeys: 3 }))
+})
+
+const at = (t: number | null) => (t === null ? null : new Date(t))
+
+describe("the REST binding's documents, read by the client", () => {
+  const url = "http://uws.test/uws/jobs/1"
+
+  it("a job document: every field, as the binding holds it", () => {
+    fc.assert(
+      fc.property(job, (j) => {
+        expect(Documents.parseJob(Xml.jobDocument(j, url), url)).toEqual({
+          version: "1.1",
+          jobId: j.jobId,
+          runId: j.runId,
+          ownerId: j.ownerId,
+          phase: j.phase,
+          quote: at(j.quote),
+          creationTime: at(j.creationTime),
+          startTime: at(j.startTime),
+          endTime: at(j.endTime),
+          executionDuration: j.executionDuration,
+          destruction: at(j.destruction),
+          parameters: j.parameters,
+          results: j.results.map((r) => ({
+            id: r.id,
+            href: new URL(r.href ?? `${url}/results/${encodeURIComponent(r.id)}`).href,
+            ...(r.mimeType === undefined ? {} : { mimeType: r.mimeType }),
+            ...(r.size === undefined ? {} : { size: r.size })
+          })),
+          errorSummary: j.errorSummary === null ? null : { type: j.errorSummary.type, hasDetail: j.errorSummary.hasDetail, message: j.errorSummary.message },
+          jobInfo: j.jobInfo
+        })
+      }),
+      { numRuns: propertyRuns(200) }
+    )
+  })
+
+  it("a job list: every reference", () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(job, { selector: (j) => j.jobId, maxLength: 5 }), (jobs) => {
+        const list = Documents.parseJobList(Xml.jobListDocument(jobs, (id) => `http://uws.test/uws/jobs/${id}`), "http://uws.test/uws/jobs")
+        expect(list.jobs).toEqual(
+          jobs.map((j) => ({
+            jobId: j.jobId,
+            url: `http://uws.test/uws/jobs/${j.jobId}`,
+            phase: j.phase,
+            runId: j.runId,
+            ownerId: j.ownerId,
+            creationTime: new Date(j.creationTime)
+          }))
+        )
+      }),
+      { numRuns: propertyRuns(100) }
+    )
+  })
+})
 
 describe("against the REST binding", () => {
   const BASE = "http://uws.test/uws/ctl"
