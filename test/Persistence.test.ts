@@ -10,7 +10,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Client from "@uws-kit/adapter-rest/client"
+import { Client } from "@uws-kit/client"
 import { afterAll, describe, expect, it } from "vitest"
 
 const script = fileURLToPath(new URL("../examples/server.ts", import.meta.url))

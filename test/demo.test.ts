@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import * as Client from "@uws-kit/adapter-rest/client"
+import { Client } from "@uws-kit/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../examples/server.js"
 

@@ -11,7 +11,7 @@
  */
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import * as Client from "@uws-kit/adapter-rest/client"
+import { Client } from "@uws-kit/client"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import { Identity, Uws } from "@uws-kit/core"
 import { controlledWorker } from "@uws-kit/core/testing"
