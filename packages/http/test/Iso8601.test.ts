@@ -131,6 +131,43 @@ describe("Iso8601.parse", () => {
   })
 })
 
+describe("Iso8601.parse with a default offset (the archive's zone)", () => {
+  it("property: a value without a zone is read in the default offset; a zone, when given, wins", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9000, 0, 1) }),
+        fc.integer({ min: -14 * 60, max: 14 * 60 }),
+        fc.constantFrom("Z", "+00:00", "-0000"),
+        (t, minutes, utc) => {
+          // The same instant written in local time at that offset, without a zone.
+          const local = new Date(t + minutes * 60_000).toISOString().slice(0, 23)
+          expect(Either.getOrThrow(Iso8601.parse(local, { defaultOffsetMinutes: minutes }))).toBe(t)
+          expect(Either.getOrThrow(Iso8601.parse(`${new Date(t).toISOString().slice(0, 23)}${utc}`, { defaultOffsetMinutes: minutes }))).toBe(t)
+        }
+      ),
+      { numRuns: propertyRuns(300) }
+    )
+    // A date alone is the start of that day in the default offset.
+    expect(Iso8601.format(Either.getOrThrow(Iso8601.parse("2023-07-21", { defaultOffsetMinutes: 180 })))).toBe("2023-07-20T21:00:00.000Z")
+  })
+})
+
+describe("Iso8601.isForm", () => {
+  it("property: says whether parse knows the form, whatever the values (every refusal of a known form names what is wrong)", () => {
+    const isoish = fc.stringMatching(/^[0-9]{0,8}[-T: .,Zz+0-9]{0,20}$/)
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), isoish), (text) => {
+        const r = Iso8601.parse(text)
+        if (!Iso8601.isForm(text)) expect(Either.isLeft(r) && /not an ISO 8601/.test(r.left)).toBe(true)
+        else if (Either.isLeft(r)) expect(r.left).not.toMatch(/not an ISO 8601/)
+      }),
+      { numRuns: propertyRuns(1000) }
+    )
+    expect(Iso8601.isForm("2015-02-30")).toBe(true)
+    expect(Iso8601.isForm("21.07.2023")).toBe(false)
+  })
+})
+
 describe("Iso8601.format", () => {
   it("writes UTC with milliseconds and Z; empty for none", () => {
     expect(Iso8601.format(Date.UTC(2014, 8, 10, 10, 1, 2))).toBe("2014-09-10T10:01:02.000Z")
