@@ -2,7 +2,7 @@
  * The URLs a representation points to, shared by the XML, JSON and HTML renderings so that they
  * always agree.
  */
-import { isUpload, type Parameter, type ResultRef } from "@uws-kit/core/Job"
+import { isUpload, type ResultRef } from "@uws-kit/core/Job"
 
 const seg = (s: string) => encodeURIComponent(s)
 
@@ -15,6 +15,3 @@ export { isUpload }
 /** Where a parameter's content is served (`parameters/{name}`, `?index=i` for one of several values). */
 export const parameterHref = (jobUrl: string, name: string, index?: number): string =>
   `${jobUrl}/parameters/${seg(name)}${index === undefined ? "" : `?index=${index}`}`
-
-/** The value a representation shows: uploads as the URL of their content, others as stored. */
-export const shownValue = (jobUrl: string, p: Parameter): string => (isUpload(p) ? parameterHref(jobUrl, p.name) : p.value)
