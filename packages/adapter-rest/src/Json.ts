@@ -42,11 +42,7 @@ const { format } = Iso8601
  * @since 0.1.0
  * @category models
  */
-export interface ParameterJson {
-  readonly id: string
-  readonly value: string
-  readonly byReference: boolean
-}
+export type ParameterJson = JobDocument.ParameterEntry
 
 /**
  * @since 0.1.0
