@@ -130,8 +130,8 @@ export interface JobRef {
 export const results = (job: Pick<Job, "results">, links: Pick<Links, "result">): ReadonlyArray<ResultEntry> =>
   job.results.map((r: ResultRef): ResultEntry => {
     const href = r.href ?? links.result(r.id)
-    if (r.size === undefined && r.mimeType === undefined) return { id: r.id, href }
-    return { id: r.id, href, ...(r.size === undefined ? {} : { size: r.size }), ...(r.mimeType === undefined ? {} : { mimeType: r.mimeType }) }
+    if (r.size === undefined) return r.mimeType === undefined ? { id: r.id, href } : { id: r.id, href, mimeType: r.mimeType }
+    return r.mimeType === undefined ? { id: r.id, href, size: r.size } : { id: r.id, href, size: r.size, mimeType: r.mimeType }
   })
 
 /**

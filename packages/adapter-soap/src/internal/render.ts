@@ -40,9 +40,26 @@ export const results = (jobId: string, refs: ReadonlyArray<ResultRef>, ctx: Rend
 export const errorSummaryAttributes = (e: ErrorSummary): string => ` type="${e.type}" hasDetail="${e.hasDetail}"`
 export const errorSummaryContent = (e: ErrorSummary): string => `<uws:message>${text(e.message)}</uws:message>`
 
+const TAGS: { readonly [N in JobDocument.Field["name"]]: string } = {
+  jobId: "uws:jobId",
+  runId: "uws:runId",
+  ownerId: "uws:ownerId",
+  phase: "uws:phase",
+  quote: "uws:quote",
+  creationTime: "uws:creationTime",
+  startTime: "uws:startTime",
+  endTime: "uws:endTime",
+  executionDuration: "uws:executionDuration",
+  destruction: "uws:destruction",
+  parameters: "uws:parameters",
+  results: "uws:results",
+  errorSummary: "uws:errorSummary",
+  jobInfo: "uws:jobInfo"
+}
+
 /** One field of a job or job reference. */
 const field = (f: JobDocument.Field): string => {
-  const tag = `uws:${f.name}`
+  const tag = TAGS[f.name]
   switch (f._tag) {
     case "Text":
       return f.value === null ? nil(tag) : `<${tag}>${text(f.value)}</${tag}>`
