@@ -29,7 +29,7 @@ import {
 } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
-import { canonicalName, canonicalParameters, executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef } from "../Job.js"
+import { canonicalName, canonicalParameters, executionDeadline, type ErrorSummary, type Job, type Parameter, type ResultRef, uploadName, uploadParameter } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
 import { Cursor, JobStore, type DeadlineKind, type Deadlines, type ListQuery } from "../JobStore.js"
@@ -287,15 +287,18 @@ export const makeUws = (
         ? Effect.succeed(0)
         : Effect.flatMap(store.get(jobId), (job) => {
             const names = new Set(replacing.map((u) => u.name.toLowerCase()))
-            const kept = (job?.parameters ?? []).filter((p) => p.byReference === true && p.value.startsWith("param:") && !names.has(p.name.toLowerCase()))
+            const kept = (job?.parameters ?? []).flatMap((p) => {
+              const upload = uploadName(p)
+              return upload === undefined || names.has(p.name.toLowerCase()) ? [] : [upload]
+            })
             return Effect.map(
-              Effect.forEach(kept, (p) => results.get(jobId, uploadKey(p.value.slice("param:".length)))),
+              Effect.forEach(kept, (upload) => results.get(jobId, uploadKey(upload))),
               (contents) => contents.reduce((n, c) => n + (c?.size ?? 0), 0)
             )
           })
 
     const uploadParameters = (uploads: ReadonlyArray<Upload>): Array<Parameter> =>
-      uploads.map((u) => ({ name: u.name, value: `param:${u.name}`, byReference: true }))
+      uploads.map((u) => uploadParameter(u.name))
 
     /** Parameter names are case-insensitive: one rule, here, for every adapter (see `canonicalName`). */
     const canonicalUploads = (uploads: ReadonlyArray<Upload>): ReadonlyArray<Upload> =>
@@ -892,8 +895,8 @@ export const makeUws = (
         Effect.gen(function* () {
           const job = yield* load(caller, jobId)
           const key = name.toLowerCase()
-          const parameter = job.parameters.find((p) => p.name.toLowerCase() === key && p.byReference === true && p.value.startsWith("param:"))
-          const content = parameter === undefined ? undefined : yield* results.get(jobId, uploadKey(parameter.value.slice("param:".length)))
+          const parameter = job.parameters.find((p) => p.name.toLowerCase() === key && uploadName(p) !== undefined)
+          const content = parameter === undefined ? undefined : yield* results.get(jobId, uploadKey(uploadName(parameter)!))
           if (content === undefined) return yield* Effect.fail(new ResourceNotFound({ jobId, resource: `uploaded parameter "${name}"` }))
           return content
         }),
