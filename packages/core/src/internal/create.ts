@@ -9,27 +9,19 @@ import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
 import { canonicalParameters, type Job, type Parameter } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
-import type { JobStoreService } from "../JobStore.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
-import type { Policy } from "../Policy.js"
 import * as Quote from "../Quote.js"
-import type { ResultStoreService } from "../ResultStore.js"
 import type { CreateRequest } from "../Uws.js"
-import type { Worker } from "../Worker.js"
 import { deadlinesOf, type Schedule } from "./deadlines.js"
 import { malformedParameters, type Validate } from "./parameters.js"
 import type { Transact } from "./transact.js"
 import { canonicalUploads, uploadParameters, type Uploads } from "./uploads.js"
+import type { Services } from "./services.js"
 
 const ACTIVE_PHASES: ReadonlyArray<Phases.Phase> = [...Phases.active]
 
-export const makeCreate = (deps: {
-  readonly store: JobStoreService
-  readonly results: ResultStoreService
-  readonly policy: Policy
-  readonly worker: Worker
-  readonly now: Effect.Effect<number>
+export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" | "worker" | "now"> & {
   readonly makeJobId: () => string
   readonly validate: Validate
   readonly uploads: Uploads

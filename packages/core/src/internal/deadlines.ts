@@ -8,9 +8,9 @@ import type { UwsError } from "../Errors.js"
 import { Conflict } from "../Errors.js"
 import { executionDeadline, type Job } from "../Job.js"
 import type { DeadlineKind, Deadlines, JobStoreService } from "../JobStore.js"
-import type { Policy } from "../Policy.js"
 import * as ServiceEvents from "../ServiceEvents.js"
 import type { Transact } from "./transact.js"
+import type { Services } from "./services.js"
 
 const DUE_BATCH = 64
 const KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
@@ -95,11 +95,8 @@ export const makeSchedule = (store: JobStoreService, clock: Clock.Clock, rescanI
   })
 
 /** Forks the watchdog and the reaper; they enforce what `ServiceEvents` chooses. */
-export const enforceDeadlines = (deps: {
+export const enforceDeadlines = (deps: Pick<Services, "store" | "policy" | "now"> & {
   readonly schedule: Schedule
-  readonly store: JobStoreService
-  readonly policy: Policy
-  readonly now: Effect.Effect<number>
   readonly transact: Transact
 }): Effect.Effect<void, never, Scope.Scope> => {
   const { schedule, store, policy, now, transact } = deps

@@ -4,17 +4,12 @@
  */
 import { Effect, Fiber } from "effect"
 import type { Scope } from "effect"
-import type { DispatcherService } from "../Dispatcher.js"
 import type { Job } from "../Job.js"
-import type { JobStoreService } from "../JobStore.js"
-import type { Policy } from "../Policy.js"
 import type { Run, Runs } from "./runs.js"
 import type { Transact } from "./transact.js"
+import type { Services } from "./services.js"
 
-export const startSlots = (deps: {
-  readonly store: JobStoreService
-  readonly dispatcher: DispatcherService
-  readonly policy: Policy
+export const startSlots = (deps: Pick<Services, "store" | "dispatcher" | "policy"> & {
   readonly runs: Runs
   readonly transact: Transact
   readonly execute: (job: Job) => Effect.Effect<void>

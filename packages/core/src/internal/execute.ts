@@ -7,9 +7,9 @@ import { Cause, Effect, Exit, Runtime } from "effect"
 import { StorageFailure, type UwsError } from "../Errors.js"
 import type { ErrorSummary, Job, ResultRef } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
-import type { ResultStoreService } from "../ResultStore.js"
-import { JobFailure, type ResultSpec, type RunContext, type Worker } from "../Worker.js"
+import { JobFailure, type ResultSpec, type RunContext } from "../Worker.js"
 import { RESULTS_PREFIX, type Transact } from "./transact.js"
+import type { Services } from "./services.js"
 
 export const resultKey = (id: string) => `${RESULTS_PREFIX}${id}`
 
@@ -46,9 +46,7 @@ class Abort {
 }
 
 /** Runs the application on a job and ends the job with what it returns; never fails. */
-export const makeExecute = (deps: {
-  readonly worker: Worker
-  readonly results: ResultStoreService
+export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
   readonly transact: Transact
   readonly runtime: Runtime.Runtime<never>
 }): ((job: Job) => Effect.Effect<void>) => {

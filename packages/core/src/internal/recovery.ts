@@ -6,20 +6,15 @@
 import { Effect, Option, Stream } from "effect"
 import type { Scope } from "effect"
 import * as Dispatchers from "../Dispatcher.js"
-import type { DispatcherService } from "../Dispatcher.js"
 import type { JobEvent } from "../JobEvent.js"
-import type { JobStoreService } from "../JobStore.js"
 import * as ServiceEvents from "../ServiceEvents.js"
-import type { Worker } from "../Worker.js"
 import type { Schedule } from "./deadlines.js"
 import type { Runs } from "./runs.js"
 import type { Transact } from "./transact.js"
 import type { Waiters } from "./waiters.js"
+import type { Services } from "./services.js"
 
-export const startRecovery = (deps: {
-  readonly store: JobStoreService
-  readonly dispatcher: DispatcherService
-  readonly worker: Worker
+export const startRecovery = (deps: Pick<Services, "store" | "dispatcher" | "worker"> & {
   readonly runs: Runs
   readonly transact: Transact
   readonly waiters: Waiters

@@ -4,21 +4,18 @@
  */
 import { Effect } from "effect"
 import type { PubSub } from "effect"
-import type { DispatcherService } from "../Dispatcher.js"
 import { Forbidden, InvalidTransition, JobNotFound, type UwsError } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
 import type { Job } from "../Job.js"
 import type { JobEvent, JobEventType } from "../JobEvent.js"
 import * as JobMachine from "../JobMachine.js"
-import type { JobStoreService } from "../JobStore.js"
-import type { Policy } from "../Policy.js"
-import type { ResultStoreService } from "../ResultStore.js"
 import * as ServiceEvents from "../ServiceEvents.js"
 import type { JobChange } from "../Uws.js"
 import { deadlinesOf, type Schedule } from "./deadlines.js"
 import type { Runs } from "./runs.js"
 import type { Waiters } from "./waiters.js"
+import type { Services } from "./services.js"
 
 /** How often a lost compare-and-set is retried before the caller gets `Conflict`. */
 const CAS_ATTEMPTS = 16
@@ -43,12 +40,7 @@ export interface Transact {
   readonly notify: (jobId: string, job: Job | undefined, previous: Job | undefined) => void
 }
 
-export const makeTransact = (deps: {
-  readonly store: JobStoreService
-  readonly results: ResultStoreService
-  readonly dispatcher: DispatcherService
-  readonly policy: Policy
-  readonly now: Effect.Effect<number>
+export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatcher" | "policy" | "now"> & {
   readonly runs: Runs
   readonly waiters: Waiters
   readonly schedule: Schedule

@@ -7,12 +7,10 @@ import { Effect, Either, Exit, Stream } from "effect"
 import type { LimitExceeded, UwsError } from "../Errors.js"
 import { toStream } from "../Content.js"
 import { canonicalName, type Parameter } from "../Job.js"
-import type { JobStoreService } from "../JobStore.js"
 import * as Policies from "../Policy.js"
-import type { Policy } from "../Policy.js"
-import type { ResultStoreService } from "../ResultStore.js"
 import type { Upload } from "../Uws.js"
 import { randomJobId } from "./jobId.js"
+import type { Services } from "./services.js"
 
 export const uploadKey = (name: string) => `parameters/${name}`
 
@@ -40,11 +38,7 @@ export interface Uploads {
   readonly staged: <A>(jobId: string, uploads: ReadonlyArray<Upload>, update: Effect.Effect<A, UwsError>) => Effect.Effect<A, UwsError>
 }
 
-export const makeUploads = (deps: {
-  readonly policy: Policy
-  readonly store: JobStoreService
-  readonly results: ResultStoreService
-}): Uploads => {
+export const makeUploads = (deps: Pick<Services, "policy" | "store" | "results">): Uploads => {
   const { policy, store, results } = deps
 
   /**
