@@ -221,6 +221,17 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
           yield* sql`CREATE INDEX uws_archive_index_names ON uws_archive_index (list, storage_id, name_lower)`
         })
     })
+  }),
+  // Changes are announced by their writers after commit (`internal/announce`), not by triggers:
+  // a NOTIFY inside a write holds a database-wide lock through the commit's flush, so every
+  // job write waited for the previous one's fsync (measured: 449 against 3,628 updates/s).
+  "7_announce_after_commit": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) return
+    yield* sql`DROP TRIGGER IF EXISTS uws_jobs_changed ON uws_jobs`
+    yield* sql`DROP FUNCTION IF EXISTS uws_kit_job_changed()`
+    yield* sql`DROP TRIGGER IF EXISTS uws_leases_released ON uws_leases`
+    yield* sql`DROP FUNCTION IF EXISTS uws_kit_lease_released()`
   })
 }
 

@@ -10,6 +10,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Errors, JobStore, Phase } from "@uws-kit/core"
 import { quotaKeyOf, type Job } from "@uws-kit/core/Job"
 import { Effect } from "effect"
+import { jobChanged } from "./internal/announce.js"
 
 /**
  * @since 0.1.0
@@ -129,7 +130,9 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
         sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`.pipe(
           Effect.mapError(failure("insert")),
           Effect.flatMap((rows) =>
-            rows.length === 1 ? Effect.void : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
+            rows.length === 1
+              ? jobChanged(sql, list, job.jobId, { phase: job.phase, ...deadlines })
+              : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
           )
         ),
       update: (job, expectedVersion, deadlines) =>
@@ -138,12 +141,14 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
               body = ${JSON.stringify(job)}
             WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("update")),
-          Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : lost(job.jobId, expectedVersion)))
+          Effect.flatMap((rows) =>
+            rows.length === 1 ? jobChanged(sql, list, job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
+          )
         ),
       remove: (jobId, expectedVersion) =>
         sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("remove")),
-          Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : lost(jobId, expectedVersion)))
+          Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(sql, list, jobId, undefined) : lost(jobId, expectedVersion)))
         ),
       list: (query) => Effect.mapError(listJobs(query), failure("list")),
       count: (query) => {
