@@ -10,7 +10,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Errors, JobStore, Phase } from "@uws-kit/core"
 import { quotaKeyOf, type Job } from "@uws-kit/core/Job"
 import { Effect } from "effect"
-import { jobChanged } from "./internal/announce.js"
+import { makeJobAnnouncer } from "./internal/announce.js"
 
 /**
  * @since 0.1.0
@@ -40,8 +40,9 @@ const instant = (t: number) => Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, never, SqlClient.SqlClient> =>
-  Effect.map(SqlClient.SqlClient, (sql) => {
+  Effect.map(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
     const list = options.list
+    const jobChanged = makeJobAnnouncer(sql, list, runtime)
     const columns = (job: Job, deadlines: JobStore.Deadlines) => ({
       list,
       job_id: job.jobId,
@@ -131,7 +132,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
           Effect.mapError(failure("insert")),
           Effect.flatMap((rows) =>
             rows.length === 1
-              ? jobChanged(sql, list, job.jobId, { phase: job.phase, ...deadlines })
+              ? jobChanged(job.jobId, { phase: job.phase, ...deadlines })
               : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
           )
         ),
@@ -143,13 +144,13 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
             WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("update")),
           Effect.flatMap((rows) =>
-            rows.length === 1 ? jobChanged(sql, list, job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
+            rows.length === 1 ? jobChanged(job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
           )
         ),
       remove: (jobId, expectedVersion) =>
         sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("remove")),
-          Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(sql, list, jobId, undefined) : lost(jobId, expectedVersion)))
+          Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
         ),
       list: (query) => Effect.mapError(listJobs(query), failure("list")),
       count: (query) => {
