@@ -146,7 +146,7 @@ export const create = async (ctx: Context, params: Params, run = false): Promise
 export const readDocument = <A>(ctx: Context, exchange: Exchange.Exchange, what: string, parse: (xml: string) => A): A => {
   expectStatus(exchange, [200], what)
   expect(Exchange.isXml(exchange), `${what}: expected an XML document, got ${exchange.contentType || "no content type"}.`, exchange)
-  ctx.documents.push({ name: `${exchange.method} ${exchange.url} → ${exchange.status}`, xml: exchange.body })
+  ctx.documents.push({ name: `${Exchange.curl(exchange)}  → ${exchange.status}`, xml: exchange.body })
   try {
     return parse(exchange.body)
   } catch (e) {

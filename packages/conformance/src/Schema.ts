@@ -13,7 +13,7 @@ import { validateXML } from "xmllint-wasm"
  * @category models
  */
 export interface Document {
-  /** What the document answered, e.g. `GET http://…/jobs/1 → 200`. */
+  /** The request that answered the document (a curl line) and its status. */
   readonly name: string
   readonly xml: string
 }
