@@ -70,7 +70,8 @@ export type Action = "create" | "create+run" | "run" | "abort" | "delete" | "rea
  * @category model
  */
 export const allowedAfter = (before: Seen, action: Action, accepted: boolean): ReadonlySet<Seen> | undefined => {
-  if (before === "GONE") return accepted ? undefined : new Set<Seen>(["GONE"])
+  // A job that is gone stays gone; only a read "succeeds" on it (by answering 404).
+  if (before === "GONE") return accepted && action !== "read" ? undefined : new Set<Seen>(["GONE"])
   if (action === "create") return accepted ? reachable(["PENDING"]) : undefined
   if (action === "create+run") return accepted ? reachable(["QUEUED", "HELD", "EXECUTING"]) : undefined
   if (action === "delete") return accepted ? new Set<Seen>(["GONE", "ARCHIVED"]) : reachable([before])
