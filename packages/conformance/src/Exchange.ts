@@ -104,7 +104,7 @@ export const recorder = (options: RecorderOptions = {}): Recorder => {
   return { send, exchanges: () => log }
 }
 
-const shellQuote = (s: string) => (/^[\w@%+=:,./?&-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`)
 
 /**
  * The request as a curl command line.
@@ -114,7 +114,8 @@ const shellQuote = (s: string) => (/^[\w@%+=:,./?&-]+$/.test(s) ? s : `'${s.repl
  */
 export const curl = (e: Pick<Exchange, "method" | "url" | "form">): string => {
   const parts = ["curl", "-sS", "-i"]
-  if (e.method !== "GET" && !(e.method === "POST" && e.form !== undefined)) parts.push("-X", e.method)
+  // curl POSTs when given fields; otherwise the method is named.
+  if (e.method !== "GET" && !(e.method === "POST" && (e.form?.length ?? 0) > 0)) parts.push("-X", e.method)
   for (const [k, v] of e.form ?? []) parts.push("--data-urlencode", shellQuote(`${k}=${v}`))
   parts.push(shellQuote(e.url))
   return parts.join(" ")
