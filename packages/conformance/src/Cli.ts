@@ -194,6 +194,7 @@ const list = Command.make(
     guarded(async () => {
       const jobs = await Client.make(a.url).list({ phases: a.phase as ReadonlyArray<Phase>, ...(Option.isSome(a.last) ? { last: a.last.value } : {}) })
       if (a.json) out(JSON.stringify(jobs.jobs, null, 2))
+      else if (jobs.jobs.length === 0) process.stderr.write("no jobs\n")
       else for (const j of jobs.jobs) out(`${j.jobId}  ${j.phase.padEnd(9)}  ${j.creationTime?.toISOString() ?? "-".padEnd(24)}  ${j.url}`)
     })
 ).pipe(Command.withDescription("List jobs, optionally filtered by phase and recency."))
