@@ -75,16 +75,24 @@ export const recorder = (options: RecorderOptions = {}): Recorder => {
       for (const [k, v] of request.form) body.append(k, v)
     }
     const started = Date.now()
-    const response = await doFetch(
-      new globalThis.Request(request.url, {
-        method: request.method,
-        headers,
-        redirect: "manual",
-        signal: AbortSignal.timeout(options.requestTimeout ?? 30_000),
-        ...(body === undefined ? {} : { body })
-      })
-    )
-    const text = await response.text()
+    let response: Response
+    let text: string
+    try {
+      response = await doFetch(
+        new globalThis.Request(request.url, {
+          method: request.method,
+          headers,
+          redirect: "manual",
+          signal: AbortSignal.timeout(options.requestTimeout ?? 30_000),
+          ...(body === undefined ? {} : { body })
+        })
+      )
+      text = await response.text()
+    } catch (e) {
+      // fetch says only "fetch failed"; the reason (refused, unknown host, time-out) is its cause.
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : e instanceof Error ? e.message : String(e)
+      throw new Error(`${request.method} ${request.url}: ${cause}`)
+    }
     const at = Date.now()
     const location = response.headers.get("location")
     const exchange: Exchange = {
