@@ -9,7 +9,6 @@
 import { Args, Command, Options } from "@effect/cli"
 import { Client, Documents, Transport, UwsClientError } from "@uws-kit/client"
 import * as Phases from "@uws-kit/core/Phase"
-import type { Phase } from "@uws-kit/core/Phase"
 import { Effect, Option } from "effect"
 import { createWriteStream } from "node:fs"
 import { mkdir, writeFile } from "node:fs/promises"
@@ -192,7 +191,7 @@ const list = Command.make(
   },
   (a) =>
     guarded(async () => {
-      const jobs = await Client.make(a.url).list({ phases: a.phase as ReadonlyArray<Phase>, ...(Option.isSome(a.last) ? { last: a.last.value } : {}) })
+      const jobs = await Client.make(a.url).list({ phases: a.phase, ...(Option.isSome(a.last) ? { last: a.last.value } : {}) })
       if (a.json) out(JSON.stringify(jobs.jobs, null, 2))
       else if (jobs.jobs.length === 0) process.stderr.write("no jobs\n")
       else for (const j of jobs.jobs) out(`${j.jobId}  ${j.phase.padEnd(9)}  ${j.creationTime?.toISOString() ?? "-".padEnd(24)}  ${j.url}`)
