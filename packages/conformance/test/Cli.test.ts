@@ -78,6 +78,21 @@ describe("uws conform", () => {
     }
   })
 
+  it("on a terminal, redraws one progress bar in place", async () => {
+    // util-linux's script gives the process a pseudo-terminal (bsdutils is Essential in Debian).
+    const command = [process.execPath, "--conditions=@uws-kit/source", "--import", "tsx", bin, "conform", `${demo.url}/uws/echo/jobs`, "A=1", "--error", "ERROR=boom", "--runs", "0"].join(" ")
+    const r = await new Promise<Run>((resolve) =>
+      execFile("script", ["-qec", command, "/dev/null"], { cwd: root, timeout: 120_000 }, (error, stdout, stderr) =>
+        resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr })
+      )
+    )
+    expect(r.code, r.stdout).toBe(0)
+    const redraws = r.stdout.split("\r\x1b[2K").slice(1)
+    expect(redraws[0]).toMatch(/^\[-+\] 0\/\d+ create$/)
+    expect(redraws.at(-1)).toMatch(/^\[#+\] (\d+)\/\1 done\r?\n/)
+    expect(r.stdout).toMatch(/\d+ passed, 0 failed, 0 skipped/)
+  })
+
   it("refuses what is not NAME=VALUE, and a missing URL", async () => {
     const r = await uws("conform", `${demo.url}/uws/echo/jobs`, "oops")
     expect(r.code).toBe(1)
