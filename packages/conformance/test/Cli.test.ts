@@ -42,7 +42,7 @@ afterAll(async () => {
   if (tmp !== undefined) rmSync(tmp, { recursive: true, force: true })
 })
 
-describe("uws conform", () => {
+describe("uws conform", { timeout: 180_000 }, () => {
   it("passes the demo's echo list, with progress, a JSON report and a JUnit report, and exits 0", async () => {
     const json = path.join(tmp, "report.json")
     const junit = path.join(tmp, "report.xml")
@@ -103,7 +103,7 @@ describe("uws conform", () => {
   })
 })
 
-describe("uws submit, watch, list, results, abort, delete", () => {
+describe("uws submit, watch, list, results, abort, delete", { timeout: 180_000 }, () => {
   it("submit --wait follows a sleep job to COMPLETED with its progress", async () => {
     const r = await uws("submit", `${demo.url}/uws/sleep/jobs`, "SECONDS=0.3", "--wait")
     expect(r.code, r.stderr).toBe(0)

@@ -22,7 +22,7 @@ const named: Record<BrokenServer.Fault, ReadonlyArray<string>> = {
 
 const failing = (report: Report.Report) => report.checks.filter((c) => c.outcome === "fail").map((c) => c.id)
 
-describe.concurrent("checkServer against a UWS server with injected faults", () => {
+describe.concurrent("checkServer against a UWS server with injected faults", { timeout: 120_000 }, () => {
   it("passes a server with no fault, random client sequences included", async () => {
     const server = await BrokenServer.start()
     try {
