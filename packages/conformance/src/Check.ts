@@ -87,6 +87,8 @@ export interface Check {
   readonly id: string
   readonly section: string
   readonly title: string
+  /** The kind of job the check cannot run without (the report skips it when none is given). */
+  readonly needs?: "error"
   readonly run: (ctx: Context) => Promise<void>
 }
 

@@ -230,6 +230,7 @@ export const checks: ReadonlyArray<Check> = [
     id: "error",
     section: "§2.1.9",
     title: "a failed job is ERROR with an errorSummary, and /error answers",
+    needs: "error",
     run: async (ctx) => {
       if (ctx.jobs.error === undefined) throw new Skip("no failing job given (--error NAME=VALUE)")
       const { url } = await started(ctx, ctx.jobs.error)

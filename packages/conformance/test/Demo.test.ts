@@ -22,6 +22,7 @@ describe("the demo's echo job list", () => {
 })
 
 describe("the demo's sleep job list", () => {
-  // sleep cannot fail, so its error check is skipped; it is the one with an EXECUTING phase.
+  // sleep cannot fail (bad SECONDS are refused at creation), so its error check is not registered;
+  // it is the list with an EXECUTING phase.
   describeConformance(() => `${demo.url}/uws/sleep/jobs`, { quick: [["SECONDS", "0.1"]], slow: [["SECONDS", "600"]], runs: 25, seed: 20261130 })
 })
