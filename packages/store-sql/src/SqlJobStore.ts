@@ -11,6 +11,7 @@ import { Errors, JobStore, Phase } from "@uws-kit/core"
 import { quotaKeyOf, type Job } from "@uws-kit/core/Job"
 import { Effect } from "effect"
 import { makeJobAnnouncer } from "./internal/announce.js"
+import { groupCommitOf } from "./internal/groupCommit.js"
 
 /**
  * @since 0.1.0
@@ -43,6 +44,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
   Effect.map(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
     const list = options.list
     const jobChanged = makeJobAnnouncer(sql, list, runtime)
+    const commit = groupCommitOf(sql, runtime)
     const columns = (job: Job, deadlines: JobStore.Deadlines) => ({
       list,
       job_id: job.jobId,
@@ -128,7 +130,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
           Effect.mapError(failure("get"))
         ),
       insert: (job, deadlines) =>
-        sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`.pipe(
+        commit(sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`).pipe(
           Effect.mapError(failure("insert")),
           Effect.flatMap((rows) =>
             rows.length === 1
@@ -139,16 +141,16 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
       update: (job, expectedVersion, deadlines) =>
         // Owner, quota key and creation time are fixed when a job is created (the service never
         // changes them): leaving their columns out spares their indexes a rewrite on every change.
-        sql`UPDATE uws_jobs SET phase = ${job.phase}, version = ${job.version}, destruction_at = ${deadlines.destruction},
+        commit(sql`UPDATE uws_jobs SET phase = ${job.phase}, version = ${job.version}, destruction_at = ${deadlines.destruction},
               execution_at = ${deadlines.execution}, body = ${JSON.stringify(job)}
-            WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
+            WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
           Effect.mapError(failure("update")),
           Effect.flatMap((rows) =>
             rows.length === 1 ? jobChanged(job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
           )
         ),
       remove: (jobId, expectedVersion) =>
-        sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
+        commit(sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
           Effect.mapError(failure("remove")),
           Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
         ),
