@@ -77,6 +77,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     for (const effect of decision.effects) {
       switch (effect) {
         case "dispatch":
+          runs.queued.put(decision.job)
           then(dispatcher.offer(before.jobId))
           break
         case "cancel":
