@@ -10,8 +10,9 @@
  * made the lifecycle bench a third slower.) So a write must be safe to run again after a
  * rollback: a description of statements, not an effect that does something else once.
  *
- * PostgreSQL keeps one transaction per write: its writers run on several connections at once and
- * the server already shares WAL flushes between concurrent commits.
+ * PostgreSQL does not use this: a batch would run its writes one round trip after another on one
+ * connection. Its stores put concurrent writes of a kind in one multi-row statement instead
+ * (internal/batch.ts).
  */
 import { SqlClient } from "@effect/sql"
 import { Deferred, Effect, Exit, FiberId, Option, Runtime } from "effect"
