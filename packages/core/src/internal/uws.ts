@@ -9,6 +9,7 @@ import * as Dispatchers from "../Dispatcher.js"
 import { Cursor, JobStore, type ListQuery } from "../JobStore.js"
 import { Forbidden, InvalidParameter, ResourceNotFound } from "../Errors.js"
 import type { Caller } from "../Identity.js"
+import type { Job } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
@@ -57,14 +58,15 @@ export const makeUws = (
     const validate = makeValidate(worker, options.validationTimeout ?? 30_000)
     const uploads = makeUploads({ policy, store, results })
 
-    const run = (caller: Caller, jobId: string) =>
+    const run = (caller: Caller, jobId: string, known?: Job) =>
       transact
         .transact(caller, jobId, "RUN", (job, at) =>
           ServiceEvents.countsQueue(policy)
             ? Effect.flatMap(store.count({ phases: ["QUEUED"] }), (queued) =>
                 Effect.map(ServiceEvents.runEvent(policy, job.phase, queued), (type) => ServiceEvents.event(policy, type, at))
               )
-            : Effect.succeed<JobEvent>({ type: "RUN", at })
+            : Effect.succeed<JobEvent>({ type: "RUN", at }),
+          known
         )
         .pipe(Effect.map((d) => d.job))
 
