@@ -74,6 +74,14 @@ export interface Options extends HostOptions {
 }
 
 /**
+ * What Express passes a mounted listener third (ignored: the listener answers every request).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Next = (error?: unknown) => void
+
+/**
  * A served binding.
  *
  * @since 0.1.0
@@ -84,8 +92,11 @@ export interface Edge {
   readonly app: App
   /** Web-standard handler; `context.caller` is the caller the host authenticated. */
   readonly handler: (request: Request, context?: HostContext) => Promise<Response>
-  /** Node listener; `context.caller` is the caller the host authenticated. */
-  readonly listener: (request: IncomingMessage, response: ServerResponse, context?: HostContext) => void
+  /**
+   * Node listener; `context.caller` is the caller the host authenticated. Mounted as Express
+   * middleware (`app.use(path, listener)`), the `next` Express passes third is ignored.
+   */
+  readonly listener: (request: IncomingMessage, response: ServerResponse, context?: HostContext | Next) => void
   /** The app added to an `HttpLayerRouter` at the mount path and below it. */
   readonly layer: Layer.Layer<never, never, HttpLayerRouter.HttpRouter>
   /** Stops the binding (see the binding's own `dispose`); the host's runtime stays the host's. */
@@ -145,7 +156,8 @@ export const make = (app: App, options: Options): Edge => {
     },
     listener: (req, res, context) => {
       HalfClose.answerAfterHalfClose(req)
-      if (context?.caller !== undefined) contexts.set(req, () => context)
+      // Express calls a mounted listener with `next` third: only an object is the host's context.
+      if (typeof context === "object" && context !== null && context.caller !== undefined) contexts.set(req, () => context)
       else if (hooks?.node !== undefined) {
         const hook = hooks.node
         contexts.set(req, () => hook(req, res))
