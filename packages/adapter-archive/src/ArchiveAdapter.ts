@@ -26,7 +26,7 @@ import { createHash } from "node:crypto"
 import * as os from "node:os"
 import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { getRequestListener } from "@hono/node-server"
-import type { Identity } from "@uws-kit/core"
+import { Identity } from "@uws-kit/core"
 import { CrossSite, HalfClose, PublicOrigin } from "@uws-kit/http"
 import { Cause, Effect, Either, Option, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
@@ -56,10 +56,11 @@ export interface ArchiveAdapterOptions {
   /** Path prefix of the API (default `/api`, as in the seed). */
   readonly basePath?: string
   /**
-   * Who is calling (the source system), from the request's headers; `null` answers 401.
-   * Default: anonymous. Must not read the body.
+   * Who is calling (the source system), from the request's headers: the same contract as the
+   * REST and SOAP bindings. A throw or a rejection answers 401 (`errorCode: "Unauthenticated"`,
+   * its message in `errorDescription`). Default: anonymous. Must not read the body.
    */
-  readonly identify?: (request: Request) => Identity.Caller | null | Promise<Identity.Caller | null>
+  readonly identify?: (request: Request) => Identity.Caller | Promise<Identity.Caller>
   /** How a container's source system is shown (default: `{ id: <uploader's id>, name: null }`). */
   readonly sourceSystem?: (ownerId: string | null) => SourceSystem
   /** Where uploads are spooled while they are received (default: the OS temporary folder). */
@@ -215,14 +216,22 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   })
 
   const caller = Effect.gen(function* () {
-    if (identify === undefined) return { id: null } as Identity.Caller
+    if (identify === undefined) return Identity.anonymous
     const request = yield* HttpServerRequest.HttpServerRequest
     const web = HttpServerRequest.toWebEither(request)
     const who = yield* Effect.tryPromise({
       try: async () => identify(Either.isRight(web) ? web.right : new Request("http://localhost/")),
-      catch: (e) => e
-    }).pipe(Effect.orDie)
-    if (who === null) return yield* Effect.fail(new RequestProblem({ status: 401, code: "Unauthenticated", reason: "this archive needs to know who you are" }))
+      catch: (e) =>
+        new RequestProblem({
+          status: 401,
+          code: "Unauthenticated",
+          reason: `who you are could not be established: ${e instanceof Error ? e.message : String(e)}`
+        })
+    })
+    // A host written in JavaScript may still answer null; that is its bug, not the caller's.
+    if (typeof who !== "object" || who === null || !(who.id === null || typeof who.id === "string")) {
+      return yield* Effect.dieMessage("the host's identify function returned no caller")
+    }
     return who
   })
 

@@ -8,7 +8,7 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { MemoryStorage } from "@uws-kit/adapter-archive"
+import { ArchiveAdapter, MemoryStorage } from "@uws-kit/adapter-archive"
 import { afterEach, describe, expect, it } from "vitest"
 import { fixture, isErrorEnvelope, makeHarness, seedForm, type Harness, type HarnessOptions } from "./support/harness.js"
 import { unzip } from "./support/unzip.js"
@@ -207,11 +207,41 @@ describe("the other routes", () => {
     expect((await h.json("POST", "/api/document/search", "{}", { "x-caller": "7" })).body.data.totalRecords).toBe(0)
   })
 
-  it("answer 401 when the host cannot tell who is calling", async () => {
-    const { h } = await setup({ adapter: { identify: (request) => (request.headers.get("authorization") === null ? null : { id: "4" }) } })
-    const anonymous = await h.json("GET", "/api/user/storages")
-    expect(anonymous).toMatchObject({ status: 401, body: { data: null, errorCode: "Unauthenticated" } })
+  it("answer 401 in the envelope when identify throws or rejects, as REST and SOAP do", async () => {
+    const { h } = await setup({
+      adapter: {
+        identify: (request) => {
+          const auth = request.headers.get("authorization")
+          if (auth === null) throw new Error("no credentials")
+          if (auth === "Bearer expired") return Promise.reject(new Error("the token has expired"))
+          return { id: "4" }
+        }
+      }
+    })
+    for (const [path, method] of [["/api/user/storages", "GET"], ["/api/document/search", "POST"], ["/api/document/x/status", "GET"]] as const) {
+      expect(await h.json(method, path, method === "POST" ? "{}" : undefined)).toEqual({
+        status: 401,
+        body: { data: null, errorCode: "Unauthenticated", errorDescription: "who you are could not be established: no credentials" }
+      })
+    }
+    const expired = await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer expired" })
+    expect(expired).toMatchObject({ status: 401, body: { errorCode: "Unauthenticated", errorDescription: expect.stringContaining("the token has expired") } })
     expect((await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer x" })).status).toBe(200)
+  })
+
+  it("treat every caller as anonymous when the host gives no identify", async () => {
+    const { h } = await setup()
+    const bare = ArchiveAdapter.makeArchiveAdapter({ archive: h.archive })
+    try {
+      const answer = (request: Request) => bare.handler(request).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+      const uploaded = await answer(new Request("http://archive.test/api/document/content", { method: "POST", body: seedForm() }))
+      expect(uploaded.status).toBe(200)
+      await h.settle()
+      const detail = await answer(new Request(`http://archive.test/api/document/${uploaded.body.data}`))
+      expect(detail.body.data.sourceSystem).toEqual({ id: null, name: null })
+    } finally {
+      await bare.dispose()
+    }
   })
 })
 
