@@ -29,6 +29,7 @@ import * as Lifecycle from "./ContainerLifecycle.js"
 import * as ContainerIndexes from "./ContainerIndex.js"
 import type { ContainerIndex } from "./ContainerIndex.js"
 import type { Container, PartRecord, SaveType } from "./Container.js"
+import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as Search from "./Search.js"
@@ -256,8 +257,12 @@ export const make = (
     const upgrader =
       options.upgrader === undefined
         ? undefined
-        : yield* Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout })
-    if (upgrader !== undefined) yield* Effect.addFinalizer(() => upgrader.dispose)
+        : yield* PluginLifecycle.acquire(
+            Effect.map(Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout }), (hosted) => ({
+              ...hosted,
+              dispose: PluginLifecycle.dispose(hosted)
+            }))
+          )
 
     // ---- the background step ---------------------------------------------------------------
     const partView = (part: PartRecord): ContainerPart => ({
