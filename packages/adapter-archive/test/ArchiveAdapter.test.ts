@@ -173,11 +173,17 @@ describe("the other routes", () => {
     expect(unknown).toMatchObject({ status: 404, body: { data: null, errorCode: "RouteNotFound" } })
     const wrong = await h.call("GET", "/api/document/content")
     expect(wrong.status).toBe(405)
-    expect(wrong.headers.get("allow")).toBe("POST")
+    // Allow is derived from the declared routes (the shared edge's Routes), OPTIONS included.
+    expect(wrong.headers.get("allow")).toBe("POST, OPTIONS")
     expect(await wrong.json()).toMatchObject({ errorCode: "MethodNotAllowed" })
     const put = await h.call("PUT", "/api/document/abc")
     expect(put.status).toBe(405)
-    expect(put.headers.get("allow")).toBe("GET, HEAD, DELETE")
+    expect(put.headers.get("allow")).toBe("GET, DELETE, HEAD, OPTIONS")
+    expect(await put.json()).toMatchObject({ data: null, errorCode: "MethodNotAllowed" })
+    const options = await h.call("OPTIONS", "/api/document/abc/status")
+    expect([options.status, options.headers.get("allow")]).toEqual([204, "GET, HEAD, OPTIONS"])
+    const trace = await h.call("PROPFIND", "/api/document/search")
+    expect([trace.status, trace.headers.get("allow")]).toEqual([405, "POST, OPTIONS"])
     const absent = await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41")
     expect(absent).toMatchObject({ status: 404, body: { data: null, errorCode: "ContainerNotFound" } })
     expect((await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41/status")).status).toBe(404)
@@ -227,6 +233,18 @@ describe("the other routes", () => {
     const expired = await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer expired" })
     expect(expired).toMatchObject({ status: 401, body: { errorCode: "Unauthenticated", errorDescription: expect.stringContaining("the token has expired") } })
     expect((await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer x" })).status).toBe(200)
+  })
+
+  it("take the caller the host authenticated, per request, before identify", async () => {
+    const { h } = await setup({ adapter: { identify: () => Promise.reject(new Error("not used when the host knows")) } })
+    const asHost = (request: Request) => h.api.handler(request, { caller: { id: "4" } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+    const uploaded = await asHost(new Request("http://archive.test/api/document/content", { method: "POST", body: seedForm() }))
+    expect(uploaded.status).toBe(200)
+    await h.settle()
+    const detail = await asHost(new Request(`http://archive.test/api/document/${uploaded.body.data}`))
+    expect(detail.body.data.sourceSystem).toEqual({ id: "4", name: null })
+    // Without the host's caller, identify decides (here: refuses).
+    expect((await h.json("GET", `/api/document/${uploaded.body.data}`)).status).toBe(401)
   })
 
   it("treat every caller as anonymous when the host gives no identify", async () => {
