@@ -8,7 +8,10 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
+import { HttpLayerRouter } from "@effect/platform"
 import { ArchiveAdapter, MemoryStorage } from "@uws-kit/adapter-archive"
+import { Identity } from "@uws-kit/http"
+import { Effect, Layer } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { fixture, isErrorEnvelope, makeHarness, seedForm, type Harness, type HarnessOptions } from "./support/harness.js"
 import { unzip } from "./support/unzip.js"
@@ -245,6 +248,26 @@ describe("the other routes", () => {
     expect(detail.body.data.sourceSystem).toEqual({ id: "4", name: null })
     // Without the host's caller, identify decides (here: refuses).
     expect((await h.json("GET", `/api/document/${uploaded.body.data}`)).status).toBe(401)
+  })
+
+  it("mount in an Effect host's router through its layer, the host's caller passed as HostCaller", async () => {
+    const { h } = await setup({ adapter: { identify: () => Promise.reject(new Error("the host authenticates")) } })
+    const id = (await post(h, seedForm())).status
+    expect(id).toBe(401)
+    const hostCaller = HttpLayerRouter.middleware(
+      (app) => Effect.provideService(app, Identity.HostCaller, { id: "4" }),
+      { global: true }
+    )
+    const { handler, dispose } = HttpLayerRouter.toWebHandler(Layer.merge(h.api.layer, hostCaller), { disableLogger: true })
+    try {
+      const uploaded = await handler(new Request("http://host.test/api/document/content", { method: "POST", body: seedForm() }))
+      expect(uploaded.status).toBe(200)
+      const storages = (await (await handler(new Request("http://host.test/api/user/storages"))).json()) as any
+      expect(storages.data).toEqual([{ id: 4, name: "Technical support" }, { id: 7, name: "Accounting" }])
+      expect((await handler(new Request("http://host.test/elsewhere"))).status).toBe(404)
+    } finally {
+      await dispose()
+    }
   })
 
   it("treat every caller as anonymous when the host gives no identify", async () => {
