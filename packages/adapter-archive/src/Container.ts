@@ -360,11 +360,11 @@ const observed = (job: Job.Job, stage: Stage, verified: boolean): StageEventType
  * not written by this archive): the phase is the authority on the job, so its stage is taken.
  */
 const resolveStage = (job: Job.Job, verified: boolean, storageEnded: boolean): { readonly stage: Stage; readonly consistent: boolean } => {
-  const written_ = info(job, Info.stage)
+  const kept = info(job, Info.stage)
   const legacy = info(job, "step")
   const base: Stage =
-    written_ !== undefined && Lifecycle.isStage(written_) && written.includes(written_)
-      ? written_
+    kept !== undefined && Lifecycle.isStage(kept) && written.includes(kept)
+      ? kept
       : legacy !== undefined && legacySteps[legacy] !== undefined
         ? legacySteps[legacy]
         : "stored"
