@@ -86,7 +86,8 @@ export interface ArchiveAdapterOptions extends Identity.Options, Edge.HostOption
   readonly allowedOrigins?: ReadonlyArray<string>
   /**
    * Whether `X-Forwarded-*`/`Forwarded` headers are believed when the request's public origin is
-   * compared with a page's `Origin` (default `true`, as in the other bindings).
+   * compared with a page's `Origin` (default `false`, as in the other bindings: a client that
+   * reaches the API directly could forge them). Turn it on behind a proxy that sets (or strips) them.
    */
   readonly trustForwarded?: boolean
 }
@@ -174,7 +175,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const offset = options.dateOffsetMinutes ?? 0
   const sourceSystem = options.sourceSystem ?? ((ownerId) => ({ id: ownerId, name: null }))
   const crossSite = CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
-  const trustForwarded = options.trustForwarded ?? true
+  const trustForwarded = options.trustForwarded ?? false
 
   /** Refuses a state-changing request sent by another site's page, before anything is read. */
   const sameSite = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {

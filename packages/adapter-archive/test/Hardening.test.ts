@@ -95,6 +95,16 @@ describe("cross-site requests (CSRF)", () => {
     }
     expect((await h.json("POST", "/api/document/search", "{}", { ...firefoxFetch("http://archive.test", "same-origin"), "x-caller": "4" })).status).toBe(200)
   })
+
+  it("believes X-Forwarded-* only when told to (behind a proxy): a direct client cannot forge its way to same-origin", async () => {
+    const proxied = { origin: "https://archive.example", "x-forwarded-host": "archive.example", "x-forwarded-proto": "https", "x-caller": "4" }
+    const direct = await memoryHarness()
+    const forged = await direct.json("POST", "/api/document/content", seedForm(), proxied)
+    expect(forged.status).toBe(403)
+    expect(isErrorEnvelope(forged.body, "CrossSiteRequest")).toBe(true)
+    const behindProxy = await memoryHarness({ trustForwarded: true })
+    expect((await behindProxy.json("POST", "/api/document/content", seedForm(), proxied)).status).toBe(200)
+  })
 })
 
 describe("HEAD changes nothing", () => {
