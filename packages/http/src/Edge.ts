@@ -24,17 +24,18 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, type Layer, ManagedRuntime, Runtime } from "effect"
+import { Effect, type Layer, ManagedRuntime, Runtime, type Scope } from "effect"
 import * as HalfClose from "./HalfClose.js"
 import { contexts, type HostContext } from "./internal/hostContext.js"
 
 /**
- * The app a binding is built from: it handles every error itself.
+ * The app a binding is built from: it handles every error itself (a scope, when it needs one, is
+ * the request's).
  *
  * @since 0.1.0
  * @category models
  */
-export type App = HttpApp.Default<never, HttpServerRequest>
+export type App = HttpApp.Default<never, HttpServerRequest | Scope.Scope>
 
 /**
  * The per-request hook of a host (like tRPC's `createContext`): what it knows about the request,

@@ -94,7 +94,8 @@ describe("Identity", () => {
     const res = await Effect.runPromise(
       edge.app.pipe(
         Effect.provideService(Identity.HostCaller, CoreIdentity.user("effect-host")),
-        Effect.provideService(HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(new Request("http://x/")))
+        Effect.provideService(HttpServerRequest.HttpServerRequest, HttpServerRequest.fromWeb(new Request("http://x/"))),
+        Effect.scoped
       )
     )
     expect(res.status).toBe(200)
