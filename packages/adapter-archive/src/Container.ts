@@ -15,7 +15,6 @@
  * @since 0.1.0
  */
 import { Iso8601 } from "@uws-kit/http"
-import { Either } from "effect"
 import type { Job, Phase } from "@uws-kit/core"
 import { Either } from "effect"
 import * as Lifecycle from "./ContainerLifecycle.js"
