@@ -14,6 +14,7 @@ import { mount } from "hono/mount"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { Job as Jobs, Uws, Worker } from "@uws-kit/core"
 import { RestAdapter } from "@uws-kit/adapter-rest"
+import { closeServer, listen } from "./hosts.js"
 
 const PREFIX = "/uws/echo"
 
@@ -29,15 +30,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await started.close()
 })
-
-const listen = (server: Server): Promise<number> =>
-  new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)))
-
-const closeServer = (server: Server) =>
-  new Promise<void>((resolve) => {
-    server.closeAllConnections()
-    server.close(() => resolve())
-  })
 
 const text = (xml: string, element: string) => new RegExp(`<uws:${element}>([^<]*)</uws:${element}>`).exec(xml)?.[1]
 

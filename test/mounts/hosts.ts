@@ -16,10 +16,11 @@ import Fastify, { type FastifyReply, type FastifyRequest } from "fastify"
 import { type Context, Hono } from "hono"
 import type { Edge, Identity } from "@uws-kit/http"
 
-/** What the hosts' own authentication knows about a user. */
-export interface HostUser {
-  readonly name: string
-}
+/**
+ * What the hosts' own authentication knows about a user: the name. (A string, so that this
+ * program-wide `req.user` declaration agrees with the other suites' Express hosts.)
+ */
+export type HostUser = string
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace
@@ -38,10 +39,10 @@ declare module "fastify" {
 
 /** The hosts' authentication: the user a request's `x-user` header names, if any. */
 export const authenticate = (header: string | ReadonlyArray<string> | null | undefined): HostUser | undefined =>
-  typeof header === "string" && header !== "" ? { name: header } : undefined
+  typeof header === "string" && header !== "" ? header : undefined
 
 /** The context a host passes the binding: its user as the caller (none: the binding decides). */
-export const contextOf = (user: HostUser | undefined): Identity.HostContext => ({ caller: user === undefined ? undefined : { id: user.name } })
+export const contextOf = (user: HostUser | undefined): Identity.HostContext => ({ caller: user === undefined ? undefined : { id: user } })
 
 export interface Served {
   /** The binding's public base: `http://127.0.0.1:{port}{prefix}`. */
@@ -56,10 +57,12 @@ export type HostName = "node:http" | "Express 5" | "Fastify 5" | "Hono 4"
 /** Mounts `edge` at `prefix` (the binding's `basePath`), serving every path at and below it. */
 export type Mount = (edge: Edge.Edge, prefix: string) => Promise<Served>
 
-const listen = (server: Server): Promise<number> =>
+/** Listens on a free port of 127.0.0.1. */
+export const listen = (server: Server): Promise<number> =>
   new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve((server.address() as AddressInfo).port)))
 
-const closeServer = (server: Server) =>
+/** Closes the server, its kept-alive connections first. */
+export const closeServer = (server: Server) =>
   new Promise<void>((resolve) => {
     server.closeAllConnections()
     server.close(() => resolve())
