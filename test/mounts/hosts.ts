@@ -8,12 +8,12 @@
  *
  * These mounts are the snippets the root README's "Embedding" section shows.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http"
+import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { serve } from "@hono/node-server"
 import express from "express"
 import Fastify, { type FastifyReply, type FastifyRequest } from "fastify"
-import { type Context, Hono } from "hono"
+import { Hono } from "hono"
 import type { Edge, Identity } from "@uws-kit/http"
 
 /**
@@ -74,11 +74,12 @@ const served = (server: Server, port: number, prefix: string): Served => ({
   close: () => closeServer(server)
 })
 
+/** Whether `url` is the prefix or below it. */
 const under = (url: string | undefined, prefix: string) => url !== undefined && (url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`))
 
 const nodeHttp: Mount = async (edge, prefix) => {
-  const server = createServer((req: IncomingMessage, res) => {
-    if (!under(req.url, prefix)) return void res.writeHead(200, { "content-type": "text/plain" }).end("node:http")
+  const server = createServer((req, res) => {
+    if (!under(req.url, prefix)) return void res.end("node:http")
     edge.listener(req, res, contextOf(authenticate(req.headers["x-user"])))
   })
   return served(server, await listen(server), prefix)
@@ -129,18 +130,14 @@ const fastifyHost: Mount = async (edge, prefix) => {
   }
 }
 
-/** The Hono app's variables: the user its middleware authenticated. */
-type HonoEnv = { Variables: { user: HostUser | undefined } }
-
 const honoHost: Mount = async (edge, prefix) => {
-  const app = new Hono<HonoEnv>()
+  const app = new Hono<{ Variables: { user: HostUser | undefined } }>()
   app.use(async (c, next) => {
     c.set("user", authenticate(c.req.header("x-user")))
     await next()
   })
-  const forward = (c: Context<HonoEnv>) => edge.handler(c.req.raw, contextOf(c.get("user")))
-  app.all(prefix, forward)
-  app.all(`${prefix}/*`, forward)
+  app.all(prefix, (c) => edge.handler(c.req.raw, contextOf(c.get("user"))))
+  app.all(`${prefix}/*`, (c) => edge.handler(c.req.raw, contextOf(c.get("user"))))
   app.get("/other", (c) => c.text("Hono 4"))
   const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1", overrideGlobalObjects: false }) as Server
   await new Promise<void>((resolve) => (server.listening ? resolve() : server.once("listening", () => resolve())))
