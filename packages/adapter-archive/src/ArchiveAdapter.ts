@@ -434,6 +434,18 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const notAllowed = (method: string, allow: string) =>
     Effect.succeed(HttpServerResponse.setHeader(failure(405, "MethodNotAllowed", `${method} is not allowed on this path (allowed: ${allow})`), "allow", allow))
   const at = (path: string) => `${base}${path}` as HttpRouter.PathInput
+  const isUnderBase = (url: string) => base === "" || url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`)
+  /**
+   * The URL with the mount path a host stripped put back, since the routes are declared under
+   * `basePath`: Express's `app.use(prefix, …)` keeps it in `originalUrl`; Hono's `mount` and
+   * Fastify plugins that rewrite the URL leave no trace, so `basePath` is it.
+   */
+  const wholePath = (request: HttpServerRequest.HttpServerRequest): string => {
+    if (isUnderBase(request.url)) return request.url
+    const original = (request.source as { readonly originalUrl?: unknown }).originalUrl
+    if (typeof original === "string" && isUnderBase(original)) return original
+    return `${base}${request.url.startsWith("/") ? request.url : `/${request.url}`}`
+  }
   const routed = Routes.make(
     [
       { path: at("/document/content"), methods: { POST: handle(upload) } },
@@ -457,11 +469,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   // the answer to go out: requests the app started are tracked by their Node request.
   const running = new WeakMap<IncomingMessage, Promise<void>>()
   const app: Edge.App = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const whole = wholePath(request)
+    const route = whole === request.url ? routed : Effect.provideService(routed, HttpServerRequest.HttpServerRequest, request.modify({ url: whole }))
     const source = request.source
-    if (!(source instanceof IncomingMessage)) return routed
+    if (!(source instanceof IncomingMessage)) return route
     let finished: () => void = () => {}
     running.set(source, new Promise<void>((resolve) => (finished = resolve)))
-    return Effect.ensuring(routed, Effect.sync(() => finished()))
+    return Effect.ensuring(route, Effect.sync(() => finished()))
   })
   const edge = Edge.make(app, { mount: base, runtime: options.runtime, context: options.context, dispose: async () => {} })
   return {
