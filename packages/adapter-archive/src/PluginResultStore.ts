@@ -19,30 +19,22 @@ import { Effect, Stream } from "effect"
 import type { Storage } from "./Storage.js"
 
 /**
- * Where a stored content is.
+ * Where a stored content is (core's `ResultStore.LocatorEntry`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface IndexEntry {
-  readonly locator: string
-  readonly size: number
-  readonly mimeType: string | undefined
-}
+export type IndexEntry = ResultStore.LocatorEntry
 
 /**
- * The (job, key) → locator index.
+ * The (job, key) → locator index (core's `ResultStore.LocatorIndex`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface LocatorIndex {
-  readonly get: (jobId: string, key: string) => Effect.Effect<IndexEntry | undefined, Errors.StorageFailure>
-  readonly set: (jobId: string, key: string, entry: IndexEntry) => Effect.Effect<void, Errors.StorageFailure>
-  readonly remove: (jobId: string, key: string) => Effect.Effect<void, Errors.StorageFailure>
-  /** The job's entries whose key starts with `prefix` (all without one). */
-  readonly list: (jobId: string, prefix?: string) => Effect.Effect<ReadonlyArray<readonly [string, IndexEntry]>, Errors.StorageFailure>
-}
+export type LocatorIndex = ResultStore.LocatorIndex
+
+
 
 /**
  * An index in memory.

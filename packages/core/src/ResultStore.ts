@@ -54,3 +54,31 @@ export const makeMemory = (): ResultStoreService => makeMemoryResultStore()
  * @category layers
  */
 export const layerMemory: Layer.Layer<ResultStore> = Layer.sync(ResultStore, makeMemory)
+
+/**
+ * Where a content kept outside the store is: for result stores whose bytes live elsewhere (a
+ * document storage that answers opaque locators), the entry of their (job, key) → locator index.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LocatorEntry {
+  readonly locator: string
+  readonly size: number
+  readonly mimeType: string | undefined
+}
+
+/**
+ * The (job, key) → locator index such a store keeps (in memory, or durable beside the jobs: see
+ * `@uws-kit/store-sql`'s `SqlLocatorIndex`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LocatorIndex {
+  readonly get: (jobId: string, key: string) => Effect.Effect<LocatorEntry | undefined, StorageFailure>
+  readonly set: (jobId: string, key: string, entry: LocatorEntry) => Effect.Effect<void, StorageFailure>
+  readonly remove: (jobId: string, key: string) => Effect.Effect<void, StorageFailure>
+  /** The job's entries whose key starts with `prefix` (all without one). */
+  readonly list: (jobId: string, prefix?: string) => Effect.Effect<ReadonlyArray<readonly [string, LocatorEntry]>, StorageFailure>
+}

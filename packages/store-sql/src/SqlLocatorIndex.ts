@@ -1,37 +1,33 @@
 /**
  * A durable (job, key) → locator index for the archive's `PluginResultStore`: the contents stay
  * in a document storage (e.g. the filesystem), their locators in the database beside the jobs.
- * It has the shape of `@uws-kit/adapter-archive`'s `LocatorIndex` (structurally; this package
- * does not depend on the archive).
+ * It implements core's `ResultStore.LocatorIndex`, the contract the archive's store takes.
  *
  * @since 0.1.0
  */
 import { SqlClient } from "@effect/sql"
 import type { SqlError } from "@effect/sql/SqlError"
-import { Errors } from "@uws-kit/core"
+import { Errors, type ResultStore } from "@uws-kit/core"
 import { Effect } from "effect"
 import { prefixClause } from "./SqlResultStore.js"
 
 /**
+ * Where a stored content is (core's `ResultStore.LocatorEntry`).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface IndexEntry {
-  readonly locator: string
-  readonly size: number
-  readonly mimeType: string | undefined
-}
+export type IndexEntry = ResultStore.LocatorEntry
 
 /**
+ * The (job, key) → locator index (core's `ResultStore.LocatorIndex`).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface LocatorIndex {
-  readonly get: (jobId: string, key: string) => Effect.Effect<IndexEntry | undefined, Errors.StorageFailure>
-  readonly set: (jobId: string, key: string, entry: IndexEntry) => Effect.Effect<void, Errors.StorageFailure>
-  readonly remove: (jobId: string, key: string) => Effect.Effect<void, Errors.StorageFailure>
-  readonly list: (jobId: string, prefix?: string) => Effect.Effect<ReadonlyArray<readonly [string, IndexEntry]>, Errors.StorageFailure>
-}
+export type LocatorIndex = ResultStore.LocatorIndex
+
+
 
 const failure = (operation: string) => (e: SqlError) => new Errors.StorageFailure({ operation, reason: e.message, cause: e })
 
