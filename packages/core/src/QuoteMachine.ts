@@ -244,3 +244,44 @@ export const estimate = (
  * @category predicates
  */
 export const isOpen = (quote: Pick<QuoteState, "status">): boolean => quote.status !== "accepted"
+
+/**
+ * How a job keeps its quote: the predicted instant in `quote` (as UWS documents show it), the
+ * status and the acceptance time beside it. A job stored before quotes were machines has no
+ * status; it reads as its estimate classified against its destruction time.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredQuote {
+  readonly quote: number | null
+  readonly quoteStatus?: QuoteStatus
+  readonly quoteAcceptedAt?: number | null
+}
+
+/**
+ * The quote a job holds.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const ofJob = (job: StoredQuote & { readonly destruction: number | null }): QuoteState => ({
+  status: job.quoteStatus ?? statusOf(classify(job.quote, job.destruction)),
+  quote: job.quote,
+  acceptedAt: job.quoteAcceptedAt ?? null
+})
+
+const statusOf = (event: Estimate | EstimateUnknown | EstimateExceeded): QuoteStatus =>
+  event.type === "ESTIMATE" ? "estimated" : event.type === "ESTIMATE_UNKNOWN" ? "unknown" : "exceeded"
+
+/**
+ * The fields a job keeps of a quote.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const toJob = (quote: QuoteState): Required<StoredQuote> => ({
+  quote: quote.quote,
+  quoteStatus: quote.status,
+  quoteAcceptedAt: quote.acceptedAt
+})

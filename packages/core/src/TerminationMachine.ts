@@ -253,3 +253,37 @@ export const isDue = (termination: TerminationState, now: number): boolean =>
   (termination.status === "scheduled" || termination.status === "rescheduled") &&
   termination.destruction !== null &&
   termination.destruction <= now
+
+/**
+ * How a job keeps its termination: the instant in `destruction` (as UWS documents show it) and
+ * the status beside it; a job stored without a status reads as scheduled.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoredTermination {
+  readonly destruction: number | null
+  readonly terminationStatus?: TerminationStatus
+}
+
+/**
+ * The termination a job holds.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const ofJob = (job: StoredTermination): TerminationState => ({
+  status: job.terminationStatus ?? "scheduled",
+  destruction: job.destruction
+})
+
+/**
+ * The fields a job keeps of a termination.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const toJob = (termination: TerminationState): Required<StoredTermination> => ({
+  destruction: termination.destruction,
+  terminationStatus: termination.status
+})
