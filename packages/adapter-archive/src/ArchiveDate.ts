@@ -5,15 +5,17 @@
  * host says otherwise), at the start of the day when there is no time, as the seed's example
  * (`21.07.2023` → `2023-07-21T00:00:00+03:00`) shows.
  *
+ * ISO 8601 is read by `@uws-kit/http`'s one reader (`Iso8601`), so the archive takes exactly the
+ * forms the REST and SOAP bindings take; only `dd.MM.yyyy` is the archive's own.
+ *
  * The parser is strict: impossible dates (`31.02.2023`, `2023-13-01`, hour 24) are errors, not
  * silently rolled over as `Date.parse` does.
  *
  * @since 0.1.0
  */
+import { Iso8601 } from "@uws-kit/http"
 import { Either } from "effect"
 
-const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/
 const RU = /^(\d{2})\.(\d{2})\.(\d{4})(?: (\d{2}):(\d{2})(?::(\d{2}))?)?$/
 
 const daysIn = (year: number, month: number) => new Date(Date.UTC(year, month, 0)).getUTCDate()
@@ -28,7 +30,8 @@ const build = (
   millis: number,
   offsetMinutes: number
 ): Either.Either<number, string> => {
-  if (year < 1 || month < 1 || month > 12) return Either.left("the month must be 01–12")
+  if (year < 1) return Either.left("the year must be 0001–9999")
+  if (month < 1 || month > 12) return Either.left("the month must be 01–12")
   if (day < 1 || day > daysIn(year, month)) return Either.left(`the month has no day ${day}`)
   if (hour > 23 || minute > 59 || second > 59) return Either.left("the time must be 00:00:00–23:59:59")
   const utc = Date.UTC(year, month - 1, day, hour, minute, second, millis)
@@ -36,17 +39,6 @@ const build = (
   const d = new Date(utc)
   d.setUTCFullYear(year)
   return Either.right(d.getTime() - offsetMinutes * 60_000)
-}
-
-const parseOffset = (text: string | undefined, fallback: number): Either.Either<number, string> => {
-  if (text === undefined) return Either.right(fallback)
-  if (text === "Z" || text === "z") return Either.right(0)
-  const sign = text[0] === "-" ? -1 : 1
-  const digits = text.slice(1).replace(":", "")
-  const hours = Number(digits.slice(0, 2))
-  const minutes = digits.length > 2 ? Number(digits.slice(2, 4)) : 0
-  if (hours > 23 || minutes > 59) return Either.left(`"${text}" is not a zone offset`)
-  return Either.right(sign * (hours * 60 + minutes))
 }
 
 /**
@@ -59,13 +51,7 @@ const parseOffset = (text: string | undefined, fallback: number): Either.Either<
 export const parse = (text: string, offsetMinutes = 0): Either.Either<number, string> => {
   const value = text.trim()
   const expected = `"${text}" is not a date (use ISO 8601 such as 2023-07-21 or 2023-07-21T00:00:00Z, or dd.MM.yyyy such as 21.07.2023)`
-  const iso = ISO.exec(value)
-  if (iso !== null) {
-    const [, y, mo, d, h, mi, s, frac, zone] = iso
-    return Either.flatMap(parseOffset(zone, offsetMinutes), (offset) =>
-      build(Number(y), Number(mo), Number(d), Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), Number((frac ?? "0").padEnd(3, "0").slice(0, 3)), offset)
-    ).pipe(Either.mapLeft((reason) => `"${text}": ${reason}`))
-  }
+  if (Iso8601.isForm(value)) return Iso8601.parse(text, { defaultOffsetMinutes: offsetMinutes })
   const ru = RU.exec(value)
   if (ru !== null) {
     const [, d, mo, y, h, mi, s] = ru
@@ -77,12 +63,12 @@ export const parse = (text: string, offsetMinutes = 0): Either.Either<number, st
 }
 
 /**
- * How the archive renders an instant: ISO 8601 in UTC with milliseconds.
+ * How the archive renders an instant: ISO 8601 in UTC with milliseconds (`Iso8601.format`).
  *
  * @since 0.1.0
  * @category formatting
  */
-export const format = (ms: number): string => new Date(ms).toISOString()
+export const format = (ms: number): string => Iso8601.format(ms)
 
 /**
  * An instant in the seed's `dd.MM.yyyy` form, in a zone offset (for tests and clients).

@@ -13,6 +13,8 @@
  *
  * @since 0.1.0
  */
+import { Iso8601 } from "@uws-kit/http"
+import { Either } from "effect"
 import type { Job, Phase } from "@uws-kit/core"
 import type { UpgradeState } from "./SignatureUpgrader.js"
 
@@ -369,7 +371,7 @@ export const fromJob = (job: Job.Job, now: number): Container | undefined => {
     createdAt: job.creationTime,
     modifiedAt: Math.max(job.creationTime, job.startTime ?? 0, job.endTime ?? 0),
     archiveUntil,
-    signatureUpdateDate: updateDate === undefined ? null : Date.parse(updateDate),
+    signatureUpdateDate: updateDate === undefined ? null : Either.getOrNull(Iso8601.parse(updateDate)),
     phase: job.phase,
     status,
     isArchived: status === StatusCode.Archived,

@@ -1,5 +1,6 @@
 import { ArchiveDate } from "@uws-kit/adapter-archive"
 import { propertyRuns } from "@uws-kit/core/testing"
+import { Iso8601 } from "@uws-kit/http"
 import { Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -42,6 +43,22 @@ describe("ArchiveDate.parse", () => {
       }),
       { numRuns: propertyRuns(300) }
     )
+  })
+
+  it("property: reads ISO 8601 exactly as the REST and SOAP bindings do (the one reader), in the archive's zone when none is given", () => {
+    const iso = fc.oneof(
+      fc.stringMatching(/^\d{4}(-\d{2}(-\d{2}([Tt ]\d{2}:\d{2}(:\d{2}([.,]\d{1,4})?)?(Z|[+-]\d{2}(:?\d{2})?)?)?)?)?$/),
+      fc.stringMatching(/^\d{8}(T\d{4}(\d{2})?(Z|[+-]\d{4})?)?$/)
+    )
+    fc.assert(
+      fc.property(iso, fc.integer({ min: -12 * 60, max: 14 * 60 }), (text, offset) => {
+        expect(ArchiveDate.parse(text, offset)).toStrictEqual(Iso8601.parse(text, { defaultOffsetMinutes: offset }))
+      }),
+      { numRuns: propertyRuns(500) }
+    )
+    // ISO 8601 puts a zone on a time of day, never on a date alone.
+    expect(Either.isLeft(ArchiveDate.parse("2023-07-21+03:00"))).toBe(true)
+    expect(parse("2023-07-21T00:00+03:00")).toBe(Date.UTC(2023, 6, 20, 21))
   })
 
   it("property: never throws, whatever the text", () => {

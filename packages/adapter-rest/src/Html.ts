@@ -13,7 +13,7 @@
  * @since 0.1.0
  */
 import { createHash } from "node:crypto"
-import type { Job, Parameter, ResultRef } from "@uws-kit/core/Job"
+import { type Job, type Parameter, type ResultRef, uploadName } from "@uws-kit/core/Job"
 import type { Phase } from "@uws-kit/core/Phase"
 
 /**
@@ -252,9 +252,10 @@ export const jobListPage = (view: JobListView): string => {
 }
 
 const parameterRow = (jobUrl: string, p: Parameter) => {
+  const upload = uploadName(p)
   const value =
-    p.byReference === true && p.value.startsWith("param:")
-      ? `<a href="${escape(`${jobUrl}/parameters/${encodeURIComponent(p.value.slice("param:".length))}`)}">${escape(p.value)}</a>`
+    upload !== undefined
+      ? `<a href="${escape(`${jobUrl}/parameters/${encodeURIComponent(upload)}`)}">${escape(p.value)}</a>`
       : p.byReference === true && /^https?:\/\//i.test(p.value)
         ? `<a href="${escape(p.value)}">${escape(p.value)}</a>`
         : escape(p.value)

@@ -31,21 +31,18 @@
  * @since 0.1.0
  */
 import type { ErrorSummary, Job, ResultRef } from "@uws-kit/core/Job"
+import * as JobDocument from "@uws-kit/core/JobDocument"
 import type { Phase } from "@uws-kit/core/Phase"
 import { Iso8601 } from "@uws-kit/http"
+import { parameterHref, resultHref } from "./internal/links.js"
 
 const { format } = Iso8601
-import { isUpload, resultHref, shownValue } from "./internal/links.js"
 
 /**
  * @since 0.1.0
  * @category models
  */
-export interface ParameterJson {
-  readonly id: string
-  readonly value: string
-  readonly byReference: boolean
-}
+export type ParameterJson = JobDocument.ParameterEntry
 
 /**
  * @since 0.1.0
@@ -130,7 +127,8 @@ const time = (t: number | null) => (t === null ? null : format(t))
  * @category encoding
  */
 export const parameters = (job: Job, jobUrl: string): ReadonlyArray<ParameterJson> =>
-  job.parameters.map((p) => ({ id: p.name, value: shownValue(jobUrl, p), byReference: p.byReference === true || isUpload(p) }))
+  // JSON carries any value, so only uploads are shown by reference (as in the XML, by the one model).
+  JobDocument.parameters(job, { parameter: (name, index) => parameterHref(jobUrl, name, index) })
 
 /**
  * @since 0.1.0

@@ -12,15 +12,18 @@
  *   the schema asks, pointing at `parameters/{name}` which serves it exactly; inline uploads are
  *   shown by reference to the URL of their content.
  *
- * The writer is a small escaping string builder: no DOM, so a job renders in microseconds.
+ * What a document holds, in which order, is core's `JobDocument` model (shared with the SOAP
+ * binding); this module only writes it, with `@uws-kit/http`'s one escaper. The writer is a small
+ * string builder: no DOM, so a job renders in microseconds.
  *
  * @since 0.1.0
  */
-import type { Job, ResultRef } from "@uws-kit/core/Job"
-import { Iso8601 } from "@uws-kit/http"
+import type { Job } from "@uws-kit/core/Job"
+import * as JobDocument from "@uws-kit/core/JobDocument"
+import { Iso8601, XmlEscape } from "@uws-kit/http"
+import { parameterHref, resultHref } from "./internal/links.js"
 
 const { format } = Iso8601
-import { isUpload, parameterHref, resultHref } from "./internal/links.js"
 
 /**
  * The UWS namespace (unchanged since 1.0; 1.1 documents are marked by `version="1.1"`).
@@ -43,88 +46,89 @@ const XSI = "http://www.w3.org/2001/XMLSchema-instance"
 const DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 const NAMESPACES = `xmlns:uws="${UWS_NAMESPACE}" xmlns:xlink="${XLINK}" xmlns:xsi="${XSI}"`
 
-// Characters XML 1.0 cannot hold even escaped, and unpaired surrogates.
-const ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
-const ILLEGAL_G = new RegExp(ILLEGAL.source, "g")
-const TEXT_SPECIAL = /[&<>\r]/
-const ATTR_SPECIAL = /[&<>"\t\n\r]/
-
-const entity: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "\t": "&#9;",
-  "\n": "&#10;",
-  "\r": "&#13;"
-}
-
 /**
- * Whether a string can be written as XML 1.0 character data exactly as it is.
+ * Whether a string can be written as XML 1.0 character data exactly as it is (`@uws-kit/http`'s
+ * `XmlEscape.isRepresentable`).
  *
  * @since 0.1.0
  * @category escaping
  */
-export const isXmlSafe = (s: string): boolean => !ILLEGAL.test(s)
+export const isXmlSafe: (s: string) => boolean = XmlEscape.isRepresentable
 
 /**
- * Escapes character data. `\r` is written as `&#13;` so that a parser gives it back (line-end
- * normalisation would otherwise drop it); characters XML cannot carry become U+FFFD.
+ * Escapes character data (`@uws-kit/http`'s `XmlEscape.text`).
  *
  * @since 0.1.0
  * @category escaping
  */
-export const escapeText = (s: string): string => {
-  const clean = ILLEGAL.test(s) ? s.replace(ILLEGAL_G, "\uFFFD") : s
-  return TEXT_SPECIAL.test(clean) ? clean.replace(/[&<>\r]/g, (c) => entity[c]!) : clean
-}
+export const escapeText: (s: string) => string = XmlEscape.text
 
 /**
- * Escapes an attribute value (also tabs and line ends, which attribute normalisation would turn
- * into spaces).
+ * Escapes an attribute value (`@uws-kit/http`'s `XmlEscape.attribute`).
  *
  * @since 0.1.0
  * @category escaping
  */
-export const escapeAttribute = (s: string): string => {
-  const clean = ILLEGAL.test(s) ? s.replace(ILLEGAL_G, "\uFFFD") : s
-  return ATTR_SPECIAL.test(clean) ? clean.replace(/[&<>"\t\n\r]/g, (c) => entity[c]!) : clean
-}
+export const escapeAttribute: (s: string) => string = XmlEscape.attribute
+
+const links = (jobUrl: string): JobDocument.Links => ({
+  result: (id) => resultHref(jobUrl, { id }),
+  parameter: (name, index) => parameterHref(jobUrl, name, index),
+  isShowable: XmlEscape.isRepresentable
+})
 
 const element = (name: string, value: string | null, indent: string): string =>
   value === null ? `${indent}<uws:${name} xsi:nil="true"/>\n` : `${indent}<uws:${name}>${escapeText(value)}</uws:${name}>\n`
 
-const time = (t: number | null) => (t === null ? null : format(t))
-
-const resultElement = (jobUrl: string, r: ResultRef, indent: string): string =>
-  `${indent}<uws:result id="${escapeAttribute(r.id)}" xlink:type="simple" xlink:href="${escapeAttribute(resultHref(jobUrl, r))}"` +
-  (r.size === undefined ? "" : ` size="${r.size}"`) +
-  (r.mimeType === undefined ? "" : ` mime-type="${escapeAttribute(r.mimeType)}"`) +
-  "/>\n"
-
-const resultsBody = (job: Job, jobUrl: string, indent: string): string =>
-  job.results.map((r) => resultElement(jobUrl, r, indent)).join("")
-
-const parametersBody = (job: Job, jobUrl: string, indent: string): string => {
+const resultsBody = (results: ReadonlyArray<JobDocument.ResultEntry>, indent: string): string => {
   let out = ""
-  const counts = new Map<string, number>()
-  for (const p of job.parameters) counts.set(p.name, (counts.get(p.name) ?? 0) + 1)
-  const seen = new Map<string, number>()
-  for (const p of job.parameters) {
-    const index = seen.get(p.name) ?? 0
-    seen.set(p.name, index + 1)
-    const id = ` id="${escapeAttribute(p.name)}"`
-    if (isUpload(p)) {
-      out += `${indent}<uws:parameter${id} byReference="true">${escapeText(parameterHref(jobUrl, p.name))}</uws:parameter>\n`
-    } else if (!isXmlSafe(p.value)) {
-      const href = parameterHref(jobUrl, p.name, counts.get(p.name)! > 1 ? index : undefined)
-      out += `${indent}<uws:parameter${id} byReference="true">${escapeText(href)}</uws:parameter>\n`
-    } else {
-      out += `${indent}<uws:parameter${id}${p.byReference === true ? ' byReference="true"' : ""}>${escapeText(p.value)}</uws:parameter>\n`
-    }
+  for (const r of results) {
+    out +=
+      `${indent}<uws:result id="${escapeAttribute(r.id)}" xlink:type="simple" xlink:href="${escapeAttribute(r.href)}"` +
+      (r.size === undefined ? "" : ` size="${r.size}"`) +
+      (r.mimeType === undefined ? "" : ` mime-type="${escapeAttribute(r.mimeType)}"`) +
+      "/>\n"
   }
   return out
 }
+
+const parametersBody = (parameters: ReadonlyArray<JobDocument.ParameterEntry>, indent: string): string => {
+  let out = ""
+  for (const p of parameters) {
+    out += `${indent}<uws:parameter id="${escapeAttribute(p.id)}"${p.byReference ? ' byReference="true"' : ""}>${escapeText(p.value)}</uws:parameter>\n`
+  }
+  return out
+}
+
+/** One field of a job or job reference, at an indent (children one level deeper). */
+const field = (f: JobDocument.Field, indent: string): string => {
+  switch (f._tag) {
+    case "Text":
+    case "Phase":
+      return element(f.name, f.value, indent)
+    case "Instant":
+      return element(f.name, f.value === null ? null : format(f.value), indent)
+    case "Int":
+      return element(f.name, String(f.value), indent)
+    case "Parameters":
+      return f.value.length === 0
+        ? `${indent}<uws:parameters/>\n`
+        : `${indent}<uws:parameters>\n${parametersBody(f.value, `${indent}  `)}${indent}</uws:parameters>\n`
+    case "Results":
+      return f.value.length === 0 ? `${indent}<uws:results/>\n` : `${indent}<uws:results>\n${resultsBody(f.value, `${indent}  `)}${indent}</uws:results>\n`
+    case "ErrorSummary": {
+      const e = f.value
+      return `${indent}<uws:errorSummary type="${e.type}" hasDetail="${e.hasDetail}">\n${indent}  <uws:message>${escapeText(e.message)}</uws:message>\n${indent}</uws:errorSummary>\n`
+    }
+    case "JobInfo": {
+      let out = `${indent}<uws:jobInfo xmlns:kit="${JOB_INFO_NAMESPACE}">\n`
+      for (const [name, value] of f.value) out += `${indent}  <kit:entry name="${escapeAttribute(name)}">${escapeText(value)}</kit:entry>\n`
+      return `${out}${indent}</uws:jobInfo>\n`
+    }
+  }
+}
+
+const version = (v: JobDocument.Version) => (v === "1.0" ? "" : ` version="${v}"`)
 
 /**
  * A job (`<uws:job>`, JobSummary). `jobUrl` is the job's absolute URL, the base of result and
@@ -134,34 +138,9 @@ const parametersBody = (job: Job, jobUrl: string, indent: string): string => {
  * @category documents
  */
 export const jobDocument = (job: Job, jobUrl: string): string => {
-  let out = `${DECLARATION}<uws:job ${NAMESPACES} version="1.1">\n`
-  out += element("jobId", job.jobId, "  ")
-  if (job.runId !== null) out += element("runId", job.runId, "  ")
-  out += element("ownerId", job.ownerId, "  ")
-  out += element("phase", job.phase, "  ")
-  out += element("quote", time(job.quote), "  ")
-  out += element("creationTime", format(job.creationTime), "  ")
-  out += element("startTime", time(job.startTime), "  ")
-  out += element("endTime", time(job.endTime), "  ")
-  out += element("executionDuration", String(job.executionDuration), "  ")
-  out += element("destruction", time(job.destruction), "  ")
-  out +=
-    job.parameters.length === 0
-      ? "  <uws:parameters/>\n"
-      : `  <uws:parameters>\n${parametersBody(job, jobUrl, "    ")}  </uws:parameters>\n`
-  out += job.results.length === 0 ? "  <uws:results/>\n" : `  <uws:results>\n${resultsBody(job, jobUrl, "    ")}  </uws:results>\n`
-  if (job.errorSummary !== null) {
-    const e = job.errorSummary
-    out += `  <uws:errorSummary type="${e.type}" hasDetail="${e.hasDetail}">\n    <uws:message>${escapeText(e.message)}</uws:message>\n  </uws:errorSummary>\n`
-  }
-  if (job.jobInfo !== null) {
-    const entries = Object.entries(job.jobInfo)
-    out += `  <uws:jobInfo xmlns:kit="${JOB_INFO_NAMESPACE}">\n`
-    for (const [name, value] of entries) {
-      out += `    <kit:entry name="${escapeAttribute(name)}">${escapeText(value)}</kit:entry>\n`
-    }
-    out += "  </uws:jobInfo>\n"
-  }
+  const summary = JobDocument.jobSummary(job, links(jobUrl))
+  let out = `${DECLARATION}<uws:job ${NAMESPACES}${version(summary.version)}>\n`
+  for (const f of summary.fields) out += field(f, "  ")
   return `${out}</uws:job>\n`
 }
 
@@ -175,11 +154,9 @@ export const jobDocument = (job: Job, jobUrl: string): string => {
 export const jobListDocument = (jobs: ReadonlyArray<Job>, jobUrl: (jobId: string) => string): string => {
   let out = `${DECLARATION}<uws:jobs ${NAMESPACES} version="1.1">\n`
   for (const job of jobs) {
-    out += `  <uws:jobref id="${escapeAttribute(job.jobId)}" xlink:type="simple" xlink:href="${escapeAttribute(jobUrl(job.jobId))}">\n`
-    out += element("phase", job.phase, "    ")
-    if (job.runId !== null) out += element("runId", job.runId, "    ")
-    out += element("ownerId", job.ownerId, "    ")
-    out += element("creationTime", format(job.creationTime), "    ")
+    const ref = JobDocument.jobRef(job)
+    out += `  <uws:jobref id="${escapeAttribute(ref.id)}" xlink:type="simple" xlink:href="${escapeAttribute(jobUrl(ref.id))}">\n`
+    for (const f of ref.fields) out += field(f, "    ")
     out += "  </uws:jobref>\n"
   }
   return `${out}</uws:jobs>\n`
@@ -194,7 +171,7 @@ export const jobListDocument = (jobs: ReadonlyArray<Job>, jobUrl: (jobId: string
 export const resultsDocument = (job: Job, jobUrl: string): string =>
   job.results.length === 0
     ? `${DECLARATION}<uws:results ${NAMESPACES}/>\n`
-    : `${DECLARATION}<uws:results ${NAMESPACES}>\n${resultsBody(job, jobUrl, "  ")}</uws:results>\n`
+    : `${DECLARATION}<uws:results ${NAMESPACES}>\n${resultsBody(JobDocument.results(job, links(jobUrl)), "  ")}</uws:results>\n`
 
 /**
  * A job's parameters (`<uws:parameters>`).
@@ -205,7 +182,7 @@ export const resultsDocument = (job: Job, jobUrl: string): string =>
 export const parametersDocument = (job: Job, jobUrl: string): string =>
   job.parameters.length === 0
     ? `${DECLARATION}<uws:parameters ${NAMESPACES}/>\n`
-    : `${DECLARATION}<uws:parameters ${NAMESPACES}>\n${parametersBody(job, jobUrl, "  ")}</uws:parameters>\n`
+    : `${DECLARATION}<uws:parameters ${NAMESPACES}>\n${parametersBody(JobDocument.parameters(job, links(jobUrl)), "  ")}</uws:parameters>\n`
 
 /**
  * An atomic resource as a one-element UWS document (`<uws:phase>EXECUTING</uws:phase>`,

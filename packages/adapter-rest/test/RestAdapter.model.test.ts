@@ -8,21 +8,24 @@
  * client reads (job documents in JSON, XML or HTML, job lists, results) matches the model; a
  * rejected request changes nothing (every job, version included, is identical before and after).
  */
-import { Effect, Either, Layer, TestClock, TestContext } from "effect"
+import { Effect, Either } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { JobStore, Phase, ResultStore, Uws } from "@uws-kit/core"
+import { Phase, Uws } from "@uws-kit/core"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { Policy } from "@uws-kit/core/Policy"
 import {
   Model,
-  controlledWorker,
-  converge,
+  checkScenarios,
   policies,
   describeOperation,
   operation,
   propertyRuns,
+  runAgainstModel,
+  type Answer,
+  type ClientOperation,
   type Expected,
+  type ModelDriver,
   type Operation
 } from "@uws-kit/core/testing"
 import { Iso8601, RestAdapter } from "@uws-kit/adapter-rest"
@@ -80,8 +83,6 @@ const malformed: fc.Arbitrary<Operation | Malformed> = fc
     return Object.defineProperty(m, "toString", { value: show })
   })
 
-const isMalformed = (op: Operation | Malformed): op is Malformed => op._tag === "Malformed"
-
 /** Control names would be taken out of the parameters: keep the model's parameters plain. */
 const plainParameters = (op: Operation): Operation => {
   const fix = (ps: ReadonlyArray<{ name: string; value: string }>) =>
@@ -102,11 +103,7 @@ const ACCEPTS = ["application/json", "application/xml", FIREFOX, "*/*", "text/xm
 interface Harness {
   readonly uws: Uws.UwsService
   readonly rest: RestAdapter.RestAdapter
-  readonly model: Model
-  readonly control: ReturnType<typeof controlledWorker>
   accept: number
-  /** Statuses of the requests of the current step. */
-  readonly statuses: Array<number>
 }
 
 const headersOf = (caller: Caller): Record<string, string> => (caller.id === null ? {} : { "x-user": caller.id })
@@ -121,7 +118,6 @@ const send = (h: Harness, path: string, init: RequestInit & { readonly caller?: 
       })
     )
     const body = await res.text()
-    h.statuses.push(res.status)
     if (res.status >= 500) throw new Error(`${init.method ?? "GET"} ${path} answered ${res.status}: ${body}`)
     return { status: res.status, headers: res.headers, body }
   })
@@ -137,12 +133,10 @@ const statusFor = (want: Expected, success: number) => (want.ok ? success : STAT
 const allJobs = (h: Harness) =>
   Effect.map(Effect.orDie(h.uws.list(admin, { phases: Phase.all })), (page) => JSON.stringify(page.jobs))
 
-const settle = (h: Harness) => converge(h.uws, h.model)
-
 /** What the client reads of a job must be what the model knows. */
-const checkJob = (h: Harness, jobId: string, caller: Caller) =>
+const checkJob = (h: Harness, model: Model, jobId: string, caller: Caller) =>
   Effect.gen(function* () {
-    const m = h.model.job(jobId)!
+    const m = model.job(jobId)!
     const accept = ACCEPTS[h.accept++ % ACCEPTS.length]!
     const res = yield* send(h, `/jobs/${jobId}`, { caller, headers: { accept } })
     expect(res.status).toBe(200)
@@ -195,12 +189,17 @@ const checkJob = (h: Harness, jobId: string, caller: Caller) =>
     } else expect(result.status).toBe(404)
   })
 
-const step = (h: Harness, op: Operation) =>
+/** A status compared with the one the model's outcome stands for (`success` when it succeeds). */
+const status = (got: number, success: number, check?: (want: Expected) => Effect.Effect<void>): Answer => ({
+  got,
+  expected: (want) => statusFor(want, success),
+  refused: got >= 400,
+  ...(check === undefined ? {} : { check })
+})
+
+/** Each client operation as the HTTP request a UWS client sends. */
+const sendOperation = (h: Harness, op: ClientOperation, target: string | undefined, now: number, model: Model) =>
   Effect.gen(function* () {
-    const { model } = h
-    const target = "target" in op ? model.resolve(op.target) : undefined
-    if ("target" in op && target === undefined) return
-    const now = model.now
     const job = (id: string) => `/jobs/${encodeURIComponent(id)}`
     switch (op._tag) {
       case "Create": {
@@ -211,47 +210,42 @@ const step = (h: Harness, op: Operation) =>
         const res = yield* send(h, "/jobs", { ...formBody(pairs), caller: op.caller })
         const jobId = res.status === 303 ? decodeURIComponent(res.headers.get("location")!.slice(`${B}/jobs/`.length)) : undefined
         if (res.status === 303) expect(res.headers.get("location")).toBe(`${B}/jobs/${jobId}`)
-        const want = model.create(op.caller, op, jobId)
-        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
-        return
+        return { ...status(res.status, 303), jobId }
       }
       case "Get": {
-        const want = model.get(op.caller, target!)
-        if (want.ok) return yield* checkJob(h, target!, op.caller)
-        expect((yield* send(h, job(target!), { caller: op.caller })).status, describeOperation(op)).toBe(statusFor(want, 200))
-        return
+        const res = yield* send(h, job(target!), { caller: op.caller })
+        return status(res.status, 200, (want) => (want.ok ? checkJob(h, model, target!, op.caller) : Effect.void))
       }
       case "Run":
       case "Abort": {
         const res = yield* send(h, `${job(target!)}/phase`, { ...formBody([["PHASE", op._tag.toUpperCase()]]), caller: op.caller })
-        const want = op._tag === "Run" ? model.run(op.caller, target!) : model.abort(op.caller, target!)
-        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
-        if (want.ok) expect(res.headers.get("location")).toBe(`${B}${job(target!)}`)
-        return
+        return status(res.status, 303, (want) =>
+          Effect.sync(() => {
+            if (want.ok) expect(res.headers.get("location")).toBe(`${B}${job(target!)}`)
+          })
+        )
       }
       case "Delete": {
         // Half the deletions as HTTP DELETE, half as the browsers' POST ACTION=DELETE.
         const init = target!.length % 2 === 0 ? { method: "DELETE" } : formBody([["ACTION", "DELETE"]])
         const res = yield* send(h, job(target!), { ...init, caller: op.caller })
-        const want = model.delete(op.caller, target!)
-        expect(res.status, describeOperation(op)).toBe(statusFor(want, 303))
-        if (want.ok) expect(res.headers.get("location")).toBe(`${B}/jobs`)
-        return
+        return status(res.status, 303, (want) =>
+          Effect.sync(() => {
+            if (want.ok) expect(res.headers.get("location")).toBe(`${B}/jobs`)
+          })
+        )
       }
       case "SetDestruction": {
         const res = yield* send(h, `${job(target!)}/destruction`, {
           ...formBody([["DESTRUCTION", Iso8601.format(now + op.destructionIn)]]),
           caller: op.caller
         })
-        expect(res.status, describeOperation(op)).toBe(statusFor(model.setDestruction(op.caller, target!, now + op.destructionIn), 303))
-        return
+        return status(res.status, 303)
       }
       case "SetExecutionDuration": {
         const res = yield* send(h, `${job(target!)}/executionduration`, { ...formBody([["EXECUTIONDURATION", String(op.seconds)]]), caller: op.caller })
         // A negative number is malformed input: refused before the job is even looked at.
-        if (op.seconds < 0) expect(res.status, describeOperation(op)).toBe(400)
-        else expect(res.status, describeOperation(op)).toBe(statusFor(model.setExecutionDuration(op.caller, target!, op.seconds), 303))
-        return
+        return op.seconds < 0 ? { ...status(res.status, 303), expected: () => 400 } : status(res.status, 303)
       }
       case "UpdateParameters": {
         const res = yield* send(h, `${job(target!)}/parameters`, {
@@ -259,47 +253,30 @@ const step = (h: Harness, op: Operation) =>
           caller: op.caller
         })
         // An empty update is refused as meaningless before the job is looked at.
-        if (op.parameters.length === 0) expect(res.status, describeOperation(op)).toBe(400)
-        else expect(res.status, describeOperation(op)).toBe(statusFor(model.updateParameters(op.caller, target!, op.parameters), 303))
-        return
+        return op.parameters.length === 0 ? { ...status(res.status, 303), expected: () => 400 } : status(res.status, 303)
       }
-      case "List": {
-        const q = new URLSearchParams()
-        for (const p of op.phases) q.append("PHASE", p.toLowerCase())
-        if (op.afterIn !== undefined) q.append("AFTER", Iso8601.format(now + op.afterIn))
-        if (op.last !== undefined) q.append("LAST", String(op.last))
-        const res = yield* send(h, `/jobs?${q}`, { caller: op.caller, headers: { accept: "application/json" } })
-        expect(res.status).toBe(200)
-        const ids = JSON.parse(res.body).jobs.map((j: any) => j.id)
-        expect(ids, describeOperation(op)).toEqual(
-          model.list(op.caller, {
-            phases: op.phases,
-            ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
-            ...(op.last === undefined ? {} : { last: op.last })
-          })
-        )
-        return
-      }
-      case "Complete":
-        expect(yield* h.control.complete(target!), describeOperation(op)).toBe(model.complete(target!).ok)
-        return
-      case "Fail":
-        expect(yield* h.control.fail(target!, op.message), describeOperation(op)).toBe(model.fail(target!, op.message).ok)
-        return
-      case "Publish":
-        expect(yield* h.control.publish(target!), describeOperation(op)).toBe(model.publish(target!).ok)
-        return
-      case "Advance":
-        yield* TestClock.adjust(op.ms)
-        model.advance(op.ms)
-        return
     }
   })
 
+const restDriver = (h: Harness): ModelDriver<Malformed> => ({
+  send: (op, { target, now, model }) => sendOperation(h, op, target, now, model),
+  list: (caller, request) =>
+    Effect.gen(function* () {
+      const q = new URLSearchParams()
+      for (const p of request.phases) q.append("PHASE", p.toLowerCase())
+      if (request.after !== undefined) q.append("AFTER", Iso8601.format(request.after))
+      if (request.last !== undefined) q.append("LAST", String(request.last))
+      const res = yield* send(h, `/jobs?${q}`, { caller, headers: { accept: "application/json" } })
+      expect(res.status).toBe(200)
+      return JSON.parse(res.body).jobs.map((j: { readonly id: string }) => j.id)
+    }),
+  extra: (op, model) => reject(h, model, op)
+})
+
 /** A malformed request: a 4xx (never a 5xx), and every job exactly as before. */
-const reject = (h: Harness, op: Malformed) =>
+const reject = (h: Harness, model: Model, op: Malformed) =>
   Effect.gen(function* () {
-    const jobs = h.model.jobs
+    const jobs = model.jobs
     const known = jobs.length === 0 ? undefined : jobs[op.index % jobs.length]!
     const id = known?.jobId ?? "nobody"
     const caller: Caller = known === undefined ? { id: null } : { id: known.ownerId }
@@ -378,28 +355,19 @@ const reject = (h: Harness, op: Malformed) =>
     expect(yield* allJobs(h), `${op} changed nothing`).toBe(before)
   })
 
-const stores = Layer.merge(JobStore.layerMemory, ResultStore.layerMemory)
-
 const runScenario = (ops: ReadonlyArray<Operation | Malformed>, policy: Partial<Policy>) =>
-  Effect.gen(function* () {
-    const control = controlledWorker()
-    let n = 0
-    const uws = yield* Uws.make({ worker: control.worker, policy, makeJobId: () => `j${String(++n).padStart(3, "0")}` })
-    const rest = RestAdapter.makeRestAdapter({ service: uws, basePath: "/svc", identify: byHeader, maxBodyBytes: MAX_BODY })
-    const h: Harness = { uws, rest, model: new Model(policy), control, accept: 0, statuses: [] }
-    for (const op of ops) {
-      h.statuses.length = 0
-      if (isMalformed(op)) yield* reject(h, op)
-      else {
-        const before = yield* allJobs(h)
-        yield* step(h, op)
-        // A client request the binding or the core refused changed nothing.
-        if (h.statuses.length === 1 && h.statuses[0]! >= 400) expect(yield* allJobs(h), `${describeOperation(op)} changed nothing`).toBe(before)
-      }
-      yield* settle(h)
-    }
-    yield* Effect.promise(() => rest.dispose())
-  }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+  runAgainstModel(
+    (uws) =>
+      Effect.map(
+        Effect.acquireRelease(
+          Effect.sync(() => RestAdapter.makeRestAdapter({ service: uws, basePath: "/svc", identify: byHeader, maxBodyBytes: MAX_BODY })),
+          (rest) => Effect.promise(() => rest.dispose())
+        ),
+        (rest) => restDriver({ uws, rest, accept: 0 })
+      ),
+    ops,
+    policy
+  )
 
 const scenario = fc.array(
   fc.oneof(
@@ -412,11 +380,6 @@ const scenario = fc.array(
 
 describe("the HTTP surface against the reference model", () => {
   for (const [name, policy] of policies) {
-    it(name, async () => {
-      await fc.assert(
-        fc.asyncProperty(scenario, (ops) => Effect.runPromise(runScenario(ops, policy))),
-        { numRuns: propertyRuns(150) }
-      )
-    })
+    it(name, () => checkScenarios(scenario, (ops) => runScenario(ops, policy), propertyRuns(150)))
   }
 })

@@ -13,6 +13,7 @@
 import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
 import type { JobEventType } from "./JobEvent.js"
 import type { Phase } from "./Phase.js"
+import * as ServiceEvents from "./ServiceEvents.js"
 
 /**
  * A job this instance holds: nobody else starts or recovers it until `release`.
@@ -145,19 +146,12 @@ export const layerInProcess: Layer.Layer<Dispatcher> = Layer.effect(Dispatcher, 
 /**
  * How a job whose run was lost (its process stopped) is recovered, by phase: run again from the
  * start when the application is restartable (HOLD stops the lost run, RUN queues it again), else
- * FAIL with the reason. Jobs in other phases need nothing.
+ * FAIL with the reason. Jobs in other phases need nothing. The same as `ServiceEvents.recoveryEvents`.
  *
  * @since 0.1.0
  * @category recovery
  */
-export const recovery = (phase: Phase, restartable: boolean): ReadonlyArray<JobEventType> =>
-  phase !== "EXECUTING" && phase !== "SUSPENDED"
-    ? []
-    : restartable
-      ? phase === "SUSPENDED"
-        ? ["RESUME", "HOLD", "RUN"]
-        : ["HOLD", "RUN"]
-      : ["FAIL"]
+export const recovery: (phase: Phase, restartable: boolean) => ReadonlyArray<JobEventType> = ServiceEvents.recoveryEvents
 
 /**
  * The reasons a recovered job's error summary gives.

@@ -116,6 +116,36 @@ export interface Job extends JobData {
  */
 export const canonicalName = (name: string): string => name.toLowerCase()
 
+const UPLOAD_SCHEME = "param:"
+
+/**
+ * The parameter an inline upload becomes (UWS 1.1 §2.2.3.1.1): `name` = `param:name`, by
+ * reference; the service keeps the content and every binding serves it at `parameters/{name}`.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const uploadParameter = (name: string): Parameter => ({ name, value: `${UPLOAD_SCHEME}${name}`, byReference: true })
+
+/**
+ * The name of the upload a parameter refers to (`param:NAME`, by reference), or `undefined`
+ * when the parameter is not an upload. The one reading of the `param:` rule: the service, the
+ * bindings and the policy all ask here.
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const uploadName = (p: Parameter): string | undefined =>
+  p.byReference === true && p.value.startsWith(UPLOAD_SCHEME) ? p.value.slice(UPLOAD_SCHEME.length) : undefined
+
+/**
+ * Whether a parameter is an inline upload (see {@link uploadName}).
+ *
+ * @since 0.1.0
+ * @category uploads
+ */
+export const isUpload = (p: Parameter): boolean => uploadName(p) !== undefined
+
 /**
  * Parameters with their names in canonical form (see {@link canonicalName}).
  *

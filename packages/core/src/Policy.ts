@@ -5,7 +5,7 @@
  */
 import { Either } from "effect"
 import { InvalidParameter, LimitExceeded } from "./Errors.js"
-import type { Parameter } from "./Job.js"
+import { type Parameter, uploadParameter } from "./Job.js"
 
 /**
  * @since 0.1.0
@@ -299,8 +299,9 @@ export const checkParameters = (
   }
   let uploaded = 0
   for (const u of uploads) {
-    // An upload is the parameter `name` = `param:name`.
-    total += 2 * utf8Bytes(u.name) + 6
+    // An upload becomes a parameter of its own, which counts like any other.
+    const parameter = uploadParameter(u.name)
+    total += utf8Bytes(parameter.name) + utf8Bytes(parameter.value)
     if (maxTotal !== null && total > maxTotal) return exceeded("maxParameterBytesPerJob", maxTotal, `more than ${maxTotal} bytes`)
     const size = knownSize(u.content)
     if (size === undefined) continue

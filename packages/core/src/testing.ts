@@ -13,7 +13,8 @@
  *
  * @since 0.1.0
  */
-import { Deferred, Effect, Either, TestClock } from "effect"
+import { Deferred, Effect, Either, Layer, TestClock, TestContext } from "effect"
+import type { Scope } from "effect"
 import fc from "fast-check"
 import type { UwsErrorTag } from "./Errors.js"
 import { JobFailure } from "./Worker.js"
@@ -24,6 +25,9 @@ import * as Phases from "./Phase.js"
 import type { Phase } from "./Phase.js"
 import * as Policies from "./Policy.js"
 import type { Policy } from "./Policy.js"
+import { layerMemory as jobStoreMemory, type JobStore } from "./JobStore.js"
+import { layerMemory as resultStoreMemory, type ResultStore } from "./ResultStore.js"
+import * as Uws from "./Uws.js"
 import type { UwsService } from "./Uws.js"
 
 /**
@@ -734,23 +738,178 @@ export const converge = (service: UwsService, model: Model, rounds = 400): Effec
 const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
   Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as UwsErrorTag }))
 
-const disagreement = (op: Operation, got: unknown, want: unknown): string | undefined => {
-  const g = JSON.stringify(got)
-  const w = JSON.stringify(want)
-  return g === w ? undefined : `${describeOperation(op)}: the service answered ${g}, the model expected ${w}`
-}
-
 /**
- * Applies one operation to a service and to the model side by side (clock moves through
- * `TestClock`, so run it under a TestContext) and answers where they disagree, or `undefined`.
- * The one interpreter of {@link Operation}: every model-based test of a service (in memory, on
- * SQL, over REST or SOAP through a service facade) drives it, then compares with `converge`.
+ * A client's request to a job or the job list, except a listing (which answers ids, not an outcome).
  *
  * @since 0.1.0
  * @category comparison
  */
-export const stepAgainstModel = (
+export type ClientOperation = Exclude<Extract<Operation, { readonly caller: Caller }>, { readonly _tag: "List" }>
+
+/**
+ * What a listing asks, with instants made absolute.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export interface ListRequest {
+  readonly phases: ReadonlyArray<Phase>
+  readonly after?: number
+  readonly last?: number
+}
+
+/**
+ * Where an operation is aimed: the model's id of its target job (when it has one), the model's
+ * clock, and the model (to read what the answer should report).
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export interface Aim {
+  readonly target: string | undefined
+  readonly now: number
+  readonly model: Model
+}
+
+/**
+ * What a binding answered to a client operation, in the binding's own terms.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export interface Answer {
+  /** What the binding answered (a status, a fault tag, an outcome), compared as JSON with `expected`. */
+  readonly got: unknown
+  /** What it should have answered given the model's outcome; default: the outcome itself. */
+  readonly expected?: (want: Expected) => unknown
+  /** The id of the job a Create made, as the binding reported it. */
+  readonly jobId?: string | undefined
+  /** Whether the binding refused the request (then no job may change); default: the model refused it. */
+  readonly refused?: boolean
+  /** Checks of what the answer reports, run once it agreed and the model has taken the operation. */
+  readonly check?: (want: Expected) => Effect.Effect<void>
+}
+
+/**
+ * How a model test reaches the system under test: the service itself, or a binding (REST, SOAP…)
+ * over it. The interpreter does the rest: aiming, the model's predictions, the application's
+ * moves, the clock, convergence and the checks.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export interface ModelDriver<Extra = never> {
+  /** Sends a client operation; `undefined` when the binding has no such operation (the step is skipped). */
+  readonly send: (op: ClientOperation, aim: Aim) => Effect.Effect<Answer | undefined>
+  /** The ids a listing answers, newest first. */
+  readonly list: (caller: Caller, request: ListRequest) => Effect.Effect<ReadonlyArray<string>>
+  /** Operations of the test's own (say, malformed requests), run as they come. */
+  readonly extra?: (op: Extra, model: Model) => Effect.Effect<void>
+  /** Checks after every step, once the service has caught up with the model. */
+  readonly afterStep?: (model: Model) => Effect.Effect<void>
+}
+
+/**
+ * The driver that calls the service directly.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const serviceDriver = (uws: UwsService): ModelDriver => ({
+  send: (op, { target, now }) => {
+    switch (op._tag) {
+      case "Create":
+        return Effect.map(
+          Effect.either(
+            uws.create(op.caller, {
+              parameters: op.parameters,
+              run: op.run,
+              ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
+              ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
+            })
+          ),
+          (created): Answer =>
+            Either.isRight(created) ? { got: { ok: true }, jobId: created.right.jobId } : { got: { ok: false, error: created.left._tag } }
+        )
+      case "Get":
+        return Effect.map(outcome(uws.get(op.caller, target!)), (got) => ({ got }))
+      case "Run":
+        return Effect.map(outcome(uws.run(op.caller, target!)), (got) => ({ got }))
+      case "Abort":
+        return Effect.map(outcome(uws.abort(op.caller, target!)), (got) => ({ got }))
+      case "Delete":
+        return Effect.map(outcome(uws.delete(op.caller, target!)), (got) => ({ got }))
+      case "SetDestruction":
+        return Effect.map(outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn)), (got) => ({ got }))
+      case "SetExecutionDuration":
+        return Effect.map(outcome(uws.setExecutionDuration(op.caller, target!, op.seconds)), (got) => ({ got }))
+      case "UpdateParameters":
+        return Effect.map(outcome(uws.updateParameters(op.caller, target!, op.parameters)), (got) => ({ got }))
+    }
+  },
+  list: (caller, request) => Effect.map(Effect.orDie(uws.list(caller, request)), (page) => page.jobs.map((j) => j.jobId))
+})
+
+/**
+ * What the model predicts for a client operation, taking it (a Create is recorded under `jobId`,
+ * the id the system under test gave it).
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const modelOutcome = (model: Model, op: ClientOperation, target: string | undefined, jobId: string | undefined): Expected => {
+  switch (op._tag) {
+    case "Create":
+      return model.create(op.caller, op, jobId)
+    case "Get":
+      return model.get(op.caller, target!)
+    case "Run":
+      return model.run(op.caller, target!)
+    case "Abort":
+      return model.abort(op.caller, target!)
+    case "Delete":
+      return model.delete(op.caller, target!)
+    case "SetDestruction":
+      return model.setDestruction(op.caller, target!, model.now + op.destructionIn)
+    case "SetExecutionDuration":
+      return model.setExecutionDuration(op.caller, target!, op.seconds)
+    case "UpdateParameters":
+      return model.updateParameters(op.caller, target!, op.parameters)
+  }
+}
+
+const disagreement = (op: Operation, got: unknown, want: unknown): string | undefined => {
+  const g = JSON.stringify(got)
+  const w = JSON.stringify(want)
+  return g === w ? undefined : `${describeOperation(op)}: the system answered ${g}, the model expected ${w}`
+}
+
+const memoryStores = Layer.merge(jobStoreMemory, resultStoreMemory)
+
+const OPERATION_TAGS: ReadonlySet<string> = new Set<Operation["_tag"]>([
+  "Create", "Get", "Run", "Abort", "Delete", "SetDestruction", "SetExecutionDuration", "UpdateParameters", "List", "Complete", "Publish", "Fail", "Advance"
+])
+
+/**
+ * Whether a step of a scenario is one of the shared {@link Operation}s (not a test's own).
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const isOperation = (op: { readonly _tag: string }): op is Operation => OPERATION_TAGS.has(op._tag)
+
+/**
+ * Applies one operation through a driver and to the model side by side (clock moves through
+ * `TestClock`, so run it under a TestContext) and answers where they disagree, or `undefined`:
+ * the one interpreter of {@link Operation}. A request the binding or the model refused must
+ * leave every job as it was (versions included).
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const stepWithDriver = <Extra>(
   uws: UwsService,
+  driver: ModelDriver<Extra>,
   model: Model,
   control: ControlledWorker,
   op: Operation
@@ -760,52 +919,13 @@ export const stepAgainstModel = (
     if ("target" in op && target === undefined) return undefined // no job to aim at yet
     const now = model.now
     switch (op._tag) {
-      case "Create": {
-        const created = yield* Effect.either(
-          uws.create(op.caller, {
-            parameters: op.parameters,
-            run: op.run,
-            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
-            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
-          })
-        )
-        const got: Expected = Either.isRight(created) ? { ok: true } : { ok: false, error: created.left._tag }
-        return disagreement(op, got, model.create(op.caller, op, Either.isRight(created) ? created.right.jobId : undefined))
-      }
-      case "Get":
-        return disagreement(op, yield* outcome(uws.get(op.caller, target!)), model.get(op.caller, target!))
-      case "Run":
-        return disagreement(op, yield* outcome(uws.run(op.caller, target!)), model.run(op.caller, target!))
-      case "Abort":
-        return disagreement(op, yield* outcome(uws.abort(op.caller, target!)), model.abort(op.caller, target!))
-      case "Delete":
-        return disagreement(op, yield* outcome(uws.delete(op.caller, target!)), model.delete(op.caller, target!))
-      case "SetDestruction":
-        return disagreement(
-          op,
-          yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn)),
-          model.setDestruction(op.caller, target!, now + op.destructionIn)
-        )
-      case "SetExecutionDuration":
-        return disagreement(
-          op,
-          yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds)),
-          model.setExecutionDuration(op.caller, target!, op.seconds)
-        )
-      case "UpdateParameters":
-        return disagreement(
-          op,
-          yield* outcome(uws.updateParameters(op.caller, target!, op.parameters)),
-          model.updateParameters(op.caller, target!, op.parameters)
-        )
       case "List": {
-        const query = {
+        const request: ListRequest = {
           phases: op.phases,
           ...(op.afterIn === undefined ? {} : { after: now + op.afterIn }),
           ...(op.last === undefined ? {} : { last: op.last })
         }
-        const page = yield* Effect.orDie(uws.list(op.caller, query))
-        return disagreement(op, page.jobs.map((j) => j.jobId), model.list(op.caller, query))
+        return disagreement(op, yield* driver.list(op.caller, request), model.list(op.caller, request))
       }
       // The application can only end a job it is running: compare whether it was.
       case "Complete":
@@ -818,8 +938,90 @@ export const stepAgainstModel = (
         yield* TestClock.adjust(op.ms)
         model.advance(op.ms)
         return undefined
+      default: {
+        const before = JSON.stringify(yield* allJobs(uws))
+        const answer = yield* driver.send(op, { target, now, model })
+        if (answer === undefined) return undefined
+        const want = modelOutcome(model, op, target, answer.jobId)
+        const differs = disagreement(op, answer.got, answer.expected === undefined ? want : answer.expected(want))
+        if (differs !== undefined) return differs
+        if ((answer.refused ?? !want.ok) && JSON.stringify(yield* allJobs(uws)) !== before) {
+          return `${describeOperation(op)} was refused but changed a job`
+        }
+        if (answer.check !== undefined) yield* answer.check(want)
+        return undefined
+      }
     }
   })
+
+/**
+ * {@link stepWithDriver} calling the service directly.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const stepAgainstModel = (uws: UwsService, model: Model, control: ControlledWorker, op: Operation): Effect.Effect<string | undefined> =>
+  stepWithDriver(uws, serviceDriver(uws), model, control, op)
+
+/**
+ * Runs a scenario against the model: a service over the stores in context, with a
+ * {@link controlledWorker} and ids `j001`, `j002`…, reached through the driver `makeDriver`
+ * builds over it; after every step the service must answer as the model predicts and catch up
+ * with it ({@link converge}). Dies with the first difference. Runs under a TestContext, on
+ * `stores` (default: in memory).
+ *
+ * @since 0.1.0
+ * @category comparison
+ * @example
+ * import { Effect } from "effect"
+ * import { runAgainstModel, serviceDriver } from "@uws-kit/core/testing"
+ * const ops = [{ _tag: "Create", caller: { id: "alice" }, parameters: [], run: true }] as const
+ * await Effect.runPromise(runAgainstModel((uws) => Effect.succeed(serviceDriver(uws)), ops, {}))
+ */
+export const runAgainstModel = <Extra extends { readonly _tag: string } = never, R extends Scope.Scope | JobStore | ResultStore = never>(
+  makeDriver: (uws: UwsService, control: ControlledWorker) => Effect.Effect<ModelDriver<Extra>, never, R>,
+  ops: ReadonlyArray<Operation | Extra>,
+  policy: Partial<Policy>,
+  stores: Layer.Layer<JobStore | ResultStore> = memoryStores
+): Effect.Effect<void> => {
+  const scenario: Effect.Effect<void, never, Scope.Scope | JobStore | ResultStore> = Effect.gen(function* () {
+    const control = controlledWorker()
+    let n = 0
+    const uws = yield* Uws.make({ worker: control.worker, policy, makeJobId: () => `j${String(++n).padStart(3, "0")}` })
+    const driver = yield* makeDriver(uws, control)
+    const model = new Model(policy)
+    for (const op of ops) {
+      if (isOperation(op)) {
+        const difference = yield* stepWithDriver(uws, driver, model, control, op)
+        if (difference !== undefined) return yield* Effect.die(new Error(difference))
+      } else if (driver.extra !== undefined) yield* driver.extra(op, model)
+      yield* converge(uws, model)
+      if (driver.afterStep !== undefined) yield* driver.afterStep(model)
+    }
+  })
+  return scenario.pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+}
+
+/**
+ * Random scenarios of shared operations (clients, the application, the clock), 1 to `maxLength` long.
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const scenarios = (maxLength: number): fc.Arbitrary<ReadonlyArray<Operation>> =>
+  fc.array(operation({ service: true, clock: true }), { minLength: 1, maxLength })
+
+/**
+ * Checks that `run` succeeds on `numRuns` random scenarios (shrunk to the shortest failing one).
+ *
+ * @since 0.1.0
+ * @category comparison
+ */
+export const checkScenarios = <Op>(
+  arbitrary: fc.Arbitrary<ReadonlyArray<Op>>,
+  run: (ops: ReadonlyArray<Op>) => Effect.Effect<void>,
+  numRuns: number
+): Promise<void> => fc.assert(fc.asyncProperty(arbitrary, (ops) => Effect.runPromise(run(ops))), { numRuns })
 
 /**
  * Policies worth running a model-based test under: the defaults, tight limits (refusals,

@@ -12,14 +12,19 @@ import type { Policy } from "@uws-kit/core/Policy"
 import {
   Model,
   allJobs,
+  checkScenarios,
   controlledWorker,
   converge,
+  modelOutcome,
   policies,
   describeOperation,
   operation,
   propertyRuns,
+  runAgainstModel,
+  scenarios,
+  serviceDriver,
   stepAgainstModel,
-  type Expected,
+  type ClientOperation,
   type Operation
 } from "@uws-kit/core/testing"
 
@@ -59,9 +64,6 @@ interface Harness {
   readonly results: ResultStore.ResultStoreService
 }
 
-const outcome = <A>(effect: Effect.Effect<A, { readonly _tag: string }>) =>
-  Effect.map(Effect.either(effect), (e): Expected => (Either.isRight(e) ? { ok: true } : { ok: false, error: e.left._tag as never }))
-
 /** Lets the service catch up with the model, which then becomes the reference. */
 const settle = (h: Harness) => converge(h.uws, h.model)
 
@@ -69,7 +71,7 @@ const settle = (h: Harness) => converge(h.uws, h.model)
 const agrees = (h: Harness, model: Model = h.model) => Effect.map(allJobs(h.uws), (jobs) => model.differences(jobs))
 
 /** Invariants over one job's history: edges, timestamps, results. */
-const checkInvariants = (h: Harness) =>
+const checkInvariants = (h: Pick<Harness, "uws" | "seen" | "results" | "model">) =>
   Effect.gen(function* () {
     // A destroyed job is gone with its results; archiving drops them unless policy keeps them.
     for (const jobId of h.seen.keys()) {
@@ -99,65 +101,6 @@ const checkInvariants = (h: Harness) =>
 const step = (h: Harness, op: Operation) =>
   Effect.map(stepAgainstModel(h.uws, h.model, h.control, op), (difference) => expect(difference).toBeUndefined())
 
-export type ClientOperation = Extract<Operation, { readonly caller: unknown }>
-
-/** Sends a client operation to the service; answers its outcome (and a created job's id). */
-const send = (uws: Uws.UwsService, model: Model, op: Exclude<ClientOperation, { _tag: "List" }>, target: string | undefined) =>
-  Effect.gen(function* () {
-    const now = model.now
-    switch (op._tag) {
-      case "Create": {
-        const created = yield* Effect.either(
-          uws.create(op.caller, {
-            parameters: op.parameters,
-            run: op.run,
-            ...(op.executionDuration === undefined ? {} : { executionDuration: op.executionDuration }),
-            ...(op.destructionIn === undefined ? {} : { destruction: now + op.destructionIn })
-          })
-        )
-        return Either.isRight(created)
-          ? { outcome: { ok: true } as Expected, jobId: created.right.jobId }
-          : { outcome: { ok: false, error: created.left._tag } as Expected, jobId: undefined }
-      }
-      case "Get":
-        return { outcome: yield* outcome(uws.get(op.caller, target!)), jobId: undefined }
-      case "Run":
-        return { outcome: yield* outcome(uws.run(op.caller, target!)), jobId: undefined }
-      case "Abort":
-        return { outcome: yield* outcome(uws.abort(op.caller, target!)), jobId: undefined }
-      case "Delete":
-        return { outcome: yield* outcome(uws.delete(op.caller, target!)), jobId: undefined }
-      case "SetDestruction":
-        return { outcome: yield* outcome(uws.setDestruction(op.caller, target!, now + op.destructionIn)), jobId: undefined }
-      case "SetExecutionDuration":
-        return { outcome: yield* outcome(uws.setExecutionDuration(op.caller, target!, op.seconds)), jobId: undefined }
-      case "UpdateParameters":
-        return { outcome: yield* outcome(uws.updateParameters(op.caller, target!, op.parameters)), jobId: undefined }
-    }
-  })
-
-/** What the model expects of a client operation (recording a created job under its real id). */
-const expect_ = (model: Model, op: Exclude<ClientOperation, { _tag: "List" }>, target: string | undefined, jobId: string | undefined): Expected => {
-  switch (op._tag) {
-    case "Create":
-      return model.create(op.caller, op, jobId)
-    case "Get":
-      return model.get(op.caller, target!)
-    case "Run":
-      return model.run(op.caller, target!)
-    case "Abort":
-      return model.abort(op.caller, target!)
-    case "Delete":
-      return model.delete(op.caller, target!)
-    case "SetDestruction":
-      return model.setDestruction(op.caller, target!, model.now + op.destructionIn)
-    case "SetExecutionDuration":
-      return model.setExecutionDuration(op.caller, target!, op.seconds)
-    case "UpdateParameters":
-      return model.updateParameters(op.caller, target!, op.parameters)
-  }
-}
-
 const permutations = <A>(xs: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =>
   xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((rest) => [x, ...rest]))
 
@@ -166,11 +109,12 @@ const permutations = <A>(xs: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> 
  * handled them one at a time in some order: some serial order of the batch, applied to the
  * model, must give the same answers and the same final state.
  */
-const concurrentStep = (h: Harness, batch: ReadonlyArray<Exclude<ClientOperation, { _tag: "List" }>>) =>
+const concurrentStep = (h: Harness, batch: ReadonlyArray<ClientOperation>) =>
   Effect.gen(function* () {
     const targets = batch.map((op) => ("target" in op ? h.model.resolve(op.target) : undefined))
+    const driver = serviceDriver(h.uws)
     const answers = yield* Effect.all(
-      batch.map((op, i) => send(h.uws, h.model, op, targets[i])),
+      batch.map((op, i) => Effect.map(driver.send(op, { target: targets[i], now: h.model.now, model: h.model }), (answer) => answer!)),
       { concurrency: "unbounded" }
     )
     for (let i = 0; i < 200; i++) yield* Effect.yieldNow()
@@ -183,7 +127,7 @@ const concurrentStep = (h: Harness, batch: ReadonlyArray<Exclude<ClientOperation
         const same = order.every((i, position) => {
           const op = batch[i]!
           if ("target" in op && targets[i] === undefined) return true
-          const answer = JSON.stringify(expect_(candidate, op, targets[i], answers[i]!.jobId)) === JSON.stringify(answers[i]!.outcome)
+          const answer = JSON.stringify(modelOutcome(candidate, op, targets[i], answers[i]!.jobId)) === JSON.stringify(answers[i]!.got)
           if (mask & (1 << position)) candidate.settle()
           return answer
         })
@@ -196,37 +140,24 @@ const concurrentStep = (h: Harness, batch: ReadonlyArray<Exclude<ClientOperation
         tried.push(`${order.join(",")}/${mask}: ${diff}`)
       }
     }
-    expect.fail(`no serial order explains [${batch.map(describeOperation).join(" ‖ ")}] → ${JSON.stringify(answers.map((a) => a.outcome))}; ${tried.join("; ")}`)
+    expect.fail(`no serial order explains [${batch.map(describeOperation).join(" ‖ ")}] → ${JSON.stringify(answers.map((a) => a.got))}; ${tried.join("; ")}`)
   })
 
+/** The service driven directly, its invariants checked after every step. */
 const runScenario = (ops: ReadonlyArray<Operation>, policy: Partial<Policy>) =>
-  Effect.gen(function* () {
-    const control = controlledWorker()
-    let n = 0
-    const uws = yield* Uws.make({
-      worker: control.worker,
-      policy,
-      makeJobId: () => `j${String(++n).padStart(3, "0")}`
-    })
-    const h: Harness = { uws, model: new Model(policy), control, seen: new Map(), results: yield* ResultStore.ResultStore }
-    for (const op of ops) {
-      yield* step(h, op)
-      yield* settle(h)
-      yield* checkInvariants(h)
-    }
-  }).pipe(Effect.scoped, Effect.provide(stores), Effect.provide(TestContext.TestContext))
+  runAgainstModel(
+    (uws) =>
+      Effect.map(ResultStore.ResultStore, (results) => {
+        const seen = new Map<string, Job>()
+        return { ...serviceDriver(uws), afterStep: (model: Model) => checkInvariants({ uws, model, seen, results }) }
+      }),
+    ops,
+    policy
+  )
 
 describe("Uws service against the reference model", () => {
   for (const [name, policy] of policies) {
-    it(`agrees under ${name}`, async () => {
-      await fc.assert(
-        fc.asyncProperty(
-          fc.array(operation({ service: true, clock: true }), { minLength: 1, maxLength: 40 }),
-          (ops) => Effect.runPromise(runScenario(ops, policy))
-        ),
-        { numRuns: propertyRuns(60) }
-      )
-    })
+    it(`agrees under ${name}`, () => checkScenarios(scenarios(40), (ops) => runScenario(ops, policy), propertyRuns(60)))
   }
 
   it("agrees on the stored-jobs limit: the fifth job is refused until one goes", async () => {
@@ -287,7 +218,7 @@ describe("Uws service against the reference model", () => {
 })
 
 describe("interleaved concurrent requests", () => {
-  const clientOp = operation().filter((op): op is Exclude<ClientOperation, { _tag: "List" }> => "caller" in op && op._tag !== "List")
+  const clientOp = operation().filter((op): op is ClientOperation => "caller" in op && op._tag !== "List")
   const batchOrStep = fc.oneof(
     { weight: 2, arbitrary: operation({ service: true, clock: true }).map((op) => ({ kind: "step" as const, op })) },
     {

@@ -11,7 +11,8 @@
  *   between date and time;
  * - the basic forms `YYYYMMDD` and `YYYYMMDDThhmm[ss[.f…]]`;
  * - an optional zone after a time: `Z`/`z`, or a numeric offset `±hh`, `±hh:mm`, `±hhmm` (at
- *   most 14 hours), converted to UTC. A time without a zone is read as UTC (UWS times are UTC).
+ *   most 14 hours), converted to UTC. A value without a zone is read as UTC (UWS times are UTC),
+ *   or in the offset a caller gives ({@link Options}: the archive's configured zone).
  *
  * It refuses, with a message saying why: impossible dates (`2015-02-30`, `2015-26-10`), hour 24
  * and leap seconds (a JavaScript instant cannot hold them), instants outside years 0000–9999,
@@ -41,6 +42,30 @@ const FIRST = (() => {
 const LAST = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
 
 /**
+ * How {@link parse} reads a value written without a zone.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The zone offset of a value written without one, in minutes east of UTC (`180` = +03:00); 0 by default. */
+  readonly defaultOffsetMinutes?: number
+}
+
+/**
+ * Whether a text has the form of a date or instant {@link parse} reads (surrounding white space
+ * aside), whether or not its values are possible: for a reader that also takes other forms and
+ * must tell which one the sender meant.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const isForm = (input: string): boolean => {
+  const text = input.trim()
+  return EXTENDED.test(text) || BASIC.test(text)
+}
+
+/**
  * Reads an ISO 8601 instant as epoch milliseconds, or explains in a sentence why it cannot.
  *
  * @since 0.1.0
@@ -50,14 +75,14 @@ const LAST = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
  * Iso8601.parse("2026-11-23T10:00:00.123456Z") // Either.right(1795428000123)
  * Iso8601.parse("2030-01-06T00:00:00+01:00") // the instant 2030-01-05T23:00:00.000Z
  */
-export const parse = (input: string): Either.Either<number, string> => {
+export const parse = (input: string, options?: Options): Either.Either<number, string> => {
   const text = input.trim()
   const m = EXTENDED.exec(text) ?? BASIC.exec(text)
   if (m === null) {
     return Either.left(`"${input}" is not an ISO 8601 date or instant (e.g. 2026-01-31T12:00:00Z).`)
   }
   const zone = m[8]
-  let offset = 0
+  let offset = zone === undefined ? (options?.defaultOffsetMinutes ?? 0) * 60_000 : 0
   if (zone !== undefined && zone !== "Z" && zone !== "z") {
     const digits = zone.slice(1).replace(":", "")
     const zh = Number(digits.slice(0, 2))

@@ -115,11 +115,13 @@ describe("Iso8601.parse", () => {
     }
   })
 
-  it("never throws, and any instant it accepts is a real date (random text)", () => {
+  it("never throws, any instant it accepts is a real date, and isForm says which refusals are of the form (random text)", () => {
     const isoish = fc.stringMatching(/^[0-9]{0,8}[-T: .,Zz+0-9]{0,20}$/)
     fc.assert(
       fc.property(fc.oneof(fc.string(), isoish), (text) => {
         const r = Iso8601.parse(text)
+        // A text of a known form is refused only for its values, and the message says which.
+        expect(Either.isLeft(r) && /not an ISO 8601/.test(r.left)).toBe(!Iso8601.isForm(text))
         if (Either.isRight(r)) {
           expect(Number.isFinite(r.right)).toBe(true)
           expect(r.right).toBeGreaterThanOrEqual(LOW)
@@ -128,6 +130,36 @@ describe("Iso8601.parse", () => {
       }),
       { numRuns: propertyRuns(1000) }
     )
+  })
+})
+
+describe("Iso8601.parse with a default offset (the archive's zone)", () => {
+  it("property: a value without a zone is read in the default offset; a zone, when given, wins", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: Date.UTC(1000, 0, 1), max: Date.UTC(9000, 0, 1) }),
+        fc.integer({ min: -14 * 60, max: 14 * 60 }),
+        fc.constantFrom("Z", "+00:00", "-0000"),
+        (t, minutes, utc) => {
+          // The same instant written in local time at that offset, without a zone.
+          const local = new Date(t + minutes * 60_000).toISOString().slice(0, 23)
+          expect(Either.getOrThrow(Iso8601.parse(local, { defaultOffsetMinutes: minutes }))).toBe(t)
+          expect(Either.getOrThrow(Iso8601.parse(`${new Date(t).toISOString().slice(0, 23)}${utc}`, { defaultOffsetMinutes: minutes }))).toBe(t)
+        }
+      ),
+      { numRuns: propertyRuns(300) }
+    )
+    // A date alone is the start of that day in the default offset.
+    expect(Iso8601.format(Either.getOrThrow(Iso8601.parse("2023-07-21", { defaultOffsetMinutes: 180 })))).toBe("2023-07-20T21:00:00.000Z")
+  })
+})
+
+describe("Iso8601.isForm", () => {
+  it("tells the forms parse knows from others, whatever the values (see the random-text property)", () => {
+    expect(Iso8601.isForm("2015-02-30")).toBe(true)
+    expect(Iso8601.isForm(" 20151026T0915+0530 ")).toBe(true)
+    expect(Iso8601.isForm("21.07.2023")).toBe(false)
+    expect(Iso8601.isForm("2015-10-26Z")).toBe(false)
   })
 })
 

@@ -2,9 +2,11 @@
  * UWS 1.1 documents (job, job list, results, error summary) as XML fragments, valid against
  * `UWS-v1.1.xsd`: element order of the schema's sequences, `xsi:nil` for the required nillable
  * elements, times in ISO 8601 UTC with milliseconds. The fragments use the prefixes the envelope
- * declares once (`uws`, `xlink`, `xsi`, `u`), so they stay small.
+ * declares once (`uws`, `xlink`, `xsi`, `u`), so they stay small. What a document holds, in which
+ * order, is core's `JobDocument` model (shared with the REST binding); this module only writes it.
  */
 import type { ErrorSummary, Job, ResultRef } from "@uws-kit/core/Job"
+import * as JobDocument from "@uws-kit/core/JobDocument"
 import { escapeAttribute as attr, escapeText as text } from "./xml.js"
 import { formatDateTime } from "./types.js"
 
@@ -13,57 +15,86 @@ export interface RenderContext {
   readonly resultHref: (jobId: string, resultId: string) => string
 }
 
-const nil = (tag: string) => `<${tag} xsi:nil="true"/>`
-const time = (tag: string, ms: number | null) => (ms === null ? nil(tag) : `<${tag}>${formatDateTime(ms)}</${tag}>`)
+// SOAP jobs have no URL of their own, so no parameter URL either: parameters are shown as stored.
+const links = (jobId: string, ctx: RenderContext): JobDocument.Links => ({ result: (id) => ctx.resultHref(jobId, id) })
 
-/** `uws:result` elements of a job. */
-export const resultElements = (jobId: string, results: ReadonlyArray<ResultRef>, ctx: RenderContext): string => {
+const nil = (tag: string) => `<${tag} xsi:nil="true"/>`
+
+/** `uws:result` elements. */
+const resultElements = (results: ReadonlyArray<JobDocument.ResultEntry>): string => {
   let out = ""
   for (const r of results) {
-    const href = r.href ?? ctx.resultHref(jobId, r.id)
-    out += `<uws:result id="${attr(r.id)}" xlink:type="simple" xlink:href="${attr(href)}"${r.size === undefined ? "" : ` size="${r.size}"`}${r.mimeType === undefined ? "" : ` mime-type="${attr(r.mimeType)}"`}/>`
+    out += `<uws:result id="${attr(r.id)}" xlink:type="simple" xlink:href="${attr(r.href)}"${r.size === undefined ? "" : ` size="${r.size}"`}${r.mimeType === undefined ? "" : ` mime-type="${attr(r.mimeType)}"`}/>`
   }
   return out
 }
 
+const resultsElement = (results: ReadonlyArray<JobDocument.ResultEntry>): string =>
+  results.length === 0 ? "<uws:results/>" : `<uws:results>${resultElements(results)}</uws:results>`
+
 /** The `uws:results` element. */
 export const results = (jobId: string, refs: ReadonlyArray<ResultRef>, ctx: RenderContext): string =>
-  refs.length === 0 ? "<uws:results/>" : `<uws:results>${resultElements(jobId, refs, ctx)}</uws:results>`
+  resultsElement(JobDocument.results({ results: refs }, links(jobId, ctx)))
 
 /** The content of an element of type `uws:ErrorSummary`, with its attributes. */
 export const errorSummaryAttributes = (e: ErrorSummary): string => ` type="${e.type}" hasDetail="${e.hasDetail}"`
 export const errorSummaryContent = (e: ErrorSummary): string => `<uws:message>${text(e.message)}</uws:message>`
 
+const TAGS: { readonly [N in JobDocument.Field["name"]]: string } = {
+  jobId: "uws:jobId",
+  runId: "uws:runId",
+  ownerId: "uws:ownerId",
+  phase: "uws:phase",
+  quote: "uws:quote",
+  creationTime: "uws:creationTime",
+  startTime: "uws:startTime",
+  endTime: "uws:endTime",
+  executionDuration: "uws:executionDuration",
+  destruction: "uws:destruction",
+  parameters: "uws:parameters",
+  results: "uws:results",
+  errorSummary: "uws:errorSummary",
+  jobInfo: "uws:jobInfo"
+}
+
+/** One field of a job or job reference. */
+const field = (f: JobDocument.Field): string => {
+  const tag = TAGS[f.name]
+  switch (f._tag) {
+    case "Text":
+      return f.value === null ? nil(tag) : `<${tag}>${text(f.value)}</${tag}>`
+    case "Phase":
+      return `<${tag}>${f.value}</${tag}>`
+    case "Instant":
+      return f.value === null ? nil(tag) : `<${tag}>${formatDateTime(f.value)}</${tag}>`
+    case "Int":
+      return `<${tag}>${f.value}</${tag}>`
+    case "Parameters": {
+      // minOccurs="0": left out when there are none.
+      if (f.value.length === 0) return ""
+      let out = "<uws:parameters>"
+      for (const p of f.value) out += `<uws:parameter id="${attr(p.id)}"${p.byReference ? ' byReference="true"' : ""}>${text(p.value)}</uws:parameter>`
+      return `${out}</uws:parameters>`
+    }
+    case "Results":
+      return resultsElement(f.value)
+    case "ErrorSummary":
+      return `<uws:errorSummary${errorSummaryAttributes(f.value)}>${errorSummaryContent(f.value)}</uws:errorSummary>`
+    case "JobInfo": {
+      if (f.value.length === 0) return "<uws:jobInfo/>"
+      // jobInfo is `xs:any` (lax): one element per key, in the binding's namespace.
+      let out = "<uws:jobInfo>"
+      for (const [key, value] of f.value) out += `<u:info key="${attr(key)}">${text(value)}</u:info>`
+      return `${out}</uws:jobInfo>`
+    }
+  }
+}
+
 /** The `uws:job` element (JobSummary), version 1.1. */
 export const job = (j: Job, ctx: RenderContext): string => {
-  let out = `<uws:job version="1.1"><uws:jobId>${text(j.jobId)}</uws:jobId>`
-  if (j.runId !== null) out += `<uws:runId>${text(j.runId)}</uws:runId>`
-  out += j.ownerId === null ? nil("uws:ownerId") : `<uws:ownerId>${text(j.ownerId)}</uws:ownerId>`
-  out += `<uws:phase>${j.phase}</uws:phase>`
-  out += time("uws:quote", j.quote)
-  out += `<uws:creationTime>${formatDateTime(j.creationTime)}</uws:creationTime>`
-  out += time("uws:startTime", j.startTime)
-  out += time("uws:endTime", j.endTime)
-  out += `<uws:executionDuration>${j.executionDuration}</uws:executionDuration>`
-  out += time("uws:destruction", j.destruction)
-  if (j.parameters.length > 0) {
-    out += "<uws:parameters>"
-    for (const p of j.parameters) {
-      out += `<uws:parameter id="${attr(p.name)}"${p.byReference === true ? ' byReference="true"' : ""}>${text(p.value)}</uws:parameter>`
-    }
-    out += "</uws:parameters>"
-  }
-  out += results(j.jobId, j.results, ctx)
-  if (j.errorSummary !== null) {
-    out += `<uws:errorSummary${errorSummaryAttributes(j.errorSummary)}>${errorSummaryContent(j.errorSummary)}</uws:errorSummary>`
-  }
-  if (j.jobInfo !== null) {
-    const entries = Object.entries(j.jobInfo)
-    out += entries.length === 0 ? "<uws:jobInfo/>" : "<uws:jobInfo>"
-    // jobInfo is `xs:any` (lax): one element per key, in the binding's namespace.
-    for (const [key, value] of entries) out += `<u:info key="${attr(key)}">${text(value)}</u:info>`
-    if (entries.length > 0) out += "</uws:jobInfo>"
-  }
+  const summary = JobDocument.jobSummary(j, links(j.jobId, ctx))
+  let out = `<uws:job version="${summary.version}">`
+  for (const f of summary.fields) out += field(f)
   return out + "</uws:job>"
 }
 
@@ -72,10 +103,10 @@ export const jobs = (list: ReadonlyArray<Job>): string => {
   if (list.length === 0) return '<uws:jobs version="1.1"/>'
   let out = '<uws:jobs version="1.1">'
   for (const j of list) {
-    out += `<uws:jobref id="${attr(j.jobId)}"><uws:phase>${j.phase}</uws:phase>`
-    if (j.runId !== null) out += `<uws:runId>${text(j.runId)}</uws:runId>`
-    out += j.ownerId === null ? nil("uws:ownerId") : `<uws:ownerId>${text(j.ownerId)}</uws:ownerId>`
-    out += `<uws:creationTime>${formatDateTime(j.creationTime)}</uws:creationTime></uws:jobref>`
+    const ref = JobDocument.jobRef(j)
+    out += `<uws:jobref id="${attr(ref.id)}">`
+    for (const f of ref.fields) out += field(f)
+    out += "</uws:jobref>"
   }
   return out + "</uws:jobs>"
 }

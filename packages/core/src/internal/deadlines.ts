@@ -1,0 +1,119 @@
+/**
+ * Deadlines: the watchdog (execution time-outs) and the reaper (destruction), each a loop that
+ * sleeps until the store's next deadline of its kind or until this service writes an earlier one.
+ */
+import { Duration, Effect, Queue } from "effect"
+import type { Clock, Scope } from "effect"
+import type { UwsError } from "../Errors.js"
+import { Conflict } from "../Errors.js"
+import { executionDeadline, type Job } from "../Job.js"
+import type { DeadlineKind, Deadlines, JobStoreService } from "../JobStore.js"
+import * as ServiceEvents from "../ServiceEvents.js"
+import type { Transact } from "./transact.js"
+import type { Services } from "./services.js"
+
+const DUE_BATCH = 64
+const KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
+
+const deadlineOf = (kind: DeadlineKind, job: Job) =>
+  kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
+
+/** The one place deadlines are computed; stores only index these instants. */
+export const deadlinesOf = (job: Job): Deadlines => ({ destruction: deadlineOf("destruction", job), execution: deadlineOf("execution", job) })
+
+export interface Schedule {
+  /** Wakes a loop whose sleep ends after one of the job's deadlines. */
+  readonly wakeIfEarlier: (job: Job) => void
+  /** The same for deadlines another instance wrote. */
+  readonly wakeIfEarlierThan: (deadlines: Deadlines) => void
+  readonly wakeAll: () => void
+  /** Handles due jobs of a kind, forever; a failing loop logs and restarts. */
+  readonly loop: (kind: DeadlineKind, handle: (jobId: string) => Effect.Effect<unknown, UwsError>) => Effect.Effect<never>
+}
+
+export const makeSchedule = (store: JobStoreService, clock: Clock.Clock, rescanInterval: number): Effect.Effect<Schedule> =>
+  Effect.gen(function* () {
+    const wakeups = { destruction: yield* Queue.sliding<void>(1), execution: yield* Queue.sliding<void>(1) }
+    const scheduledFor: Record<DeadlineKind, number> = { destruction: Infinity, execution: Infinity }
+    const now = clock.currentTimeMillis
+
+    const loop = (kind: DeadlineKind, handle: (jobId: string) => Effect.Effect<unknown, UwsError>) =>
+      Effect.gen(function* () {
+        for (;;) {
+          const next = yield* store.nextDeadline(kind)
+          const t = yield* now
+          if (next !== null && next <= t) {
+            scheduledFor[kind] = t
+            const due = yield* store.due(kind, t, DUE_BATCH)
+            yield* Effect.forEach(
+              due,
+              (jobId) =>
+                handle(jobId).pipe(
+                  Effect.catchAll((e) =>
+                    e._tag === "JobNotFound" || e._tag === "InvalidTransition" || e._tag === "Conflict"
+                      ? Effect.void
+                      : Effect.logWarning(`${kind} deadline of job ${jobId} not enforced: ${e.message}`)
+                  )
+                ),
+              { discard: true }
+            )
+            continue
+          }
+          // Sleep until the next deadline, or until this service writes an earlier one; a store
+          // shared with other instances is re-read every `rescanInterval` as well.
+          const wait = Math.min(next === null ? Infinity : next - t, rescanInterval)
+          scheduledFor[kind] = t + wait
+          yield* wait === Infinity
+            ? Queue.take(wakeups[kind])
+            : Effect.raceFirst(clock.sleep(Duration.millis(wait)), Queue.take(wakeups[kind]))
+        }
+      }).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.logError(`the ${kind} deadline loop failed and restarts`, cause).pipe(Effect.zipRight(clock.sleep(Duration.seconds(1))))
+        ),
+        Effect.forever
+      )
+
+    return {
+      wakeIfEarlier: (job) => {
+        for (const kind of KINDS) {
+          const at = deadlineOf(kind, job)
+          if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
+        }
+      },
+      wakeIfEarlierThan: (deadlines) => {
+        for (const kind of KINDS) {
+          const at = deadlines[kind]
+          if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
+        }
+      },
+      wakeAll: () => {
+        for (const kind of KINDS) wakeups[kind].unsafeOffer(undefined)
+      },
+      loop
+    }
+  })
+
+/** Forks the watchdog and the reaper; they enforce what `ServiceEvents` chooses. */
+export const enforceDeadlines = (deps: Pick<Services, "store" | "policy" | "now"> & {
+  readonly schedule: Schedule
+  readonly transact: Transact
+}): Effect.Effect<void, never, Scope.Scope> => {
+  const { schedule, store, policy, now, transact } = deps
+  const timeout = (jobId: string) =>
+    transact.system(jobId, "TIMEOUT", (job, at) =>
+      ServiceEvents.timedOut(job, at)
+        ? Effect.succeed(ServiceEvents.event(policy, "TIMEOUT", at))
+        : Effect.fail(new Conflict({ jobId, reason: "the deadline moved." }))
+    )
+  const destroy = (jobId: string) =>
+    Effect.gen(function* () {
+      const job = yield* store.get(jobId)
+      if (job === undefined) return
+      for (const type of ServiceEvents.destructionEvents(policy, job, yield* now)) yield* transact.system(jobId, type, transact.at(type))
+    })
+  return Effect.zipRight(
+    Effect.forkScoped(schedule.loop("execution", timeout)),
+    Effect.asVoid(Effect.forkScoped(schedule.loop("destruction", destroy)))
+  )
+}

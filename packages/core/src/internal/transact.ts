@@ -1,0 +1,139 @@
+/**
+ * One change to one job: load → check the caller → build the event → decide (the job machine) →
+ * compare-and-set → carry out the decision's effects (dispatch, cancel, delete results, notify).
+ */
+import { Effect } from "effect"
+import type { PubSub } from "effect"
+import { Forbidden, InvalidTransition, JobNotFound, type UwsError } from "../Errors.js"
+import * as Identity from "../Identity.js"
+import type { Caller } from "../Identity.js"
+import type { Job } from "../Job.js"
+import type { JobEvent, JobEventType } from "../JobEvent.js"
+import * as JobMachine from "../JobMachine.js"
+import * as ServiceEvents from "../ServiceEvents.js"
+import type { JobChange } from "../Uws.js"
+import { deadlinesOf, type Schedule } from "./deadlines.js"
+import type { Runs } from "./runs.js"
+import type { Waiters } from "./waiters.js"
+import type { Services } from "./services.js"
+
+/** How often a lost compare-and-set is retried before the caller gets `Conflict`. */
+const CAS_ATTEMPTS = 16
+export const RESULTS_PREFIX = "results/"
+
+/** Builds the event from the freshly loaded job and the current time. */
+export type MakeEvent = (job: Job, now: number) => Effect.Effect<JobEvent, UwsError>
+
+export interface Transact {
+  /** The job, if the caller may see it. */
+  readonly load: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
+  /**
+   * A lost race is retried against the fresh job (so concurrent requests serialise), and only
+   * reported as `Conflict` when it keeps losing.
+   */
+  readonly transact: (caller: Caller, jobId: string, eventType: JobEventType, makeEvent: MakeEvent) => Effect.Effect<JobMachine.Decision, UwsError>
+  /** `transact` as the service itself. */
+  readonly system: (jobId: string, eventType: JobEventType, makeEvent: MakeEvent) => Effect.Effect<JobMachine.Decision, UwsError>
+  /** The event maker of a type that carries only its instant. */
+  readonly at: (type: ServiceEvents.TimedEventType) => MakeEvent
+  /** Tells waiters and subscribers about a change this service made. */
+  readonly notify: (jobId: string, job: Job | undefined, previous: Job | undefined) => void
+}
+
+export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatcher" | "policy" | "now"> & {
+  readonly runs: Runs
+  readonly waiters: Waiters
+  readonly schedule: Schedule
+  readonly changes: PubSub.PubSub<JobChange>
+}): Transact => {
+  const { store, results, dispatcher, policy, now, runs, waiters, schedule, changes } = deps
+
+  const load = (caller: Caller, jobId: string): Effect.Effect<Job, UwsError> =>
+    Effect.flatMap(store.get(jobId), (job): Effect.Effect<Job, UwsError> =>
+      job === undefined
+        ? Effect.fail(new JobNotFound({ jobId }))
+        : Identity.mayAccess(policy, caller, job)
+          ? Effect.succeed(job)
+          : Effect.fail(new Forbidden({ jobId, reason: "the job belongs to someone else." }))
+    )
+
+  const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
+    waiters.wake(jobId)
+    changes.unsafeOffer({ jobId, job, previous })
+  }
+
+  /** Carries out a stored decision's effects; the common ones synchronously. */
+  const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision): Effect.Effect<void> => {
+    const forgotten = decision.effects.includes("forget")
+    let pending: Effect.Effect<void> | undefined
+    const then = (effect: Effect.Effect<void>) => {
+      pending = pending === undefined ? effect : Effect.zipRight(pending, effect)
+    }
+    for (const effect of decision.effects) {
+      switch (effect) {
+        case "dispatch":
+          then(dispatcher.offer(before.jobId))
+          break
+        case "cancel":
+          then(runs.cancel(before.jobId))
+          break
+        case "deleteResults":
+          // The machine drops the results from an archived job only when asked to (see
+          // `Policy.archivedResults`); their contents go with them, or stay with them.
+          if (event.type === "ARCHIVE" && event.keepResults === true) break
+          then(
+            results.deleteAll(before.jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
+              Effect.catchAll((e) => Effect.logWarning(`results of job ${before.jobId} not deleted: ${e.message}`))
+            )
+          )
+          break
+        case "notify":
+          notify(before.jobId, forgotten ? undefined : decision.job, before)
+          break
+        case "forget":
+          break
+      }
+    }
+    if (!forgotten) schedule.wakeIfEarlier(decision.job)
+    return pending ?? Effect.void
+  }
+
+  const transact = (
+    caller: Caller,
+    jobId: string,
+    eventType: JobEventType,
+    makeEvent: MakeEvent
+  ): Effect.Effect<JobMachine.Decision, UwsError> => {
+    const attempt: Effect.Effect<JobMachine.Decision, UwsError> = Effect.flatMap(load(caller, jobId), (job) =>
+      JobMachine.targetOf(job.phase, eventType) === undefined
+        ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
+        : Effect.flatMap(now, (t) =>
+            Effect.flatMap(makeEvent(job, t), (event) =>
+              Effect.flatMap(JobMachine.decide(job, event), (decision) =>
+                // Once the write is committed its effects must follow: a client hanging up
+                // must not leave a job QUEUED that was never dispatched.
+                Effect.uninterruptible(
+                  (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version, deadlinesOf(decision.job))).pipe(
+                    Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
+                    Effect.as(decision)
+                  )
+                )
+              )
+            )
+          )
+    )
+    const loop = (left: number): Effect.Effect<JobMachine.Decision, UwsError> =>
+      attempt.pipe(
+        Effect.catchTag("Conflict", (e) => (left > 1 ? Effect.yieldNow().pipe(Effect.zipRight(loop(left - 1))) : Effect.fail(e)))
+      )
+    return loop(CAS_ATTEMPTS)
+  }
+
+  return {
+    load,
+    transact,
+    system: (jobId, eventType, makeEvent) => transact(Identity.system, jobId, eventType, makeEvent),
+    at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),
+    notify
+  }
+}
