@@ -244,15 +244,22 @@ export const reach = (policy: Pick<Policy, "onDestruction">, at: number): ReachD
   policy.onDestruction === "archive" ? { type: "REACH_ARCHIVE", at } : { type: "REACH_DESTROY", at }
 
 /**
+ * Whether the termination can still be reached or moved (scheduled or rescheduled).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isLive = (termination: Pick<TerminationState, "status">): boolean =>
+  termination.status === "scheduled" || termination.status === "rescheduled"
+
+/**
  * Whether the termination is due at `now`: still live, with a time at or before `now`.
  *
  * @since 0.1.0
  * @category predicates
  */
 export const isDue = (termination: TerminationState, now: number): boolean =>
-  (termination.status === "scheduled" || termination.status === "rescheduled") &&
-  termination.destruction !== null &&
-  termination.destruction <= now
+  isLive(termination) && termination.destruction !== null && termination.destruction <= now
 
 /**
  * How a job keeps its termination: the instant in `destruction` (as UWS documents show it) and
