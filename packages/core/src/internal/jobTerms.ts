@@ -13,9 +13,9 @@ import type { Worker } from "../Worker.js"
 
 const iso = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString())
 
-/** A refusal by the quote or termination machine, as the error every adapter already renders. */
-const refused = (job: Job, event: string, refusal: { readonly event: string; readonly state: string }) =>
-  new InvalidTransition({ jobId: job.jobId, event, phase: job.phase, reason: `the job's quote or termination is ${refusal.state}` })
+/** A refusal by the quote or the termination machine, as the error every adapter already renders. */
+const refused = (machine: "quote" | "termination", job: Job, event: string, refusal: { readonly state: string }) =>
+  new InvalidTransition({ jobId: job.jobId, event, phase: job.phase, reason: `its ${machine} is ${refusal.state}` })
 
 const withQuote = (job: Job, decision: QuoteMachine.QuoteDecision): Job => ({ ...job, ...QuoteMachine.toJob(decision.quote) })
 
@@ -34,17 +34,17 @@ export const follow = (
     const quote = QuoteMachine.ofJob(after)
     if (!QuoteMachine.isOpen(quote)) return Either.right(after)
     return Either.map(QuoteMachine.decide(quote, QuoteMachine.estimate(worker, after, now)), (d) => withQuote(after, d)).pipe(
-      Either.mapLeft((r) => refused(after, event.type, r))
+      Either.mapLeft((r) => refused("quote", after, event.type, r))
     )
   }
   if (event.type === "SET_DESTRUCTION") {
     const termination = TerminationMachine.decide(TerminationMachine.ofJob(after), { type: "RESCHEDULE", destruction: event.destruction })
-    if (Either.isLeft(termination)) return Either.left(refused(after, event.type, termination.left))
+    if (Either.isLeft(termination)) return Either.left(refused("termination", after, event.type, termination.left))
     const rescheduled: Job = { ...after, ...TerminationMachine.toJob(termination.right.termination) }
     const quote = QuoteMachine.ofJob(rescheduled)
     if (!QuoteMachine.isOpen(quote)) return Either.right(rescheduled)
     return Either.map(QuoteMachine.decide(quote, QuoteMachine.classify(quote.quote, event.destruction)), (d) => withQuote(rescheduled, d)).pipe(
-      Either.mapLeft((r) => refused(after, event.type, r))
+      Either.mapLeft((r) => refused("quote", after, event.type, r))
     )
   }
   return Either.right(after)
