@@ -6,7 +6,6 @@
  * PostgreSQL: the server at 127.0.0.1:5432 (or UWS_BENCH_PG_URL); the benchmark creates a
  * database of its own and drops it. `UWS_BENCH_SQL_JOBS` changes the million.
  */
-import { randomBytes } from "node:crypto"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -15,11 +14,11 @@ import { Effect, Layer } from "effect"
 import { Identity, JobStore, Phase, ResultStore, Uws, Worker } from "@uws-kit/core"
 import type { Job } from "@uws-kit/core/Job"
 import { SqlDatabase } from "@uws-kit/store-sql"
+import { makePgDatabase } from "./pgDatabase.js"
 import type { Benchmark, Figure } from "./report.js"
 
 const JOBS = Number(process.env["UWS_BENCH_SQL_JOBS"] ?? 1_000_000)
 const LIFECYCLES = Number(process.env["UWS_BENCH_SQL_LIFECYCLES"] ?? 5_000)
-const PG = process.env["UWS_BENCH_PG_URL"] ?? "postgres://postgres@127.0.0.1:5432"
 
 const perSecond = (count: number, ms: number) => Math.round((count / ms) * 1000)
 
@@ -121,40 +120,28 @@ const listings = async (store: JobStore.JobStoreService) => {
   }
 }
 
-const pgDatabase = async () => {
-  const name = `uws_bench_${randomBytes(4).toString("hex")}`
-  const admin = await SqlDatabase.open(`${PG}/test`).catch((e: unknown) => {
-    throw new Error(`PostgreSQL did not answer at ${PG} (${String(e)}); start it or set UWS_BENCH_PG_URL`)
-  })
-  await admin.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE DATABASE ${sql(name)}`))
-  return {
-    url: `${PG}/${name}`,
-    drop: async () => {
-      await admin.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`DROP DATABASE IF EXISTS ${sql(name)} WITH (FORCE)`))
-      await admin.close()
-    }
-  }
-}
-
 const bench: Benchmark = async () => {
   const figures: Array<Figure> = []
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-bench-sql-"))
-  const pg = await pgDatabase()
+  const pg = await makePgDatabase()
   const sqlite = await SqlDatabase.open(path.join(dir, "bench.sqlite"))
+  const sqliteNormal = await SqlDatabase.open(path.join(dir, "normal.sqlite"), { sqlite: { synchronous: "normal" } })
   const postgres = await SqlDatabase.open(pg.url)
   try {
     // 1. Lifecycles through the service, each store in turn (warm-up runs first).
     await lifecycles(500, JobStore.makeMemory(), ResultStore.makeMemory())
     const memoryMs = await lifecycles(LIFECYCLES, JobStore.makeMemory(), ResultStore.makeMemory())
-    await lifecycles(500, sqlite.jobStore("warm"), sqlite.resultStore("warm"))
-    const sqliteMs = await lifecycles(LIFECYCLES, sqlite.jobStore("lifecycles"), sqlite.resultStore("lifecycles"))
+    await lifecycles(500, sqliteNormal.jobStore("warm"), sqliteNormal.resultStore("warm"))
+    const sqliteMs = await lifecycles(LIFECYCLES, sqliteNormal.jobStore("lifecycles"), sqliteNormal.resultStore("lifecycles"))
+    const sqliteFullMs = await lifecycles(LIFECYCLES, sqlite.jobStore("lifecycles"), sqlite.resultStore("lifecycles"))
     await lifecycles(500, postgres.jobStore("warm"), postgres.resultStore("warm"))
     const pgMs = await lifecycles(LIFECYCLES, postgres.jobStore("lifecycles"), postgres.resultStore("lifecycles"))
     figures.push(
       { name: "create→run→complete lifecycles, memory store (baseline)", value: perSecond(LIFECYCLES, memoryMs), unit: "/s" },
-      { name: "… SQLite store (one file, WAL)", value: perSecond(LIFECYCLES, sqliteMs), unit: "/s", target: "≥ 3,000/s" },
+      { name: "… SQLite store (one file, WAL, synchronous = NORMAL)", value: perSecond(LIFECYCLES, sqliteMs), unit: "/s", target: "≥ 3,000/s" },
+      { name: "… SQLite store (synchronous = FULL, the default: a flush per commit)", value: perSecond(LIFECYCLES, sqliteFullMs), unit: "/s" },
       { name: "… PostgreSQL store (loopback)", value: perSecond(LIFECYCLES, pgMs), unit: "/s", target: "≥ 1,000/s" },
-      { name: "ratio memory / SQLite", value: sqliteMs / memoryMs, unit: "×" },
+      { name: "ratio memory / SQLite (NORMAL)", value: sqliteMs / memoryMs, unit: "×" },
       { name: "ratio memory / PostgreSQL", value: pgMs / memoryMs, unit: "×" }
     )
 
@@ -187,6 +174,7 @@ const bench: Benchmark = async () => {
     }
   } finally {
     await sqlite.close()
+    await sqliteNormal.close()
     await postgres.close()
     await pg.drop()
     await fs.rm(dir, { recursive: true, force: true })

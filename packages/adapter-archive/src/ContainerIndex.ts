@@ -144,21 +144,51 @@ export const matches = (e: Entry, f: Search.Filters, now: number): boolean => {
  */
 export const makeMemory = (): ContainerIndex => {
   const entries = new Map<string, Entry>()
+  // The entries newest first, kept in order as they change, so a search filters without sorting.
+  let ordered: Array<Entry> = []
+  /** Where `e` belongs in `ordered` (binary search; the order is total: creation time, then id). */
+  const position = (e: Entry) => {
+    let lo = 0
+    let hi = ordered.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (Search.newestFirst(ordered[mid]!, e) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
+  }
+  const forget = (id: string) => {
+    const old = entries.get(id)
+    if (old === undefined) return
+    entries.delete(id)
+    ordered.splice(position(old), 1)
+  }
   return {
-    upsert: (entry) => Effect.sync(() => void entries.set(entry.id, entry)),
+    upsert: (entry) =>
+      Effect.sync(() => {
+        forget(entry.id)
+        ordered.splice(position(entry), 0, entry)
+        entries.set(entry.id, entry)
+      }),
     upsertAll: (all) =>
       Effect.sync(() => {
         for (const entry of all) entries.set(entry.id, entry)
+        ordered = [...entries.values()].sort(Search.newestFirst)
       }),
-    remove: (id) => Effect.sync(() => void entries.delete(id)),
+    remove: (id) => Effect.sync(() => forget(id)),
     search: (query, context) =>
       Effect.sync(() => {
         const allowed = context.storages === undefined ? undefined : new Set(context.storages)
-        const matching = [...entries.values()]
-          .filter((e) => (allowed === undefined || allowed.has(e.storageId)) && matches(e, query.filters, context.now))
-          .sort(Search.newestFirst)
         const start = (query.page - 1) * query.pageSize
-        return { ids: matching.slice(start, start + query.pageSize).map((e) => e.id), totalRecords: matching.length }
+        const ids: Array<string> = []
+        let totalRecords = 0
+        for (const e of ordered) {
+          if ((allowed === undefined || allowed.has(e.storageId)) && matches(e, query.filters, context.now)) {
+            if (totalRecords >= start && ids.length < query.pageSize) ids.push(e.id)
+            totalRecords++
+          }
+        }
+        return { ids, totalRecords }
       }),
     count: Effect.sync(() => entries.size),
     withStatus: (statuses) => Effect.sync(() => [...entries.values()].filter((e) => statuses.includes(e.baseStatus)).map((e) => e.id)),

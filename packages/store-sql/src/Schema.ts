@@ -145,6 +145,93 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
     yield* sql`CREATE INDEX uws_archive_index_status ON uws_archive_index (list, base_status, created_at, id)`
     yield* sql`CREATE INDEX uws_archive_index_storage ON uws_archive_index (list, storage_id, created_at, id)`
     yield* sql`CREATE INDEX uws_archive_index_until ON uws_archive_index (list, archive_until) WHERE archive_until IS NOT NULL`
+  }),
+  // Archive search in ≤ 20 ms at 100,000 containers with an exact total (`SqlContainerIndex`):
+  // - how many containers each storage holds, kept by triggers in the writing transaction, so a
+  //   search filtered by storage only (the commonest: the empty body) counts without a scan;
+  // - "storage ended" counted as two disjoint index ranges (ended by date; ended before it) on
+  //   indexes of temporary containers that hold every column those counts read;
+  // - name substrings: a trigram index (PostgreSQL: pg_trgm, when the server has it; SQLite: an
+  //   index holding the names, read instead of the table).
+  "6_archive_search": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE uws_archive_counts (
+      list TEXT NOT NULL,
+      storage_id BIGINT NOT NULL,
+      n BIGINT NOT NULL,
+      PRIMARY KEY (list, storage_id)
+    )`
+    yield* sql`INSERT INTO uws_archive_counts (list, storage_id, n)
+      SELECT list, storage_id, count(*) FROM uws_archive_index GROUP BY list, storage_id`
+    yield* sql`CREATE INDEX uws_archive_index_temporary_until ON uws_archive_index (list, archive_until, storage_id) WHERE save_type = 'Temporary'`
+    yield* sql`CREATE INDEX uws_archive_index_temporary_status ON uws_archive_index (list, base_status, archive_until, storage_id) WHERE save_type = 'Temporary'`
+    yield* sql.onDialectOrElse({
+      pg: () =>
+        Effect.gen(function* () {
+          // Statement-level triggers: one ordered change of the counts per statement, so two
+          // multi-row writes never take the counts' row locks in opposite orders (no deadlock).
+          const counted = (name: string, rows: string) =>
+            sql.unsafe(`CREATE FUNCTION ${name}() RETURNS trigger AS $$
+              BEGIN
+                INSERT INTO uws_archive_counts AS c (list, storage_id, n)
+                  SELECT list, storage_id, sum(d) FROM (${rows}) AS changes GROUP BY list, storage_id HAVING sum(d) <> 0
+                  ORDER BY list, storage_id
+                  ON CONFLICT (list, storage_id) DO UPDATE SET n = c.n + excluded.n;
+                RETURN NULL;
+              END $$ LANGUAGE plpgsql`)
+          yield* counted("uws_kit_archive_inserted", "SELECT list, storage_id, 1 AS d FROM new_rows")
+          yield* counted("uws_kit_archive_deleted", "SELECT list, storage_id, -1 AS d FROM old_rows")
+          yield* counted(
+            "uws_kit_archive_updated",
+            "SELECT list, storage_id, 1 AS d FROM new_rows UNION ALL SELECT list, storage_id, -1 AS d FROM old_rows"
+          )
+          yield* sql`CREATE TRIGGER uws_archive_index_inserted AFTER INSERT ON uws_archive_index
+            REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION uws_kit_archive_inserted()`
+          yield* sql`CREATE TRIGGER uws_archive_index_deleted AFTER DELETE ON uws_archive_index
+            REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION uws_kit_archive_deleted()`
+          yield* sql`CREATE TRIGGER uws_archive_index_updated AFTER UPDATE ON uws_archive_index
+            REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION uws_kit_archive_updated()`
+          // pg_trgm ships with PostgreSQL but is an extension: where it cannot be created, name
+          // searches stay right, only slower (a savepoint keeps the migration going).
+          const trigrams = yield* sql
+            .withTransaction(sql`CREATE EXTENSION IF NOT EXISTS pg_trgm`)
+            .pipe(
+              Effect.as(true),
+              Effect.catchAll((e) => Effect.as(Effect.logWarning(`pg_trgm is not available (${e.message}): archive name searches read every name`), false))
+            )
+          if (trigrams) yield* sql`CREATE INDEX uws_archive_index_name_trgm ON uws_archive_index USING gin (name_lower gin_trgm_ops)`
+        }),
+      orElse: () =>
+        Effect.gen(function* () {
+          yield* sql`CREATE TRIGGER uws_archive_index_inserted AFTER INSERT ON uws_archive_index BEGIN
+              INSERT INTO uws_archive_counts (list, storage_id, n) VALUES (NEW.list, NEW.storage_id, 1)
+                ON CONFLICT (list, storage_id) DO UPDATE SET n = n + 1;
+            END`
+          yield* sql`CREATE TRIGGER uws_archive_index_deleted AFTER DELETE ON uws_archive_index BEGIN
+              UPDATE uws_archive_counts SET n = n - 1 WHERE list = OLD.list AND storage_id = OLD.storage_id;
+            END`
+          yield* sql`CREATE TRIGGER uws_archive_index_moved AFTER UPDATE OF storage_id ON uws_archive_index
+            WHEN OLD.storage_id <> NEW.storage_id BEGIN
+              UPDATE uws_archive_counts SET n = n - 1 WHERE list = OLD.list AND storage_id = OLD.storage_id;
+              INSERT INTO uws_archive_counts (list, storage_id, n) VALUES (NEW.list, NEW.storage_id, 1)
+                ON CONFLICT (list, storage_id) DO UPDATE SET n = n + 1;
+            END`
+          // SQLite has no trigram index outside FTS5 (whose row ids a VACUUM may renumber):
+          // the names in an index of their own, scanned instead of the table.
+          yield* sql`CREATE INDEX uws_archive_index_names ON uws_archive_index (list, storage_id, name_lower)`
+        })
+    })
+  }),
+  // Changes are announced by their writers after commit (`internal/announce`), not by triggers:
+  // a NOTIFY inside a write holds a database-wide lock through the commit's flush, so every
+  // job write waited for the previous one's fsync (measured: 449 against 3,628 updates/s).
+  "7_announce_after_commit": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    if (sql.onDialectOrElse({ pg: () => false, orElse: () => true })) return
+    yield* sql`DROP TRIGGER IF EXISTS uws_jobs_changed ON uws_jobs`
+    yield* sql`DROP FUNCTION IF EXISTS uws_kit_job_changed()`
+    yield* sql`DROP TRIGGER IF EXISTS uws_leases_released ON uws_leases`
+    yield* sql`DROP FUNCTION IF EXISTS uws_kit_lease_released()`
   })
 }
 

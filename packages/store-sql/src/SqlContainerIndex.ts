@@ -81,24 +81,59 @@ const failure = (operation: string) => (e: SqlError) => new Errors.StorageFailur
 export const make = (options: { readonly list: string }): Effect.Effect<ContainerIndex, never, SqlClient.SqlClient> =>
   Effect.map(SqlClient.SqlClient, (sql) => {
     const list = options.list
+    // PostgreSQL: LIKE, which its trigram index answers; the needle's wildcards match literally.
     const contains = (needle: string) =>
-      sql.onDialectOrElse({ pg: () => sql`strpos(name_lower, ${needle}) > 0`, orElse: () => sql`instr(name_lower, ${needle}) > 0` })
+      sql.onDialectOrElse({
+        pg: () => sql`name_lower LIKE ${`%${needle.replace(/[\\%_]/g, (c) => `\\${c}`)}%`}`,
+        orElse: () => sql`instr(name_lower, ${needle}) > 0`
+      })
+    const endedByDate = (now: number) => sql`(archive_until IS NOT NULL AND archive_until <= ${now})`
     // Status at `now`: storage ended once the archive date has come, else the stored status.
     const statusIs = (status: number, now: number): Fragment =>
       status === STORAGE_ENDED
-        ? sql`(base_status = ${STORAGE_ENDED} OR (archive_until IS NOT NULL AND archive_until <= ${now}))`
+        ? sql`(base_status = ${STORAGE_ENDED} OR ${endedByDate(now)})`
         : sql`(base_status = ${status} AND (archive_until IS NULL OR archive_until > ${now}))`
-    const where = (query: Query, now: number, storages: ReadonlyArray<number> | undefined) => {
+    /**
+     * The filters as clauses; "storage ended" apart (`ended`), since it is counted in two parts.
+     * `storagesOnly`: nothing but storages filters, so the per-storage counts answer the total.
+     */
+    const where = (query: Query, storages: ReadonlyArray<number> | undefined) => {
       const f = query.filters
       const clauses: Array<Fragment> = [sql`list = ${list}`]
       if (storages !== undefined) clauses.push(storages.length === 0 ? sql`1 = 0` : sql.in("storage_id", storages))
       if (f.storageIds !== undefined && f.storageIds.length > 0) clauses.push(sql.in("storage_id", f.storageIds))
+      const storagesOnly = f.name === undefined && f.sourceSystemId === undefined && f.status === undefined && f.isArchived === undefined
       if (f.name !== undefined) clauses.push(contains(f.name.toLowerCase()))
       if (f.sourceSystemId !== undefined) clauses.push(sql`owner_id = ${f.sourceSystemId}`)
-      if (f.status !== undefined) clauses.push(statusIs(f.status, now))
-      if (f.isArchived === true) clauses.push(statusIs(ARCHIVED, now))
-      if (f.isArchived === false) clauses.push(sql`save_type = 'Temporary'`, statusIs(STORAGE_ENDED, now))
-      return sql.and(clauses)
+      if (f.isArchived === false) clauses.push(sql`save_type = 'Temporary'`)
+      const ended = f.status === STORAGE_ENDED || f.isArchived === false
+      const statuses = [f.status, f.isArchived === true ? ARCHIVED : undefined].filter(
+        (s): s is number => s !== undefined && s !== STORAGE_ENDED
+      )
+      return { clauses, statuses, ended, storagesOnly }
+    }
+    const whereAt = (query: Query, now: number, storages: ReadonlyArray<number> | undefined) => {
+      const w = where(query, storages)
+      return sql.and([...w.clauses, ...w.statuses.map((s) => statusIs(s, now)), ...(w.ended ? [statusIs(STORAGE_ENDED, now)] : [])])
+    }
+    /** The exact number of matches, from the counts or index ranges where the filters allow. */
+    const total = (query: Query, now: number, storages: ReadonlyArray<number> | undefined) => {
+      const w = where(query, storages)
+      if (w.storagesOnly) {
+        // Only the list's and the storages' clauses: columns the counts table has too.
+        return sql<{ readonly n: number | string | null }>`SELECT sum(n) AS n FROM uws_archive_counts WHERE ${sql.and(w.clauses)}`
+      }
+      const rest = [...w.clauses, ...w.statuses.map((s) => statusIs(s, now))]
+      if (!w.ended) return sql<{ readonly n: number | string | null }>`SELECT count(*) AS n FROM uws_archive_index WHERE ${sql.and(rest)}`
+      // Ended = ended by date, plus ended before it (status stored) with a date still to come:
+      // two disjoint ranges of indexes, each counted without the OR that defeats them.
+      return sql<{ readonly n: number | string | null }>`SELECT
+          (SELECT count(*) FROM uws_archive_index WHERE ${sql.and([...rest, endedByDate(now)])})
+        + (SELECT count(*) FROM uws_archive_index WHERE ${sql.and([
+          ...rest,
+          sql`base_status = ${STORAGE_ENDED}`,
+          sql`(archive_until IS NULL OR archive_until > ${now})`
+        ])}) AS n`
     }
     const row = (e: Entry) => ({
       list,
@@ -133,21 +168,19 @@ export const make = (options: { readonly list: string }): Effect.Effect<Containe
           .pipe(Effect.mapError(failure("index"))),
       remove: (id) =>
         sql`DELETE FROM uws_archive_index WHERE list = ${list} AND id = ${id}`.pipe(Effect.asVoid, Effect.mapError(failure("unindex"))),
-      search: (query, context) => {
-        const w = where(query, context.now, context.storages)
-        return Effect.all(
+      search: (query, context) =>
+        Effect.all(
           [
-            sql<{ readonly n: number | string }>`SELECT count(*) AS n FROM uws_archive_index WHERE ${w}`,
-            sql<{ readonly id: string }>`SELECT id FROM uws_archive_index WHERE ${w}
+            total(query, context.now, context.storages),
+            sql<{ readonly id: string }>`SELECT id FROM uws_archive_index WHERE ${whereAt(query, context.now, context.storages)}
               ORDER BY created_at DESC, id DESC LIMIT ${query.pageSize} OFFSET ${(query.page - 1) * query.pageSize}`
           ],
           { concurrency: 2 }
         ).pipe(
           Effect.map(([count, rows]) => ({ ids: rows.map((r) => r.id), totalRecords: Number(count[0]?.n ?? 0) })),
           Effect.mapError(failure("search"))
-        )
-      },
-      count: sql<{ readonly n: number | string }>`SELECT count(*) AS n FROM uws_archive_index WHERE list = ${list}`.pipe(
+        ),
+      count: sql<{ readonly n: number | string | null }>`SELECT sum(n) AS n FROM uws_archive_counts WHERE list = ${list}`.pipe(
         Effect.map((rows) => Number(rows[0]?.n ?? 0)),
         Effect.mapError(failure("count"))
       ),
@@ -163,7 +196,7 @@ export const make = (options: { readonly list: string }): Effect.Effect<Containe
         Effect.map((rows) => rows.map((r) => r.id)),
         Effect.mapError(failure("list"))
       ),
-      storageIds: sql<{ readonly s: number | string }>`SELECT DISTINCT storage_id AS s FROM uws_archive_index WHERE list = ${list}`.pipe(
+      storageIds: sql<{ readonly s: number | string }>`SELECT storage_id AS s FROM uws_archive_counts WHERE list = ${list} AND n > 0`.pipe(
         Effect.map((rows) => rows.map((r) => Number(r.s))),
         Effect.mapError(failure("list"))
       )

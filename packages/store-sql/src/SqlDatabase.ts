@@ -27,23 +27,42 @@ import * as SqlResultStore from "./SqlResultStore.js"
 export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.test(url)
 
 /**
+ * How an SQLite commit reaches the disk (WAL mode either way):
+ * - `"full"` (the default): every commit is flushed (fsync) before it is acknowledged, so an
+ *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does;
+ * - `"normal"`: commits are written, and flushed only at checkpoints. They survive the process
+ *   being killed (kill -9, a crash), but a power cut or OS crash may undo the last ones (never
+ *   corrupt the file). Several times the write throughput (see `npm run bench store-sql`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type SqliteSynchronous = "full" | "normal"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface SqliteOptions {
+  readonly synchronous?: SqliteSynchronous
+}
+
+/**
  * An SQLite database in one file (created if missing), migrated.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerSqlite = (filename: string) =>
-  Layer.effectDiscard(Effect.zipRight(tuneSqlite, Schema.migrate)).pipe(Layer.provideMerge(SqliteClient.layer({ filename })))
+export const layerSqlite = (filename: string, options: SqliteOptions = {}) =>
+  Layer.effectDiscard(Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate)).pipe(
+    Layer.provideMerge(SqliteClient.layer({ filename }))
+  )
 
-/**
- * WAL (the client's default) with `synchronous = NORMAL`: a commit is in the WAL file, so it
- * survives the process being killed (kill -9, a crash); only an OS crash or power loss may undo
- * the last commits, never corrupt the file. `FULL` fsyncs every commit and costs several times the
- * throughput (measured in `npm run bench`). `busy_timeout` lets a second process wait its turn.
- */
-const tuneSqlite = Effect.flatMap(SqlClient.SqlClient, (sql) =>
-  Effect.zipRight(sql`PRAGMA synchronous = NORMAL`, sql`PRAGMA busy_timeout = 5000`)
-)
+/** `busy_timeout` lets a second process wait its turn. */
+const tuneSqlite = (synchronous: SqliteSynchronous) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    Effect.zipRight(sql.unsafe(`PRAGMA synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`), sql`PRAGMA busy_timeout = 5000`)
+  )
 
 /**
  * A PostgreSQL database, migrated.
@@ -78,8 +97,18 @@ export const makeInstanceId = (): string => `uws-kit-${randomBytes(6).toString("
  * @since 0.1.0
  * @category layers
  */
-export const layer = (url: string, options: { readonly instanceId?: string } = {}) =>
-  isPostgresUrl(url) ? layerPg(url, options) : layerSqlite(url.replace(/^(sqlite|file):(\/\/)?/, ""))
+export const layer = (url: string, options: OpenOptions = {}) =>
+  isPostgresUrl(url) ? layerPg(url, options) : layerSqlite(url.replace(/^(sqlite|file):(\/\/)?/, ""), options.sqlite)
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OpenOptions {
+  readonly instanceId?: string
+  /** SQLite only: see `SqliteOptions` (PostgreSQL's durability is the server's setting). */
+  readonly sqlite?: SqliteOptions
+}
 
 /**
  * An open database and the stores over it.
@@ -113,9 +142,9 @@ export interface Database {
  * @since 0.1.0
  * @category constructors
  */
-export const open = async (url: string, options: { readonly instanceId?: string } = {}): Promise<Database> => {
+export const open = async (url: string, options: OpenOptions = {}): Promise<Database> => {
   const instanceId = options.instanceId ?? makeInstanceId()
-  const runtime = ManagedRuntime.make(layer(url, { instanceId }) as Layer.Layer<SqlClient.SqlClient, unknown>)
+  const runtime = ManagedRuntime.make(layer(url, { ...options, instanceId }) as Layer.Layer<SqlClient.SqlClient, unknown>)
   // The dispatchers' fibers (lease renewal, LISTEN) live until `close`.
   const scope = Effect.runSync(Scope.make())
   try {

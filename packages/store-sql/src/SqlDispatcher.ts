@@ -18,6 +18,7 @@ import { Dispatcher } from "@uws-kit/core"
 import type { Phase } from "@uws-kit/core/Phase"
 import { Deferred, Duration, Effect, Exit, FiberId, Layer, Option, PubSub, Queue, Stream } from "effect"
 import type { Scope } from "effect"
+import { CHANNEL, leaseReleased } from "./internal/announce.js"
 
 /**
  * @since 0.1.0
@@ -35,7 +36,6 @@ export interface Options {
 }
 
 /** The channel the schema's triggers notify. */
-const CHANNEL = "uws_kit"
 const token = () => randomBytes(9).toString("base64url")
 
 /**
@@ -82,7 +82,7 @@ export const make = (options: Options): Effect.Effect<Dispatcher.DispatcherServi
           if (held.get(jobId)?.token === t) held.delete(jobId)
           // Failing here only delays: the lease expires, and its recovery finds the job finished.
           return sql`DELETE FROM uws_leases WHERE list = ${list} AND job_id = ${jobId} AND token = ${t}`.pipe(
-            Effect.asVoid,
+            Effect.zipRight(leaseReleased(sql, list)),
             Effect.retry({ times: 3 }),
             Effect.catchAll((e) => Effect.logWarning(`lease of job ${jobId} not released: ${e.message}`))
           )

@@ -10,6 +10,7 @@ import type { Fragment } from "@effect/sql/Statement"
 import { Errors, JobStore, Phase } from "@uws-kit/core"
 import { quotaKeyOf, type Job } from "@uws-kit/core/Job"
 import { Effect } from "effect"
+import { makeJobAnnouncer } from "./internal/announce.js"
 
 /**
  * @since 0.1.0
@@ -39,8 +40,9 @@ const instant = (t: number) => Math.min(Number.MAX_SAFE_INTEGER, Math.max(Number
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, never, SqlClient.SqlClient> =>
-  Effect.map(SqlClient.SqlClient, (sql) => {
+  Effect.map(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
     const list = options.list
+    const jobChanged = makeJobAnnouncer(sql, list, runtime)
     const columns = (job: Job, deadlines: JobStore.Deadlines) => ({
       list,
       job_id: job.jobId,
@@ -129,21 +131,26 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
         sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`.pipe(
           Effect.mapError(failure("insert")),
           Effect.flatMap((rows) =>
-            rows.length === 1 ? Effect.void : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
+            rows.length === 1
+              ? jobChanged(job.jobId, { phase: job.phase, ...deadlines })
+              : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
           )
         ),
       update: (job, expectedVersion, deadlines) =>
-        sql`UPDATE uws_jobs SET phase = ${job.phase}, owner_id = ${job.ownerId}, creation_time = ${job.creationTime},
-              version = ${job.version}, destruction_at = ${deadlines.destruction}, execution_at = ${deadlines.execution},
-              body = ${JSON.stringify(job)}
+        // Owner, quota key and creation time are fixed when a job is created (the service never
+        // changes them): leaving their columns out spares their indexes a rewrite on every change.
+        sql`UPDATE uws_jobs SET phase = ${job.phase}, version = ${job.version}, destruction_at = ${deadlines.destruction},
+              execution_at = ${deadlines.execution}, body = ${JSON.stringify(job)}
             WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("update")),
-          Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : lost(job.jobId, expectedVersion)))
+          Effect.flatMap((rows) =>
+            rows.length === 1 ? jobChanged(job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
+          )
         ),
       remove: (jobId, expectedVersion) =>
         sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
           Effect.mapError(failure("remove")),
-          Effect.flatMap((rows) => (rows.length === 1 ? Effect.void : lost(jobId, expectedVersion)))
+          Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
         ),
       list: (query) => Effect.mapError(listJobs(query), failure("list")),
       count: (query) => {
