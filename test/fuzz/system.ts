@@ -93,7 +93,8 @@ export const startSystem = async (): Promise<SystemUnderTest> => {
     spoolDirectory,
     identify: (request) => {
       const who = request.headers.get("x-user")
-      return who === null || who === "" ? null : { id: who }
+      if (who === null || who === "") throw new Error("no X-User header")
+      return { id: who }
     }
   })
 

@@ -112,7 +112,7 @@ describe("node:http", () => {
   })
 
   it("works when the host strips the prefix, and behind a proxy (X-Forwarded-*)", async () => {
-    const rest = RestAdapter.makeRestAdapter({ service: started.service, basePath: PREFIX })
+    const rest = RestAdapter.makeRestAdapter({ service: started.service, basePath: PREFIX, trustForwarded: true }) // behind a proxy (the second flow)
     const server = createServer((req: IncomingMessage, res: ServerResponse) => {
       req.url = req.url!.slice(PREFIX.length) || "/"
       rest.listener(req, res)

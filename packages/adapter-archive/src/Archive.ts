@@ -21,13 +21,15 @@
 import { createHash, randomUUID } from "node:crypto"
 import { Dispatcher, Errors, Identity, JobStore, Phase, Plugin, ResultStore, Uws, Worker } from "@uws-kit/core"
 import type { Job, Policy } from "@uws-kit/core"
-import { Clock, Duration, Effect, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
+import { Clock, Duration, Effect, Either, Exit, Layer, Queue, Schedule, Scope, Stream } from "effect"
 import type { ArchiveError } from "./ArchiveError.js"
 import { StorageEnded } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
+import * as Lifecycle from "./ContainerLifecycle.js"
 import * as ContainerIndexes from "./ContainerIndex.js"
 import type { ContainerIndex } from "./ContainerIndex.js"
 import type { Container, PartRecord, SaveType } from "./Container.js"
+import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as Search from "./Search.js"
@@ -255,8 +257,12 @@ export const make = (
     const upgrader =
       options.upgrader === undefined
         ? undefined
-        : yield* Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout })
-    if (upgrader !== undefined) yield* Effect.addFinalizer(() => upgrader.dispose)
+        : yield* PluginLifecycle.acquire(
+            Effect.map(Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout }), (hosted) => ({
+              ...hosted,
+              dispose: PluginLifecycle.dispose(hosted)
+            }))
+          )
 
     // ---- the background step ---------------------------------------------------------------
     const partView = (part: PartRecord): ContainerPart => ({
@@ -306,12 +312,26 @@ export const make = (
           return yield* Effect.fail(new Worker.JobFailure({ message: "not a container: its Manifest parameter is missing or invalid" }))
         }
         const progress = (info: Record<string, string>) => context.reportProgress(info)
+        // The stage apart from time: a step that runs keeps going past the archive date.
+        let stage = Containers.fromJob(job, Number.NEGATIVE_INFINITY)!.stage
+        /** Moves the container on through its lifecycle and records where it is; never skips a stage. */
+        const advance = (type: Lifecycle.StageEventType) =>
+          Either.match(Lifecycle.decide(container.id, stage, { type }), {
+            onLeft: (e) => Effect.zipRight(Effect.logError(e.message), Effect.fail(e.message)),
+            onRight: (next) =>
+              Effect.zipRight(
+                Effect.sync(() => {
+                  stage = next
+                }),
+                progress({ [Containers.Info.stage]: next })
+              )
+          })
         const hashes: Array<Containers.Hash> = []
         let signatures: ReadonlyArray<PartRecord> = container.uploadedSignatures
         let signatureUpdateDate: number | null = null
 
         const work = Effect.gen(function* () {
-          yield* progress({ [Containers.Info.step]: "verifying" })
+          yield* advance("START")
           for (const part of [container.document, ...container.uploadedSignatures]) {
             const got = yield* readBack(part)
             if (got.size !== part.size || got.sha256 !== part.sha256) {
@@ -323,7 +343,7 @@ export const make = (
             hashes.push({ of: part.name, algorithm: "SHA-256", encoding: "base64", value })
             yield* progress({ [Containers.Info.hash(part.name)]: value })
           }
-          yield* progress({ [Containers.Info.step]: "upgrading" })
+          yield* advance("VERIFIED")
           let nextUpdate: number | undefined
           if (upgrader === undefined) {
             yield* progress({ [Containers.Info.upgrade]: "not-configured" })
@@ -367,11 +387,9 @@ export const make = (
         const failure = outcome._tag === "Left" ? outcome.left : null
 
         // Post-processors: every one, in declared order, whatever the step's outcome.
-        yield* progress({
-          [Containers.Info.step]: "post-processing",
-          [Containers.Info.postProcessors]: JSON.stringify(plugins.postProcessors.map((p) => p.name))
-        })
-        const status = failure === null ? Containers.StatusCode.Archived : Containers.StatusCode.Failed
+        yield* progress({ [Containers.Info.postProcessors]: JSON.stringify(plugins.postProcessors.map((p) => p.name)) })
+        // The status it will show once its job completes or fails.
+        const status = Lifecycle.statusOf(failure === null ? "archived" : "failed")
         const processed: ProcessedContainer = {
           id: container.id,
           name: container.name,
@@ -391,8 +409,9 @@ export const make = (
             [Containers.Info.postProcessor(p.name)]: result._tag === "Right" ? "ok" : `failed: ${result.left.reason}`
           })
         }
-        yield* progress({ [Containers.Info.step]: failure === null ? "done" : "failed" })
-        if (failure !== null) return yield* Effect.fail(new Worker.JobFailure({ message: failure }))
+        const ended = yield* Effect.either(advance("POST_PROCESSED"))
+        const reason = failure ?? (ended._tag === "Left" ? ended.left : null)
+        if (reason !== null) return yield* Effect.fail(new Worker.JobFailure({ message: reason }))
         return []
       })
 

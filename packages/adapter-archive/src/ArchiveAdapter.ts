@@ -14,21 +14,22 @@
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
  *
- * Built on @effect/platform's `HttpLayerRouter`, exported as a web handler
- * (`(Request) => Promise<Response>`) and a Node listener, so it mounts in node:http, Express,
- * Fastify, Hono or any fetch runtime. Errors map to HTTP statuses and stable `errorCode`s in one
- * table ({@link errorTable}).
+ * Built on the edge every binding shares (`@uws-kit/http`): routes declared once (`Routes`: 405
+ * with `Allow`, OPTIONS and HEAD derived from them), one identity contract (`Identity`), and one
+ * app served as a web handler (`(Request) => Promise<Response>`), a Node listener, the app itself
+ * and a layer for an Effect host's router (`Edge`), so it mounts in node:http, Express, Fastify,
+ * Hono, any fetch runtime or an Effect router, taking the caller the host authenticated. Errors
+ * map to HTTP statuses and stable `errorCode`s in one table ({@link errorTable}).
  *
  * @since 0.1.0
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
+import { IncomingMessage, type ServerResponse } from "node:http"
 import { createHash } from "node:crypto"
 import * as os from "node:os"
-import { HttpLayerRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { getRequestListener } from "@hono/node-server"
-import type { Identity } from "@uws-kit/core"
-import { CrossSite, HalfClose, PublicOrigin } from "@uws-kit/http"
-import { Cause, Effect, Either, Option, Stream } from "effect"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import type { Identity as CoreIdentity } from "@uws-kit/core"
+import { CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
+import { Cause, Effect, Either, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
 import * as ArchiveDate from "./ArchiveDate.js"
 import type { ArchiveError } from "./ArchiveError.js"
@@ -51,15 +52,17 @@ export interface SourceSystem {
  * @since 0.1.0
  * @category models
  */
-export interface ArchiveAdapterOptions {
+export interface ArchiveAdapterOptions extends Identity.Options, Edge.HostOptions {
   readonly archive: ArchiveService
   /** Path prefix of the API (default `/api`, as in the seed). */
   readonly basePath?: string
-  /**
-   * Who is calling (the source system), from the request's headers; `null` answers 401.
-   * Default: anonymous. Must not read the body.
+  /*
+   * Who is calling (the source system): `identify` (from the request's headers; it must not read
+   * the body), `identifyNode`, or the caller the host passes (`handler(request, { caller })`,
+   * `listener(req, res, { caller })`, `context`): the contract of `Identity` in `@uws-kit/http`,
+   * the same as the REST and SOAP bindings'. Default: anonymous. A throw or a rejection answers
+   * 401 (`errorCode: "Unauthenticated"`, its message in `errorDescription`).
    */
-  readonly identify?: (request: Request) => Identity.Caller | null | Promise<Identity.Caller | null>
   /** How a container's source system is shown (default: `{ id: <uploader's id>, name: null }`). */
   readonly sourceSystem?: (ownerId: string | null) => SourceSystem
   /** Where uploads are spooled while they are received (default: the OS temporary folder). */
@@ -83,7 +86,8 @@ export interface ArchiveAdapterOptions {
   readonly allowedOrigins?: ReadonlyArray<string>
   /**
    * Whether `X-Forwarded-*`/`Forwarded` headers are believed when the request's public origin is
-   * compared with a page's `Origin` (default `true`, as in the other bindings).
+   * compared with a page's `Origin` (default `false`, as in the other bindings: a client that
+   * reaches the API directly could forge them). Turn it on behind a proxy that sets (or strips) them.
    */
   readonly trustForwarded?: boolean
 }
@@ -92,14 +96,12 @@ export interface ArchiveAdapterOptions {
  * @since 0.1.0
  * @category models
  */
-export interface ArchiveAdapter {
-  readonly handler: (request: Request) => Promise<Response>
+export interface ArchiveAdapter extends Edge.Edge {
   /**
    * Node listener (node:http, Express, Fastify). Its promise settles once the request is over,
    * whichever way it ended, and only after everything it spooled is removed; it never rejects.
    */
-  readonly listener: (req: IncomingMessage, res: ServerResponse) => Promise<void>
-  readonly dispose: () => Promise<void>
+  readonly listener: (req: IncomingMessage, res: ServerResponse, context?: Identity.HostContext | Edge.Next) => Promise<void>
 }
 
 /**
@@ -120,38 +122,6 @@ export const errorTable: Readonly<Record<ArchiveError["_tag"], { readonly status
   StorageFailure: { status: 503, code: "StorageFailure" },
   PluginFailure: { status: 502, code: "PluginFailure" },
   StorageEnded: { status: 410, code: "StorageEnded" }
-}
-
-/**
- * A streamed body whose source fails after the headers went out (a container deleted during its
- * signature download, a storage failing mid-read) cannot become an error answer any more. The
- * connection is reset, so the client sees a cut download rather than a complete-looking one,
- * and nothing is logged: Hono's converter would log the failure as unhandled and append
- * `Error: …` to the body.
- */
-const resetOnFailure = (response: Response, outgoing: { readonly destroy: () => unknown }): Response => {
-  const body = response.body
-  if (body === null) return response
-  const reader = body.getReader()
-  let failed = false
-  const quiet = new ReadableStream<Uint8Array>({
-    pull: async (controller) => {
-      if (failed) return new Promise<void>(() => {})
-      let next: ReadableStreamReadResult<Uint8Array>
-      try {
-        next = await reader.read()
-      } catch {
-        failed = true
-        outgoing.destroy()
-        // Never settles: the converter sees the connection close and cancels this stream.
-        return new Promise<void>(() => {})
-      }
-      if (next.done) controller.close()
-      else controller.enqueue(next.value)
-    },
-    cancel: (reason) => reader.cancel(reason).catch(() => {})
-  })
-  return new Response(quiet, { status: response.status, statusText: response.statusText, headers: response.headers })
 }
 
 /**
@@ -196,7 +166,7 @@ const bool = (name: string, value: string | undefined): Either.Either<boolean | 
  * const plugins = await Effect.runPromise(Scope.extend(Plugins.fromObjects({ storages: [{ name: "memory", plugin: MemoryStorage.make() }] }), scope))
  * const { archive } = await Archive.start({ plugins, storages: [{ id: 4, name: "Technical support" }] })
  * const api = ArchiveAdapter.makeArchiveAdapter({ archive })
- * createServer(api.listener).listen(8080)
+ * createServer((req, res) => void api.listener(req, res)).listen(8080)
  */
 export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapter => {
   const archive = options.archive
@@ -204,9 +174,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const limits: UploadLimits = { ...defaultLimits, ...options.limits }
   const offset = options.dateOffsetMinutes ?? 0
   const sourceSystem = options.sourceSystem ?? ((ownerId) => ({ id: ownerId, name: null }))
-  const identify = options.identify
   const crossSite = CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
-  const trustForwarded = options.trustForwarded ?? true
+  const trustForwarded = options.trustForwarded ?? false
 
   /** Refuses a state-changing request sent by another site's page, before anything is read. */
   const sameSite = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
@@ -214,17 +183,17 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     return refused === undefined ? Effect.void : Effect.fail(new RequestProblem({ status: 403, code: "CrossSiteRequest", reason: refused }))
   })
 
-  const caller = Effect.gen(function* () {
-    if (identify === undefined) return { id: null } as Identity.Caller
-    const request = yield* HttpServerRequest.HttpServerRequest
-    const web = HttpServerRequest.toWebEither(request)
-    const who = yield* Effect.tryPromise({
-      try: async () => identify(Either.isRight(web) ? web.right : new Request("http://localhost/")),
-      catch: (e) => e
-    }).pipe(Effect.orDie)
-    if (who === null) return yield* Effect.fail(new RequestProblem({ status: 401, code: "Unauthenticated", reason: "this archive needs to know who you are" }))
-    return who
-  })
+  const refusals: Identity.Refusals<RequestProblem> = {
+    unauthorized: (e) =>
+      new RequestProblem({ status: 401, code: "Unauthenticated", reason: `who you are could not be established: ${e instanceof Error ? e.message : String(e)}` }),
+    // A host written in JavaScript may still answer null: its bug, not the caller's.
+    notACaller: () => new RequestProblem({ status: 500, code: "InternalError", reason: "the host's identify answered something that is not a caller" })
+  }
+  const caller: Effect.Effect<CoreIdentity.Caller, RequestProblem, HttpServerRequest.HttpServerRequest> = Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) =>
+      Identity.resolve(request, options, refusals, () => `${PublicOrigin.of({ headers: request.headers, source: request.source }, trustForwarded).origin}${request.url}`)
+  )
 
   /** Every handler: errors become envelopes, defects a 500 envelope (logged), never a crash. */
   const handle = <E extends ArchiveError | RequestProblem, R>(
@@ -241,7 +210,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       )
     )
 
-  const idParam = Effect.map(HttpLayerRouter.params, (p) => p["id"] ?? "")
+  const idParam = Effect.map(HttpRouter.params, (p) => p["id"] ?? "")
 
   const detail = (c: Container) =>
     Effect.gen(function* () {
@@ -394,16 +363,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     })
   })
 
-  /** `GET /document/content` would otherwise read as the container "content". */
-  const notAContainer = (id: string) =>
-    id === "content" || id === "search"
-      ? Effect.flatMap(HttpServerRequest.HttpServerRequest, fallback).pipe(Effect.map(Option.some))
-      : Effect.succeed(Option.none<HttpServerResponse.HttpServerResponse>())
-
   const get = Effect.gen(function* () {
     const id = yield* idParam
-    const misrouted = yield* notAContainer(id)
-    if (Option.isSome(misrouted)) return misrouted.value
     const who = yield* caller
     const container = yield* archive.get(who, id)
     return ok(yield* detail(container))
@@ -417,8 +378,6 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
 
   const remove = Effect.gen(function* () {
     const id = yield* idParam
-    const misrouted = yield* notAContainer(id)
-    if (Option.isSome(misrouted)) return misrouted.value
     const who = yield* caller
     yield* archive.delete(who, id)
     return ok(id)
@@ -453,6 +412,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       open: () => Effect.runPromise(Effect.map(s.open, (o) => Stream.toAsyncIterable(o.stream)))
     }))
     const zipped = yield* zip(entries, container.createdAt)
+    // A read failing after the headers went out leaves the answer short of its Content-Length:
+    // Node then resets the connection, so the client sees a cut download, never a whole-looking one.
     return HttpServerResponse.stream(zipped.stream, {
       contentType: "application/zip",
       contentLength: zipped.size,
@@ -470,67 +431,56 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     ok(archive.plugins().map((p) => (who.admin === true ? p : { ...p, failure: p.failure === null ? null : "(visible to operators)" })))
   )
 
-  const b = base.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")
-  const ROUTES: ReadonlyArray<readonly [string, RegExp]> = [
-    ["POST", new RegExp(`^${b}/document/content$`)],
-    ["POST", new RegExp(`^${b}/document/search$`)],
-    ["GET, HEAD, DELETE", new RegExp(`^${b}/document/(?!(content|search)$)[^/]+$`)],
-    ["GET, HEAD", new RegExp(`^${b}/document/[^/]+/(status|sign)$`)],
-    ["GET, HEAD", new RegExp(`^${b}/(dictionary/statuses|user/storages|plugins)$`)]
-  ]
-  function fallback(request: HttpServerRequest.HttpServerRequest) {
-    const pathname = request.url.split("?")[0] ?? ""
-    const allowed = ROUTES.filter(([, re]) => re.test(pathname)).map(([m]) => m)
-    return Effect.succeed(
-      allowed.length > 0
-        ? HttpServerResponse.setHeader(
-            failure(405, "MethodNotAllowed", `${request.method} is not allowed on ${pathname} (allowed: ${allowed.join(", ")})`),
-            "allow",
-            allowed.join(", ")
-          )
-        : failure(404, "RouteNotFound", `no route ${request.method} ${pathname} in this archive API`)
+  const notAllowed = (method: string, allow: string) =>
+    Effect.succeed(HttpServerResponse.setHeader(failure(405, "MethodNotAllowed", `${method} is not allowed on this path (allowed: ${allow})`), "allow", allow))
+  const at = (path: string) => `${base}${path}` as HttpRouter.PathInput
+  const routed = Routes.make(
+    [
+      { path: at("/document/content"), methods: { POST: handle(upload) } },
+      { path: at("/document/search"), methods: { POST: handle(search) } },
+      { path: at("/document/:id"), methods: { GET: handle(get), DELETE: handle(remove) } },
+      { path: at("/document/:id/status"), methods: { GET: handle(status) } },
+      { path: at("/document/:id/sign"), methods: { GET: handle(sign) } },
+      { path: at("/dictionary/statuses"), methods: { GET: handle(statuses) } },
+      { path: at("/user/storages"), methods: { GET: handle(storages) } },
+      { path: at("/plugins"), methods: { GET: handle(pluginList) } }
+    ],
+    { methodNotAllowed: notAllowed }
+  ).pipe(
+    Effect.catchTag("RouteNotFound", () =>
+      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
+        failure(404, "RouteNotFound", `no route ${request.method} ${request.url.split("?")[0] ?? ""} in this archive API`)
+      )
     )
-  }
-
-  const routes = HttpLayerRouter.use((router) =>
-    Effect.all([
-      router.add("POST", `${base}/document/content` as `/${string}`, handle(upload)),
-      router.add("POST", `${base}/document/search` as `/${string}`, handle(search)),
-      router.add("GET", `${base}/document/:id` as `/${string}`, handle(get)),
-      router.add("DELETE", `${base}/document/:id` as `/${string}`, handle(remove)),
-      router.add("GET", `${base}/document/:id/status` as `/${string}`, handle(status)),
-      router.add("GET", `${base}/document/:id/sign` as `/${string}`, handle(sign)),
-      router.add("GET", `${base}/dictionary/statuses` as `/${string}`, handle(statuses)),
-      router.add("GET", `${base}/user/storages` as `/${string}`, handle(storages)),
-      router.add("GET", `${base}/plugins` as `/${string}`, handle(pluginList)),
-      router.add("*", "*", fallback)
-    ])
   )
-  const { handler, dispose } = HttpLayerRouter.toWebHandler(routes, { disableLogger: true })
-  // HEAD is GET without the body: every GET here is safe (the router's catch-all would
-  // otherwise answer HEAD with 405). The GET is built from the URL, headers and signal, never
-  // from the request itself: the Node listener's request is Hono's lightweight stand-in, not a
-  // `Request` (`new Request(it)` would read it as the URL "[object Object]" and throw), and a
-  // HEAD's body, if it has one, means nothing and is not passed on.
-  const web = async (request: Request): Promise<Response> => {
-    if (request.method !== "HEAD") return handler(request)
-    const response = await handler(new Request(request.url, { method: "GET", headers: request.headers, signal: request.signal }))
-    await response.body?.cancel().catch(() => {})
-    return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
-  }
-  const listener = getRequestListener(
-    (request: Request, env: { readonly outgoing: { readonly destroy: () => unknown } }) => web(request).then((response) => resetOnFailure(response, env.outgoing)),
-    { overrideGlobalObjects: false }
-  )
+  // The Node listener's promise waits for the app to finish (its spool removed), not only for
+  // the answer to go out: requests the app started are tracked by their Node request.
+  const running = new WeakMap<IncomingMessage, Promise<void>>()
+  const app: Edge.App = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+    const source = request.source
+    if (!(source instanceof IncomingMessage)) return routed
+    let finished: () => void = () => {}
+    running.set(source, new Promise<void>((resolve) => (finished = resolve)))
+    return Effect.ensuring(routed, Effect.sync(() => finished()))
+  })
+  const edge = Edge.make(app, { mount: base, runtime: options.runtime, context: options.context, dispose: async () => {} })
   return {
-    handler: web,
-    listener: async (req, res) => {
-      HalfClose.answerAfterHalfClose(req)
-      // Settles once the request is over, whichever way it ended (answered, refused, cut by the
-      // client), and only after its upload spool is removed.
-      // Hono's listener logs what fails while writing the answer; nothing is left to reject.
-      await listener(req, res).catch(() => {})
+    ...edge,
+    handler: async (request, context) => {
+      const response = await edge.handler(request, context)
+      if (request.method !== "HEAD" || response.body === null) return response
+      // HEAD is answered by GET: the answer without its body.
+      await response.body.cancel().catch(() => {})
+      return new Response(null, { status: response.status, statusText: response.statusText, headers: response.headers })
     },
-    dispose
+    listener: (req, res, context) =>
+      new Promise<void>((resolve) => {
+        res.once("close", () => {
+          // A request cut before the app started never will: nothing to wait for.
+          void (running.get(req) ?? Promise.resolve()).then(() => resolve())
+        })
+        edge.listener(req, res, context)
+      })
   }
 }
+

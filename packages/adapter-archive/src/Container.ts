@@ -6,16 +6,19 @@
  *   stored parts (document, signatures: storage and locator each) a `Manifest` parameter;
  * - the background step's findings (hashes, next time-stamp date, upgrade, post-processing) are
  *   the job's jobInfo;
- * - its status is its phase plus archive detail: accepted (PENDING/QUEUED/HELD), processing
- *   (EXECUTING/SUSPENDED), archival storage (COMPLETED), failed (ERROR/ABORTED), storage ended
- *   (a temporary container past its archive date, which is the job's destruction time; the
- *   job is then ARCHIVED and its documents deleted).
+ * - its status is the status of its stage in the container lifecycle (`ContainerLifecycle`):
+ *   the stage the background step last wrote (jobInfo `stage`), moved on by what the job's phase
+ *   says happened since (put back in the queue, completed, failed) and by time (a temporary
+ *   container past its archive date, which is the job's destruction time: the job is then
+ *   ARCHIVED and its documents deleted).
  *
  * @since 0.1.0
  */
 import { Iso8601 } from "@uws-kit/http"
-import { Either } from "effect"
 import type { Job, Phase } from "@uws-kit/core"
+import { Either } from "effect"
+import * as Lifecycle from "./ContainerLifecycle.js"
+import type { Stage, StageEventType } from "./ContainerLifecycle.js"
 import type { UpgradeState } from "./SignatureUpgrader.js"
 
 /**
@@ -62,13 +65,12 @@ export interface Status {
 }
 
 /**
- * The status numbers. 4 is the seed's "archival storage" (Архивное хранение); the seed prints
- * no other, so the rest are ours.
+ * The status numbers (defined with the lifecycle whose stages show them).
  *
  * @since 0.1.0
  * @category constants
  */
-export const StatusCode = { Accepted: 1, Processing: 2, Failed: 3, Archived: 4, StorageEnded: 5 } as const
+export const StatusCode = Lifecycle.StatusCode
 
 /**
  * @since 0.1.0
@@ -205,6 +207,8 @@ export interface Container {
   readonly archiveUntil: number | null
   readonly signatureUpdateDate: number | null
   readonly phase: Phase.Phase
+  /** Where it is in its lifecycle; its status is this stage's. */
+  readonly stage: Stage
   readonly status: number
   readonly isArchived: boolean
   /** Whether its documents are kept (false once a temporary container's storage ended). */
@@ -247,7 +251,8 @@ export const Param = {
  * @category constants
  */
 export const Info = {
-  step: "step",
+  /** The lifecycle stage the step last reached (`ContainerLifecycle.Stage`). */
+  stage: "stage",
   hash: (part: string) => `hash.${part}`,
   signatureUpdateDate: "signatureUpdateDate",
   upgrade: "upgrade",
@@ -300,6 +305,90 @@ const info = (job: Job.Job, key: string): string | undefined => job.jobInfo?.[ke
 
 const hexToBase64 = (hex: string) => Buffer.from(hex, "hex").toString("base64")
 
+/** The stages the step writes, and what the step key of earlier versions meant in them. */
+const written: ReadonlyArray<Stage> = ["stored", "verifying", "verified", "postProcessed"]
+const legacySteps: Readonly<Record<string, Stage>> = {
+  verifying: "verifying",
+  upgrading: "verified",
+  "post-processing": "verified",
+  done: "postProcessed",
+  failed: "postProcessed"
+}
+
+/** The stage the phase implies on its own, for a record whose stage does not lead to its phase. */
+const stageOfPhase = (job: Job.Job, verified: boolean): Stage => {
+  switch (job.phase) {
+    case "PENDING":
+    case "QUEUED":
+    case "HELD":
+      return "stored"
+    case "EXECUTING":
+    case "SUSPENDED":
+      return "verifying"
+    case "COMPLETED":
+      return "archived"
+    case "ARCHIVED":
+      return job.errorSummary === null && verified ? "archived" : "failed"
+    default:
+      return "failed"
+  }
+}
+
+/** What the job's phase says happened since the step last wrote its stage. */
+const observed = (job: Job.Job, stage: Stage, verified: boolean): StageEventType | undefined => {
+  switch (job.phase) {
+    case "PENDING":
+    case "QUEUED":
+    case "HELD":
+      return stage === "stored" ? undefined : "REQUEUE"
+    case "EXECUTING":
+    case "SUSPENDED":
+      return stage === "stored" ? "START" : undefined
+    case "COMPLETED":
+      return "COMPLETE"
+    case "ARCHIVED":
+      // A permanent container is ARCHIVED only by a host's own policy: as it stood then.
+      return job.errorSummary === null && verified ? "COMPLETE" : "FAIL"
+    default:
+      return "FAIL"
+  }
+}
+
+/**
+ * The lifecycle stage of a job: the stage its step wrote (or, in a record of an earlier version,
+ * the one its `step` key meant; none: stored), then the phase's event, then `EXPIRE` when its
+ * storage ended. `consistent` is false when the stage written does not lead to the phase (a record
+ * not written by this archive): the phase is the authority on the job, so its stage is taken.
+ */
+const resolveStage = (job: Job.Job, verified: boolean, storageEnded: boolean): { readonly stage: Stage; readonly consistent: boolean } => {
+  const kept = info(job, Info.stage)
+  const legacy = info(job, "step")
+  const base: Stage =
+    kept !== undefined && Lifecycle.isStage(kept) && written.includes(kept)
+      ? kept
+      : legacy !== undefined && legacySteps[legacy] !== undefined
+        ? legacySteps[legacy]
+        : "stored"
+  const event = observed(job, base, verified)
+  const moved = event === undefined ? Either.right(base) : Lifecycle.decide(job.jobId, base, { type: event })
+  const settled = Either.getOrElse(moved, () => stageOfPhase(job, verified))
+  const stage = storageEnded ? Either.getOrElse(Lifecycle.decide(job.jobId, settled, { type: "EXPIRE" }), () => "storageEnded" as const) : settled
+  return { stage, consistent: Either.isRight(moved) }
+}
+
+/**
+ * The lifecycle stage of a container's job at instant `now`, and whether its record is
+ * consistent (its written stage leads to its phase); `undefined` when the job is not a container.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const lifecycleOf = (job: Job.Job, now: number): { readonly stage: Stage; readonly consistent: boolean } | undefined => {
+  const container = fromJob(job, now)
+  if (container === undefined) return undefined
+  return resolveStage(job, container.hashes.length === 1 + container.uploadedSignatures.length, container.storageEnded)
+}
+
 /**
  * The container a job is at instant `now`; `undefined` when the job is not a container (no
  * valid manifest, e.g. created through another adapter).
@@ -332,15 +421,8 @@ export const fromJob = (job: Job.Job, now: number): Container | undefined => {
     }
   })
   const verified = hashes.length === parts.length
-  const status = storageEnded
-    ? StatusCode.StorageEnded
-    : job.phase === "COMPLETED" || (job.phase === "ARCHIVED" && job.errorSummary === null && verified)
-      ? StatusCode.Archived
-      : job.phase === "EXECUTING" || job.phase === "SUSPENDED"
-        ? StatusCode.Processing
-        : job.phase === "PENDING" || job.phase === "QUEUED" || job.phase === "HELD"
-          ? StatusCode.Accepted
-          : StatusCode.Failed
+  const { stage } = resolveStage(job, verified, storageEnded)
+  const status = Lifecycle.statusOf(stage)
   const upgradeState = info(job, Info.upgrade) as UpgradeState | undefined
   const postProcessorNames = (() => {
     try {
@@ -373,6 +455,7 @@ export const fromJob = (job: Job.Job, now: number): Container | undefined => {
     archiveUntil,
     signatureUpdateDate: updateDate === undefined ? null : Either.getOrNull(Iso8601.parse(updateDate)),
     phase: job.phase,
+    stage,
     status,
     isArchived: status === StatusCode.Archived,
     isAvailable: !storageEnded,

@@ -22,6 +22,8 @@ import * as FilesystemStorage from "./FilesystemStorage.js"
 import * as MemoryStorage from "./MemoryStorage.js"
 import { PluginConfigError, type LoadedConfig, type PluginConfig, type PluginEntry, type Section } from "./PluginConfig.js"
 import * as PluginConfigs from "./PluginConfig.js"
+import * as PluginLifecycle from "./PluginLifecycle.js"
+import type { PluginLifecycleError } from "./PluginLifecycle.js"
 import { isPostProcessor, type PostProcessor, type ProcessedContainer } from "./PostProcessor.js"
 import * as Storages from "./Storage.js"
 import type { Storage, StorageOptions } from "./Storage.js"
@@ -38,7 +40,8 @@ export interface HostedPostProcessor {
   readonly state: () => Plugin.PluginState
   readonly failure: () => string | null
   readonly process: (container: ProcessedContainer) => Effect.Effect<void, Errors.PluginFailure>
-  readonly dispose: Effect.Effect<void>
+  /** Disposes the plugin once; a second dispose is refused (and logged). */
+  readonly dispose: Effect.Effect<void, PluginLifecycleError>
 }
 
 /**
@@ -188,7 +191,7 @@ export const hostPostProcessor = (
       state: hosted.state,
       failure: hosted.failure,
       process: (container: ProcessedContainer) => Effect.asVoid(hosted.call("process", (p) => p.process(container))),
-      dispose: hosted.dispose
+      dispose: PluginLifecycle.dispose(hosted)
     }))
   )
 
@@ -199,7 +202,8 @@ const failedPostProcessor = (name: string, reason: string) =>
   })
 
 /**
- * Loads the enabled plugins of a configuration. Plugins are disposed when the scope closes.
+ * Loads the enabled plugins of a configuration. Each is hosted for the life of the scope
+ * (`PluginLifecycle.acquire`): closing it disposes every plugin hosted, exactly once.
  *
  * @since 0.1.0
  * @category constructors
@@ -218,21 +222,21 @@ export const load = (
     for (const entry of config.documentStorage.filter((e) => e.enabled)) {
       const storageOptions: StorageOptions = { ...options, readOnly: entry.readOnly }
       const made = yield* Effect.either(instantiate(entry, storageBuiltins, isStoragePlugin, "document storage (save, get, stat, delete)", opts))
-      const storage =
+      const storage = yield* PluginLifecycle.acquire(
         made._tag === "Right"
-          ? yield* Storages.host(entry.name, made.right, entry.parameters, storageOptions)
-          : yield* Storages.failed(entry.name, made.left, storageOptions)
-      yield* Effect.addFinalizer(() => storage.dispose)
+          ? Storages.host(entry.name, made.right, entry.parameters, storageOptions)
+          : Storages.failed(entry.name, made.left, storageOptions)
+      )
       storages.push(storage)
     }
     const postProcessors: Array<HostedPostProcessor> = []
     for (const entry of config.sanConnector.filter((e) => e.enabled)) {
       const made = yield* Effect.either(instantiate(entry, postBuiltins, isPostProcessor, "post-processor (process)", opts))
-      const hosted =
+      const hosted = yield* PluginLifecycle.acquire(
         made._tag === "Right"
-          ? yield* hostPostProcessor(entry.name, made.right, entry.parameters, options.timeout === undefined ? {} : { timeout: options.timeout })
-          : yield* failedPostProcessor(entry.name, made.left)
-      yield* Effect.addFinalizer(() => hosted.dispose)
+          ? hostPostProcessor(entry.name, made.right, entry.parameters, options.timeout === undefined ? {} : { timeout: options.timeout })
+          : failedPostProcessor(entry.name, made.left)
+      )
       postProcessors.push(hosted)
     }
 
@@ -281,7 +285,8 @@ export const loadFile = (
   Effect.flatMap(PluginConfigs.load(file), (config) => load(config, options))
 
 /**
- * Plugins given as objects (for hosts and tests that do not use a configuration file).
+ * Plugins given as objects (for hosts and tests that do not use a configuration file), hosted
+ * for the life of the scope like {@link load}'s.
  *
  * @since 0.1.0
  * @category constructors
@@ -311,15 +316,13 @@ export const fromObjects = (
   return Effect.gen(function* () {
     const storages: Array<Storage> = []
     for (const s of spec.storages) {
-      const storage = yield* Storages.host(s.name, s.plugin, s.parameters ?? {}, { ...options, readOnly: s.readOnly === true })
-      yield* Effect.addFinalizer(() => storage.dispose)
-      storages.push(storage)
+      storages.push(yield* PluginLifecycle.acquire(Storages.host(s.name, s.plugin, s.parameters ?? {}, { ...options, readOnly: s.readOnly === true })))
     }
     const postProcessors: Array<HostedPostProcessor> = []
     for (const p of spec.postProcessors ?? []) {
-      const hosted = yield* hostPostProcessor(p.name, p.plugin, p.parameters ?? {}, options.timeout === undefined ? {} : { timeout: options.timeout })
-      yield* Effect.addFinalizer(() => hosted.dispose)
-      postProcessors.push(hosted)
+      postProcessors.push(
+        yield* PluginLifecycle.acquire(hostPostProcessor(p.name, p.plugin, p.parameters ?? {}, options.timeout === undefined ? {} : { timeout: options.timeout }))
+      )
     }
     const report = (): ReadonlyArray<PluginReport> => [
       ...storages.map((s) => ({

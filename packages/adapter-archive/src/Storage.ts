@@ -12,6 +12,8 @@
  */
 import { Content, Errors, Plugin } from "@uws-kit/core"
 import { Duration, Effect, Option, Stream } from "effect"
+import * as PluginLifecycle from "./PluginLifecycle.js"
+import type { PluginLifecycleError } from "./PluginLifecycle.js"
 import type { Locator, StorageObject, StoragePlugin, StorageStat } from "./StoragePlugin.js"
 
 /**
@@ -60,7 +62,8 @@ export interface Storage {
   readonly stat: (locator: Locator) => Effect.Effect<StorageStat | null, Errors.PluginFailure>
   /** Idempotent; fails without calling the plugin when the storage is read-only. */
   readonly delete: (locator: Locator) => Effect.Effect<void, Errors.PluginFailure>
-  readonly dispose: Effect.Effect<void>
+  /** Disposes the plugin once; a second dispose is refused (and logged). */
+  readonly dispose: Effect.Effect<void, PluginLifecycleError>
 }
 
 const DEFAULT_TIMEOUT = Duration.seconds(30)
@@ -244,7 +247,7 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
     get,
     stat,
     delete: (locator) => (readOnly ? refuseWrite("delete") : hosted.call("delete", (p) => p.delete(locator)).pipe(Effect.asVoid)),
-    dispose: hosted.dispose
+    dispose: PluginLifecycle.dispose(hosted)
   }
 }
 

@@ -8,7 +8,10 @@ import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { MemoryStorage } from "@uws-kit/adapter-archive"
+import { HttpLayerRouter } from "@effect/platform"
+import { ArchiveAdapter, MemoryStorage } from "@uws-kit/adapter-archive"
+import { Identity } from "@uws-kit/http"
+import { Effect, Layer } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { fixture, isErrorEnvelope, makeHarness, seedForm, type Harness, type HarnessOptions } from "./support/harness.js"
 import { unzip } from "./support/unzip.js"
@@ -173,11 +176,17 @@ describe("the other routes", () => {
     expect(unknown).toMatchObject({ status: 404, body: { data: null, errorCode: "RouteNotFound" } })
     const wrong = await h.call("GET", "/api/document/content")
     expect(wrong.status).toBe(405)
-    expect(wrong.headers.get("allow")).toBe("POST")
+    // Allow is derived from the declared routes (the shared edge's Routes), OPTIONS included.
+    expect(wrong.headers.get("allow")).toBe("POST, OPTIONS")
     expect(await wrong.json()).toMatchObject({ errorCode: "MethodNotAllowed" })
     const put = await h.call("PUT", "/api/document/abc")
     expect(put.status).toBe(405)
-    expect(put.headers.get("allow")).toBe("GET, HEAD, DELETE")
+    expect(put.headers.get("allow")).toBe("GET, DELETE, HEAD, OPTIONS")
+    expect(await put.json()).toMatchObject({ data: null, errorCode: "MethodNotAllowed" })
+    const options = await h.call("OPTIONS", "/api/document/abc/status")
+    expect([options.status, options.headers.get("allow")]).toEqual([204, "GET, HEAD, OPTIONS"])
+    const trace = await h.call("PROPFIND", "/api/document/search")
+    expect([trace.status, trace.headers.get("allow")]).toEqual([405, "POST, OPTIONS"])
     const absent = await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41")
     expect(absent).toMatchObject({ status: 404, body: { data: null, errorCode: "ContainerNotFound" } })
     expect((await h.json("GET", "/api/document/bc32d0e9-d085-4236-9e46-ba88d0490a41/status")).status).toBe(404)
@@ -207,11 +216,73 @@ describe("the other routes", () => {
     expect((await h.json("POST", "/api/document/search", "{}", { "x-caller": "7" })).body.data.totalRecords).toBe(0)
   })
 
-  it("answer 401 when the host cannot tell who is calling", async () => {
-    const { h } = await setup({ adapter: { identify: (request) => (request.headers.get("authorization") === null ? null : { id: "4" }) } })
-    const anonymous = await h.json("GET", "/api/user/storages")
-    expect(anonymous).toMatchObject({ status: 401, body: { data: null, errorCode: "Unauthenticated" } })
+  it("answer 401 in the envelope when identify throws or rejects, as REST and SOAP do", async () => {
+    const { h } = await setup({
+      adapter: {
+        identify: (request) => {
+          const auth = request.headers.get("authorization")
+          if (auth === null) throw new Error("no credentials")
+          if (auth === "Bearer expired") return Promise.reject(new Error("the token has expired"))
+          return { id: "4" }
+        }
+      }
+    })
+    for (const [path, method] of [["/api/user/storages", "GET"], ["/api/document/search", "POST"], ["/api/document/x/status", "GET"]] as const) {
+      expect(await h.json(method, path, method === "POST" ? "{}" : undefined)).toEqual({
+        status: 401,
+        body: { data: null, errorCode: "Unauthenticated", errorDescription: "who you are could not be established: no credentials" }
+      })
+    }
+    const expired = await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer expired" })
+    expect(expired).toMatchObject({ status: 401, body: { errorCode: "Unauthenticated", errorDescription: expect.stringContaining("the token has expired") } })
     expect((await h.json("GET", "/api/user/storages", undefined, { authorization: "Bearer x" })).status).toBe(200)
+  })
+
+  it("take the caller the host authenticated, per request, before identify", async () => {
+    const { h } = await setup({ adapter: { identify: () => Promise.reject(new Error("not used when the host knows")) } })
+    const asHost = (request: Request) => h.api.handler(request, { caller: { id: "4" } }).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+    const uploaded = await asHost(new Request("http://archive.test/api/document/content", { method: "POST", body: seedForm() }))
+    expect(uploaded.status).toBe(200)
+    await h.settle()
+    const detail = await asHost(new Request(`http://archive.test/api/document/${uploaded.body.data}`))
+    expect(detail.body.data.sourceSystem).toEqual({ id: "4", name: null })
+    // Without the host's caller, identify decides (here: refuses).
+    expect((await h.json("GET", `/api/document/${uploaded.body.data}`)).status).toBe(401)
+  })
+
+  it("mount in an Effect host's router through its layer, the host's caller passed as HostCaller", async () => {
+    const { h } = await setup({ adapter: { identify: () => Promise.reject(new Error("the host authenticates")) } })
+    const id = (await post(h, seedForm())).status
+    expect(id).toBe(401)
+    const hostCaller = HttpLayerRouter.middleware(
+      (app) => Effect.provideService(app, Identity.HostCaller, { id: "4" }),
+      { global: true }
+    )
+    const { handler, dispose } = HttpLayerRouter.toWebHandler(Layer.merge(h.api.layer, hostCaller), { disableLogger: true })
+    try {
+      const uploaded = await handler(new Request("http://host.test/api/document/content", { method: "POST", body: seedForm() }))
+      expect(uploaded.status).toBe(200)
+      const storages = (await (await handler(new Request("http://host.test/api/user/storages"))).json()) as any
+      expect(storages.data).toEqual([{ id: 4, name: "Technical support" }, { id: 7, name: "Accounting" }])
+      expect((await handler(new Request("http://host.test/elsewhere"))).status).toBe(404)
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("treat every caller as anonymous when the host gives no identify", async () => {
+    const { h } = await setup()
+    const bare = ArchiveAdapter.makeArchiveAdapter({ archive: h.archive })
+    try {
+      const answer = (request: Request) => bare.handler(request).then(async (r) => ({ status: r.status, body: (await r.json()) as any }))
+      const uploaded = await answer(new Request("http://archive.test/api/document/content", { method: "POST", body: seedForm() }))
+      expect(uploaded.status).toBe(200)
+      await h.settle()
+      const detail = await answer(new Request(`http://archive.test/api/document/${uploaded.body.data}`))
+      expect(detail.body.data.sourceSystem).toEqual({ id: null, name: null })
+    } finally {
+      await bare.dispose()
+    }
   })
 })
 

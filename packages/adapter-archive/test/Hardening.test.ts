@@ -13,6 +13,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { Effect } from "effect"
 import { FilesystemStorage, MemoryStorage } from "@uws-kit/adapter-archive"
+import type { StoragePlugin } from "@uws-kit/adapter-archive"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { isErrorEnvelope, makeHarness, seedForm, type Harness } from "./support/harness.js"
 
@@ -93,6 +94,16 @@ describe("cross-site requests (CSRF)", () => {
       expect(upload.status, JSON.stringify(headers)).toBe(200)
     }
     expect((await h.json("POST", "/api/document/search", "{}", { ...firefoxFetch("http://archive.test", "same-origin"), "x-caller": "4" })).status).toBe(200)
+  })
+
+  it("believes X-Forwarded-* only when told to (behind a proxy): a direct client cannot forge its way to same-origin", async () => {
+    const proxied = { origin: "https://archive.example", "x-forwarded-host": "archive.example", "x-forwarded-proto": "https", "x-caller": "4" }
+    const direct = await memoryHarness()
+    const forged = await direct.json("POST", "/api/document/content", seedForm(), proxied)
+    expect(forged.status).toBe(403)
+    expect(isErrorEnvelope(forged.body, "CrossSiteRequest")).toBe(true)
+    const behindProxy = await memoryHarness({ trustForwarded: true })
+    expect((await behindProxy.json("POST", "/api/document/content", seedForm(), proxied)).status).toBe(200)
   })
 })
 
@@ -349,5 +360,61 @@ describe("a delete during a signature download", () => {
     expect(logged).toEqual([])
     expect(unhandled).toEqual([])
     expect((await h.json("GET", `/api/document/${id}`, undefined, { "x-caller": "4" })).status).toBe(404)
+  })
+})
+
+describe("a storage failing mid-read during a signature download", () => {
+  it("resets the connection over node:http (never a short answer that looks whole), logging nothing", async () => {
+    const memory = MemoryStorage.make()
+    let failReads = false
+    const failing: StoragePlugin.StoragePlugin = {
+      ...memory,
+      get: async (locator) => {
+        const got = (await memory.get(locator)) as { _tag: "Left"; left: string } | { _tag: "Right"; right: StoragePlugin.StoredObject }
+        if (!failReads || got._tag === "Left") return got
+        return {
+          _tag: "Right",
+          right: {
+            ...(got.right.size === undefined ? {} : { size: got.right.size }),
+            content: (async function* () {
+              yield new Uint8Array(1024).fill(0x30)
+              throw new Error("the disk went away")
+            })()
+          }
+        }
+      }
+    }
+    const h = await makeHarness({ storages: [{ name: "failing", plugin: failing }] })
+    open.push(h)
+    const form = seedForm()
+    const id = (await h.json("POST", "/api/document/content", form, { "x-caller": "4" })).body.data as string
+    await h.settle()
+    failReads = true
+    const logged: Array<string> = []
+    const spies = (["error", "warn", "info", "log"] as const).map((m) => vi.spyOn(console, m).mockImplementation((...a) => void logged.push(a.join(" "))))
+    const server = createServer((req, res) => void h.api.listener(req, res))
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    try {
+      const port = (server.address() as AddressInfo).port
+      const outcome = await new Promise<{ received: number; declared: number; ended: string }>((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port, path: `/api/document/${id}/sign`, headers: { "x-caller": "4" } }, (res) => {
+          const declared = Number(res.headers["content-length"])
+          let received = 0
+          res.on("data", (chunk: Buffer) => void (received += chunk.length))
+          res.on("end", () => resolve({ received, declared, ended: received === declared ? "complete" : "short" }))
+          res.on("aborted", () => resolve({ received, declared, ended: "reset" }))
+          res.on("error", () => resolve({ received, declared, ended: "reset" }))
+        })
+        req.on("error", reject)
+        req.end()
+      })
+      expect(outcome.ended).toBe("reset")
+      expect(outcome.received).toBeLessThan(outcome.declared)
+    } finally {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const s of spies) s.mockRestore()
+    }
+    expect(logged).toEqual([])
   })
 })

@@ -50,8 +50,8 @@
  * `Referrer-Policy: same-origin` and `X-Content-Type-Options: nosniff`.
  *
  * ## Mounting
- * Location URLs are absolute and built per request from `X-Forwarded-Proto`/`-Host`/`-Prefix`
- * (or `Forwarded`), else the request itself. Give `basePath` = the path the service is mounted
+ * Location URLs are absolute and built per request from the request itself, or, with
+ * `trustForwarded`, from `X-Forwarded-Proto`/`-Host`/`-Prefix` (or `Forwarded`). Give `basePath` = the path the service is mounted
  * at: requests that still carry it (node:http routing without stripping, Fastify's raw URL) are
  * routed below it, and requests whose host stripped it (Hono `mount`) get it back in their
  * URLs. Under Express, `req.originalUrl` reveals the mount path without `basePath`. Mount the
@@ -59,13 +59,8 @@
  *
  * @since 0.1.0
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
-import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
-import { CrossSite, HalfClose } from "@uws-kit/http"
+import { CrossSite, Edge, type Identity } from "@uws-kit/http"
 import { Deferred, Effect } from "effect"
 import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
@@ -75,7 +70,7 @@ import { normalizePath } from "./internal/urls.js"
  * @since 0.1.0
  * @category models
  */
-export interface RestOptions {
+export interface RestOptions extends Identity.Options, Edge.HostOptions {
   /** The job list this binding serves. */
   readonly service: UwsService
   /** Path the service is mounted at, as clients see it (e.g. `/uws/echo`); default `""`. */
@@ -92,23 +87,19 @@ export interface RestOptions {
   readonly jobsPath?: string
   /** Path of the synchronous facade below `basePath`; default `sync`. */
   readonly syncPath?: string
-  /**
-   * Who is calling, from the web request (headers, cookies); default anonymous. A throw or a
-   * rejection answers 401 with its message. A job belongs to whoever created it.
+  /*
+   * Who is calling (`identify`, `identifyNode`, and the host's `context` or per-request caller):
+   * the contract of `Identity` in `@uws-kit/http`; default anonymous. A refusal answers 401 with
+   * its message. A job belongs to whoever created it.
    */
-  readonly identify?: (request: Request) => Caller | Promise<Caller>
-  /**
-   * Who is calling, from the Node request, for hosts whose authentication leaves its result on
-   * it (Express `req.user`); used by `listener` in preference to `identify`.
-   */
-  readonly identifyNode?: (request: IncomingMessage) => Caller | Promise<Caller>
   /** Largest request body in bytes, uploads included (default 16 MiB); larger → 413. */
   readonly maxBodyBytes?: number
   /** The application's name on HTML pages (default the worker's name). */
   readonly title?: string
   /**
-   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `true`). Turn it off when
-   * clients can reach the service without a proxy that sets (or strips) them.
+   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `false`: a client that
+   * reaches the service directly could forge them and change Location URLs). Turn it on behind
+   * a proxy that sets (or strips) them.
    */
   readonly trustForwarded?: boolean
   /**
@@ -126,11 +117,7 @@ export interface RestOptions {
  * @since 0.1.0
  * @category models
  */
-export interface RestAdapter {
-  /** Web-standard handler, for fetch runtimes, Hono and tests. */
-  readonly handler: (request: Request) => Promise<Response>
-  /** Node listener, for node:http, Express and Fastify (`reply.hijack()` + `reply.raw`). */
-  readonly listener: (request: IncomingMessage, response: ServerResponse) => void
+export interface RestAdapter extends Edge.Edge {
   /**
    * Stops taking requests (503) and ends blocked `WAIT`s at once with the job as it is, so that
    * a server can close. The service itself is closed by its owner.
@@ -177,28 +164,20 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     identifyNode: options.identifyNode,
     maxBodyBytes,
     title: options.title ?? options.service.worker.name,
-    trustForwarded: options.trustForwarded ?? true,
+    trustForwarded: options.trustForwarded ?? false,
     layout,
     closing,
     isClosed: () => closed,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
     spoolDirectory: options.spoolDirectory ?? tmpdir()
   })
-  // The app runs on the default runtime, whose tracer records nothing: skip the per-request span
-  // (URL parsing, header redaction, attributes), about 10 µs a request.
-  const untraced = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-    Effect.locally(effect, HttpMiddleware.currentTracerDisabledWhen, () => true)
-  const handler = HttpApp.toWebHandlerRuntime(Effect.runSync(untraced(Effect.runtime<never>())))(app)
-  const nodeHandler = Effect.runSync(untraced(NodeHttpServer.makeHandler(app)))
-  return {
-    handler: (request) => handler(request),
-    listener: (req, res) => {
-      HalfClose.answerAfterHalfClose(req)
-      nodeHandler(req, res)
-    },
+  return Edge.make(app, {
+    mount: options.basePath ?? "",
+    runtime: options.runtime,
+    context: options.context,
     dispose: async () => {
       closed = true
       await Effect.runPromise(Deferred.succeed(closing, undefined))
     }
-  }
+  })
 }

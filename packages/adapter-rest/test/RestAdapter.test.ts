@@ -657,17 +657,21 @@ describe("errors", () => {
 })
 
 describe("URLs", () => {
-  it("honours X-Forwarded-Proto/Host/Prefix and Forwarded, and ignores unsafe values", async () => {
+  it("honours X-Forwarded-Proto/Host/Prefix and Forwarded when trusted, and ignores unsafe values", async () => {
+    const proxied = RestAdapter.makeRestAdapter({ service: f.service, basePath: "/uws", trustForwarded: true })
     const loc = async (headers: Record<string, string>) =>
-      (await f.call("/jobs", { ...form({ A: "1" }), headers })).headers.get("location")!.replace(/job\d+$/, "ID")
+      (await proxied.handler(new Request(`${BASE}/jobs`, { ...form({ A: "1" }), headers }))).headers.get("location")!.replace(/job\d+$/, "ID")
     expect(await loc({ "x-forwarded-proto": "https", "x-forwarded-host": "archive.example.org", "x-forwarded-prefix": "/api/" })).toBe(
       "https://archive.example.org/api/uws/jobs/ID"
     )
     expect(await loc({ forwarded: 'for=1.2.3.4;proto=https;host="proxy.example:8443"' })).toBe("https://proxy.example:8443/uws/jobs/ID")
     expect(await loc({ "x-forwarded-host": "evil.example/x?y", "x-forwarded-proto": "gopher" })).toBe(`${BASE}/jobs/ID`)
+    await proxied.dispose()
   })
 
-  it("ignores forwarding headers when told not to trust them", async () => {
+  it("ignores forwarding headers by default (trustForwarded: false), and when told not to trust them", async () => {
+    const byDefault = await f.call("/jobs", { ...form({ A: "1" }), headers: { "x-forwarded-host": "evil.example", "x-forwarded-prefix": "/x" } })
+    expect(byDefault.headers.get("location")).toMatch(new RegExp(`^${BASE}/jobs/job\\d+$`))
     const rest = RestAdapter.makeRestAdapter({ service: f.service, basePath: "/uws", trustForwarded: false })
     const res = await rest.handler(new Request(`${BASE}/jobs`, { ...form({ A: "1" }), headers: { "x-forwarded-host": "evil.example", "x-forwarded-prefix": "/x" } }))
     expect(res.headers.get("location")).toMatch(new RegExp(`^${BASE}/jobs/job\\d+$`))

@@ -1,18 +1,15 @@
 /**
  * The SOAP binding of UWS (v0.3 draft §2.2.2) over a UWS service: one endpoint for the whole job
- * list, a WSDL at `?wsdl`, SOAP 1.1 and 1.2, job identity by WS-Addressing. It mounts like the
- * REST adapter: a web-standard handler for any fetch runtime, a Node listener for node:http,
- * Express or Fastify, and the @effect/platform app both are built from.
+ * list, a WSDL at `?wsdl`, SOAP 1.1 and 1.2, job identity by WS-Addressing. It mounts like every
+ * binding (`Edge` of `@uws-kit/http`): a web-standard handler for any fetch runtime, a Node
+ * listener for node:http, Express or Fastify, both taking the caller the host authenticated, and
+ * the @effect/platform app and layer both are built from, for an Effect host's router.
  *
  * @since 0.1.0
  */
-import type { IncomingMessage, ServerResponse } from "node:http"
-import { HttpApp } from "@effect/platform"
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { NodeHttpServer } from "@effect/platform-node"
 import { Deferred, Effect } from "effect"
-import { CrossSite, HalfClose, type Xml } from "@uws-kit/http"
-import type { Caller } from "@uws-kit/core/Identity"
+import { CrossSite, Edge, type Identity, type Xml } from "@uws-kit/http"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
 import { makeApp } from "./internal/app.js"
@@ -21,7 +18,7 @@ import { makeApp } from "./internal/app.js"
  * @since 0.1.0
  * @category models
  */
-export interface SoapAdapterOptions {
+export interface SoapAdapterOptions extends Identity.Options, Edge.HostOptions {
   readonly service: UwsService
   /**
    * The path of the endpoint as clients see it, e.g. `/soap/echo`. Requests that carry it (node:http
@@ -30,18 +27,12 @@ export interface SoapAdapterOptions {
    * the endpoint answers at any path and its address is the request's.
    */
   readonly basePath?: string
-  /**
-   * Who is calling, from the web request (the same function the REST adapter takes); default
-   * anonymous. Under `listener` it gets a Request built from the Node request's line and headers.
-   * Throwing or rejecting refuses the request with an `Unauthenticated` fault (401) whose reason
-   * is the error's message. Owner isolation is the core's: a caller sees and acts on their own jobs.
+  /*
+   * Who is calling (`identify`, `identifyNode`, and the host's `context` or per-request caller):
+   * the contract of `Identity` in `@uws-kit/http`; default anonymous. A refusal is an
+   * `Unauthenticated` fault (401) whose reason is the error's message. Owner isolation is the
+   * core's: a caller sees and acts on their own jobs.
    */
-  readonly identify?: (request: Request) => Caller | Promise<Caller>
-  /**
-   * Who is calling, from the Node request, for hosts whose authentication leaves its result on it
-   * (Express `req.user`); used by `listener` in preference to `identify`.
-   */
-  readonly identifyNode?: (request: IncomingMessage) => Caller | Promise<Caller>
   /** Largest request accepted, in bytes (default 1 MiB); larger ones get an `EnvelopeTooLarge` fault, unread. */
   readonly maxEnvelopeBytes?: number
   /**
@@ -58,8 +49,9 @@ export interface SoapAdapterOptions {
    */
   readonly publicUrl?: string
   /**
-   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `true`). Turn it off when
-   * clients can reach the service without a proxy that sets (or strips) them.
+   * Whether `X-Forwarded-*`/`Forwarded` headers are believed (default `false`: a client that
+   * reaches the service directly could forge them). Turn it on behind a proxy that sets (or
+   * strips) them.
    */
   readonly trustForwarded?: boolean
   /**
@@ -81,13 +73,7 @@ export interface SoapAdapterOptions {
  * @since 0.1.0
  * @category models
  */
-export interface SoapAdapter {
-  /** Web-standard handler: `(Request) => Promise<Response>`. */
-  readonly handler: (request: Request) => Promise<Response>
-  /** Node listener for node:http, Express (`app.use(path, listener)` with `basePath` unset) or Fastify. */
-  readonly listener: (req: IncomingMessage, res: ServerResponse) => void
-  /** The @effect/platform app behind both, to mount in an Effect HTTP router. */
-  readonly app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest>
+export interface SoapAdapter extends Edge.Edge {
   /** The WSDL this endpoint serves at a given public URL. */
   readonly wsdl: (endpoint: string) => string
   /**
@@ -125,7 +111,7 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
   if (!Number.isSafeInteger(max) || max < 1) throw new Error("maxEnvelopeBytes must be a whole number of bytes ≥ 1.")
   let closed = false
   const closing = Effect.runSync(Deferred.make<void>())
-  const app: HttpApp.Default<never, HttpServerRequest.HttpServerRequest> = makeApp({
+  const app: Edge.App = makeApp({
     service: options.service,
     basePath: options.basePath,
     identify: options.identify,
@@ -133,25 +119,20 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     maxEnvelopeBytes: max,
     xmlLimits: { maxTextLength: max, ...options.xmlLimits },
     publicUrl: options.publicUrl === undefined ? undefined : options.publicUrl.replace(/\/+$/, "") || options.publicUrl,
-    trustForwarded: options.trustForwarded ?? true,
+    trustForwarded: options.trustForwarded ?? false,
     resultUrl: options.resultUrl,
     isClosed: () => closed,
     closing,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
-  const handler = HttpApp.toWebHandler(app)
-  const nodeHandler = Effect.runSync(NodeHttpServer.makeHandler(app))
-  return {
-    handler: (request) => handler(request),
-    listener: (req, res) => {
-      HalfClose.answerAfterHalfClose(req)
-      nodeHandler(req, res)
-    },
-    app,
-    wsdl: Wsdl.make,
+  const edge = Edge.make(app, {
+    mount: options.basePath ?? "",
+    runtime: options.runtime,
+    context: options.context,
     dispose: async () => {
       closed = true
       await Effect.runPromise(Deferred.succeed(closing, undefined))
     }
-  }
+  })
+  return { ...edge, wsdl: Wsdl.make }
 }

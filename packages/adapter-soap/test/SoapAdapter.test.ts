@@ -504,7 +504,10 @@ describe("serving the contract", () => {
     const plain = await (await adapter.handler(new Request(`${endpoint}?wsdl`))).text()
     expect(plain).toContain(`<soap:address location="${endpoint}"/>`)
     expect(plain).toContain(`schemaLocation="${endpoint}?xsd=uws"`)
-    const proxied = await adapter.handler(
+    const forged = await (await adapter.handler(new Request(`${endpoint}?wsdl`, { headers: { "x-forwarded-host": "evil.example" } }))).text()
+    expect(forged).not.toContain("evil.example") // trustForwarded defaults to false
+    const behindProxy = SoapAdapter.makeSoapAdapter({ service: started.service, basePath: "/soap/echo", trustForwarded: true })
+    const proxied = await behindProxy.handler(
       new Request(`${endpoint}?wsdl`, { headers: { "x-forwarded-proto": "https", "x-forwarded-host": "uws.example.org, inner" } })
     )
     expect(proxied.headers.get("content-type")).toBe("text/xml; charset=utf-8")
@@ -513,9 +516,9 @@ describe("serving the contract", () => {
     const text = await (await fixed.handler(new Request(`${BASE}?WSDL`, { headers: { "x-forwarded-host": "evil.example" } }))).text()
     expect(text).toContain('location="https://public.example/uws"')
     expect(text).not.toContain("evil.example")
-    const rfc7239 = await (await adapter.handler(new Request(`${endpoint}?wsdl`, { headers: { forwarded: 'for=1.2.3.4;proto=https;host="a.example:8443"', "x-forwarded-prefix": "/gateway/" } }))).text()
+    const rfc7239 = await (await behindProxy.handler(new Request(`${endpoint}?wsdl`, { headers: { forwarded: 'for=1.2.3.4;proto=https;host="a.example:8443"', "x-forwarded-prefix": "/gateway/" } }))).text()
     expect(rfc7239).toContain('location="https://a.example:8443/gateway/soap/echo"')
-    const bogus = await (await adapter.handler(new Request(`${endpoint}?wsdl`, { headers: { "x-forwarded-host": 'evil"><x' } }))).text()
+    const bogus = await (await behindProxy.handler(new Request(`${endpoint}?wsdl`, { headers: { "x-forwarded-host": 'evil"><x' } }))).text()
     expect(bogus).toContain(`location="${endpoint}"`)
   })
 

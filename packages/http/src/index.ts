@@ -5,9 +5,13 @@
  */
 export * as BrowserPages from "./BrowserPages.js"
 export * as CrossSite from "./CrossSite.js"
+export * as Edge from "./Edge.js"
 export * as HalfClose from "./HalfClose.js"
+export * as Header from "./Header.js"
+export * as Identity from "./Identity.js"
 export * as Iso8601 from "./Iso8601.js"
 export * as MultipartNames from "./MultipartNames.js"
 export * as PublicOrigin from "./PublicOrigin.js"
+export * as Routes from "./Routes.js"
 export * as Xml from "./Xml.js"
 export * as XmlEscape from "./XmlEscape.js"

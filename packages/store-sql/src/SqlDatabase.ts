@@ -32,7 +32,8 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
  *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does;
  * - `"normal"`: commits are written, and flushed only at checkpoints. They survive the process
  *   being killed (kill -9, a crash), but a power cut or OS crash may undo the last ones (never
- *   corrupt the file). Several times the write throughput (see `npm run bench store-sql`).
+ *   corrupt the file). Only a little faster, since concurrent commits share one flush (about
+ *   1.1× the lifecycles/s in `npm run bench store-sql`).
  *
  * @since 0.1.0
  * @category models

@@ -11,6 +11,8 @@ import { Errors, JobStore, Phase } from "@uws-kit/core"
 import { quotaKeyOf, type Job } from "@uws-kit/core/Job"
 import { Effect } from "effect"
 import { makeJobAnnouncer } from "./internal/announce.js"
+import { makeBatcher } from "./internal/batch.js"
+import { groupCommitOf } from "./internal/groupCommit.js"
 
 /**
  * @since 0.1.0
@@ -43,6 +45,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
   Effect.map(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
     const list = options.list
     const jobChanged = makeJobAnnouncer(sql, list, runtime)
+    const commit = groupCommitOf(sql, runtime)
     const columns = (job: Job, deadlines: JobStore.Deadlines) => ({
       list,
       job_id: job.jobId,
@@ -55,6 +58,66 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
       execution_at: deadlines.execution,
       body: JSON.stringify(job)
     })
+
+    interface Change {
+      readonly job: Job
+      readonly expectedVersion: number
+      readonly deadlines: JobStore.Deadlines
+    }
+    /** One compare-and-set; whether it applied. */
+    const updateOne = ({ job, expectedVersion, deadlines }: Change) =>
+      // Owner, quota key and creation time are fixed when a job is created (the service never
+      // changes them): leaving their columns out spares their indexes a rewrite on every change.
+      commit(sql`UPDATE uws_jobs SET phase = ${job.phase}, version = ${job.version}, destruction_at = ${deadlines.destruction},
+              execution_at = ${deadlines.execution}, body = ${JSON.stringify(job)}
+            WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
+        Effect.map((rows) => rows.length === 1)
+      )
+    /**
+     * PostgreSQL: concurrent compare-and-sets in one statement (see internal/batch.ts), each row
+     * still conditional on its own version. Two changes of one job in a batch expect the same
+     * version: one applies, the other has lost, as it would have one after the other.
+     */
+    const updateMany = (changes: ReadonlyArray<Change>) => {
+      const rows = changes.map(
+        ({ job, expectedVersion, deadlines }, i) =>
+          sql`(${i}::int, ${job.jobId}::text, ${expectedVersion}::int, ${job.phase}::text, ${job.version}::int,
+            ${deadlines.destruction}::bigint, ${deadlines.execution}::bigint, ${JSON.stringify(job)}::text)`
+      )
+      return sql<{ readonly i: number }>`UPDATE uws_jobs AS j SET phase = v.phase, version = v.version,
+            destruction_at = v.destruction_at, execution_at = v.execution_at, body = v.body
+          FROM (VALUES ${sql.csv(rows)}) AS v (i, job_id, expected, phase, version, destruction_at, execution_at, body)
+          WHERE j.list = ${list} AND j.job_id = v.job_id AND j.version = v.expected RETURNING v.i`.pipe(
+        Effect.map((applied) => {
+          const done = new Set(applied.map((r) => Number(r.i)))
+          return changes.map((_, i) => done.has(i))
+        })
+      )
+    }
+    const update = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, updateMany, updateOne), orElse: () => updateOne })
+
+    interface Creation {
+      readonly job: Job
+      readonly deadlines: JobStore.Deadlines
+    }
+    /** One insert; whether it applied (the id was free). */
+    const insertOne = ({ job, deadlines }: Creation) =>
+      commit(sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`).pipe(
+        Effect.map((rows) => rows.length === 1)
+      )
+    /** PostgreSQL: concurrent inserts in one statement (a batch naming one id twice goes row by row). */
+    const insertMany = (creations: ReadonlyArray<Creation>) => {
+      const ids = creations.map((c) => c.job.jobId)
+      if (new Set(ids).size < ids.length) return Effect.forEach(creations, insertOne)
+      return sql<{ readonly job_id: string }>`INSERT INTO uws_jobs ${sql.insert(creations.map((c) => columns(c.job, c.deadlines)))}
+          ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`.pipe(
+        Effect.map((inserted) => {
+          const done = new Set(inserted.map((r) => r.job_id))
+          return ids.map((id) => done.has(id))
+        })
+      )
+    }
+    const insert = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, insertMany, insertOne), orElse: () => insertOne })
 
     const versionOf = (jobId: string) =>
       Effect.map(
@@ -128,27 +191,23 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
           Effect.mapError(failure("get"))
         ),
       insert: (job, deadlines) =>
-        sql`INSERT INTO uws_jobs ${sql.insert(columns(job, deadlines))} ON CONFLICT (list, job_id) DO NOTHING RETURNING job_id`.pipe(
+        insert({ job, deadlines }).pipe(
           Effect.mapError(failure("insert")),
-          Effect.flatMap((rows) =>
-            rows.length === 1
+          Effect.flatMap((inserted) =>
+            inserted
               ? jobChanged(job.jobId, { phase: job.phase, ...deadlines })
               : Effect.fail(new Errors.Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
           )
         ),
       update: (job, expectedVersion, deadlines) =>
-        // Owner, quota key and creation time are fixed when a job is created (the service never
-        // changes them): leaving their columns out spares their indexes a rewrite on every change.
-        sql`UPDATE uws_jobs SET phase = ${job.phase}, version = ${job.version}, destruction_at = ${deadlines.destruction},
-              execution_at = ${deadlines.execution}, body = ${JSON.stringify(job)}
-            WHERE list = ${list} AND job_id = ${job.jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
+        update({ job, expectedVersion, deadlines }).pipe(
           Effect.mapError(failure("update")),
-          Effect.flatMap((rows) =>
-            rows.length === 1 ? jobChanged(job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
+          Effect.flatMap((applied) =>
+            applied ? jobChanged(job.jobId, { phase: job.phase, ...deadlines }) : lost(job.jobId, expectedVersion)
           )
         ),
       remove: (jobId, expectedVersion) =>
-        sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`.pipe(
+        commit(sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
           Effect.mapError(failure("remove")),
           Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
         ),

@@ -18,7 +18,7 @@ import { MultipartNames } from "@uws-kit/http"
 
 /** A problem with the request itself, answered with its HTTP status and a stable code. */
 export class RequestProblem extends Data.TaggedError("RequestProblem")<{
-  readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415
+  readonly status: 400 | 401 | 403 | 404 | 405 | 413 | 415 | 500
   readonly code: string
   readonly reason: string
 }> {

@@ -2,19 +2,18 @@
  * The REST binding as one @effect/platform HTTP app: route → identify → parse → call the Uws
  * service → render. The web handler and the Node listener are both built from it.
  */
-import type { IncomingMessage } from "node:http"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { LimitExceeded } from "@uws-kit/core/Errors"
-import * as Identity from "@uws-kit/core/Identity"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { Job, Parameter } from "@uws-kit/core/Job"
 import * as JobMachine from "@uws-kit/core/JobMachine"
 import * as Phase from "@uws-kit/core/Phase"
 import * as Policy from "@uws-kit/core/Policy"
 import type { Upload, UwsService } from "@uws-kit/core/Uws"
-import { BrowserPages, type CrossSite, Iso8601, Xml as XmlReader } from "@uws-kit/http"
-import { Cause, Deferred, Duration, Effect, Either, type Scope } from "effect"
+import * as HttpRouter from "@effect/platform/HttpRouter"
+import { BrowserPages, type CrossSite, Header, Identity, Iso8601, Routes, Xml as XmlReader } from "@uws-kit/http"
+import { Cause, Context, Deferred, Duration, Effect, Either, type Scope } from "effect"
 import * as Html from "../Html.js"
 import * as Json from "../Json.js"
 import * as Xml from "../Xml.js"
@@ -35,13 +34,11 @@ import { ATOMS, DOCUMENTS, ERRORS, PAGES, isBrowser, negotiate, onlyXml, type Me
 import * as Params from "./params.js"
 import { joinSegments, locate, type Location } from "./urls.js"
 
-export interface Config {
+export interface Config extends Identity.Options {
   readonly service: UwsService
   readonly base: ReadonlyArray<string>
   readonly jobs: ReadonlyArray<string>
   readonly sync: ReadonlyArray<string>
-  readonly identify: ((request: Request) => Caller | Promise<Caller>) | undefined
-  readonly identifyNode: ((request: IncomingMessage) => Caller | Promise<Caller>) | undefined
   readonly maxBodyBytes: number
   readonly title: string
   readonly trustForwarded: boolean
@@ -78,7 +75,6 @@ interface Ctx {
 }
 
 type Handler = (ctx: Ctx) => Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError, Scope.Scope>
-type Route = { readonly [M in Method]?: Handler }
 
 // ---- responses -------------------------------------------------------------------------------
 
@@ -194,10 +190,7 @@ const errorResponse = (
 const fromEither = <A>(e: Either.Either<A, string>): Effect.Effect<A, RestError> =>
   Either.isRight(e) ? Effect.succeed(e.right) : Effect.fail(badRequest(e.left))
 
-const header = (req: HttpServerRequest.HttpServerRequest, name: string): string | undefined => {
-  const v = (req.headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
-  return Array.isArray(v) ? v.join(", ") : (v as string | undefined)
-}
+const header = (req: HttpServerRequest.HttpServerRequest, name: string): string | undefined => Header.get(req.headers, name)
 
 // ---- the app ---------------------------------------------------------------------------------
 
@@ -672,95 +665,89 @@ export const makeApp = (config: Config) => {
 
   // ---- routing -------------------------------------------------------------------------------
 
-  const jobRoutes: Record<string, (jobId: string) => Route> = {
-    phase: (id) => ({ GET: getPhase(id), POST: postPhase(id) }),
-    executionduration: (id) => ({ GET: getDuration(id), POST: postDuration(id) }),
-    destruction: (id) => ({ GET: getDestruction("destruction")(id), POST: postDestruction(id) }),
-    termination: (id) => ({ GET: getDestruction("termination")(id), POST: postTermination(id), PUT: putTermination(id) }),
-    quote: (id) => ({ GET: getQuote(id), POST: postQuote(id) }),
-    error: (id) => ({ GET: getError(id) }),
-    results: (id) => ({ GET: getResults(id) }),
-    parameters: (id) => ({ GET: getParameters(id), POST: postParameters(id) }),
-    owner: (id) => ({ GET: getOwner(id) }),
-    delete: (id) => ({ GET: confirmDelete(id) })
-  }
+  /** What the app knows of a request before routing it; a route's handler adds the rest. */
+  class Found extends Context.Tag("@uws-kit/adapter-rest/Found")<
+    Found,
+    Pick<Ctx, "req" | "method" | "accept" | "browser" | "loc" | "urls">
+  >() {}
 
+  /**
+   * A route's handler: refuses other sites' changes, reads the query and the caller, then runs
+   * `handler` with the route's parameters (decoded path segments).
+   */
+  const handle = (handler: (params: Readonly<Record<string, string | undefined>>) => Handler) =>
+    Effect.gen(function* () {
+      const found = yield* Found
+      const { params } = yield* HttpRouter.RouteContext
+      const refused = config.crossSite(found.req, found.loc.origin)
+      if (refused !== undefined) return yield* Effect.fail(new RestError({ kind: "CrossSiteRequest", message: refused }))
+      const query = yield* fromEither(Either.mapLeft(Form.parse(found.loc.query), (e) => `Bad query string: ${e}`))
+      const caller = yield* identify(found.req, found.loc)
+      return yield* handler(params)({ ...found, query, caller })
+    })
+  const id = (f: (jobId: string) => Handler) => handle((p) => f(p["id"]!))
+
+  const jobsAt = joinSegments(config.jobs)
+  const syncAt = joinSegments(config.sync)
+  const at = (path: string): HttpRouter.PathInput => (path === "" ? "/" : `/${path.replace(/^\//, "")}`)
+  const job = `${jobsAt}/:id`
+
+  /** Every resource of the binding, once: routing, 405s and `Allow` all come from here. */
+  const routes: ReadonlyArray<Routes.Route<AnyError, Scope.Scope | Found>> = [
+    ...Object.keys(ASSETS).map((name) => ({ path: at(`/${ASSETS_SEGMENT}/${encodeURIComponent(name)}`), methods: { GET: handle(() => () => Effect.succeed(asset(name)!)) } })),
+    // The sync facade's GET creates and runs a job: HEAD must not repeat it.
+    { path: at(syncAt), methods: { GET: handle(() => createSync), POST: handle(() => createSync) }, effectfulGet: true },
+    { path: at(`${syncAt}/:id`), methods: { GET: id(waitSync) } },
+    { path: at(jobsAt), methods: { GET: handle(() => listJobs), POST: handle(() => createJob) } },
+    { path: at(job), methods: { GET: id(getJob), POST: id(postJob), DELETE: id(deleteJob) } },
+    { path: at(`${job}/phase`), methods: { GET: id(getPhase), POST: id(postPhase) } },
+    { path: at(`${job}/executionduration`), methods: { GET: id(getDuration), POST: id(postDuration) } },
+    { path: at(`${job}/destruction`), methods: { GET: id(getDestruction("destruction")), POST: id(postDestruction) } },
+    { path: at(`${job}/termination`), methods: { GET: id(getDestruction("termination")), POST: id(postTermination), PUT: id(putTermination) } },
+    { path: at(`${job}/quote`), methods: { GET: id(getQuote), POST: id(postQuote) } },
+    { path: at(`${job}/error`), methods: { GET: id(getError) } },
+    { path: at(`${job}/results`), methods: { GET: id(getResults) } },
+    { path: at(`${job}/results/:result`), methods: { GET: handle((p) => getResult(p["id"]!, p["result"]!)) } },
+    { path: at(`${job}/parameters`), methods: { GET: id(getParameters), POST: id(postParameters) } },
+    { path: at(`${job}/parameters/:name`), methods: { GET: handle((p) => getParameter(p["id"]!, p["name"]!)), PUT: handle((p) => putParameter(p["id"]!, p["name"]!)) } },
+    { path: at(`${job}/owner`), methods: { GET: id(getOwner) } },
+    { path: at(`${job}/delete`), methods: { GET: id(confirmDelete) } }
+  ]
+
+  const router = Routes.make(routes, {
+    methodNotAllowed: (method, allow) =>
+      Effect.fail(new RestError({ kind: "MethodNotAllowed", message: `${method} is not allowed here; use ${allow}.`, headers: { allow } }))
+  })
+
+  /** A job's sub-resource names are matched in any case (`/jobs/1/PHASE`), as clients send them. */
+  const SUBRESOURCES = new Set(["phase", "executionduration", "destruction", "termination", "quote", "error", "results", "parameters", "owner", "delete"])
   const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
     head.length <= segs.length && head.every((s, i) => segs[i] === s)
 
-  const route = (segs: ReadonlyArray<string>): Route | undefined => {
-    if (segs.length === 2 && segs[0] === ASSETS_SEGMENT && ASSETS[segs[1]!] !== undefined) {
-      return { GET: () => Effect.succeed(asset(segs[1]!)!) }
+  /** The path the router sees: the segments below the mount, re-encoded, sub-resource names in lower case. */
+  const routedPath = (segs: ReadonlyArray<string>): string => {
+    const n = config.jobs.length
+    const isSync = startsWith(segs, config.sync) && segs.length <= config.sync.length + 1
+    if (!isSync && segs.length > n + 1 && startsWith(segs, config.jobs)) {
+      const part = segs[n + 1]!.toLowerCase()
+      if (part !== segs[n + 1] && SUBRESOURCES.has(part)) return joinSegments([...segs.slice(0, n + 1), part, ...segs.slice(n + 2)]) || "/"
     }
-    if (startsWith(segs, config.sync)) {
-      const rest = segs.slice(config.sync.length)
-      if (rest.length === 0) return { GET: createSync, POST: createSync }
-      if (rest.length === 1) return { GET: waitSync(rest[0]!) }
-      if (config.sync.length > config.jobs.length || !startsWith(segs, config.jobs)) return undefined
-    }
-    if (!startsWith(segs, config.jobs)) return undefined
-    const rest = segs.slice(config.jobs.length)
-    if (rest.length === 0) return { GET: listJobs, POST: createJob }
-    const id = rest[0]!
-    if (rest.length === 1) return { GET: getJob(id), POST: postJob(id), DELETE: deleteJob(id) }
-    const part = rest[1]!.toLowerCase()
-    if (rest.length === 2) return jobRoutes[part]?.(id)
-    if (rest.length === 3 && part === "results") return { GET: getResult(id, rest[2]!) }
-    if (rest.length === 3 && part === "parameters") return { GET: getParameter(id, rest[2]!), PUT: putParameter(id, rest[2]!) }
-    return undefined
-  }
-
-  // A GET with an effect (the sync facade's creates and runs a job): HEAD must not repeat it.
-  const effectfulGet = (r: Route) => r.GET === createSync
-
-  const allowOf = (r: Route) => {
-    const methods: Array<string> = Object.keys(r)
-    if (r.GET !== undefined && !effectfulGet(r)) methods.push("HEAD")
-    methods.push("OPTIONS")
-    return methods.join(", ")
+    return joinSegments(segs) || "/"
   }
 
   // ---- identity ------------------------------------------------------------------------------
 
-  const webRequest = (req: HttpServerRequest.HttpServerRequest, loc: Location): Request => {
-    const source = req.source
-    if (source instanceof Request) return source
-    const headers = new Headers()
-    for (const [k, v] of Object.entries(req.headers as Record<string, string | ReadonlyArray<string> | undefined>)) {
-      if (v === undefined || k.startsWith(":")) continue
-      if (Array.isArray(v)) for (const x of v) headers.append(k, x)
-      else headers.append(k, v as string)
-    }
-    const original = (source as { originalUrl?: string }).originalUrl ?? req.url
-    return new Request(`${loc.origin}${original.startsWith("/") ? original : `/${original}`}`, { method: req.method, headers })
+  const refusals: Identity.Refusals<RestError> = {
+    unauthorized: (e) =>
+      new RestError({ kind: "Unauthorized", message: `Who you are could not be established: ${e instanceof Error ? e.message : String(e)}` }),
+    notACaller: () => new RestError({ kind: "InternalError", message: "The host's identify function returned no caller." })
   }
 
-  const identify = (req: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, RestError> => {
-    const node = config.identifyNode
-    const web = config.identify
-    const source = req.source as object
-    const call: (() => Caller | Promise<Caller>) | undefined =
-      node !== undefined && !(source instanceof Request) && "socket" in source
-        ? () => node(source as IncomingMessage)
-        : web !== undefined
-          ? () => web(webRequest(req, loc))
-          : undefined
-    if (call === undefined) return Effect.succeed(Identity.anonymous)
-    return Effect.tryPromise({
-      try: async () => call(),
-      catch: (e) =>
-        new RestError({
-          kind: "Unauthorized",
-          message: `Who you are could not be established: ${e instanceof Error ? e.message : String(e)}`
-        })
-    }).pipe(
-      Effect.flatMap((caller) =>
-        typeof caller === "object" && caller !== null && (caller.id === null || typeof caller.id === "string")
-          ? Effect.succeed(caller)
-          : Effect.fail(new RestError({ kind: "InternalError", message: "The host's identify function returned no caller." }))
-      )
-    )
-  }
+  const identify = (req: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, RestError> =>
+    Identity.resolve(req, config, refusals, () => {
+      const original = (req.source as { originalUrl?: string }).originalUrl ?? req.url
+      return `${loc.origin}${original.startsWith("/") ? original : `/${original}`}`
+    })
 
   /** Where an HTML error page links back to: the job the request was about, else the list. */
   const backUrl = (segs: ReadonlyArray<string> | undefined, urls: Urls): string =>
@@ -796,27 +783,14 @@ export const makeApp = (config: Config) => {
         return yield* Effect.fail(new RestError({ kind: "ServiceUnavailable", message: "The service is shutting down.", headers: { "retry-after": "5" } }))
       }
       if (loc.segments === undefined) return yield* Effect.fail(badRequest("The request path is not valid percent-encoded UTF-8."))
-      const r = route(loc.segments)
-      if (r === undefined) {
-        return yield* Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
-      }
-      const method = req.method === "HEAD" ? "GET" : req.method
-      if (method === "OPTIONS") return HttpServerResponse.empty({ status: 204, headers: { allow: allowOf(r) } })
-      const handler = req.method === "HEAD" && effectfulGet(r) ? undefined : r[method as Method]
-      if (handler === undefined) {
-        return yield* Effect.fail(
-          new RestError({
-            kind: "MethodNotAllowed",
-            message: `${req.method} is not allowed here; use ${allowOf(r)}.`,
-            headers: { allow: allowOf(r) }
-          })
+      const method = (req.method === "HEAD" ? "GET" : req.method) as Method
+      return yield* router.pipe(
+        Effect.provideService(HttpServerRequest.HttpServerRequest, req.modify({ url: routedPath(loc.segments) })),
+        Effect.provideService(Found, { req, method, accept, browser, loc, urls }),
+        Effect.catchTag("RouteNotFound", () =>
+          Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
         )
-      }
-      const refused = config.crossSite(req, loc.origin)
-      if (refused !== undefined) return yield* Effect.fail(new RestError({ kind: "CrossSiteRequest", message: refused }))
-      const query = yield* fromEither(Either.mapLeft(Form.parse(loc.query), (e) => `Bad query string: ${e}`))
-      const caller = yield* identify(req, loc)
-      return yield* handler({ req, method: method as Method, accept, browser, loc, urls, query, caller })
+      )
     }).pipe(
       Effect.catchAll((e) =>
         Effect.succeed(

@@ -6,11 +6,10 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { BrowserPages, type CrossSite, PublicOrigin, type Xml } from "@uws-kit/http"
+import { BrowserPages, type CrossSite, Identity, PublicOrigin, type Xml } from "@uws-kit/http"
 import { Cause, Deferred, Effect, Stream } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
-import * as Identity from "@uws-kit/core/Identity"
 import * as Content from "@uws-kit/core/Content"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Envelope from "../Envelope.js"
@@ -23,11 +22,9 @@ import { byName, operations, type Operation } from "./operations.js"
 import type { RenderContext } from "./render.js"
 import { escapeText } from "./xml.js"
 
-export interface AppOptions {
+export interface AppOptions extends Identity.Options {
   readonly service: UwsService
   readonly basePath: string | undefined
-  readonly identify: ((request: Request) => Caller | PromiseLike<Caller>) | undefined
-  readonly identifyNode: ((request: IncomingMessage) => Caller | PromiseLike<Caller>) | undefined
   readonly maxEnvelopeBytes: number
   readonly xmlLimits: Partial<Xml.Limits>
   readonly publicUrl: string | undefined
@@ -190,38 +187,16 @@ const decodeText = (bytes: Uint8Array, charset: string) =>
     }
   })
 
-/** The web Request `identify` gets: the request itself, or one built from a Node request's line and headers (no body). */
-const webRequest = (request: HttpServerRequest.HttpServerRequest, loc: Location): Request => {
-  const source = request.source
-  if (source instanceof Request) return source
-  const headers = new Headers()
-  for (const [k, v] of Object.entries(request.headers as Record<string, string | ReadonlyArray<string> | undefined>)) {
-    if (v === undefined || k.startsWith(":")) continue
-    if (Array.isArray(v)) for (const x of v) headers.append(k, x)
-    else headers.append(k, v as string)
-  }
-  const q = loc.query.toString()
-  return new Request(`${loc.origin}${loc.prefix}${loc.path}${q === "" ? "" : `?${q}`}`, { method: request.method, headers })
+const refusals: Identity.Refusals<SoapFault> = {
+  unauthorized: (e) => Fault.make("Unauthenticated", e instanceof Error && e.message !== "" ? e.message : "the caller could not be identified."),
+  notACaller: () => Fault.make("InternalError", "the host's identify answered something that is not a caller.")
 }
 
-const identify = (options: AppOptions, request: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, SoapFault> => {
-  const source = request.source
-  const node = options.identifyNode
-  const web = options.identify
-  const call: (() => Caller | PromiseLike<Caller>) | undefined =
-    node !== undefined && isNode(source) ? () => node(source) : web !== undefined ? () => web(webRequest(request, loc)) : undefined
-  if (call === undefined) return Effect.succeed(Identity.anonymous)
-  return Effect.tryPromise({
-    try: async () => await call(),
-    catch: (e) => Fault.make("Unauthenticated", e instanceof Error && e.message !== "" ? e.message : "the caller could not be identified.")
-  }).pipe(
-    Effect.flatMap((caller) =>
-      caller !== null && typeof caller === "object" && (caller.id === null || typeof caller.id === "string")
-        ? Effect.succeed(caller)
-        : Effect.fail(Fault.make("InternalError", "the host's identify answered something that is not a caller."))
-    )
-  )
-}
+const identify = (options: AppOptions, request: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, SoapFault> =>
+  Identity.resolve(request, options, refusals, () => {
+    const q = loc.query.toString()
+    return `${loc.origin}${loc.prefix}${loc.path}${q === "" ? "" : `?${q}`}`
+  })
 
 const renderContext = (options: AppOptions, endpoint: string): RenderContext => ({
   resultHref: (jobId, resultId) =>

@@ -27,7 +27,8 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
   readonly uploads: Uploads
   readonly transact: Transact
   readonly schedule: Schedule
-  readonly run: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
+  /** `known`: the job as just stored, which spares RUN a load. */
+  readonly run: (caller: Caller, jobId: string, known?: Job) => Effect.Effect<Job, UwsError>
 }): Effect.Effect<(caller: Caller, request: CreateRequest) => Effect.Effect<Job, UwsError>> =>
   Effect.map(Effect.makeSemaphore(1), (creation) => {
     const { store, results, policy, worker, now, makeJobId, validate, uploads: uploadStore, transact, schedule, run } = deps
@@ -125,7 +126,7 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
                   (d) => d.job
                 )
               }
-              return request.run === true ? run(caller, job.jobId) : Effect.succeed(job)
+              return request.run === true ? run(caller, job.jobId, job) : Effect.succeed(job)
             })
           )
         }

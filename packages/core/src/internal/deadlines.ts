@@ -118,7 +118,7 @@ export const enforceDeadlines = (deps: Pick<Services, "store" | "policy" | "now"
       const { events, termination } = ServiceEvents.destruction(policy, job, yield* now)
       // The archived job keeps its termination as the machine left it: reached.
       const reached = (_before: Job, archived: Job) => Either.right<Job>({ ...archived, ...TerminationMachine.toJob(termination) })
-      for (const type of events) yield* transact.system(jobId, type, transact.at(type), type === "ARCHIVE" ? reached : undefined)
+      for (const type of events) yield* transact.system(jobId, type, transact.at(type), undefined, type === "ARCHIVE" ? reached : undefined)
     })
   return Effect.zipRight(
     Effect.forkScoped(schedule.loop("execution", timeout)),

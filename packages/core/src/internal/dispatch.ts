@@ -32,7 +32,7 @@ export const startSlots = (deps: Pick<Services, "store" | "dispatcher" | "policy
     const release = Effect.sync(() => {
       if (running.get(jobId) === entry) running.delete(jobId)
     })
-    return Effect.matchEffect(transact.system(jobId, "START", transact.at("START")), {
+    return Effect.matchEffect(transact.system(jobId, "START", transact.at("START"), runs.queued.take(jobId)), {
       onFailure: () => release, // aborted, held or destroyed while queued
       onSuccess: (started) =>
         Effect.flatMap(Effect.fork(execute(started.job)), (fiber) => {

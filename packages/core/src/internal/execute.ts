@@ -96,25 +96,27 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
           Effect.ignore(transact.system(jobId, "PUBLISH_RESULT", () => Effect.succeed<JobEvent>({ type: "PUBLISH_RESULT", result })))
         )
 
-  const failWith = (jobId: string, error: ErrorSummary) =>
-    transact.system(jobId, "FAIL", (_j, at) => Effect.succeed<JobEvent>({ type: "FAIL", at, error }))
+  const failWith = (jobId: string, error: ErrorSummary, started: Job) =>
+    transact.system(jobId, "FAIL", (_j, at) => Effect.succeed<JobEvent>({ type: "FAIL", at, error }), started)
 
-  const finish = (jobId: string, exit: Exit.Exit<ReadonlyArray<ResultSpec>, unknown>): Effect.Effect<void> => {
+  /** Ends the run; `started` is the job as START left it (still the stored one, unless the run changed it). */
+  const finish = (started: Job, exit: Exit.Exit<ReadonlyArray<ResultSpec>, unknown>): Effect.Effect<void> => {
+    const jobId = started.jobId
     let outcome: Effect.Effect<unknown, UwsError>
     if (Exit.isFailure(exit)) {
       if (Cause.isInterruptedOnly(exit.cause)) return Effect.void
-      outcome = failWith(jobId, failureSummary(exit.cause))
+      outcome = failWith(jobId, failureSummary(exit.cause), started)
     } else if (!checkResults(exit.value)) {
       outcome = failWith(jobId, {
         type: "fatal",
         message: "the application returned malformed results (each needs a unique, non-empty id).",
         hasDetail: false
-      })
+      }, started)
     } else {
       outcome = Effect.matchEffect(storeResults(jobId, exit.value), {
-        onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }),
+        onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }, started),
         onSuccess: (refs) =>
-          transact.system(jobId, "COMPLETE", (_j, at) => Effect.succeed<JobEvent>({ type: "COMPLETE", at, results: refs })).pipe(
+          transact.system(jobId, "COMPLETE", (_j, at) => Effect.succeed<JobEvent>({ type: "COMPLETE", at, results: refs }), started).pipe(
             // The job was aborted, held or destroyed meanwhile: nothing refers to these contents.
             Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, RESULTS_PREFIX)))
           )
@@ -147,6 +149,6 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
 
   return (job: Job) => {
     const abort = new Abort()
-    return Effect.flatMap(Effect.exit(invoke(job, runContext(job.jobId, abort), abort)), (exit) => finish(job.jobId, exit))
+    return Effect.flatMap(Effect.exit(invoke(job, runContext(job.jobId, abort), abort)), (exit) => finish(job, exit))
   }
 }

@@ -1,5 +1,6 @@
 /** The jobs this instance is starting or running, and how one is stopped. */
 import { Effect, Fiber } from "effect"
+import type { Job } from "../Job.js"
 
 /** A job this instance is starting or running; `cancelled` covers a cancel that lands before the fiber exists. */
 export interface Run {
@@ -7,8 +8,20 @@ export interface Run {
   cancelled: boolean
 }
 
+/** How many queued jobs `queued` keeps; past it, the oldest goes. */
+const QUEUED_KEPT = 10_000
+
 export interface Runs {
   readonly running: Map<string, Run>
+  /**
+   * The jobs this instance has just queued, as stored, until a slot here claims them: START then
+   * decides on that job instead of loading it again. (Jobs another instance claims go when the
+   * map is full, oldest first; a stale job only costs the load it meant to spare.)
+   */
+  readonly queued: {
+    readonly put: (job: Job) => void
+    readonly take: (jobId: string) => Job | undefined
+  }
   /** Stops the job's run here, if there is one. */
   readonly cancel: (jobId: string) => Effect.Effect<void>
 }
@@ -25,5 +38,20 @@ export const makeRuns = (): Runs => {
       // Interrupt without waiting: the caller's request must not hang on a slow application.
       return Effect.asVoid(Fiber.interruptFork(run.fiber))
     })
-  return { running, cancel }
+  const queued = new Map<string, Job>()
+  return {
+    running,
+    cancel,
+    queued: {
+      put: (job) => {
+        if (queued.size >= QUEUED_KEPT) queued.delete(queued.keys().next().value!)
+        queued.set(job.jobId, job)
+      },
+      take: (jobId) => {
+        const job = queued.get(jobId)
+        queued.delete(jobId)
+        return job
+      }
+    }
+  }
 }

@@ -39,9 +39,16 @@ export interface Transact {
    * A lost race is retried against the fresh job (so concurrent requests serialise), and only
    * reported as `Conflict` when it keeps losing.
    */
-  readonly transact: (caller: Caller, jobId: string, eventType: JobEventType, makeEvent: MakeEvent, amend?: Amend) => Effect.Effect<JobMachine.Decision, UwsError>
+  readonly transact: (
+    caller: Caller,
+    jobId: string,
+    eventType: JobEventType,
+    makeEvent: MakeEvent,
+    known?: Job,
+    amend?: Amend
+  ) => Effect.Effect<JobMachine.Decision, UwsError>
   /** `transact` as the service itself. */
-  readonly system: (jobId: string, eventType: JobEventType, makeEvent: MakeEvent, amend?: Amend) => Effect.Effect<JobMachine.Decision, UwsError>
+  readonly system: (jobId: string, eventType: JobEventType, makeEvent: MakeEvent, known?: Job, amend?: Amend) => Effect.Effect<JobMachine.Decision, UwsError>
   /** The event maker of a type that carries only its instant. */
   readonly at: (type: ServiceEvents.TimedEventType) => MakeEvent
   /** Tells waiters and subscribers about a change this service made. */
@@ -64,13 +71,12 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
       return Either.map(amended, (next) => (next === decision.job ? decision : { job: next, effects: decision.effects }))
     })
 
+  const access = (caller: Caller, job: Job): Effect.Effect<Job, UwsError> =>
+    Identity.mayAccess(policy, caller, job) ? Effect.succeed(job) : Effect.fail(new Forbidden({ jobId: job.jobId, reason: "the job belongs to someone else." }))
+
   const load = (caller: Caller, jobId: string): Effect.Effect<Job, UwsError> =>
     Effect.flatMap(store.get(jobId), (job): Effect.Effect<Job, UwsError> =>
-      job === undefined
-        ? Effect.fail(new JobNotFound({ jobId }))
-        : Identity.mayAccess(policy, caller, job)
-          ? Effect.succeed(job)
-          : Effect.fail(new Forbidden({ jobId, reason: "the job belongs to someone else." }))
+      job === undefined ? Effect.fail(new JobNotFound({ jobId })) : access(caller, job)
     )
 
   const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
@@ -88,6 +94,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     for (const effect of decision.effects) {
       switch (effect) {
         case "dispatch":
+          runs.queued.put(decision.job)
           then(dispatcher.offer(before.jobId))
           break
         case "cancel":
@@ -119,9 +126,10 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     jobId: string,
     eventType: JobEventType,
     makeEvent: MakeEvent,
+    known?: Job,
     amend?: Amend
   ): Effect.Effect<JobMachine.Decision, UwsError> => {
-    const attempt: Effect.Effect<JobMachine.Decision, UwsError> = Effect.flatMap(load(caller, jobId), (job) =>
+    const attempt = (loaded: Effect.Effect<Job, UwsError>): Effect.Effect<JobMachine.Decision, UwsError> => Effect.flatMap(loaded, (job) =>
       JobMachine.targetOf(job.phase, eventType) === undefined
         ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
         : Effect.flatMap(now, (t) =>
@@ -140,16 +148,21 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
           )
     )
     const loop = (left: number): Effect.Effect<JobMachine.Decision, UwsError> =>
-      attempt.pipe(
+      attempt(load(caller, jobId)).pipe(
         Effect.catchTag("Conflict", (e) => (left > 1 ? Effect.yieldNow().pipe(Effect.zipRight(loop(left - 1))) : Effect.fail(e)))
       )
-    return loop(CAS_ATTEMPTS)
+    // A job the caller has just written spares a load (a read of the store). It may be stale: an
+    // attempt on it that fails (its compare-and-set lost, its phase refused the event…) is made
+    // again on the loaded job, unless the store itself failed.
+    return known === undefined
+      ? loop(CAS_ATTEMPTS)
+      : attempt(access(caller, known)).pipe(Effect.catchIf((e) => e._tag !== "StorageFailure", () => loop(CAS_ATTEMPTS)))
   }
 
   return {
     load,
     transact,
-    system: (jobId, eventType, makeEvent, amend) => transact(Identity.system, jobId, eventType, makeEvent, amend),
+    system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
     at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),
     notify
   }

@@ -9,6 +9,7 @@ import * as Dispatchers from "../Dispatcher.js"
 import { Cursor, JobStore, type ListQuery } from "../JobStore.js"
 import { Forbidden, InvalidParameter, ResourceNotFound } from "../Errors.js"
 import type { Caller } from "../Identity.js"
+import type { Job } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
@@ -58,7 +59,7 @@ export const makeUws = (
     const validate = makeValidate(worker, options.validationTimeout ?? 30_000)
     const uploads = makeUploads({ policy, store, results })
 
-    const run = (caller: Caller, jobId: string) =>
+    const run = (caller: Caller, jobId: string, known?: Job) =>
       transact
         .transact(caller, jobId, "RUN", (job, at) =>
           ServiceEvents.countsQueue(policy)
@@ -66,6 +67,7 @@ export const makeUws = (
                 Effect.map(ServiceEvents.runEvent(policy, job.phase, queued), (type) => ServiceEvents.event(policy, type, at))
               )
             : Effect.succeed<JobEvent>({ type: "RUN", at }),
+          known,
           // RUN is the client's commitment (UWS v0.3's acceptQuote): the quote is accepted and
           // frozen, also when a full queue makes it a HOLD.
           JobTerms.accept

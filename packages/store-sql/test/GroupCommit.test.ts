@@ -1,0 +1,138 @@
+/**
+ * Group commit on SQLite (src/internal/groupCommit.ts): concurrent writes share a transaction,
+ * each writer is answered only once its write is committed, and one failing write leaves the
+ * others committed.
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
+import { SqlDatabase } from "@uws-kit/store-sql"
+import { Effect, Option } from "effect"
+import fc from "fast-check"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { makeGroupCommit, type Commit } from "../src/internal/groupCommit.js"
+import { makeSqliteFile } from "./databases.js"
+
+const writer = fileURLToPath(new URL("./fixtures/writer.ts", import.meta.url))
+
+describe("group commit (SQLite)", () => {
+  let file: Awaited<ReturnType<typeof makeSqliteFile>>
+  let db: SqlDatabase.Database
+  /** A second connection to the same file: it sees only what is committed. */
+  let other: SqlDatabase.Database
+  let commit: Commit
+  let table = 0
+
+  beforeAll(async () => {
+    file = await makeSqliteFile()
+    db = await SqlDatabase.open(file.url)
+    other = await SqlDatabase.open(file.url)
+    commit = await db.run(Effect.flatMap(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => Effect.succeed(makeGroupCommit(sql, runtime))))
+  })
+  afterAll(async () => {
+    await db?.close()
+    await other?.close()
+    await file?.drop()
+  })
+
+  const newTable = async () => {
+    const name = `t${++table}`
+    await db.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE ${sql(name)} (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`))
+    return name
+  }
+  const committedKeys = (name: string) =>
+    other.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly k: number }>`SELECT k FROM ${sql(name)} ORDER BY k`)).then((rows) =>
+      rows.map((r) => r.k)
+    )
+
+  /** Inserts key k; a failing write inserts its row first, then fails (so a rollback must undo it). */
+  const write = (sql: SqlClient.SqlClient, name: string, k: number, fails: boolean) =>
+    Effect.zipRight(sql`INSERT INTO ${sql(name)} (k, v) VALUES (${k}, 'x')`, fails ? Effect.fail(`write ${k} failed`) : Effect.succeed(k))
+
+  it("runs concurrent writes in one transaction and answers each only once it is committed", async () => {
+    const name = await newTable()
+    const seen = await db.run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.forEach(
+          Array.from({ length: 20 }, (_, k) => k),
+          (k) =>
+            commit(Effect.zipRight(write(sql, name, k, false), Effect.serviceOption(SqlClient.TransactionConnection))).pipe(
+              // The writer is answered: another connection must already see its row.
+              Effect.flatMap((inTransaction) =>
+                Effect.map(
+                  Effect.promise(() => committedKeys(name)),
+                  (keys) => ({ inTransaction: Option.isSome(inTransaction), visible: keys.includes(k) })
+                )
+              )
+            ),
+          { concurrency: "unbounded" }
+        )
+      )
+    )
+    expect(seen.every((s) => s.visible)).toBe(true)
+    expect(seen.filter((s) => s.inTransaction).length).toBeGreaterThan(1)
+    expect(await committedKeys(name)).toEqual(Array.from({ length: 20 }, (_, k) => k))
+  })
+
+  it("keeps every other write of a batch when some fail, and undoes the failed ones", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.boolean(), { minLength: 1, maxLength: 24 }), async (failures) => {
+        const name = await newTable()
+        const outcomes = await db.run(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            Effect.forEach(failures, (fails, k) => Effect.either(commit(write(sql, name, k, fails))), { concurrency: "unbounded" })
+          )
+        )
+        outcomes.forEach((o, k) => expect(o._tag).toBe(failures[k] ? "Left" : "Right"))
+        expect(await committedKeys(name)).toEqual(failures.flatMap((fails, k) => (fails ? [] : [k])))
+      }),
+      { numRuns: 40 }
+    )
+  })
+
+  it("leaves a write made inside the caller's own transaction to that transaction", async () => {
+    const name = await newTable()
+    const result = await db.run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.either(sql.withTransaction(Effect.zipRight(commit(write(sql, name, 1, false)), Effect.fail("the caller gives up"))))
+      )
+    )
+    expect(result._tag).toBe("Left")
+    expect(await committedKeys(name)).toEqual([])
+  })
+
+  it("keeps every acknowledged write through a kill -9 (synchronous = FULL)", async () => {
+    const target = await makeSqliteFile()
+    try {
+      const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", writer, target.url], { stdio: ["ignore", "pipe", "pipe"] })
+      const acknowledged: Array<string> = []
+      let out = ""
+      let err = ""
+      child.stderr.setEncoding("utf8").on("data", (d: string) => (err += d))
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.setEncoding("utf8").on("data", (d: string) => {
+          out += d
+          const lines = out.split("\n")
+          out = lines.pop()!
+          acknowledged.push(...lines)
+          if (acknowledged.length >= 2000) {
+            child.kill("SIGKILL")
+          }
+        })
+        child.on("exit", (_code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`the writer exited early:\n${err}`))))
+      })
+      const reopened = await SqlDatabase.open(target.url)
+      try {
+        const stored = await reopened.run(
+          Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly job_id: string }>`SELECT job_id FROM uws_jobs WHERE list = 'kill9'`)
+        )
+        const ids = new Set(stored.map((r) => r.job_id))
+        expect(acknowledged.filter((id) => !ids.has(id))).toEqual([])
+      } finally {
+        await reopened.close()
+      }
+    } finally {
+      await target.drop()
+    }
+  })
+})
