@@ -57,7 +57,8 @@ const json = (run: { status: number | null; stdout: string; stderr: string }) =>
 /** echo: completes at once with its parameters as a text result, after reporting progress; ERROR=msg fails. */
 const echo = Worker.make({
   name: "echo",
-  quote: () => 2,
+  // COST seconds when given: the quote follows the parameters (two-phase commit).
+  quote: (job) => Number(job.parameters.find((p) => p.name === "cost")?.value ?? 2),
   run: async (job, context) => {
     await context.progress({ stage: "echoing" })
     // Parameter names are case-insensitive; the core stores them in lower case.
@@ -161,6 +162,32 @@ describe("zeep (Debian python3-zeep), built from the served WSDL", () => {
   }
 })
 
+describe("zeep: the v0.3 two-phase commit", () => {
+  for (const port of ["UWSSoap11", "UWSSoap12"]) {
+    it(`create → setParameters: the quote changes → acceptQuote → runs with the accepted quote recorded, over ${port}`, async () => {
+      needsZeep()
+      const r = json(await python("twophase.py", [`${endpoint}?wsdl`, port]))
+      expect(r.created).toMatchObject({ status: "estimated", acceptedAt: null })
+      expect(r.changed).toMatchObject({ status: "estimated", acceptedAt: null })
+      // Re-estimated from the new parameters: 5000 s instead of 10 s from (about) the same instant.
+      expect(Date.parse(r.changed.quote) - Date.parse(r.created.quote)).toBeGreaterThan(4_900_000)
+      expect(["QUEUED", "EXECUTING", "COMPLETED"]).toContain(r.accepted)
+      expect(r.phase).toBe("COMPLETED")
+      expect(r.final.status).toBe("accepted")
+      expect(Date.parse(r.final.quote)).toBe(Date.parse(r.changed.quote))
+      expect(Date.parse(r.final.acceptedAt)).toBeGreaterThanOrEqual(Date.parse(r.created.quote) - 10_000)
+      expect(Date.parse(r.summary.quote)).toBe(Date.parse(r.changed.quote))
+      expect(r.summary.jobInfo.quoteState).toEqual({ status: "accepted", acceptedAt: expect.any(String) })
+      expect(Date.parse(r.summary.jobInfo.quoteState.acceptedAt)).toBe(Date.parse(r.final.acceptedAt))
+      expect(r.summary.jobInfo.terminationState).toEqual({ status: "scheduled" })
+      expect(r.frozen).toMatch(/UPDATE_PARAMETERS is not allowed in COMPLETED/)
+      expect(r.exceeded.status).toBe("exceeded")
+      expect(r.refused).toMatch(/past its destruction time .* so it would not be run/)
+      expect(r.afterRefusal).toBe("PENDING")
+    })
+  }
+})
+
 // ---- xmllint -----------------------------------------------------------------------------------
 
 const send = async (op: string, content = "", resourceId?: string) => {
@@ -251,6 +278,9 @@ describe("xmllint", () => {
         getError: await send("getError", "", failedId),
         getExecutionDuration: await send("getExecutionDuration", "", pending),
         setExecutionDuration: await send("setExecutionDuration", "<u:executionDuration>60</u:executionDuration>", pending),
+        setParameters: await send("setParameters", `<u:parameter id="COST">5</u:parameter>`, pending),
+        getQuoteState: await send("getQuoteState", "", jobId),
+        getQuoteStatePending: await send("getQuoteState", "", pending),
         acceptQuote: await send("acceptQuote", "", pending),
         abort: await send("abort", "", toAbort),
         destroy: await send("destroy", "", pending)

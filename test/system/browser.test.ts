@@ -148,6 +148,31 @@ describe("the HTML pages in Chromium", () => {
     await page.screenshot({ path: join(shots, "chromium-error-page.png"), fullPage: true })
   })
 
+  it("shows a PENDING job's current quote, re-estimated when its parameters change, and accepts it to run (v0.3 two-phase commit)", async () => {
+    const page = await newPage()
+    await page.goto(`${demo.url}/uws/sleep/jobs`)
+    await page.fill("#parameters", "SECONDS=1")
+    await Promise.all([page.waitForURL(/\/uws\/sleep\/jobs\/[a-z0-9]+$/), page.click("#create button[type=submit]")])
+    const jobUrl = page.url()
+    const quoted = () => page.locator("#field-quote time").first().getAttribute("datetime")
+    expect(await page.locator("#quote-status").innerText()).toBe("estimated")
+    const first = Date.parse((await quoted())!)
+    expect(await page.locator("#quote").innerText()).toContain("The service predicts this job will be complete by")
+
+    // The sleep application predicts SECONDS: more seconds, a later quote.
+    expect((await page.request.post(`${jobUrl}/parameters`, { form: { SECONDS: "3" }, maxRedirects: 0 })).status()).toBe(303)
+    await page.reload()
+    const second = Date.parse((await quoted())!)
+    expect(second).toBeGreaterThan(first)
+    await page.screenshot({ path: join(shots, "chromium-quote-pending.png"), fullPage: true })
+
+    await Promise.all([page.waitForURL(jobUrl), page.click("#accept-quote-form button")])
+    await untilPhase(page, "COMPLETED")
+    expect(await page.locator("#quote-status").innerText()).toBe("accepted")
+    expect(Date.parse((await quoted())!)).toBe(second)
+    expect(await page.locator("#accept-quote-form").count()).toBe(0)
+  })
+
   it("refuses a parameter line that is not NAME=value before anything is sent", async () => {
     const page = await newPage()
     await page.goto(`${demo.url}/uws/echo/jobs`)

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto"
 import { type Job, type Parameter, type ResultRef, uploadName } from "@uws-kit/core/Job"
 import type { Phase } from "@uws-kit/core/Phase"
+import * as QuoteMachine from "@uws-kit/core/QuoteMachine"
 
 /**
  * Where a page finds its stylesheet and script (absolute URLs; the binding serves them under
@@ -269,6 +270,13 @@ const resultRow = (view: JobView, r: ResultRef) =>
 /** `YYYY-MM-DDTHH:MM:SS` in UTC: what a `datetime-local` input shows and submits. */
 const localInput = (ms: number) => new Date(ms).toISOString().slice(0, 19)
 
+/** The quote's instant and where it stands: estimated, accepted (and when), exceeded or unknown. */
+const quoteField = (job: Job): string => {
+  const quote = QuoteMachine.ofJob(job)
+  const status = `<span class="quote-status quote-${quote.status}" id="quote-status">${quote.status}</span>`
+  return `${time(job.quote)} ${status}${quote.acceptedAt === null ? "" : ` <span class="muted">on ${time(quote.acceptedAt)}</span>`}`
+}
+
 const duration = (seconds: number) => (seconds === 0 ? "0 (unlimited)" : `${seconds} s`)
 
 /**
@@ -290,7 +298,7 @@ export const jobPage = (view: JobView): string => {
     ["runId", text(job.runId)],
     ["ownerId", text(job.ownerId)],
     ["phase", phaseBadge(job.phase)],
-    ["quote", time(job.quote)],
+    ["quote", quoteField(job)],
     ["creationTime", time(job.creationTime)],
     ["startTime", time(job.startTime)],
     ["endTime", time(job.endTime)],
@@ -323,11 +331,26 @@ export const jobPage = (view: JobView): string => {
           .map(([k, v]) => `<tr><th>${escape(k)}</th><td class="v">${escape(v)}</td></tr>`)
           .join("")}</tbody></table>`
 
+  // The v0.3 two-phase commit: a PENDING job's quote is the current prediction, which the
+  // client accepts (POST …/quote) to run the job; past the destruction time it will not run.
+  const quote = QuoteMachine.ofJob(job)
+  const willNotRun = quote.status === "exceeded"
+  const quoteSection =
+    job.phase !== "PENDING"
+      ? ""
+      : `<h2>Quote</h2><div id="quote">` +
+        (willNotRun
+          ? `<p class="error">The quote (${time(job.quote)}) is past the destruction time (${time(job.destruction)}): this job will not be run. Change its parameters or set a later destruction.</p>`
+          : `<p>${quote.quote === null ? "The service cannot predict when this job will be complete." : `The service predicts this job will be complete by ${time(quote.quote)}.`} ` +
+            `It is re-estimated whenever the parameters change; accepting it commits the job, which then runs with this quote recorded.</p>` +
+            `<form class="inline" method="post" action="${jobUrl}/quote" id="accept-quote-form"><button type="submit">Accept quote and run</button></form>`) +
+        `</div>`
+
   const phaseForm = (phase: "RUN" | "ABORT", label: string) =>
     `<form class="inline" method="post" action="${jobUrl}/phase" id="${phase.toLowerCase()}-form">` +
     `<input type="hidden" name="PHASE" value="${phase}"><button type="submit">${label}</button></form>`
   const actions: Array<string> = []
-  if (accepts("RUN")) actions.push(phaseForm("RUN", "Run"))
+  if (accepts("RUN") && !willNotRun) actions.push(phaseForm("RUN", "Run"))
   if (accepts("ABORT")) actions.push(phaseForm("ABORT", "Abort"))
   if (accepts("DELETE")) {
     // A page of its own asks first (works without JavaScript); its form does the delete.
@@ -365,6 +388,7 @@ export const jobPage = (view: JobView): string => {
       (refresh === "" ? "" : `<p class="muted">This page follows the job until it stops moving.</p>`) +
       (actions.length === 0 ? "" : `<div id="actions">${actions.join("")}</div>`) +
       list +
+      quoteSection +
       error +
       `<h2>Results</h2>${results}` +
       `<h2>Parameters</h2>${parameters}` +

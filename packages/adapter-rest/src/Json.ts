@@ -13,7 +13,8 @@
  *   "parameters": [{ "id": "QUERY", "value": "…", "byReference": false }],
  *   "results": [{ "id": "result", "href": "https://…/results/result", "mimeType": "text/plain", "size": 12 }],
  *   "errorSummary": null,            // or { "type": "fatal", "hasDetail": false, "message": "…" }
- *   "jobInfo": null }                // or { "progress": "50%" }
+ *   "jobInfo": null,                 // or { "progress": "50%" }
+ *   "terms": { "quote": "estimated", "quoteAcceptedAt": null, "termination": "scheduled" } }
  * // GET {jobs}
  * { "version": "1.1", "jobs": [{ "id": "…", "href": "…", "phase": "…", "runId": null, "ownerId": null,
  *   "creationTime": "…" }], "next": null }   // next: URL of the next page (cursor paging) or null
@@ -33,6 +34,8 @@
 import type { ErrorSummary, Job, ResultRef } from "@uws-kit/core/Job"
 import * as JobDocument from "@uws-kit/core/JobDocument"
 import type { Phase } from "@uws-kit/core/Phase"
+import type { QuoteStatus } from "@uws-kit/core/QuoteMachine"
+import type { TerminationStatus } from "@uws-kit/core/TerminationMachine"
 import { Iso8601 } from "@uws-kit/http"
 import { parameterHref, resultHref } from "./internal/links.js"
 
@@ -86,6 +89,22 @@ export interface JobJson {
   readonly results: ReadonlyArray<ResultJson>
   readonly errorSummary: ErrorSummaryJson | null
   readonly jobInfo: Readonly<Record<string, string>> | null
+  /**
+   * Where the quote and the termination stand (the XML shows them inside `jobInfo`); `null` for
+   * a job stored without them.
+   */
+  readonly terms: TermsJson | null
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TermsJson {
+  readonly quote: QuoteStatus
+  /** When the client accepted the quote; `null` until it does. */
+  readonly quoteAcceptedAt: string | null
+  readonly termination: TerminationStatus
 }
 
 /**
@@ -164,8 +183,12 @@ export const job = (job: Job, jobUrl: string): JobJson => ({
     job.errorSummary === null
       ? null
       : { type: job.errorSummary.type, hasDetail: job.errorSummary.hasDetail, message: job.errorSummary.message },
-  jobInfo: job.jobInfo
+  jobInfo: job.jobInfo,
+  terms: termsJson(JobDocument.terms(job))
 })
+
+const termsJson = (terms: JobDocument.Terms | undefined): TermsJson | null =>
+  terms === undefined ? null : { quote: terms.quote, quoteAcceptedAt: time(terms.quoteAcceptedAt), termination: terms.termination }
 
 /**
  * @since 0.1.0

@@ -100,6 +100,14 @@ const parametersBody = (parameters: ReadonlyArray<JobDocument.ParameterEntry>, i
   return out
 }
 
+/**
+ * The job's terms inside `jobInfo` (the schema's `xs:any`, lax): `<kit:quoteState status="…"
+ * acceptedAt="…"/>` and `<kit:terminationState status="…"/>`.
+ */
+const termsElements = (terms: JobDocument.Terms, indent: string): string =>
+  `${indent}<kit:quoteState status="${terms.quote}"${terms.quoteAcceptedAt === null ? "" : ` acceptedAt="${format(terms.quoteAcceptedAt)}"`}/>\n` +
+  `${indent}<kit:terminationState status="${terms.termination}"/>\n`
+
 /** One field of a job or job reference, at an indent (children one level deeper). */
 const field = (f: JobDocument.Field, indent: string): string => {
   switch (f._tag) {
@@ -122,6 +130,7 @@ const field = (f: JobDocument.Field, indent: string): string => {
     }
     case "JobInfo": {
       let out = `${indent}<uws:jobInfo xmlns:kit="${JOB_INFO_NAMESPACE}">\n`
+      if (f.terms !== undefined) out += termsElements(f.terms, `${indent}  `)
       for (const [name, value] of f.value) out += `${indent}  <kit:entry name="${escapeAttribute(name)}">${escapeText(value)}</kit:entry>\n`
       return `${out}${indent}</uws:jobInfo>\n`
     }

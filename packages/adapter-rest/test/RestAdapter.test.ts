@@ -127,10 +127,16 @@ describe("representations", () => {
       "uws:executionDuration",
       "uws:destruction",
       "uws:parameters",
-      "uws:results"
+      "uws:results",
+      "uws:jobInfo"
     ])
     const doc = parseXml(xml)["uws:job"]
     expect(doc["@version"]).toBe("1.1")
+    // The quote's and termination's state, an extension inside jobInfo: RUN accepted the quote.
+    const terms = doc["uws:jobInfo"]
+    expect(terms["kit:quoteState"]["@status"]).toBe("accepted")
+    expect(terms["kit:quoteState"]["@acceptedAt"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
+    expect(terms["kit:terminationState"]["@status"]).toBe("scheduled")
     expect(doc["uws:ownerId"]["@xsi:nil"]).toBe("true")
     expect(doc["uws:creationTime"]).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/)
     expect(doc["uws:executionDuration"]).toBe("3600")

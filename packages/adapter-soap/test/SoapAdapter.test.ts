@@ -532,7 +532,7 @@ describe("serving the contract", () => {
     }
     expect(Operations.names).toEqual([
       "createJob", "getJobs", "getPhase", "getQuote", "getTerminationTime", "getResults", "setTerminationTime", "acceptQuote", "destroy",
-      "getSummary", "abort", "getExecutionDuration", "setExecutionDuration", "getError"
+      "getSummary", "abort", "getExecutionDuration", "setExecutionDuration", "setParameters", "getQuoteState", "getError"
     ])
     // two bindings × (job-specific inputs + job-specific or createJob outputs)
     const headers = wsdl.split('part="ResourceIdentifier"').length - 1

@@ -53,9 +53,11 @@ export class InvalidTransition extends Data.TaggedError("InvalidTransition")<{
   readonly jobId: string
   readonly event: string
   readonly phase: Phase
+  /** Why, when the phase alone does not say (e.g. the job's quote is past its destruction time). */
+  readonly reason?: string
 }> {
   override get message() {
-    return `${this.event} is not allowed in ${this.phase} (job "${this.jobId}").`
+    return `${this.event} is not allowed in ${this.phase} (job "${this.jobId}")${this.reason === undefined ? "" : `: ${this.reason}`}.`
   }
 }
 

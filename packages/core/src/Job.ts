@@ -7,6 +7,8 @@
  * @since 0.1.0
  */
 import type { Phase } from "./Phase.js"
+import type { QuoteStatus } from "./QuoteMachine.js"
+import type { TerminationStatus } from "./TerminationMachine.js"
 
 /**
  * One parameter value. A name may occur several times (UWS parameters are multi-valued);
@@ -66,8 +68,12 @@ export interface JobData {
   readonly jobId: string
   readonly runId: string | null
   readonly ownerId: string | null
-  /** Predicted completion instant; `null` = unknown. */
+  /** Predicted completion instant; `null` = unknown. Frozen once the quote is accepted. */
   readonly quote: number | null
+  /** Where the quote stands (see `QuoteMachine`); absent in jobs stored before it was kept. */
+  readonly quoteStatus?: QuoteStatus
+  /** When the client accepted the quote (RUN, POST `/quote`, `acceptQuote`); `null` until then. */
+  readonly quoteAcceptedAt?: number | null
   readonly creationTime: number
   readonly startTime: number | null
   readonly endTime: number | null
@@ -75,6 +81,8 @@ export interface JobData {
   readonly executionDuration: number
   /** Instant at which the job is destroyed (or archived); `null` = never. */
   readonly destruction: number | null
+  /** Where the termination stands (see `TerminationMachine`); absent = scheduled. */
+  readonly terminationStatus?: TerminationStatus
   readonly parameters: ReadonlyArray<Parameter>
   readonly results: ReadonlyArray<ResultRef>
   readonly errorSummary: ErrorSummary | null

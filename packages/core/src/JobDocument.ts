@@ -6,7 +6,8 @@
  * It holds the rules of the standard's data model (UWS 1.1 §2.2 and `UWS-v1.1.xsd`), so no
  * binding keeps its own copy:
  * - the fields of a job summary in the schema's `xs:sequence` order; `runId`, `errorSummary` and
- *   `jobInfo` present only when the job has them; `ownerId`, `quote`, `startTime`, `endTime` and
+ *   `jobInfo` present only when the job has them (or keeps its quote's and termination's state,
+ *   shown inside it as an extension, see {@link Terms}); `ownerId`, `quote`, `startTime`, `endTime` and
  *   `destruction` always present, `null` (written `xsi:nil`) when empty;
  * - which fields exist in which version: `creationTime` (and the `version` attribute) from 1.1;
  * - how a parameter is shown: an inline upload (`param:NAME`) by reference to where the binding
@@ -24,6 +25,8 @@
  */
 import { type ErrorSummary, type Job, type Parameter, type ResultRef, isUpload } from "./Job.js"
 import type { Phase } from "./Phase.js"
+import type { QuoteStatus } from "./QuoteMachine.js"
+import type { TerminationStatus } from "./TerminationMachine.js"
 
 /**
  * The UWS versions a document can be written for. 1.0 has no `creationTime` and no `version`
@@ -97,7 +100,38 @@ export type Field =
   | { readonly _tag: "Parameters"; readonly name: "parameters"; readonly value: ReadonlyArray<ParameterEntry> }
   | { readonly _tag: "Results"; readonly name: "results"; readonly value: ReadonlyArray<ResultEntry> }
   | { readonly _tag: "ErrorSummary"; readonly name: "errorSummary"; readonly value: ErrorSummary }
-  | { readonly _tag: "JobInfo"; readonly name: "jobInfo"; readonly value: ReadonlyArray<readonly [key: string, value: string]> }
+  | {
+      readonly _tag: "JobInfo"
+      readonly name: "jobInfo"
+      readonly value: ReadonlyArray<readonly [key: string, value: string]>
+      /** The job's terms, an extension inside `jobInfo` (the schema's `xs:any`): absent for a job that keeps none. */
+      readonly terms?: Terms
+    }
+
+/**
+ * Where the job's quote and termination stand (`QuoteMachine`, `TerminationMachine`): the v0.3
+ * two-phase commit made visible — whether the quote is still an estimate, was accepted (and
+ * when), or is past the destruction time (the job will not be run, UWS 1.1 §2.1.6).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Terms {
+  readonly quote: QuoteStatus
+  readonly quoteAcceptedAt: number | null
+  readonly termination: TerminationStatus
+}
+
+/**
+ * A job's terms, or `undefined` for a job stored without them.
+ *
+ * @since 0.1.0
+ * @category documents
+ */
+export const terms = (job: Job): Terms | undefined =>
+  job.quoteStatus === undefined
+    ? undefined
+    : { quote: job.quoteStatus, quoteAcceptedAt: job.quoteAcceptedAt ?? null, termination: job.terminationStatus ?? "scheduled" }
 
 /**
  * A job summary (`uws:job`): its fields in the schema's order.
@@ -191,7 +225,11 @@ export const jobSummary = (job: Job, links: Links, version: Version = "1.1"): Jo
     { _tag: "Results", name: "results", value: results(job, links) }
   )
   if (job.errorSummary !== null) fields.push({ _tag: "ErrorSummary", name: "errorSummary", value: job.errorSummary })
-  if (job.jobInfo !== null) fields.push({ _tag: "JobInfo", name: "jobInfo", value: Object.entries(job.jobInfo) })
+  const kept = terms(job)
+  if (job.jobInfo !== null || kept !== undefined) {
+    const value = job.jobInfo === null ? [] : Object.entries(job.jobInfo)
+    fields.push(kept === undefined ? { _tag: "JobInfo", name: "jobInfo", value } : { _tag: "JobInfo", name: "jobInfo", value, terms: kept })
+  }
   return { version, fields }
 }
 

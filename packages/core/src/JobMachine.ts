@@ -16,7 +16,7 @@ import { InvalidTransition } from "./Errors.js"
 import type { Job, JobData } from "./Job.js"
 import type { JobEvent, JobEventType } from "./JobEvent.js"
 import type { Phase } from "./Phase.js"
-import * as table from "./internal/transitionTable.js"
+import * as flat from "./internal/flatMachine.js"
 import { updates } from "./internal/jobUpdates.js"
 
 /**
@@ -182,7 +182,7 @@ export const jobMachine = setup({
   }
 })
 
-const compiled = table.compile(jobMachine, Object.keys(updates))
+const compiled = flat.compile<Phase, JobEventType, JobEffect>(jobMachine, Object.keys(updates))
 
 /**
  * Decides an event against a job: the next job (version bumped) and the effects to carry out,

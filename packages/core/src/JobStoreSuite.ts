@@ -140,6 +140,10 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
           ...entry!.job,
           runId: "run ü",
           quote: 1_700_000_001_234,
+          // The quote's and the termination's state are kept beside the phase.
+          quoteStatus: "accepted",
+          quoteAcceptedAt: 1_700_000_000_500,
+          terminationStatus: "rescheduled",
           endTime: 1_700_000_002_000,
           parameters: [{ name: "QUERY", value: "SELECT * FROM t WHERE a < 3 — ∑" }, { name: "IN", value: "param:IN", byReference: true }],
           results: [{ id: "r1", size: 12, mimeType: "text/plain" }, { id: "r2", href: "http://example.org/x?a=1&b=2" }],

@@ -12,6 +12,7 @@ import type { JobEvent, JobEventType } from "./JobEvent.js"
 import * as JobMachine from "./JobMachine.js"
 import type { Phase } from "./Phase.js"
 import type { Policy } from "./Policy.js"
+import * as TerminationMachine from "./TerminationMachine.js"
 
 /**
  * Whether `run` must count the QUEUED jobs before choosing (only when the queue is bounded).
@@ -41,25 +42,41 @@ export const runEvent = (
       : Either.left(new QuotaExceeded({ reason: `the queue is full (${queued} jobs); send RUN again later.` }))
 
 /**
- * The events that carry out a job's destruction at `now`, in order: none before its time (or
- * when it is already archived); DESTROY when the policy deletes; else ARCHIVE, preceded by ABORT
- * when the job's phase cannot be archived directly (an active job is stopped first).
+ * The reaper's decision at `now`, through the termination machine: nothing before the time (or
+ * for an archived job, or one whose termination has ended); else the events that carry out what
+ * the machine decided — DESTROY when the policy deletes; else ARCHIVE, preceded by ABORT when the
+ * job's phase cannot be archived directly (an active job is stopped first) — and the termination
+ * the archived job keeps.
+ *
+ * @since 0.1.0
+ * @category destruction
+ */
+export const destruction = (
+  policy: Pick<Policy, "onDestruction">,
+  job: Pick<Job, "phase" | "destruction" | "terminationStatus">,
+  now: number
+): { readonly events: ReadonlyArray<"DESTROY" | "ABORT" | "ARCHIVE">; readonly termination: TerminationMachine.TerminationState } => {
+  const termination = TerminationMachine.ofJob(job)
+  if (job.phase === "ARCHIVED" || !TerminationMachine.isDue(termination, now)) return { events: [], termination }
+  const decision = TerminationMachine.decide(termination, TerminationMachine.reach(policy, now))
+  if (Either.isLeft(decision)) return { events: [], termination }
+  const reached = decision.right.termination
+  return decision.right.effects.includes("destroy")
+    ? { events: ["DESTROY"], termination: reached }
+    : { events: JobMachine.targetOf(job.phase, "ARCHIVE") === undefined ? ["ABORT", "ARCHIVE"] : ["ARCHIVE"], termination: reached }
+}
+
+/**
+ * The events that carry out a job's destruction at `now`, in order (see {@link destruction}).
  *
  * @since 0.1.0
  * @category destruction
  */
 export const destructionEvents = (
   policy: Pick<Policy, "onDestruction">,
-  job: Pick<Job, "phase" | "destruction">,
+  job: Pick<Job, "phase" | "destruction" | "terminationStatus">,
   now: number
-): ReadonlyArray<"DESTROY" | "ABORT" | "ARCHIVE"> =>
-  job.destruction === null || job.destruction > now || job.phase === "ARCHIVED"
-    ? []
-    : policy.onDestruction === "delete"
-      ? ["DESTROY"]
-      : JobMachine.targetOf(job.phase, "ARCHIVE") === undefined
-        ? ["ABORT", "ARCHIVE"]
-        : ["ARCHIVE"]
+): ReadonlyArray<"DESTROY" | "ABORT" | "ARCHIVE"> => destruction(policy, job, now).events
 
 /**
  * The events that recover a job whose run was lost (its process stopped): a restartable

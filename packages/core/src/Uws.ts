@@ -125,15 +125,25 @@ export interface UwsService {
   readonly get: (caller: Caller, jobId: string) => Effect.Effect<Job, E>
   /** The caller's jobs (an admin's: everyone's) with the UWS 1.1 filters, newest first. */
   readonly list: (caller: Caller, query: Omit<ListQuery, "ownerId">) => Effect.Effect<JobPage, E>
+  /**
+   * Commits the job (UWS 1.1 PHASE=RUN; v0.3 POST `/quote` and `acceptQuote`): its quote is
+   * accepted and frozen, with when. Refused (`InvalidTransition`, with the reason) while the quote
+   * is past the destruction time: such a job will not be run (UWS 1.1 §2.1.6).
+   */
   readonly run: (caller: Caller, jobId: string) => Effect.Effect<Job, E>
   readonly abort: (caller: Caller, jobId: string) => Effect.Effect<Job, E>
   readonly delete: (caller: Caller, jobId: string) => Effect.Effect<void, E>
+  /**
+   * Moves the job's termination within the policy's bounds (a quote not yet accepted is judged
+   * again against the new time).
+   */
   readonly setDestruction: (caller: Caller, jobId: string, destruction: number | null) => Effect.Effect<Job, E>
   readonly setExecutionDuration: (caller: Caller, jobId: string, seconds: number) => Effect.Effect<Job, E>
   /**
    * Adds or replaces parameters and uploads of a PENDING job (names case-insensitive, stored in
    * lower case; all values of a name sent replace that name's values) and, with `runId`, sets
    * its runId. The application's `validate` sees the merged parameters and may refuse them.
+   * The quote is re-estimated for the job as it now stands (until it is accepted).
    */
   readonly updateParameters: (
     caller: Caller,

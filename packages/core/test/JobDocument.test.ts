@@ -45,7 +45,17 @@ const job: fc.Arbitrary<Job> = fc.record({
   errorSummary: fc.option(fc.record({ type: fc.constantFrom("transient" as const, "fatal" as const), message: fc.string(), hasDetail: fc.boolean() })),
   jobInfo: fc.option(fc.dictionary(fc.string(), fc.string(), { maxKeys: 3 })),
   version: fc.nat()
-})
+}).chain((j) =>
+  // A job may keep its quote's and termination's state (every job the service makes does).
+  fc.option(
+    fc.record({
+      quoteStatus: fc.constantFrom("unknown" as const, "estimated" as const, "accepted" as const, "exceeded" as const),
+      quoteAcceptedAt: fc.option(instant),
+      terminationStatus: fc.constantFrom("scheduled" as const, "rescheduled" as const, "reached" as const)
+    }),
+    { nil: undefined }
+  ).map((terms): Job => (terms === undefined ? j : { ...j, ...terms }))
+)
 const version = fc.constantFrom<JobDocument.Version>("1.0", "1.1")
 
 const links: JobDocument.Links = {
@@ -76,7 +86,13 @@ describe("JobDocument.jobSummary", () => {
         for (const n of ALWAYS) expect(names).toContain(n)
         expect(names.includes("runId")).toBe(j.runId !== null)
         expect(names.includes("errorSummary")).toBe(j.errorSummary !== null)
-        expect(names.includes("jobInfo")).toBe(j.jobInfo !== null)
+        expect(names.includes("jobInfo")).toBe(j.jobInfo !== null || j.quoteStatus !== undefined)
+        const info = summary.fields.find((f) => f._tag === "JobInfo")
+        expect(info?._tag === "JobInfo" ? info.terms : undefined).toEqual(
+          j.quoteStatus === undefined
+            ? undefined
+            : { quote: j.quoteStatus, quoteAcceptedAt: j.quoteAcceptedAt ?? null, termination: j.terminationStatus ?? "scheduled" }
+        )
         expect(names.includes("creationTime")).toBe(v === "1.1")
         const ref = JobDocument.jobRef(j, v)
         expect(ref.id).toBe(j.jobId)

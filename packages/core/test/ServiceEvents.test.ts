@@ -115,6 +115,18 @@ describe("destruction: DESTROY, or ABORT then ARCHIVE", () => {
     expect(ServiceEvents.destructionEvents({ onDestruction: "delete" }, job("PENDING", { destruction: null }), Number.MAX_SAFE_INTEGER)).toEqual([])
   })
 
+  it("goes through the termination machine: an ended termination is never due, a reached one is what archiving keeps", () => {
+    for (const terminationStatus of ["reached", "cancelled"] as const) {
+      expect(ServiceEvents.destructionEvents({ onDestruction: "delete" }, { ...job("COMPLETED", { destruction: due }), terminationStatus }, due)).toEqual([])
+    }
+    const rescheduled = { ...job("COMPLETED", { destruction: due }), terminationStatus: "rescheduled" as const }
+    expect(ServiceEvents.destruction({ onDestruction: "archive" }, rescheduled, due)).toEqual({
+      events: ["ARCHIVE"],
+      termination: { status: "reached", destruction: due }
+    })
+    expect(ServiceEvents.destruction({ onDestruction: "delete" }, rescheduled, due).events).toEqual(["DESTROY"])
+  })
+
   it("from any phase, a due job ends deleted or ARCHIVED through events the machine accepts", () => {
     fc.assert(
       fc.property(phase, fc.constantFrom("delete" as const, "archive" as const), fc.integer({ min: -5, max: 5 }), (p, onDestruction, late) => {

@@ -6,7 +6,7 @@
 import { Clock, Effect, PubSub } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { Dispatcher, JobStore, Phase, Policy, ResultStore } from "@uws-kit/core"
+import { Dispatcher, JobStore, Phase, Policy, ResultStore, Worker } from "@uws-kit/core"
 import type { Job } from "@uws-kit/core/Job"
 import type { Phase as PhaseT } from "@uws-kit/core/Phase"
 import type { TimedEventType } from "../src/ServiceEvents.js"
@@ -47,6 +47,7 @@ const makeOne = (stored: Job) =>
       results: ResultStore.makeMemory(),
       dispatcher: yield* Dispatcher.makeInProcess(),
       policy: Policy.defaults,
+      worker: Worker.noop,
       now: Clock.currentTimeMillis,
       runs: makeRuns(),
       waiters: makeWaiters(store, clock),

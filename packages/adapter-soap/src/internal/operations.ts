@@ -7,6 +7,7 @@ import { Effect } from "effect"
 import { InvalidParameter, type UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { Job, ResultRef } from "@uws-kit/core/Job"
+import * as QuoteMachine from "@uws-kit/core/QuoteMachine"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as F from "./fields.js"
 import * as Render from "./render.js"
@@ -78,6 +79,17 @@ const endpointReference = F.ref<"endpointReference", Reference>(
   (r) => Render.endpointReference(r.address, r.resourceId),
   "The job's endpoint reference: this endpoint's address, with the job's ResourceIdentifier as a reference parameter. Send that ResourceIdentifier as a SOAP header with every request about the job."
 )
+
+const quoteState = [
+  F.nillable("quote", F.dateTime, "The predicted completion instant; nil: unknown."),
+  F.one("status", F.string, "unknown, estimated, accepted or exceeded (past the termination time: the job will not be run)."),
+  F.optional("acceptedAt", F.dateTime, "When the quote was accepted; absent until it is.")
+] as const
+
+const quoteStateOf = (job: Job) => {
+  const quote = QuoteMachine.ofJob(job)
+  return { quote: quote.quote, status: quote.status, acceptedAt: quote.acceptedAt ?? undefined }
+}
 
 const get = <A>(ctx: OperationContext, f: (job: Job) => A) => Effect.map(ctx.service.get(ctx.caller, ctx.jobId), f)
 
@@ -256,6 +268,26 @@ export const operations = [
       Effect.map(ctx.service.setExecutionDuration(ctx.caller, ctx.jobId, input.executionDuration), (job) => ({
         executionDuration: job.executionDuration
       }))
+  }),
+  operation({
+    name: "setParameters",
+    documentation:
+      "Replaces the values of the named parameters of a PENDING job and adds new ones (UWS 1.1 POST {job}/parameters); the quote is re-estimated for the job as it now stands. Answers the quote as getQuoteState does.",
+    jobSpecific: true,
+    origin: "extension",
+    request: [F.many("parameter", F.parameter, "A job parameter: id is its name, the content its value; every value sent for a name replaces that name's values.")],
+    response: quoteState,
+    run: (ctx, input) => Effect.map(ctx.service.updateParameters(ctx.caller, ctx.jobId, input.parameter), quoteStateOf)
+  }),
+  operation({
+    name: "getQuoteState",
+    documentation:
+      "Answers where the job's quote stands in the two-phase commit: the predicted completion instant, whether it is still an estimate (re-estimated on every parameter change), accepted by acceptQuote (then frozen, with when), or past the termination time (the job will not be run), or unknown.",
+    jobSpecific: true,
+    origin: "extension",
+    request: [],
+    response: quoteState,
+    run: (ctx) => get(ctx, quoteStateOf)
   }),
   operation({
     name: "getError",

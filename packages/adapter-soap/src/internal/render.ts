@@ -81,9 +81,15 @@ const field = (f: JobDocument.Field): string => {
     case "ErrorSummary":
       return `<uws:errorSummary${errorSummaryAttributes(f.value)}>${errorSummaryContent(f.value)}</uws:errorSummary>`
     case "JobInfo": {
-      if (f.value.length === 0) return "<uws:jobInfo/>"
-      // jobInfo is `xs:any` (lax): one element per key, in the binding's namespace.
+      if (f.value.length === 0 && f.terms === undefined) return "<uws:jobInfo/>"
+      // jobInfo is `xs:any` (lax): one element per key, in the binding's namespace; the job's
+      // terms (quote and termination state) first.
       let out = "<uws:jobInfo>"
+      if (f.terms !== undefined) {
+        const t = f.terms
+        out += `<u:quoteState status="${t.quote}"${t.quoteAcceptedAt === null ? "" : ` acceptedAt="${formatDateTime(t.quoteAcceptedAt)}"`}/>`
+        out += `<u:terminationState status="${t.termination}"/>`
+      }
       for (const [key, value] of f.value) out += `<u:info key="${attr(key)}">${text(value)}</u:info>`
       return `${out}</uws:jobInfo>`
     }

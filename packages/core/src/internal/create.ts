@@ -11,9 +11,9 @@ import { canonicalParameters, type Job, type Parameter } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
 import * as Phases from "../Phase.js"
 import * as Policies from "../Policy.js"
-import * as Quote from "../Quote.js"
 import type { CreateRequest } from "../Uws.js"
 import { deadlinesOf, type Schedule } from "./deadlines.js"
+import * as JobTerms from "./jobTerms.js"
 import { malformedParameters, type Validate } from "./parameters.js"
 import type { Transact } from "./transact.js"
 import { canonicalUploads, uploadParameters, type Uploads } from "./uploads.js"
@@ -105,8 +105,7 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
             phase: "PENDING",
             version: 0
           }
-          const quote = Quote.forJob(worker, draft, created)
-          const job: Job = quote === null ? draft : { ...draft, quote }
+          const job = JobTerms.initial(worker, draft, created)
           const insert = Effect.zipRight(quotaCheck(caller), store.insert(job, deadlinesOf(job)))
           const stored = (policy.maxActiveJobsPerOwner === null && policy.maxStoredJobs === null ? insert : creation.withPermits(1)(insert)).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))

@@ -2,13 +2,14 @@
  * Deadlines: the watchdog (execution time-outs) and the reaper (destruction), each a loop that
  * sleeps until the store's next deadline of its kind or until this service writes an earlier one.
  */
-import { Duration, Effect, Queue } from "effect"
+import { Duration, Effect, Either, Queue } from "effect"
 import type { Clock, Scope } from "effect"
 import type { UwsError } from "../Errors.js"
 import { Conflict } from "../Errors.js"
 import { executionDeadline, type Job } from "../Job.js"
 import type { DeadlineKind, Deadlines, JobStoreService } from "../JobStore.js"
 import * as ServiceEvents from "../ServiceEvents.js"
+import * as TerminationMachine from "../TerminationMachine.js"
 import type { Transact } from "./transact.js"
 import type { Services } from "./services.js"
 
@@ -16,7 +17,11 @@ const DUE_BATCH = 64
 const KINDS: ReadonlyArray<DeadlineKind> = ["destruction", "execution"]
 
 const deadlineOf = (kind: DeadlineKind, job: Job) =>
-  kind === "execution" ? executionDeadline(job) : job.phase === "ARCHIVED" ? null : job.destruction
+  kind === "execution"
+    ? executionDeadline(job)
+    : job.phase === "ARCHIVED" || !TerminationMachine.isLive(TerminationMachine.ofJob(job))
+      ? null
+      : job.destruction
 
 /** The one place deadlines are computed; stores only index these instants. */
 export const deadlinesOf = (job: Job): Deadlines => ({ destruction: deadlineOf("destruction", job), execution: deadlineOf("execution", job) })
@@ -110,7 +115,10 @@ export const enforceDeadlines = (deps: Pick<Services, "store" | "policy" | "now"
     Effect.gen(function* () {
       const job = yield* store.get(jobId)
       if (job === undefined) return
-      for (const type of ServiceEvents.destructionEvents(policy, job, yield* now)) yield* transact.system(jobId, type, transact.at(type))
+      const { events, termination } = ServiceEvents.destruction(policy, job, yield* now)
+      // The archived job keeps its termination as the machine left it: reached.
+      const reached = (_before: Job, archived: Job) => Either.right<Job>({ ...archived, ...TerminationMachine.toJob(termination) })
+      for (const type of events) yield* transact.system(jobId, type, transact.at(type), undefined, type === "ARCHIVE" ? reached : undefined)
     })
   return Effect.zipRight(
     Effect.forkScoped(schedule.loop("execution", timeout)),

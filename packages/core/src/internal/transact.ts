@@ -2,7 +2,7 @@
  * One change to one job: load → check the caller → build the event → decide (the job machine) →
  * compare-and-set → carry out the decision's effects (dispatch, cancel, delete results, notify).
  */
-import { Effect } from "effect"
+import { Effect, Either } from "effect"
 import type { PubSub } from "effect"
 import { Forbidden, InvalidTransition, JobNotFound, type UwsError } from "../Errors.js"
 import * as Identity from "../Identity.js"
@@ -13,6 +13,7 @@ import * as JobMachine from "../JobMachine.js"
 import * as ServiceEvents from "../ServiceEvents.js"
 import type { JobChange } from "../Uws.js"
 import { deadlinesOf, type Schedule } from "./deadlines.js"
+import * as JobTerms from "./jobTerms.js"
 import type { Runs } from "./runs.js"
 import type { Waiters } from "./waiters.js"
 import type { Services } from "./services.js"
@@ -23,6 +24,13 @@ export const RESULTS_PREFIX = "results/"
 
 /** Builds the event from the freshly loaded job and the current time. */
 export type MakeEvent = (job: Job, now: number) => Effect.Effect<JobEvent, UwsError>
+
+/**
+ * What an operation adds to the job machine's decision before it is stored: the job's terms
+ * (quote, termination) as the operation moves them (RUN accepts the quote; the reaper reaches the
+ * termination). A refusal stores nothing.
+ */
+export type Amend = (before: Job, decided: Job, now: number) => Either.Either<Job, UwsError>
 
 export interface Transact {
   /** The job, if the caller may see it. */
@@ -36,23 +44,32 @@ export interface Transact {
     jobId: string,
     eventType: JobEventType,
     makeEvent: MakeEvent,
-    known?: Job
+    known?: Job,
+    amend?: Amend
   ) => Effect.Effect<JobMachine.Decision, UwsError>
   /** `transact` as the service itself. */
-  readonly system: (jobId: string, eventType: JobEventType, makeEvent: MakeEvent, known?: Job) => Effect.Effect<JobMachine.Decision, UwsError>
+  readonly system: (jobId: string, eventType: JobEventType, makeEvent: MakeEvent, known?: Job, amend?: Amend) => Effect.Effect<JobMachine.Decision, UwsError>
   /** The event maker of a type that carries only its instant. */
   readonly at: (type: ServiceEvents.TimedEventType) => MakeEvent
   /** Tells waiters and subscribers about a change this service made. */
   readonly notify: (jobId: string, job: Job | undefined, previous: Job | undefined) => void
 }
 
-export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatcher" | "policy" | "now"> & {
+export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatcher" | "policy" | "now" | "worker"> & {
   readonly runs: Runs
   readonly waiters: Waiters
   readonly schedule: Schedule
   readonly changes: PubSub.PubSub<JobChange>
 }): Transact => {
-  const { store, results, dispatcher, policy, now, runs, waiters, schedule, changes } = deps
+  const { store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker } = deps
+
+  /** The job machine's decision with the job's terms moved along: what is stored. */
+  const decide = (job: Job, event: JobEvent, t: number, amend: Amend | undefined): Either.Either<JobMachine.Decision, UwsError> =>
+    Either.flatMap(JobMachine.decide(job, event), (decision) => {
+      const followed = JobTerms.follow(worker, event, decision.job, t)
+      const amended = amend === undefined ? followed : Either.flatMap(followed, (decided) => amend(job, decided, t))
+      return Either.map(amended, (next) => (next === decision.job ? decision : { job: next, effects: decision.effects }))
+    })
 
   const access = (caller: Caller, job: Job): Effect.Effect<Job, UwsError> =>
     Identity.mayAccess(policy, caller, job) ? Effect.succeed(job) : Effect.fail(new Forbidden({ jobId: job.jobId, reason: "the job belongs to someone else." }))
@@ -109,14 +126,15 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     jobId: string,
     eventType: JobEventType,
     makeEvent: MakeEvent,
-    known?: Job
+    known?: Job,
+    amend?: Amend
   ): Effect.Effect<JobMachine.Decision, UwsError> => {
     const attempt = (loaded: Effect.Effect<Job, UwsError>): Effect.Effect<JobMachine.Decision, UwsError> => Effect.flatMap(loaded, (job) =>
       JobMachine.targetOf(job.phase, eventType) === undefined
         ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
         : Effect.flatMap(now, (t) =>
             Effect.flatMap(makeEvent(job, t), (event) =>
-              Effect.flatMap(JobMachine.decide(job, event), (decision) =>
+              Effect.flatMap(decide(job, event, t, amend), (decision) =>
                 // Once the write is committed its effects must follow: a client hanging up
                 // must not leave a job QUEUED that was never dispatched.
                 Effect.uninterruptible(
@@ -144,7 +162,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   return {
     load,
     transact,
-    system: (jobId, eventType, makeEvent, known) => transact(Identity.system, jobId, eventType, makeEvent, known),
+    system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
     at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),
     notify
   }

@@ -25,6 +25,7 @@ import { randomJobId } from "./jobId.js"
 import { makeUpdateParameters, makeValidate } from "./parameters.js"
 import { startRecovery } from "./recovery.js"
 import { makeRuns } from "./runs.js"
+import * as JobTerms from "./jobTerms.js"
 import { makeTransact } from "./transact.js"
 import { makeUploads, uploadedName, uploadKey } from "./uploads.js"
 import { makeWaitForChange, makeWaiters } from "./waiters.js"
@@ -53,7 +54,7 @@ export const makeUws = (
     const waiters = makeWaiters(store, clock)
     const runs = makeRuns()
     const schedule = yield* makeSchedule(store, clock, options.rescanInterval ?? Infinity)
-    const transact = makeTransact({ store, results, dispatcher, policy, now, runs, waiters, schedule, changes })
+    const transact = makeTransact({ store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker })
     const { load } = transact
     const validate = makeValidate(worker, options.validationTimeout ?? 30_000)
     const uploads = makeUploads({ policy, store, results })
@@ -66,7 +67,10 @@ export const makeUws = (
                 Effect.map(ServiceEvents.runEvent(policy, job.phase, queued), (type) => ServiceEvents.event(policy, type, at))
               )
             : Effect.succeed<JobEvent>({ type: "RUN", at }),
-          known
+          known,
+          // RUN is the client's commitment (UWS v0.3's acceptQuote): the quote is accepted and
+          // frozen, also when a full queue makes it a HOLD.
+          JobTerms.accept
         )
         .pipe(Effect.map((d) => d.job))
 
