@@ -59,6 +59,10 @@ export const zip = (
     })
     const output = file.outputStream as Readable
     file.on("error", (e: Error) => output.destroy(e))
+    // The answer may be abandoned (a HEAD drops its body, a client goes) while yazl still opens
+    // entries: a failure then has no reader, and an 'error' event without a listener would stop
+    // the process. A reader still gets the failure through its iterator.
+    output.on("error", () => {})
     ;(file.end as (options: object, callback: (size: number) => void) => void)({}, (size: number) => {
       resume(
         Effect.succeed({
