@@ -28,7 +28,7 @@ import { createHash } from "node:crypto"
 import * as os from "node:os"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Identity as CoreIdentity } from "@uws-kit/core"
-import { CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
+import { Body, CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
 import { Cause, Effect, Either, type Scope, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
 import * as ArchiveDate from "./ArchiveDate.js"
@@ -325,23 +325,17 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const search = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
-    // Counted here: the web request's own text() knows no limit.
-    const limit = 64 * 1024
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    yield* Stream.runForEach(request.stream, (chunk) => {
-      size += chunk.length
-      if (size > limit) {
-        return Effect.fail(new RequestProblem({ status: 413, code: "PayloadTooLarge", reason: "the search body is larger than 64 KiB" }))
-      }
-      chunks.push(chunk)
-      return Effect.void
-    }).pipe(
+    // Bounded: the web request's own text() knows no limit.
+    const bytes = yield* Body.read(request, 64 * 1024).pipe(
       Effect.mapError((e) =>
-        e instanceof RequestProblem ? e : new RequestProblem({ status: 400, code: "MalformedRequest", reason: `the search body could not be read: ${e.message}` })
+        e.reason === "TooLarge"
+          ? new RequestProblem({ status: 413, code: "PayloadTooLarge", reason: "the search body is larger than 64 KiB" })
+          : e.reason === "AlreadyRead"
+            ? new RequestProblem({ status: 500, code: "InternalError", reason: "the search body was already read by a body parser of the host; mount the archive API before body parsers" })
+            : new RequestProblem({ status: 400, code: "MalformedRequest", reason: "the search body could not be read" })
       )
     )
-    const text = Buffer.concat(chunks).toString("utf8")
+    const text = Buffer.from(bytes).toString("utf8")
     let body: unknown = undefined
     if (text.trim() !== "") {
       try {
