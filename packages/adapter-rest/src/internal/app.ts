@@ -55,7 +55,8 @@ export const makeApp = (config: Config) => {
       if (refused !== undefined) return Effect.fail(new RestError({ kind: "CrossSiteRequest", message: refused }))
       const query = Form.parse(found.loc.query)
       if (Either.isLeft(query)) return Effect.fail(badRequest(`Bad query string: ${query.left}`))
-      return Effect.flatMap(identify(found.req, found.loc), (caller) => handler(params)({ ...found, query: query.right, caller }))
+      const { req, method, accept, browser, loc, urls } = found
+      return Effect.flatMap(identify(req, loc), (caller) => handler(params)({ req, method, accept, browser, loc, urls, query: query.right, caller }))
     }
   const id = (f: (jobId: string) => Handler) => handle((p) => f(p["id"]!))
 
@@ -138,8 +139,8 @@ export const makeApp = (config: Config) => {
     const browser = isBrowser(accept, header(req, "sec-fetch-dest"))
     const loc = locate(req as never, config.base, config.trustForwarded)
     const root = `${loc.origin}${loc.prefix}`
-    const list = root + joinSegments(config.jobs)
-    const sync = root + joinSegments(config.sync)
+    const list = root + jobsAt
+    const sync = root + syncAt
     const urls: Urls = {
       list,
       job: (id) => `${list}/${encodeURIComponent(id)}`,
