@@ -38,6 +38,8 @@ export interface ArchiveDemoOptions {
   readonly dispatcher?: Dispatcher.DispatcherService
   /** The search index (beside a durable job store: in the same database). */
   readonly containerIndex?: ContainerIndex.ContainerIndex
+  /** See `MountOptions` (default off). */
+  readonly trustForwarded?: boolean
 }
 
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
@@ -79,7 +81,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       basePath: "/api",
       identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
       sourceSystem: (id) => ({ id: id !== null && /^\d+$/.test(id) ? Number(id) : id, name: id === null ? null : (sourceSystems[id] ?? null) }),
-      dateOffsetMinutes: 180
+      dateOffsetMinutes: 180,
+      trustForwarded: options.trustForwarded ?? false
     })
     const mount = {
       prefix: "/api",

@@ -23,6 +23,15 @@ export interface DemoApps {
   readonly sleep: UwsService
 }
 
+/** What the demo tells every adapter it builds. */
+export interface MountOptions {
+  /**
+   * Believe `X-Forwarded-*`/`Forwarded` for the URLs in answers (only behind a proxy that sets
+   * them: a direct client could forge them). `UWS_TRUST_FORWARDED=1`; default off.
+   */
+  readonly trustForwarded: boolean
+}
+
 export interface Contribution {
   readonly mounts: ReadonlyArray<Mount>
   readonly close: () => Promise<void>

@@ -13,15 +13,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { UwsService } from "@uws-kit/core/Uws"
-import { byClientAddress, type Contribution, type DemoApps, type Mount } from "./mount.js"
+import { byClientAddress, type Contribution, type DemoApps, type Mount, type MountOptions } from "./mount.js"
 
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
-const mountApp = (name: string, service: UwsService): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+const mountApp = (name: string, service: UwsService, options: MountOptions): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = `/uws/${name}`
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
-  const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress })
-  const tap = RestAdapter.makeRestAdapter({ service, basePath, layout: "tap", title: name, identifyNode: byClientAddress })
+  const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress, ...options })
+  const tap = RestAdapter.makeRestAdapter({ service, basePath, layout: "tap", title: name, identifyNode: byClientAddress, ...options })
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
     if (path === basePath || path === `${basePath}/`) {
@@ -38,8 +38,8 @@ const mountApp = (name: string, service: UwsService): { readonly mount: Mount & 
 }
 
 /** Mounts `/uws/echo` and `/uws/sleep`. */
-export const restContribution = async (apps: DemoApps): Promise<Contribution> => {
-  const mounted = [mountApp("echo", apps.echo), mountApp("sleep", apps.sleep)]
+export const restContribution = async (apps: DemoApps, options: MountOptions = { trustForwarded: false }): Promise<Contribution> => {
+  const mounted = [mountApp("echo", apps.echo, options), mountApp("sleep", apps.sleep, options)]
   return {
     mounts: mounted.map((m) => m.mount),
     close: async () => {

@@ -19,6 +19,10 @@
  * `UWS_MAX_CONNECTIONS_PER_IP` connections (default 64); more are closed at once. The server
  * holds at most `UWS_MAX_CONNECTIONS` in all (default 4096).
  *
+ * URLs in answers (Location, job links, WSDL address) come from the request's own Host; behind a
+ * proxy that sets `X-Forwarded-*`/`Forwarded`, `UWS_TRUST_FORWARDED=1` makes every adapter
+ * believe them (off by default: a direct client could forge them and change the links).
+ *
  * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
  * everything in memory and a temporary folder, as before.
  */
@@ -64,6 +68,8 @@ export interface DemoOptions {
   readonly leaseMillis?: number
   /** Appends `start|end <instance> <app> <jobId> <epoch ms>` lines here for every run. */
   readonly runLog?: string
+  /** Believe `X-Forwarded-*`/`Forwarded` (behind a proxy); default `UWS_TRUST_FORWARDED`, else off. */
+  readonly trustForwarded?: boolean
 }
 
 /** The limits the demo applies when neither an option nor an environment variable says. */
@@ -96,6 +102,14 @@ export const limitsFromEnv = (env: NodeJS.ProcessEnv = process.env): Partial<Rec
     out[key] = n
   }
   return out
+}
+
+/** `UWS_TRUST_FORWARDED`: `1` on, `0` or unset off; throws on anything else. */
+export const trustForwardedFromEnv = (env: NodeJS.ProcessEnv = process.env): boolean => {
+  const text = env["UWS_TRUST_FORWARDED"]?.trim()
+  if (text === undefined || text === "" || text === "0") return false
+  if (text === "1") return true
+  throw new Error(`UWS_TRUST_FORWARDED must be 1 (believe X-Forwarded-* from a proxy) or 0, not "${env["UWS_TRUST_FORWARDED"]}".`)
 }
 
 export interface Demo {
@@ -173,6 +187,7 @@ const withRunLog = (worker: Worker.Worker, file: string, instance: string): Work
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const limits = { ...defaultLimits, ...limitsFromEnv(), ...definedOnly(options) }
   if (limits.headersTimeout > limits.requestTimeout) throw new Error("headersTimeout must not exceed requestTimeout.")
+  const trustForwarded = options.trustForwarded ?? trustForwardedFromEnv()
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   const databaseUrl = options.databaseUrl ?? (dataDir === undefined ? undefined : path.join(dataDir, "uws.sqlite"))
@@ -204,13 +219,14 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   }
   try {
     contributions.push(
-      await restContribution(apps),
-      await soapContribution(apps),
-      await archiveContribution(
-        dataDir === undefined || db === undefined
+      await restContribution(apps, { trustForwarded }),
+      await soapContribution(apps, { trustForwarded }),
+      await archiveContribution({
+        trustForwarded,
+        ...(dataDir === undefined || db === undefined
           ? {}
-          : { dataDir: path.join(dataDir, "archive"), ...shared("archive"), containerIndex: db.containerIndex("archive") }
-      )
+          : { dataDir: path.join(dataDir, "archive"), ...shared("archive"), containerIndex: db.containerIndex("archive") })
+      })
     )
   } catch (e) {
     await closeAll()

@@ -7,11 +7,11 @@
  */
 import { SoapAdapter } from "@uws-kit/adapter-soap"
 import type { UwsService } from "@uws-kit/core/Uws"
-import { byClientAddress, type Contribution, type DemoApps, type Mount } from "./mount.js"
+import { byClientAddress, type Contribution, type DemoApps, type Mount, type MountOptions } from "./mount.js"
 
-const mountApp = (name: string, service: UwsService) => {
+const mountApp = (name: string, service: UwsService, options: MountOptions) => {
   const basePath = `/soap/${name}`
-  const adapter = SoapAdapter.makeSoapAdapter({ service, basePath, identifyNode: byClientAddress })
+  const adapter = SoapAdapter.makeSoapAdapter({ service, basePath, identifyNode: byClientAddress, ...options })
   const mount: Mount & { readonly href: string } = {
     prefix: basePath,
     title: `${name}: UWS SOAP endpoint (v0.3 binding, SOAP 1.1/1.2, WS-Addressing); WSDL at ${basePath}?wsdl`,
@@ -22,8 +22,8 @@ const mountApp = (name: string, service: UwsService) => {
 }
 
 /** Mounts `/soap/echo` and `/soap/sleep`. */
-export const soapContribution = async (apps: DemoApps): Promise<Contribution> => {
-  const mounted = [mountApp("echo", apps.echo), mountApp("sleep", apps.sleep)]
+export const soapContribution = async (apps: DemoApps, options: MountOptions = { trustForwarded: false }): Promise<Contribution> => {
+  const mounted = [mountApp("echo", apps.echo, options), mountApp("sleep", apps.sleep, options)]
   return {
     mounts: mounted.map((m) => m.mount),
     close: async () => {

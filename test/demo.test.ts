@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Client } from "@uws-kit/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startDemo, type Demo } from "../examples/server.js"
+import { startDemo, trustForwardedFromEnv, type Demo } from "../examples/server.js"
 
 let demo: Demo
 const get = (path: string, init?: RequestInit) => fetch(`${demo.url}${path}`, { redirect: "manual", ...init })
@@ -140,6 +140,48 @@ describe("the demo's limits", () => {
       const list = await Client.make(`${demo.url}/uws/sleep/jobs`).list()
       for (const job of list.jobs) await get(`/uws/sleep/jobs/${job.jobId}`, { method: "DELETE" })
     }
+  })
+})
+
+describe("forwarded headers (UWS_TRUST_FORWARDED)", () => {
+  const proxied = { "x-forwarded-host": "proxy.example", "x-forwarded-proto": "https" }
+  /** REST's Location, SOAP's WSDL address, and whether the archive takes a POST from the proxy's origin. */
+  const seen = async (at: Demo) => {
+    const created = await fetch(`${at.url}/uws/echo/jobs`, { method: "POST", body: new URLSearchParams({ A: "1" }), redirect: "manual", headers: proxied })
+    const wsdl = await (await fetch(`${at.url}/soap/echo?wsdl`, { headers: proxied })).text()
+    const archive = await fetch(`${at.url}/api/document/search`, {
+      method: "POST",
+      headers: { ...proxied, origin: "https://proxy.example", "content-type": "application/json" },
+      body: "{}"
+    })
+    return { location: created.headers.get("location")!, wsdl, archiveRefused: archive.status === 403 }
+  }
+
+  it("off by default: links use the request's own host, and a page claiming the proxy's origin is another site", async () => {
+    const off = await seen(demo)
+    expect(off.location.startsWith(`${demo.url}/uws/echo/jobs/`)).toBe(true)
+    expect(off.wsdl).toContain(`location="${demo.url}/soap/echo"`)
+    expect(off.wsdl).not.toContain("proxy.example")
+    expect(off.archiveRefused).toBe(true)
+  })
+
+  it("on: every adapter believes the proxy's headers", async () => {
+    const own = await startDemo({ port: 0, host: "127.0.0.1", trustForwarded: true })
+    try {
+      const on = await seen(own)
+      expect(on.location.startsWith("https://proxy.example/uws/echo/jobs/")).toBe(true)
+      expect(on.wsdl).toContain('location="https://proxy.example/soap/echo"')
+      expect(on.archiveRefused).toBe(false)
+    } finally {
+      await own.close()
+    }
+  })
+
+  it("reads 1 as on, 0 or unset as off, and refuses anything else with its name", () => {
+    expect(trustForwardedFromEnv({})).toBe(false)
+    expect(trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "0" })).toBe(false)
+    expect(trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "1" })).toBe(true)
+    expect(() => trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "yes" })).toThrow(/UWS_TRUST_FORWARDED must be 1 .* not "yes"/)
   })
 })
 

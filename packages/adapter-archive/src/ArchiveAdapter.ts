@@ -26,10 +26,10 @@
 import { IncomingMessage, type ServerResponse } from "node:http"
 import { createHash } from "node:crypto"
 import * as os from "node:os"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "@effect/platform"
+import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Identity as CoreIdentity } from "@uws-kit/core"
-import { CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
-import { Cause, Effect, Either, Stream } from "effect"
+import { Body, CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
+import { Cause, Effect, Either, type Scope, Stream } from "effect"
 import type { ArchiveService, UploadInput } from "./Archive.js"
 import * as ArchiveDate from "./ArchiveDate.js"
 import type { ArchiveError } from "./ArchiveError.js"
@@ -210,8 +210,6 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       )
     )
 
-  const idParam = Effect.map(HttpRouter.params, (p) => p["id"] ?? "")
-
   const detail = (c: Container) =>
     Effect.gen(function* () {
       let signatures: Array<string> | null = []
@@ -327,23 +325,17 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const search = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
-    // Counted here: the web request's own text() knows no limit.
-    const limit = 64 * 1024
-    const chunks: Array<Uint8Array> = []
-    let size = 0
-    yield* Stream.runForEach(request.stream, (chunk) => {
-      size += chunk.length
-      if (size > limit) {
-        return Effect.fail(new RequestProblem({ status: 413, code: "PayloadTooLarge", reason: "the search body is larger than 64 KiB" }))
-      }
-      chunks.push(chunk)
-      return Effect.void
-    }).pipe(
+    // Bounded: the web request's own text() knows no limit.
+    const bytes = yield* Body.read(request, 64 * 1024).pipe(
       Effect.mapError((e) =>
-        e instanceof RequestProblem ? e : new RequestProblem({ status: 400, code: "MalformedRequest", reason: `the search body could not be read: ${e.message}` })
+        e.reason === "TooLarge"
+          ? new RequestProblem({ status: 413, code: "PayloadTooLarge", reason: "the search body is larger than 64 KiB" })
+          : e.reason === "AlreadyRead"
+            ? new RequestProblem({ status: 500, code: "InternalError", reason: "the search body was already read by a body parser of the host; mount the archive API before body parsers" })
+            : new RequestProblem({ status: 400, code: "MalformedRequest", reason: "the search body could not be read" })
       )
     )
-    const text = Buffer.concat(chunks).toString("utf8")
+    const text = Buffer.from(bytes).toString("utf8")
     let body: unknown = undefined
     if (text.trim() !== "") {
       try {
@@ -363,29 +355,27 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     })
   })
 
-  const get = Effect.gen(function* () {
-    const id = yield* idParam
+  const get = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     const container = yield* archive.get(who, id)
     return ok(yield* detail(container))
   })
 
-  const status = Effect.gen(function* () {
+  const status = (id: string) => Effect.gen(function* () {
     const who = yield* caller
-    const container = yield* archive.get(who, yield* idParam)
+    const container = yield* archive.get(who, id)
     return ok(container.status)
   })
 
-  const remove = Effect.gen(function* () {
-    const id = yield* idParam
+  const remove = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     yield* archive.delete(who, id)
     return ok(id)
   })
 
-  const sign = Effect.gen(function* () {
+  const sign = (id: string) => Effect.gen(function* () {
     const who = yield* caller
-    const { container, signatures } = yield* archive.signatures(who, yield* idParam)
+    const { container, signatures } = yield* archive.signatures(who, id)
     // Check every signature is there before the first byte goes out: a failure after that can
     // only cut the download short.
     for (const s of signatures) {
@@ -433,7 +423,11 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
 
   const notAllowed = (method: string, allow: string) =>
     Effect.succeed(HttpServerResponse.setHeader(failure(405, "MethodNotAllowed", `${method} is not allowed on this path (allowed: ${allow})`), "allow", allow))
-  const at = (path: string) => `${base}${path}` as HttpRouter.PathInput
+  const at = (path: string) => `${base}${path}` as Routes.PathInput
+  const withId =
+    <E extends ArchiveError | RequestProblem, R>(f: (id: string) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+    (p: Routes.Params) =>
+      handle(f(p["id"] ?? ""))
   const isUnderBase = (url: string) => base === "" || url === base || url.startsWith(`${base}/`) || url.startsWith(`${base}?`)
   /**
    * The URL with the mount path a host stripped put back, since the routes are declared under
@@ -446,36 +440,38 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     if (typeof original === "string" && isUnderBase(original)) return original
     return `${base}${request.url.startsWith("/") ? request.url : `/${request.url}`}`
   }
-  const routed = Routes.make(
+  const route = Routes.make<void, never, HttpServerRequest.HttpServerRequest | Scope.Scope>(
     [
-      { path: at("/document/content"), methods: { POST: handle(upload) } },
-      { path: at("/document/search"), methods: { POST: handle(search) } },
-      { path: at("/document/:id"), methods: { GET: handle(get), DELETE: handle(remove) } },
-      { path: at("/document/:id/status"), methods: { GET: handle(status) } },
-      { path: at("/document/:id/sign"), methods: { GET: handle(sign) } },
-      { path: at("/dictionary/statuses"), methods: { GET: handle(statuses) } },
-      { path: at("/user/storages"), methods: { GET: handle(storages) } },
-      { path: at("/plugins"), methods: { GET: handle(pluginList) } }
+      { path: at("/document/content"), methods: { POST: () => handle(upload) } },
+      { path: at("/document/search"), methods: { POST: () => handle(search) } },
+      { path: at("/document/:id"), methods: { GET: withId(get), DELETE: withId(remove) } },
+      { path: at("/document/:id/status"), methods: { GET: withId(status) } },
+      { path: at("/document/:id/sign"), methods: { GET: withId(sign) } },
+      { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
+      { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
+      { path: at("/plugins"), methods: { GET: () => handle(pluginList) } }
     ],
     { methodNotAllowed: notAllowed }
-  ).pipe(
-    Effect.catchTag("RouteNotFound", () =>
-      Effect.map(HttpServerRequest.HttpServerRequest, (request) =>
-        failure(404, "RouteNotFound", `no route ${request.method} ${request.url.split("?")[0] ?? ""} in this archive API`)
-      )
-    )
+  )
+  const routed = Effect.flatMap(
+    HttpServerRequest.HttpServerRequest,
+    (request) => {
+      const routed = route(request.method, wholePath(request), undefined)
+      return routed === undefined
+        ? Effect.succeed(failure(404, "RouteNotFound", `no route ${request.method} ${request.url.split("?")[0] ?? ""} in this archive API`))
+        : // Interruptible, as the platform's router ran its routes: a client going away stops the work.
+          Effect.interruptible(routed)
+    }
   )
   // The Node listener's promise waits for the app to finish (its spool removed), not only for
   // the answer to go out: requests the app started are tracked by their Node request.
   const running = new WeakMap<IncomingMessage, Promise<void>>()
   const app: Edge.App = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-    const whole = wholePath(request)
-    const route = whole === request.url ? routed : Effect.provideService(routed, HttpServerRequest.HttpServerRequest, request.modify({ url: whole }))
     const source = request.source
-    if (!(source instanceof IncomingMessage)) return route
+    if (!(source instanceof IncomingMessage)) return routed
     let finished: () => void = () => {}
     running.set(source, new Promise<void>((resolve) => (finished = resolve)))
-    return Effect.ensuring(route, Effect.sync(() => finished()))
+    return Effect.ensuring(routed, Effect.sync(() => finished()))
   })
   const edge = Edge.make(app, { mount: base, runtime: options.runtime, context: options.context, dispose: async () => {} })
   return {

@@ -323,3 +323,21 @@ describe("UWS v0.3 draft", () => {
     expect(await (await f.call(`/jobs/${id}/destruction`)).text()).toBe(before)
   })
 })
+
+describe("path parameters longer than 100 characters route (the matcher's default bound made them a 404)", () => {
+  it("a long parameter name is PUT and read back; a long job id is an unknown job, not an unknown resource", async () => {
+    const f = await fixture()
+    try {
+      const id = await createJob(f, {})
+      const name = `P${"x".repeat(150)}`
+      const put = await f.call(`/jobs/${id}/parameters/${name}`, { method: "PUT", body: "42", headers: { "content-type": "text/plain" } })
+      expect(put.status).toBe(303)
+      expect(await (await f.call(`/jobs/${id}/parameters/${name}`)).text()).toBe("42")
+      const missing = await f.call(`/jobs/${"j".repeat(300)}/phase`, { headers: { accept: "application/json" } })
+      expect(missing.status).toBe(404)
+      expect((await missing.json()).error.tag).toBe("JobNotFound")
+    } finally {
+      await f.close()
+    }
+  })
+})

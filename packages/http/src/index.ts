@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * as Body from "./Body.js"
 export * as BrowserPages from "./BrowserPages.js"
 export * as CrossSite from "./CrossSite.js"
 export * as Edge from "./Edge.js"
@@ -11,6 +12,7 @@ export * as Header from "./Header.js"
 export * as Identity from "./Identity.js"
 export * as Iso8601 from "./Iso8601.js"
 export * as MultipartNames from "./MultipartNames.js"
+export * as Negotiation from "./Negotiation.js"
 export * as PublicOrigin from "./PublicOrigin.js"
 export * as Routes from "./Routes.js"
 export * as Xml from "./Xml.js"

@@ -1,25 +1,29 @@
 /**
  * Routing from declared routes: each declared method answers, every other method gets the
  * binding's 405 with an `Allow` derived from the declaration, OPTIONS lists it, HEAD is answered
- * by GET unless the GET has effects, and an undeclared path is the router's `RouteNotFound`.
+ * by GET unless the GET has effects, and an undeclared path is not routed (the binding's 404).
  */
 import * as HttpApp from "@effect/platform/HttpApp"
-import * as HttpRouter from "@effect/platform/HttpRouter"
+import { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { Routes } from "../src/index.js"
 
-const text = (s: string) => Effect.succeed(HttpServerResponse.text(s))
-const routes: ReadonlyArray<Routes.Route<never, never>> = [
+const text = (s: string) => () => Effect.succeed(HttpServerResponse.text(s))
+const routes: ReadonlyArray<Routes.Route<string, never, never>> = [
   { path: "/jobs", methods: { GET: text("list"), POST: text("created") } },
-  { path: "/jobs/:id", methods: { GET: Effect.map(HttpRouter.params, (p) => HttpServerResponse.text(`job ${p["id"]}`)), DELETE: text("deleted") } },
+  { path: "/jobs/:id", methods: { GET: (p, input) => Effect.succeed(HttpServerResponse.text(`${input} ${p["id"]}`)), DELETE: text("deleted") } },
   { path: "/sync", methods: { GET: text("ran"), POST: text("ran") }, effectfulGet: true }
 ]
-const app = Routes.make(routes, {
+const route = Routes.make(routes, {
   methodNotAllowed: (method, allow) => Effect.succeed(HttpServerResponse.text(`no ${method}`, { status: 405, headers: { allow } }))
-}).pipe(Effect.catchTag("RouteNotFound", () => Effect.succeed(HttpServerResponse.text("none", { status: 404 }))))
+})
+const app = Effect.flatMap(
+  HttpServerRequest,
+  (request) => route(request.method, request.url, "job") ?? Effect.succeed(HttpServerResponse.text("none", { status: 404 }))
+)
 const handler = HttpApp.toWebHandler(app)
 const call = (path: string, method = "GET") => handler(new Request(`http://x${path}`, { method }))
 
@@ -43,6 +47,18 @@ describe("Routes", () => {
     expect(trace.headers.get("allow")).toBe("GET, POST, HEAD, OPTIONS")
     expect((await call("/nothing")).status).toBe(404)
     expect((await call("/JOBS")).status).toBe(404)
+  })
+
+  it("routes a path parameter of any length (find-my-way's default bound of 100 made it a 404)", async () => {
+    const long = "j".repeat(5000)
+    expect(await (await call(`/jobs/${long}`)).text()).toBe(`job ${long}`)
+    expect(await (await call(`/jobs/${"%C3%A9".repeat(200)}`)).text()).toBe(`job ${"é".repeat(200)}`)
+  })
+
+  it("a method named like an Object member is not declared: 405", async () => {
+    const res = await call("/jobs", "toString")
+    expect(res.status).toBe(405)
+    expect(res.headers.get("allow")).toBe("GET, POST, HEAD, OPTIONS")
   })
 
   it("HEAD is answered by GET, except where GET has effects", async () => {

@@ -1,39 +1,37 @@
 /**
- * Request bodies: bounded reading, form-urlencoded and multipart decoding (strict UTF-8), and
+ * Request bodies: bounded reading (`Body` of `@uws-kit/http`, refusals in REST's words),
+ * form-urlencoded and multipart decoding (strict UTF-8), and
  * inline uploads spooled to temporary files so that memory stays flat however large the file
  * (they are removed when the request's scope closes, after the core has stored them).
  */
 import { createReadStream } from "node:fs"
 import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises"
-import type { IncomingMessage } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import type { LimitExceeded } from "@uws-kit/core/Errors"
 import type { Upload } from "@uws-kit/core/Uws"
 import { Effect, Either, Stream, type Scope } from "effect"
-import * as Content from "@uws-kit/core/Content"
 import * as Multipasta from "multipasta"
-import { MultipartNames } from "@uws-kit/http"
+import { Body, MultipartNames } from "@uws-kit/http"
 import { RestError, badRequest } from "./errors.js"
 import * as Form from "./form.js"
 
-export interface MediaType {
-  /** Lower-cased `type/subtype`, `""` when the header is absent. */
-  readonly type: string
-  readonly params: Readonly<Record<string, string>>
-}
+export const { mediaTypeOf, hasBody, decodeText } = Body
 
-export const mediaTypeOf = (header: string | undefined): MediaType => {
-  if (header === undefined) return { type: "", params: {} }
-  const [head, ...rest] = header.split(";")
-  const params: Record<string, string> = {}
-  for (const p of rest) {
-    const eq = p.indexOf("=")
-    if (eq === -1) continue
-    params[p.slice(0, eq).trim().toLowerCase()] = p.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1")
+/** A body refusal in REST's words (the messages clients have always had). */
+const fromBody = (e: Body.BodyError): RestError => {
+  switch (e.reason) {
+    case "TooLarge":
+      return tooLarge(e.limit)
+    case "Unreadable":
+      return readError()
+    case "AlreadyRead":
+      return new RestError({
+        kind: "InternalError",
+        message: "The request body was already read by a body parser of the host; mount the UWS adapter before body parsers."
+      })
   }
-  return { type: head!.trim().toLowerCase(), params }
 }
 
 // The rest of the body is left unread: the connection cannot carry another request.
@@ -44,200 +42,29 @@ const tooLarge = (limit: number) =>
     headers: { connection: "close" }
   })
 
+const readError = () => badRequest("The request body could not be read.")
+
 const header = (req: HttpServerRequest, name: string): string | undefined => {
   const v = (req.headers as Record<string, string | ReadonlyArray<string> | undefined>)[name]
   return Array.isArray(v) ? v[0] : (v as string | undefined)
 }
 
-/** Whether the request carries a body at all (without reading it). */
-export const hasBody = (req: HttpServerRequest): boolean => {
-  const source = req.source as { body?: unknown } | undefined
-  if (source !== undefined && "body" in source && !("socket" in source)) return source.body !== null && source.body !== undefined
-  const length = header(req, "content-length")
-  if (length !== undefined) return length.trim() !== "0"
-  return header(req, "transfer-encoding") !== undefined
-}
+const isRestError = (e: unknown): e is RestError => e instanceof RestError
 
-/** Fails early when a host body parser already consumed the stream (reading it would hang). */
-const checkUnread = (req: HttpServerRequest): Effect.Effect<void, RestError> => {
-  const source = req.source as { _body?: unknown; readableEnded?: boolean; complete?: boolean } | undefined
-  if (source !== undefined && (source._body === true || (source.readableEnded === true && hasBody(req)))) {
-    return Effect.fail(
-      new RestError({
-        kind: "InternalError",
-        message: "The request body was already read by a body parser of the host; mount the UWS adapter before body parsers."
-      })
-    )
-  }
-  return Effect.void
-}
+const check = (req: HttpServerRequest, limit: number): Effect.Effect<void, RestError> => Effect.mapError(Body.check(req, limit), fromBody)
 
-const checkLength = (req: HttpServerRequest, limit: number): Effect.Effect<void, RestError> => {
-  const length = header(req, "content-length")
-  return length !== undefined && Number(length) > limit ? Effect.fail(tooLarge(limit)) : Effect.void
-}
-
-const readError = () => badRequest("The request body could not be read.")
-
-/**
- * Feeds the body to `onChunk`, failing with 413 past `limit` bytes. Reads the web or Node stream
- * directly (an Effect Stream costs ~0.1 ms per request here); other sources go through
- * `req.stream`.
- */
-const forEachChunk = (
-  req: HttpServerRequest,
-  limit: number,
-  onChunk: (chunk: Uint8Array) => void | Promise<void>
-): Effect.Effect<void, RestError> => {
-  const source = req.source as { body?: ReadableStream<Uint8Array> | null; socket?: unknown } | undefined
-  if (source !== undefined && "socket" in source) {
-    return Effect.tryPromise({
-      try: (signal) => nodeChunks(source as unknown as IncomingMessage, limit, onChunk, signal),
-      catch: (e) => (e instanceof RestError ? e : readError())
-    })
-  }
-  const iterable = source?.body instanceof ReadableStream ? readerIterable(source.body) : undefined
-  if (iterable === undefined) {
-    let size = 0
-    return Stream.runForEach(Stream.mapError(req.stream, readError), (chunk) => {
-      size += chunk.length
-      if (size > limit) return Effect.fail(tooLarge(limit))
-      return Effect.tryPromise({ try: async () => onChunk(chunk), catch: (e) => (e instanceof RestError ? e : readError()) })
-    })
-  }
-  return Effect.tryPromise({
-    try: async (signal) => {
-      let size = 0
-      for await (const chunk of iterable) {
-        if (signal.aborted) return
-        size += chunk.length
-        if (size > limit) throw tooLarge(limit)
-        const pending = onChunk(chunk)
-        if (pending !== undefined) await pending
-      }
-    },
-    catch: (e) => (e instanceof RestError ? e : readError())
-  })
-}
-
-/**
- * Reads a Node request with events rather than its async iterator, whose early exit would destroy
- * the socket before the 413 is written.
- */
-const nodeChunks = (
-  req: IncomingMessage,
-  limit: number,
-  onChunk: (chunk: Uint8Array) => void | Promise<void>,
-  signal: AbortSignal
-): Promise<void> =>
-  new Promise<void>((resolve, reject) => {
-    let size = 0
-    let settled = false
-    const finish = (error?: unknown) => {
-      if (settled) return
-      settled = true
-      req.off("data", onData)
-      req.off("end", onEnd)
-      req.off("error", onError)
-      req.off("close", onClose)
-      signal.removeEventListener("abort", onAbort)
-      if (error === undefined) resolve()
-      else {
-        req.pause()
-        reject(error)
-      }
-    }
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > limit) return finish(tooLarge(limit))
-      let pending: void | Promise<void>
-      try {
-        pending = onChunk(chunk)
-      } catch (e) {
-        return finish(e)
-      }
-      if (pending !== undefined) {
-        req.pause()
-        pending.then(
-          () => {
-            if (!settled) req.resume()
-          },
-          (e: unknown) => finish(e)
-        )
-      }
-    }
-    const onEnd = () => finish()
-    const onError = () => finish(readError())
-    const onClose = () => finish(req.complete ? undefined : readError())
-    const onAbort = () => finish()
-    req.on("data", onData)
-    req.on("end", onEnd)
-    req.on("error", onError)
-    req.on("close", onClose)
-    signal.addEventListener("abort", onAbort)
-    req.resume()
-  })
-
-const readerIterable = (stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> => ({
-  [Symbol.asyncIterator]: () => {
-    const reader = stream.getReader()
-    return {
-      next: async () => {
-        const r = await reader.read()
-        return r.done ? { done: true, value: undefined } : { done: false, value: r.value }
-      },
-      return: async () => {
-        await reader.cancel().catch(() => undefined)
-        return { done: true, value: undefined }
-      }
-    }
-  }
-})
+/** Feeds the body to `onChunk` (which may throw a RestError), failing with 413 past `limit` bytes. */
+const forEachChunk = (req: HttpServerRequest, limit: number, onChunk: (chunk: Uint8Array) => void | Promise<void>): Effect.Effect<void, RestError> =>
+  Effect.mapError(Body.forEachChunk(req, limit, onChunk, isRestError), (e) => (e instanceof RestError ? e : fromBody(e)))
 
 /** The whole body, at most `limit` bytes. */
-export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<Uint8Array, RestError> =>
-  Effect.gen(function* () {
-    if (!hasBody(req)) return new Uint8Array(0)
-    yield* checkUnread(req)
-    yield* checkLength(req, limit)
-    const chunks: Array<Uint8Array> = []
-    yield* forEachChunk(req, limit, (chunk) => {
-      chunks.push(chunk)
-    })
-    return Content.concat(chunks)
-  })
+export const readBytes = (req: HttpServerRequest, limit: number): Effect.Effect<Uint8Array, RestError> => Effect.mapError(Body.read(req, limit), fromBody)
 
 /**
  * Reads and drops the whole body (at most `limit` bytes). A handler with an effect that ignores
- * its body (the sync facade's GET creates a job) still acts only once the request is complete:
- * a body its client cuts off fails the request, which then changes nothing.
+ * its body (the sync facade's GET creates a job) still acts only once the request is complete.
  */
-export const discardBody = (req: HttpServerRequest, limit: number): Effect.Effect<void, RestError> =>
-  Effect.gen(function* () {
-    if (!hasBody(req)) return
-    yield* checkUnread(req)
-    yield* checkLength(req, limit)
-    yield* forEachChunk(req, limit, () => {})
-  })
-
-const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
-
-/** Decodes text in the charset of its media type; UTF-8 (the default) strictly. */
-export const decodeText = (bytes: Uint8Array, charset: string | undefined): Either.Either<string, string> => {
-  const cs = (charset ?? "utf-8").toLowerCase()
-  if (cs === "utf-8" || cs === "utf8") {
-    try {
-      return Either.right(utf8.decode(bytes))
-    } catch {
-      return Either.left("The text is not valid UTF-8.")
-    }
-  }
-  try {
-    return Either.right(new TextDecoder(cs, { fatal: true }).decode(bytes))
-  } catch {
-    return Either.left(`The text is not valid ${cs}, or ${cs} is not a character set this service knows.`)
-  }
-}
+export const discardBody = (req: HttpServerRequest, limit: number): Effect.Effect<void, RestError> => Effect.mapError(Body.discard(req, limit), fromBody)
 
 export interface FormBody {
   readonly params: Form.Pairs
@@ -336,8 +163,7 @@ const multipartError = (e: Multipasta.MultipartError, limit: number): RestError 
 
 const readMultipart = (req: HttpServerRequest, limit: number, spoolDirectory: string): Effect.Effect<FormBody, RestError, Scope.Scope> =>
   Effect.gen(function* () {
-    yield* checkUnread(req)
-    yield* checkLength(req, limit)
+    yield* check(req, limit)
     const params: Form.Pairs = []
     const uploads: Array<Upload> = []
     const pendingChunks: Array<{ spool: Promise<Spool>; chunk: Uint8Array | null }> = []
@@ -457,8 +283,7 @@ export const spoolBody = (
   spoolDirectory: string = tmpdir()
 ): Effect.Effect<Upload, RestError, Scope.Scope> =>
   Effect.gen(function* () {
-    yield* checkUnread(req)
-    yield* checkLength(req, limit)
+    yield* check(req, limit)
     const dir = yield* Effect.acquireRelease(
       Effect.tryPromise({
         try: () => mkdtemp(join(spoolDirectory, "uws-upload-")),
