@@ -61,7 +61,6 @@
  */
 import type { UwsService } from "@uws-kit/core/Uws"
 import { CrossSite, Edge, type Identity } from "@uws-kit/http"
-import { Deferred, Effect } from "effect"
 import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
 import { normalizePath } from "./internal/urls.js"
@@ -153,8 +152,7 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
   const jobs = normalizePath(options.jobsPath ?? (layout === "tap" ? "async" : "jobs"))
   const sync = normalizePath(options.syncPath ?? "sync")
   if (sync.length === jobs.length && sync.every((s, i) => jobs[i] === s)) throw new Error("jobsPath and syncPath must differ.")
-  const closing = Effect.runSync(Deferred.make<void>())
-  let closed = false
+  const shutdown = Edge.makeShutdown()
   const app = makeApp({
     service: options.service,
     base: normalizePath(options.basePath),
@@ -166,18 +164,10 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     title: options.title ?? options.service.worker.name,
     trustForwarded: options.trustForwarded ?? false,
     layout,
-    closing,
-    isClosed: () => closed,
+    closing: shutdown.closing,
+    isClosed: shutdown.isClosed,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
     spoolDirectory: options.spoolDirectory ?? tmpdir()
   })
-  return Edge.make(app, {
-    mount: options.basePath ?? "",
-    runtime: options.runtime,
-    context: options.context,
-    dispose: async () => {
-      closed = true
-      await Effect.runPromise(Deferred.succeed(closing, undefined))
-    }
-  })
+  return Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close })
 }

@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Deferred, Effect } from "effect"
+import type { Effect } from "effect"
 import { CrossSite, Edge, type Identity, type Xml } from "@uws-kit/http"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
@@ -109,8 +109,7 @@ export const defaultMaxEnvelopeBytes = 1024 * 1024
 export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
   const max = options.maxEnvelopeBytes ?? defaultMaxEnvelopeBytes
   if (!Number.isSafeInteger(max) || max < 1) throw new Error("maxEnvelopeBytes must be a whole number of bytes ≥ 1.")
-  let closed = false
-  const closing = Effect.runSync(Deferred.make<void>())
+  const shutdown = Edge.makeShutdown()
   const app: Edge.App = makeApp({
     service: options.service,
     basePath: options.basePath,
@@ -121,18 +120,10 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     publicUrl: options.publicUrl === undefined ? undefined : options.publicUrl.replace(/\/+$/, "") || options.publicUrl,
     trustForwarded: options.trustForwarded ?? false,
     resultUrl: options.resultUrl,
-    isClosed: () => closed,
-    closing,
+    isClosed: shutdown.isClosed,
+    closing: shutdown.closing,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
-  const edge = Edge.make(app, {
-    mount: options.basePath ?? "",
-    runtime: options.runtime,
-    context: options.context,
-    dispose: async () => {
-      closed = true
-      await Effect.runPromise(Deferred.succeed(closing, undefined))
-    }
-  })
+  const edge = Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close })
   return { ...edge, wsdl: Wsdl.make }
 }

@@ -24,7 +24,7 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
-import { Effect, type Layer, ManagedRuntime, Runtime, type Scope } from "effect"
+import { Deferred, Effect, type Layer, ManagedRuntime, Runtime, type Scope } from "effect"
 import * as HalfClose from "./HalfClose.js"
 import { contexts, type HostContext } from "./internal/hostContext.js"
 
@@ -102,6 +102,36 @@ export interface Edge {
   readonly layer: Layer.Layer<never, never, HttpLayerRouter.HttpRouter>
   /** Stops the binding (see the binding's own `dispose`); the host's runtime stays the host's. */
   readonly dispose: () => Promise<void>
+}
+
+/**
+ * A binding's closing: once `close` is called, `isClosed` answers true (new requests are refused)
+ * and `closing` completes (blocked waits end at once), so that a server holding it can close.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Shutdown {
+  readonly closing: Deferred.Deferred<void>
+  readonly isClosed: () => boolean
+  readonly close: () => Promise<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeShutdown = (): Shutdown => {
+  const closing = Effect.runSync(Deferred.make<void>())
+  let closed = false
+  return {
+    closing,
+    isClosed: () => closed,
+    close: async () => {
+      closed = true
+      await Effect.runPromise(Deferred.succeed(closing, undefined))
+    }
+  }
 }
 
 // Built once: the default runtime with the per-request span turned off.
