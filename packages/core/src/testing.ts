@@ -46,6 +46,32 @@ export const propertyRuns = (defaultRuns: number): number => {
 // Callers
 
 /**
+ * A stored job for tests that build records by hand (stores, machines, decisions): PENDING,
+ * version 0, nothing set; `fields` override any of it.
+ *
+ * @since 0.1.0
+ * @category fixtures
+ */
+export const testJob = (fields: Partial<Job> = {}): Job => ({
+  jobId: "j1",
+  runId: null,
+  ownerId: null,
+  quote: null,
+  creationTime: 0,
+  startTime: null,
+  endTime: null,
+  executionDuration: 0,
+  destruction: null,
+  parameters: [],
+  results: [],
+  errorSummary: null,
+  jobInfo: null,
+  phase: "PENDING",
+  version: 0,
+  ...fields
+})
+
+/**
  * The callers operations are drawn from: one anonymous caller and two users.
  *
  * @since 0.1.0

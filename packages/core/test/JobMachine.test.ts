@@ -7,25 +7,20 @@ import type { Job } from "@uws-kit/core/Job"
 import type { JobEvent, JobEventType } from "@uws-kit/core/JobEvent"
 import type { Phase as PhaseT } from "@uws-kit/core/Phase"
 import { propertyRuns } from "@uws-kit/core/testing"
+import { testJob } from "../src/testing.js"
 
-const job = (phase: PhaseT, overrides: Partial<Job> = {}): Job => ({
-  jobId: "j1",
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 1_000,
-  startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null,
-  endTime: null,
-  executionDuration: 60,
-  destruction: 100_000,
-  parameters: [{ name: "A", value: "1" }],
-  results: phase === "COMPLETED" ? [{ id: "r", size: 3 }] : [],
-  errorSummary: null,
-  jobInfo: null,
-  phase,
-  version: 7,
-  ...overrides
-})
+const job = (phase: PhaseT, overrides: Partial<Job> = {}): Job =>
+  testJob({
+    creationTime: 1_000,
+    startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null,
+    executionDuration: 60,
+    destruction: 100_000,
+    parameters: [{ name: "A", value: "1" }],
+    results: phase === "COMPLETED" ? [{ id: "r", size: 3 }] : [],
+    phase,
+    version: 7,
+    ...overrides
+  })
 
 const sample = (type: JobEventType, at = 5_000): JobEvent => {
   switch (type) {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import { QuoteMachine } from "@uws-kit/core"
 import type { QuoteEvent, QuoteEventType, QuoteState, QuoteStatus } from "@uws-kit/core/QuoteMachine"
 import { propertyRuns } from "@uws-kit/core/testing"
+import { testJob } from "../src/testing.js"
 
 const quote = (status: QuoteStatus, overrides: Partial<QuoteState> = {}): QuoteState => ({
   status,
@@ -102,23 +103,7 @@ describe("classify", () => {
   })
 })
 
-const jobOf = () => ({
-  jobId: "j1",
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 0,
-  startTime: null,
-  endTime: null,
-  executionDuration: 0,
-  destruction: null,
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase: "PENDING" as const,
-  version: 0
-})
+const jobOf = () => testJob()
 
 const anyEvent: fc.Arbitrary<QuoteEvent> = fc
   .tuple(fc.constantFrom(...QuoteMachine.eventTypes), fc.integer({ min: 0, max: 1e12 }))

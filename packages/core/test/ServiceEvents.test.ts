@@ -11,25 +11,18 @@ import type { Job } from "@uws-kit/core/Job"
 import type { JobEventType } from "@uws-kit/core/JobEvent"
 import type { Phase as PhaseT } from "@uws-kit/core/Phase"
 import { propertyRuns } from "@uws-kit/core/testing"
+import { testJob } from "../src/testing.js"
 
-const job = (phase: PhaseT, overrides: Partial<Job> = {}): Job => ({
-  jobId: "j1",
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 1_000,
-  startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null,
-  endTime: null,
-  executionDuration: 60,
-  destruction: 100_000,
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase,
-  version: 1,
-  ...overrides
-})
+const job = (phase: PhaseT, overrides: Partial<Job> = {}): Job =>
+  testJob({
+    creationTime: 1_000,
+    startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null,
+    executionDuration: 60,
+    destruction: 100_000,
+    phase,
+    version: 1,
+    ...overrides
+  })
 
 /** Where a sequence of events leads from a phase through the machine; null when one is refused. */
 const follow = (phase: PhaseT, events: ReadonlyArray<JobEventType>): PhaseT | "gone" | null => {

@@ -15,24 +15,10 @@ import { makeSchedule } from "../src/internal/deadlines.js"
 import { makeRuns } from "../src/internal/runs.js"
 import { makeTransact } from "../src/internal/transact.js"
 import { makeWaiters } from "../src/internal/waiters.js"
+import { testJob } from "../src/testing.js"
 
-const job = (phase: PhaseT, version: number): Job => ({
-  jobId: "j1",
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 1_000,
-  startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null,
-  endTime: null,
-  executionDuration: 60,
-  destruction: null,
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase,
-  version
-})
+const job = (phase: PhaseT, version: number): Job =>
+  testJob({ creationTime: 1_000, startTime: phase === "EXECUTING" || phase === "SUSPENDED" ? 2_000 : null, executionDuration: 60, phase, version })
 
 const noDeadlines = { destruction: null, execution: null }
 

@@ -9,24 +9,9 @@ import { Effect } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { freshList, makePgDatabase } from "./databases.js"
+import { testJob } from "@uws-kit/core/testing"
 
-const job = (jobId: string, version: number, phase: Job["phase"] = "PENDING"): Job => ({
-  jobId,
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 1_700_000_000_000,
-  startTime: null,
-  endTime: null,
-  executionDuration: 0,
-  destruction: null,
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase,
-  version
-})
+const job = (jobId: string, version: number, phase: Job["phase"] = "PENDING"): Job => testJob({ jobId, creationTime: 1_700_000_000_000, phase, version })
 const noDeadlines = { destruction: null, execution: null }
 
 describe("PostgreSQL batched writes", () => {
