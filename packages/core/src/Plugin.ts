@@ -141,8 +141,11 @@ export interface HostOptions {
 const lifecycle = (machine: typeof lifecycleMachine) => {
   let [snapshot] = initialTransition(machine)
   return {
-    send: (event: LifecycleEvent) => {
+    /** Whether the machine took the event (an event its state does not accept changes nothing). */
+    send: (event: LifecycleEvent): boolean => {
+      if (!snapshot.can(event)) return false
       ;[snapshot] = transition(machine, snapshot, event)
+      return true
     },
     state: () => snapshot.value as PluginState,
     failure: () => snapshot.context.failure
@@ -196,8 +199,10 @@ export const host = <P extends Lifecycle>(
       failure: life.failure,
       call,
       dispose: Effect.suspend(() => {
-        const wasReady = life.state() === "ready"
-        life.send({ type: "DISPOSE" })
+        const state = life.state()
+        const wasReady = state === "ready"
+        // A second dispose is refused by the lifecycle: said, not silently ignored.
+        if (!life.send({ type: "DISPOSE" })) return Effect.logWarning(`DISPOSE is not allowed in ${state} (plugin "${name}"): it is disposed already`)
         return wasReady && plugin.dispose !== undefined
           ? guard(() => plugin.dispose!(), { timeout }).pipe(Effect.ignore)
           : Effect.void

@@ -1,4 +1,4 @@
-import { Effect, Either } from "effect"
+import { Effect, Either, Logger } from "effect"
 import fc from "fast-check"
 import * as E from "fp-ts/Either"
 import { pipe } from "fp-ts/function"
@@ -81,8 +81,11 @@ describe("the plugin host", () => {
       Plugin.host("p", { dispose: () => ({ _tag: "Right", right: disposed++ }) as const, ping: () => ({ _tag: "Right", right: "pong" }) as const })
     )
     await Effect.runPromise(hosted.dispose)
-    await Effect.runPromise(hosted.dispose)
+    const logged: Array<string> = []
+    const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ logLevel, message }) => void logged.push(`${logLevel.label} ${String(message)}`)))
+    await Effect.runPromise(Effect.provide(hosted.dispose, capture))
     expect(disposed).toBe(1)
+    expect(logged).toEqual(['WARN DISPOSE is not allowed in disposed (plugin "p"): it is disposed already'])
     expect(hosted.state()).toBe("disposed")
     const r = await run(hosted.call("ping", (p) => p.ping()))
     expect(Either.isLeft(r) && r.left.reason).toBe("the plugin is disposed")
