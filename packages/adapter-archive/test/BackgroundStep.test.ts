@@ -6,7 +6,7 @@
 import { MemoryStorage } from "@uws-kit/adapter-archive"
 import type { SignatureUpgrader, StoragePlugin } from "@uws-kit/adapter-archive"
 import { afterEach, describe, expect, it } from "vitest"
-import { fixture, makeHarness, seedForm, type Harness, type HarnessOptions } from "./support/harness.js"
+import { corruptingStorage, fixture, makeHarness, seedForm, type Harness, type HarnessOptions } from "./support/harness.js"
 import { unzip } from "./support/unzip.js"
 
 const open: Array<Harness> = []
@@ -146,21 +146,7 @@ describe("a storage is never trusted to have kept what it acknowledged", () => {
   })
 
   it("a storage that keeps other bytes than it was given fails the container's step (read-back hashes)", async () => {
-    const inner = MemoryStorage.make()
-    const corrupting: StoragePlugin.StoragePlugin = {
-      ...inner,
-      stat: async (locator) => {
-        const s = (await inner.stat(locator)) as { _tag: "Right"; right: { size: number } | null }
-        return { _tag: "Right", right: s.right === null ? null : { size: s.right.size } }
-      },
-      save: (object) =>
-        inner.save({
-          ...object,
-          content: (async function* () {
-            for await (const c of object.content) yield c.map((b, i) => (i === 0 ? b ^ 0xff : b))
-          })()
-        })
-    }
+    const corrupting = corruptingStorage()
     const h = await makeHarness({ storages: [{ name: "corrupting", plugin: corrupting }] })
     open.push(h)
     const id = (await upload(h)).body.data

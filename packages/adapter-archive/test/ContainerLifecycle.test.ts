@@ -5,7 +5,7 @@
  * machine (so the seed API's answers do not change), for any record, written by the step or not.
  */
 import { Container as Containers, ContainerLifecycle as Lifecycle, MemoryStorage } from "@uws-kit/adapter-archive"
-import type { PostProcessor, StoragePlugin } from "@uws-kit/adapter-archive"
+import type { PostProcessor } from "@uws-kit/adapter-archive"
 import type { Job } from "@uws-kit/core"
 import { Phase } from "@uws-kit/core"
 import { propertyRuns } from "@uws-kit/core/testing"
@@ -13,7 +13,7 @@ import { Effect, Either } from "effect"
 import fc from "fast-check"
 import { getShortestPaths } from "xstate/graph"
 import { afterEach, describe, expect, it } from "vitest"
-import { makeHarness, seedForm, type Harness } from "./support/harness.js"
+import { corruptingStorage, makeHarness, seedForm, type Harness } from "./support/harness.js"
 
 type Stage = Lifecycle.Stage
 type EventType = Lifecycle.StageEventType
@@ -230,21 +230,7 @@ describe("the background step", () => {
   })
 
   it("post-processes a container whose verification failed, then leaves it failed", async () => {
-    const inner = MemoryStorage.make()
-    const corrupting: StoragePlugin.StoragePlugin = {
-      ...inner,
-      stat: async (locator) => {
-        const s = (await inner.stat(locator)) as { _tag: "Right"; right: { size: number } | null }
-        return { _tag: "Right", right: s.right === null ? null : { size: s.right.size } }
-      },
-      save: (object) =>
-        inner.save({
-          ...object,
-          content: (async function* () {
-            for await (const c of object.content) yield c.map((b, i) => (i === 0 ? b ^ 0xff : b))
-          })()
-        })
-    }
+    const corrupting = corruptingStorage()
     const h = await makeHarness({ storages: [{ name: "corrupting", plugin: corrupting }] })
     open.push(h)
     const id = (await h.json("POST", "/api/document/content", seedForm(), { "x-caller": "4" })).body.data as string

@@ -3,29 +3,14 @@ import { acceptedEvents } from "@uws-kit/core/JobMachine"
 import type { Phase } from "@uws-kit/core/Phase"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { testJob } from "@uws-kit/core/testing"
 import * as Html from "../src/Html.js"
 
 const LIST = "http://example.org/uws/echo/jobs"
 const jobUrl = (id: string) => `${LIST}/${encodeURIComponent(id)}`
 
-const job = (over: Partial<Job> = {}): Job => ({
-  jobId: "j1",
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: Date.UTC(2026, 10, 25, 20, 0, 0, 123),
-  startTime: null,
-  endTime: null,
-  executionDuration: 600,
-  destruction: Date.UTC(2026, 11, 2, 20, 0, 0, 0),
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase: "PENDING",
-  version: 0,
-  ...over
-})
+const job = (over: Partial<Job> = {}): Job =>
+  testJob({ creationTime: Date.UTC(2026, 10, 25, 20, 0, 0, 123), executionDuration: 600, destruction: Date.UTC(2026, 11, 2, 20, 0, 0, 0), ...over })
 
 const jobView = (j: Job): Html.JobView => ({
   title: "echo",

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Archive, ArchiveAdapter, Plugins } from "@uws-kit/adapter-archive"
+import { Archive, ArchiveAdapter, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
 import type { PostProcessor, StoragePlugin } from "@uws-kit/adapter-archive"
 import { Effect, Exit, Scope } from "effect"
 
@@ -117,3 +117,25 @@ export const isErrorEnvelope = (body: any, code?: string) =>
   (code === undefined || body.errorCode === code) &&
   typeof body.errorDescription === "string" &&
   body.errorDescription.length > 0
+
+/**
+ * A memory storage that keeps other bytes than it was given (the first byte of every chunk
+ * flipped) and reports sizes as if all were well: only a read-back hash can tell.
+ */
+export const corruptingStorage = (): StoragePlugin.StoragePlugin => {
+  const inner = MemoryStorage.make()
+  return {
+    ...inner,
+    stat: async (locator) => {
+      const s = (await inner.stat(locator)) as { _tag: "Right"; right: { size: number } | null }
+      return { _tag: "Right", right: s.right === null ? null : { size: s.right.size } }
+    },
+    save: (object) =>
+      inner.save({
+        ...object,
+        content: (async function* () {
+          for await (const c of object.content) yield c.map((b, i) => (i === 0 ? b ^ 0xff : b))
+        })()
+      })
+  }
+}
