@@ -10,42 +10,26 @@
  * (UWS_RUN_LOG), which is how "never twice at once" is checked. WAITs on the surviving instances
  * return for jobs the others change.
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, describe, expect, it } from "vitest"
+import { kill9, killAll, startDemoProcess } from "./support/demoProcess.js"
 import { makePgDatabase } from "../packages/store-sql/test/databases.js"
 
-const script = fileURLToPath(new URL("../examples/server.ts", import.meta.url))
-const children = new Set<ChildProcess>()
 const cleanups: Array<() => Promise<void>> = []
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL")
+  killAll()
   for (const f of cleanups.reverse()) await f().catch(() => undefined)
 })
 
-const startInstance = (name: string, databaseUrl: string, dataDir: string, runLog: string) =>
-  new Promise<{ readonly name: string; readonly url: string; readonly child: ChildProcess }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", script], {
-      env: {
-        ...process.env, PORT: "0", HOST: "127.0.0.1", DATABASE_URL: databaseUrl, UWS_INSTANCE: name,
-        UWS_DATA_DIR: path.join(dataDir, name), UWS_RUN_LOG: runLog, UWS_LEASE_MS: "2000"
-      },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    children.add(child)
-    let out = ""
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d
-      const url = /listening on (http:\/\/\S+?)\/\n/.exec(out)?.[1]
-      if (url !== undefined && out.includes("Stop with Ctrl-C.")) resolve({ name, url, child })
-    })
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d))
-    child.on("error", reject)
-    child.on("close", (code) => reject(new Error(`${name} exited (${code}) before listening:\n${out}`)))
-  })
+const startInstance = async (name: string, databaseUrl: string, dataDir: string, runLog: string) => ({
+  name,
+  ...(await startDemoProcess(
+    { DATABASE_URL: databaseUrl, UWS_INSTANCE: name, UWS_DATA_DIR: path.join(dataDir, name), UWS_RUN_LOG: runLog, UWS_LEASE_MS: "2000" },
+    name
+  ))
+})
 
 const phaseOf = async (jobUrl: string) => (await (await fetch(`${jobUrl}/phase`)).text()).trim()
 const FINAL = ["COMPLETED", "ERROR", "ABORTED", "ARCHIVED"]
@@ -115,12 +99,8 @@ describe("three instances on one PostgreSQL database", () => {
       const running = runs.find((r) => r.end === undefined && r.instance !== "three")
       if (running !== undefined) {
         victim = instances.find((i) => i.name === running.instance)!
-        await new Promise<void>((resolve) => {
-          victim!.child.once("exit", () => resolve())
-          killedAt = Date.now()
-          victim!.child.kill("SIGKILL")
-          children.delete(victim!.child)
-        })
+        killedAt = Date.now()
+        await kill9(victim.child)
       } else await new Promise((r) => setTimeout(r, 20))
     }
     const survivors = instances.filter((i) => i !== victim)
@@ -184,7 +164,6 @@ describe("three instances on one PostgreSQL database", () => {
         i.child.once("exit", () => resolve())
         i.child.kill("SIGTERM")
       })
-      children.delete(i.child)
     }
   }, 180_000)
 })

@@ -4,7 +4,6 @@
  * close anything), and started again on the same folder. Everything is compared through the HTTP
  * APIs: every job, every result byte, every archived document byte, the archive's search.
  */
-import { spawn, type ChildProcess } from "node:child_process"
 import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -12,42 +11,18 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Client } from "@uws-kit/client"
 import { afterAll, describe, expect, it } from "vitest"
+import { kill9, killAll, startDemoProcess } from "./support/demoProcess.js"
 
-const script = fileURLToPath(new URL("../examples/server.ts", import.meta.url))
 const fixture = (name: string) => readFileSync(fileURLToPath(new URL(`./fixtures/archive/${name}`, import.meta.url)))
 
-const children = new Set<ChildProcess>()
 const dirs: Array<string> = []
 afterAll(async () => {
-  for (const c of children) c.kill("SIGKILL")
+  killAll()
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true })
 })
 
-/** Starts `npm start`'s script on a free port with this data folder; answers its URL. */
-const startDemo = (dataDir: string) =>
-  new Promise<{ readonly url: string; readonly child: ChildProcess }>((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", script], {
-      env: { ...process.env, PORT: "0", HOST: "127.0.0.1", UWS_DATA_DIR: dataDir, DATABASE_URL: "" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    children.add(child)
-    let out = ""
-    child.stdout!.setEncoding("utf8").on("data", (d: string) => {
-      out += d
-      const url = /listening on (http:\/\/\S+?)\/\n/.exec(out)?.[1]
-      if (url !== undefined && out.includes("Stop with Ctrl-C.")) resolve({ url, child })
-    })
-    child.stderr!.setEncoding("utf8").on("data", (d: string) => (out += d))
-    child.on("error", reject)
-    child.on("close", (code) => reject(new Error(`the demo exited (${code}) before listening:\n${out}`)))
-  })
-
-const kill9 = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.once("exit", () => resolve())
-    child.kill("SIGKILL")
-    children.delete(child)
-  })
+/** Starts `npm start`'s script on a free port with this data folder, on its embedded store. */
+const startDemo = (dataDir: string) => startDemoProcess({ UWS_DATA_DIR: dataDir, DATABASE_URL: "" })
 
 const upload = async (url: string, name: string) => {
   const form = new FormData()

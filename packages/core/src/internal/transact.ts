@@ -121,14 +121,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     return pending ?? Effect.void
   }
 
-  const transact = (
-    caller: Caller,
-    jobId: string,
-    eventType: JobEventType,
-    makeEvent: MakeEvent,
-    known?: Job,
-    amend?: Amend
-  ): Effect.Effect<JobMachine.Decision, UwsError> => {
+  const transact: Transact["transact"] = (caller, jobId, eventType, makeEvent, known, amend) => {
     const attempt = (loaded: Effect.Effect<Job, UwsError>): Effect.Effect<JobMachine.Decision, UwsError> => Effect.flatMap(loaded, (job) =>
       JobMachine.targetOf(job.phase, eventType) === undefined
         ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
