@@ -136,9 +136,8 @@ const bench: Benchmark = async () => {
   const fast = transitionsPerSecond(JobMachine.decide, 2_000_000)
   const xstate = transitionsPerSecond(JobMachine.decideWithXState, 40_000)
   figures.push(
-    { name: "pure transitions (derived table)", value: fast, unit: "/s", target: "≥ 200,000/s" },
-    { name: "pure transitions (xstate transition(), baseline)", value: xstate, unit: "/s" },
-    { name: "ratio table / xstate", value: fast / xstate, unit: "×" }
+    { name: "pure transitions (derived table)", value: fast, unit: "/s", target: "≥ 200,000/s", baseline: "pure transitions (xstate transition(), baseline)" },
+    { name: "pure transitions (xstate transition(), baseline)", value: xstate, unit: "/s" }
   )
 
   // 2. Lifecycles in-process with a no-op application.
@@ -149,9 +148,8 @@ const bench: Benchmark = async () => {
   const lifecycleMs = await run(lifecycles(n, measured), measured)
   const baselineMs = await storeWrites(n)
   figures.push(
-    { name: "create→run→complete lifecycles (no-op app)", value: perSecond(n, lifecycleMs), unit: "/s", target: "≥ 20,000/s" },
-    { name: "same writes straight to the store (baseline)", value: perSecond(n, baselineMs), unit: "/s" },
-    { name: "ratio lifecycle / bare store writes", value: baselineMs / lifecycleMs, unit: "×" }
+    { name: "create→run→complete lifecycles (no-op app)", value: perSecond(n, lifecycleMs), unit: "/s", target: "≥ 20,000/s", baseline: "same writes straight to the store (baseline)" },
+    { name: "same writes straight to the store (baseline)", value: perSecond(n, baselineMs), unit: "/s" }
   )
 
   // 3 and 4. A million finished jobs: heap per job, then listings from the indexes against a
