@@ -19,6 +19,10 @@
  * `UWS_MAX_CONNECTIONS_PER_IP` connections (default 64); more are closed at once. The server
  * holds at most `UWS_MAX_CONNECTIONS` in all (default 4096).
  *
+ * Each application keeps at most 10,000 jobs and 100 active jobs per client address (the core's
+ * `Policy.defaults`); `UWS_MAX_STORED_JOBS` and `UWS_MAX_ACTIVE_JOBS_PER_OWNER` change them (a
+ * whole number, or `none` for no limit), e.g. for the HTTP benchmark (bench/http.bench.ts).
+ *
  * URLs in answers (Location, job links, WSDL address) come from the request's own Host; behind a
  * proxy that sets `X-Forwarded-*`/`Forwarded`, `UWS_TRUST_FORWARDED=1` makes every adapter
  * believe them (off by default: a direct client could forge them and change the links).
@@ -33,6 +37,7 @@ import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
 import { appendFileSync } from "node:fs"
 import { Uws, Worker } from "@uws-kit/core"
+import type { Policy } from "@uws-kit/core"
 import { BrowserPages } from "@uws-kit/http"
 import { Effect } from "effect"
 import { SqlDatabase } from "@uws-kit/store-sql"
@@ -70,6 +75,30 @@ export interface DemoOptions {
   readonly runLog?: string
   /** Believe `X-Forwarded-*`/`Forwarded` (behind a proxy); default `UWS_TRUST_FORWARDED`, else off. */
   readonly trustForwarded?: boolean
+  /** Each application's job quotas (default `quotasFromEnv()`, else the core's `Policy.defaults`). */
+  readonly quotas?: Quotas
+}
+
+/** The job quotas the demo lets its operator change (`null` = no limit). */
+export type Quotas = Partial<Pick<Policy.Policy, "maxStoredJobs" | "maxActiveJobsPerOwner">>
+
+const QUOTA_ENV: Readonly<Record<keyof Quotas, string>> = {
+  maxStoredJobs: "UWS_MAX_STORED_JOBS",
+  maxActiveJobsPerOwner: "UWS_MAX_ACTIVE_JOBS_PER_OWNER"
+}
+
+/** The quotas from the environment: a whole number ≥ 0, or `none`; throws on anything else. */
+export const quotasFromEnv = (env: NodeJS.ProcessEnv = process.env): Quotas => {
+  const out: { -readonly [K in keyof Quotas]: Quotas[K] } = {}
+  for (const [key, name] of Object.entries(QUOTA_ENV) as Array<[keyof Quotas, string]>) {
+    const text = env[name]?.trim()
+    if (text === undefined || text === "") continue
+    const n = Number(text)
+    if (text === "none") out[key] = null
+    else if (/^\d+$/.test(text) && Number.isSafeInteger(n)) out[key] = n
+    else throw new Error(`${name} must be a whole number ≥ 0 or none, not "${env[name]}".`)
+  }
+  return out
 }
 
 /** The limits the demo applies when neither an option nor an environment variable says. */
@@ -205,9 +234,10 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   }
   const logged = (worker: Worker.Worker): Worker.Worker =>
     options.runLog === undefined ? worker : withRunLog(worker, options.runLog, instance)
+  const quotas = { ...quotasFromEnv(), ...options.quotas }
   const started = await Promise.all([
-    Uws.start({ worker: logged(echo), ...shared("echo") }),
-    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600 }, ...shared("sleep") })
+    Uws.start({ worker: logged(echo), policy: quotas, ...shared("echo") }),
+    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...quotas }, ...shared("sleep") })
   ])
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }

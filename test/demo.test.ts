@@ -11,7 +11,7 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { Client } from "@uws-kit/client"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { startDemo, trustForwardedFromEnv, type Demo } from "../examples/server.js"
+import { quotasFromEnv, startDemo, trustForwardedFromEnv, type Demo } from "../examples/server.js"
 
 let demo: Demo
 const get = (path: string, init?: RequestInit) => fetch(`${demo.url}${path}`, { redirect: "manual", ...init })
@@ -182,6 +182,31 @@ describe("forwarded headers (UWS_TRUST_FORWARDED)", () => {
     expect(trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "0" })).toBe(false)
     expect(trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "1" })).toBe(true)
     expect(() => trustForwardedFromEnv({ UWS_TRUST_FORWARDED: "yes" })).toThrow(/UWS_TRUST_FORWARDED must be 1 .* not "yes"/)
+  })
+})
+
+describe("job quotas", () => {
+  it("keeps the core's defaults unless the environment names a whole number or none", () => {
+    expect(quotasFromEnv({})).toEqual({})
+    expect(quotasFromEnv({ UWS_MAX_STORED_JOBS: "20000", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" })).toEqual({ maxStoredJobs: 20_000, maxActiveJobsPerOwner: null })
+    for (const bad of ["-1", "1.5", "lots", "None"]) {
+      expect(() => quotasFromEnv({ UWS_MAX_ACTIVE_JOBS_PER_OWNER: bad })).toThrow(/UWS_MAX_ACTIVE_JOBS_PER_OWNER must be a whole number ≥ 0 or none/)
+    }
+  })
+
+  it("applies a configured quota to each application's job list", async () => {
+    const own = await startDemo({ port: 0, host: "127.0.0.1", quotas: { maxActiveJobsPerOwner: 1 } })
+    try {
+      for (const app of ["echo", "sleep"]) {
+        const post = () => fetch(`${own.url}/uws/${app}/jobs`, { method: "POST", body: new URLSearchParams({ SECONDS: "1" }), redirect: "manual" })
+        expect((await post()).status).toBe(303)
+        const refused = await post()
+        expect(refused.status).toBe(403)
+        expect(await refused.text()).toMatch(/active|quota/i)
+      }
+    } finally {
+      await own.close()
+    }
   })
 })
 
