@@ -1,0 +1,398 @@
+/**
+ * The demo end to end over loopback (issue 12's table): the demo runs as `npm start` runs it
+ * (`node --conditions=@uws-kit/source --import tsx examples/server.ts`, a fresh temporary
+ * UWS_DATA_DIR, so the SQLite store) in a process of its own on a free port, with its job quotas
+ * lifted (`UWS_MAX_STORED_JOBS=none`, `UWS_MAX_ACTIVE_JOBS_PER_OWNER=none`: the rows store 20,000
+ * jobs and create from one address), `--expose-gc` and bench/support/gc-hook.ts (a collection
+ * on SIGUSR2, for the memory row). The baselines are bare `node:http` servers in processes of
+ * their own (bench/support/raw-server.ts) and `dd`; the load comes from outside: `wrk -t2 -c16`
+ * (Debian's /usr/bin/wrk), or, when wrk is missing, a Node load generator in another process
+ * (bench/support/load-generator.ts; the title says which ran). Each repeat starts fresh processes.
+ *
+ *     npm run bench -- http
+ *     UWS_BENCH_HTTP_ROWS=get,create UWS_BENCH_REPEATS=1 npm run bench -- http
+ *
+ * Knobs: `UWS_BENCH_HTTP_ROWS` (get, create, lifecycle, wake, memory, archive; default all),
+ * `UWS_BENCH_HTTP_SECONDS` (each wrk run, 5), `UWS_BENCH_HTTP_LIFECYCLES` (200),
+ * `UWS_BENCH_HTTP_WAKES` (50), `UWS_BENCH_HTTP_JOBS` (20,000), `UWS_BENCH_HTTP_ARCHIVE_MIB` (200).
+ */
+import { spawnSync } from "node:child_process"
+import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs"
+import { Agent } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Readable } from "node:stream"
+import { randomBytes } from "node:crypto"
+import { download, drive, loadGenerator, send, sleep, startDemo, startRaw, type DemoProcess } from "./support/processes.js"
+import { median, type Benchmark, type Figure } from "./report.js"
+
+const env = (name: string, fallback: number) => {
+  const n = Number(process.env[name] ?? fallback)
+  if (!(n > 0)) throw new Error(`${name} must be a positive number`)
+  return n
+}
+const SECONDS = env("UWS_BENCH_HTTP_SECONDS", 5)
+const LIFECYCLES = env("UWS_BENCH_HTTP_LIFECYCLES", 200)
+const WAKES = env("UWS_BENCH_HTTP_WAKES", 50)
+const JOBS = env("UWS_BENCH_HTTP_JOBS", 20_000)
+const ARCHIVE_MIB = env("UWS_BENCH_HTTP_ARCHIVE_MIB", 200)
+const ROWS = new Set((process.env["UWS_BENCH_HTTP_ROWS"] ?? "get,create,lifecycle,wake,memory,archive").split(",").map((r) => r.trim()))
+const CONCURRENCY = 16
+const MiB = 1024 * 1024
+const noQuotas = { UWS_MAX_STORED_JOBS: "none", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" }
+const form = "A=1&B=2"
+
+const ok = (status: number, expected: number, what: string, body = "") => {
+  if (status !== expected) throw new Error(`${what} answered ${status}, not ${expected}: ${body.slice(0, 300)}`)
+}
+
+const phaseOf = (xml: string) => /<uws:phase>([A-Z]+)<\/uws:phase>/.exec(xml)?.[1]
+
+/** A folder of this process's own for the demo's data, the scripts and the archive's files. */
+const scratch = mkdtempSync(join(tmpdir(), "uws-bench-http-"))
+process.on("exit", () => rmSync(scratch, { recursive: true, force: true }))
+let files = 0
+const scratchFile = (text: string) => {
+  const file = join(scratch, `f${files++}`)
+  writeFileSync(file, text)
+  return file
+}
+
+/** `size` random bytes in a file (once per process), the first byte 0x30 (a DER signature starts so). */
+const randomFile = (() => {
+  const made = new Map<number, string>()
+  return (size: number) => {
+    let file = made.get(size)
+    if (file === undefined) {
+      file = join(scratch, `random-${size}`)
+      const fd = openSync(file, "w")
+      for (let at = 0; at < size; at += MiB) {
+        const chunk = randomBytes(Math.min(MiB, size - at))
+        if (at === 0) chunk[0] = 0x30
+        writeSync(fd, chunk)
+      }
+      closeSync(fd)
+      made.set(size, file)
+    }
+    return file
+  }
+})()
+
+/** Progress on stderr: a row under load can take minutes. */
+const note = (what: string) => process.stderr.write(`  http: ${what}\n`)
+
+const clientAgent = () => new Agent({ keepAlive: true, maxSockets: 1 })
+
+// Rows ----------------------------------------------------------------------------------------
+
+/** GET one job's XML and POST creations under wrk against the demo and the raw server. */
+const loadRows = async (demo: DemoProcess, raw: string, rows: Set<string>) => {
+  const figures: Array<Figure> = []
+  const agent = clientAgent()
+  if (rows.has("get")) {
+    note("GET one job's XML")
+    const created = await send(agent, "POST", `${demo.url}/uws/echo/jobs`, form)
+    ok(created.status, 303, "creating the job to read")
+    const job = created.location!
+    const spec = (url: string) => ({ url, method: "GET" as const, concurrency: CONCURRENCY, seconds: SECONDS, headers: { accept: "application/xml" } })
+    await drive({ ...spec(job), seconds: 1 }, scratchFile) // warm-up
+    await drive({ ...spec(raw), seconds: 1 }, scratchFile)
+    const got = await drive(spec(job), scratchFile)
+    const base = await drive(spec(raw), scratchFile)
+    figures.push(
+      { name: "GET one job's XML", value: Math.round(got.rate), unit: "req/s", target: "ratio ≥ 0.3", baseline: "node:http fixed 600 B (GET)" },
+      { name: "node:http fixed 600 B (GET)", value: Math.round(base.rate), unit: "req/s" },
+      { name: "GET one job's XML: failed answers", value: got.failed, unit: `of ${got.requests}` }
+    )
+  }
+  if (rows.has("create")) {
+    note("creations")
+    const spec = (url: string) => ({ url, method: "POST" as const, concurrency: CONCURRENCY, seconds: SECONDS, body: form, headers: { "content-type": "application/x-www-form-urlencoded" } })
+    await drive({ ...spec(`${demo.url}/uws/echo/jobs`), seconds: 1 }, scratchFile) // warm-up
+    const made = await drive(spec(`${demo.url}/uws/echo/jobs`), scratchFile)
+    const base = await drive(spec(raw), scratchFile)
+    figures.push(
+      { name: "job creations (POST, 2 parameters)", value: Math.round(made.rate), unit: "/s", target: "≥ 5,000/s", baseline: "node:http fixed 600 B (POST)" },
+      { name: "node:http fixed 600 B (POST)", value: Math.round(base.rate), unit: "req/s" },
+      { name: "job creations: failed answers", value: made.failed, unit: `of ${made.requests}` }
+    )
+  }
+  agent.destroy()
+  return figures
+}
+
+/** Create, PHASE=RUN, WAIT until COMPLETED, GET the result, DELETE: ms, and the requests it took. */
+const lifecycle = async (agent: Agent, url: string) => {
+  const start = performance.now()
+  const created = await send(agent, "POST", `${url}/uws/echo/jobs`, form)
+  ok(created.status, 303, "create")
+  const job = created.location!
+  ok((await send(agent, "POST", `${job}/phase`, "PHASE=RUN")).status, 303, "PHASE=RUN")
+  let requests = 2
+  for (;;) {
+    const got = await send(agent, "GET", `${job}?WAIT=30`)
+    requests++
+    ok(got.status, 200, "WAIT")
+    const phase = phaseOf(got.body)
+    if (phase === "COMPLETED") break
+    if (phase !== "QUEUED" && phase !== "EXECUTING") throw new Error(`the echo job ended ${phase}`)
+  }
+  const result = await send(agent, "GET", `${job}/results/result`)
+  ok(result.status, 200, "GET result", result.body)
+  ok((await send(agent, "DELETE", job)).status, 303, "DELETE")
+  return { ms: performance.now() - start, requests: requests + 2 }
+}
+
+/** The same number of sequential requests to the raw server (POST, POST, GETs, DELETE). */
+const rawLifecycle = async (agent: Agent, raw: string, requests: number) => {
+  const start = performance.now()
+  for (let i = 0; i < requests; i++) {
+    const method = i < 2 ? "POST" : i === requests - 1 ? "DELETE" : "GET"
+    ok((await send(agent, method, raw, method === "POST" ? form : undefined)).status, 200, "raw")
+  }
+  return performance.now() - start
+}
+
+const lifecycleRows = async (demo: DemoProcess, raw: string) => {
+  note("lifecycles")
+  const agent = clientAgent()
+  for (let i = 0; i < 20; i++) await lifecycle(agent, demo.url)
+  const ms: Array<number> = []
+  const rawMs: Array<number> = []
+  const counts: Array<number> = []
+  for (let i = 0; i < LIFECYCLES; i++) {
+    const l = await lifecycle(agent, demo.url)
+    ms.push(l.ms)
+    counts.push(l.requests)
+    rawMs.push(await rawLifecycle(agent, raw, l.requests))
+  }
+  agent.destroy()
+  return [
+    { name: `full lifecycle over HTTP, median of ${LIFECYCLES} (create, RUN, WAIT, result, DELETE)`, value: median(ms), unit: "ms", target: "≤ 3 ms", baseline: "the same number of requests to node:http, median" },
+    { name: "the same number of requests to node:http, median", value: median(rawMs), unit: "ms" },
+    { name: "requests per lifecycle, median", value: median(counts), unit: "" }
+  ]
+}
+
+/**
+ * A client blocked in `?WAIT=30&PHASE=EXECUTING` on an executing `sleep` job; another client
+ * ABORTs it. Time from sending the ABORT, and from the ABORT's answer, to the WAIT's answer.
+ */
+const wakeRows = async (demo: DemoProcess, raw: string) => {
+  note("WAIT wake after ABORT")
+  const waiter = clientAgent()
+  const changer = clientAgent()
+  const fromSent: Array<number> = []
+  const fromAnswer: Array<number> = []
+  const rtt: Array<number> = []
+  for (let i = 0; i < WAKES + 5; i++) {
+    const created = await send(changer, "POST", `${demo.url}/uws/sleep/jobs`, "SECONDS=30&PHASE=RUN")
+    ok(created.status, 303, "create sleep")
+    const job = created.location!
+    for (let phase = "QUEUED"; phase !== "EXECUTING"; ) {
+      const got = await send(changer, "GET", `${job}?WAIT=5&PHASE=QUEUED`)
+      phase = phaseOf(got.body) ?? "?"
+      if (phase !== "QUEUED" && phase !== "EXECUTING") throw new Error(`the sleep job is ${phase}`)
+    }
+    const woken = send(waiter, "GET", `${job}?WAIT=30&PHASE=EXECUTING`)
+    await sleep(20) // the WAIT reaches the demo and blocks
+    const sent = performance.now()
+    const aborted = await send(changer, "POST", `${job}/phase`, "PHASE=ABORT")
+    ok(aborted.status, 303, "ABORT")
+    const answer = await woken
+    if (phaseOf(answer.body) !== "ABORTED") throw new Error(`the WAIT answered ${phaseOf(answer.body)}, not ABORTED`)
+    ok((await send(changer, "DELETE", job)).status, 303, "DELETE")
+    const start = performance.now()
+    ok((await send(changer, "GET", raw)).status, 200, "raw")
+    if (i < 5) continue // warm-up
+    fromSent.push(answer.at - sent)
+    fromAnswer.push(answer.at - aborted.at)
+    rtt.push(performance.now() - start)
+  }
+  waiter.destroy()
+  changer.destroy()
+  return [
+    { name: `WAIT wake after ABORT, from ABORT sent, median of ${WAKES}`, value: median(fromSent), unit: "ms", target: "≤ 1 ms", baseline: "one request to node:http, median" },
+    { name: "WAIT wake after ABORT, from the ABORT's answer, median", value: median(fromAnswer), unit: "ms" },
+    { name: "one request to node:http, median", value: median(rtt), unit: "ms" }
+  ]
+}
+
+/** Bytes of the demo's SQLite files (its job store's on-disk size). */
+const sqliteBytes = (dataDir: string) =>
+  readdirSync(dataDir)
+    .filter((f) => f.startsWith("uws.sqlite"))
+    .reduce((n, f) => n + statSync(join(dataDir, f)).size, 0)
+
+/**
+ * RSS per stored job: echo jobs with 2 parameters, run to COMPLETED (one small result each),
+ * created over HTTP at concurrency 16; RSS (VmRSS) on a collected heap at JOBS/4 and JOBS
+ * stored jobs, the slope between them. A fresh demo.
+ */
+const memoryRows = async () => {
+  const dataDir = join(scratch, `memory-${files++}`)
+  const demo = await startDemo(dataDir, noQuotas)
+  try {
+    const agents = Array.from({ length: CONCURRENCY }, clientAgent)
+    let made = 0
+    const fill = async (total: number) => {
+      await Promise.all(
+        agents.map(async (agent) => {
+          while (made < total) {
+            made++
+            ok((await send(agent, "POST", `${demo.url}/uws/echo/jobs`, `${form}&PHASE=RUN`)).status, 303, "create")
+          }
+        })
+      )
+      // Until every job has run: none QUEUED or EXECUTING.
+      for (;;) {
+        const list = await send(agents[0]!, "GET", `${demo.url}/uws/echo/jobs?PHASE=QUEUED&PHASE=EXECUTING`)
+        if (!list.body.includes("<uws:jobref")) break
+        await sleep(100)
+      }
+      await sleep(1000) // settle: the store's background work, timers
+      return { ...(await demo.memory()), disk: sqliteBytes(dataDir) }
+    }
+    note("memory: warm-up")
+    await fill(500) // warm-up: code compiled, caches at size
+    const n1 = Math.round(JOBS / 4)
+    note(`memory: filling to ${n1}`)
+    const a = await fill(n1)
+    note(`memory: filling to ${JOBS}`)
+    const b = await fill(JOBS)
+    for (const agent of agents) agent.destroy()
+    const per = (k: "rss" | "heapUsed" | "disk") => (b[k] - a[k]) / (JOBS - n1)
+    const span = `${n1.toLocaleString("en-US")} → ${JOBS.toLocaleString("en-US")} jobs`
+    return [
+      { name: `RSS per stored job over HTTP (slope ${span})`, value: Math.round(per("rss")), unit: "B", target: "≤ 2,048 B", baseline: "SQLite file bytes per stored job (slope)" },
+      { name: "V8 heap per stored job (slope, collected heap)", value: Math.round(per("heapUsed")), unit: "B" },
+      { name: "SQLite file bytes per stored job (slope)", value: Math.round(per("disk")), unit: "B" },
+      { name: `demo RSS at ${JOBS.toLocaleString("en-US")} jobs`, value: Math.round(b.rss / MiB), unit: "MiB" }
+    ]
+  } finally {
+    await demo.stop()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+const boundary = "uws-bench-boundary-7d1f"
+/** A multipart body of the archive's upload: fields, then files as `Content` or `Signs` parts. */
+const multipart = (fields: Readonly<Record<string, string>>, parts: ReadonlyArray<{ readonly field: string; readonly file: string; readonly name: string }>) => {
+  const head = Object.entries(fields)
+    .map(([k, v]) => `--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`)
+    .join("")
+  const partHead = (p: (typeof parts)[number]) =>
+    `--${boundary}\r\nContent-Disposition: form-data; name="${p.field}"; filename="${p.name}"\r\nContent-Type: application/octet-stream\r\n\r\n`
+  const tail = `--${boundary}--\r\n`
+  const length =
+    Buffer.byteLength(head) + parts.reduce((n, p) => n + Buffer.byteLength(partHead(p)) + statSync(p.file).size + 2, 0) + Buffer.byteLength(tail)
+  const stream = () =>
+    Readable.from(
+      (async function* () {
+        yield Buffer.from(head)
+        for (const p of parts) {
+          yield Buffer.from(partHead(p))
+          for await (const chunk of createReadStream(p.file, { highWaterMark: MiB })) yield chunk as Buffer
+          yield Buffer.from("\r\n")
+        }
+        yield Buffer.from(tail)
+      })()
+    )
+  return { stream, length, headers: { "content-type": `multipart/form-data; boundary=${boundary}` } }
+}
+
+const ddSeconds = (source: string, target: string) => {
+  const start = performance.now()
+  const r = spawnSync("dd", [`if=${source}`, `of=${target}`, "bs=1M", "conv=fsync"], { encoding: "utf8" })
+  if (r.status !== 0) throw new Error(`dd failed: ${r.stderr}`)
+  return (performance.now() - start) / 1000
+}
+
+/**
+ * Upload of ARCHIVE_MIB as a container's document (multipart, as the seed's curl sends it)
+ * against the same body into a raw sink (write, fsync) and `dd conv=fsync` of the file; download
+ * of ARCHIVE_MIB of signatures (`GET /document/{id}/sign`, the API's one download: the document
+ * itself has none) against a raw server streaming a file of that size.
+ */
+const archiveRows = async (demo: DemoProcess) => {
+  note("archive: upload")
+  const size = ARCHIVE_MIB * MiB
+  const source = randomFile(size)
+  const agent = clientAgent()
+  const fields = { ContainerName: "bench", StorageId: "4", SaveType: "Permanent" }
+  const sink = await startRaw("sink", join(scratch, "sink"))
+  const serve = await startRaw("file", source)
+  try {
+    const upload = multipart(fields, [{ field: "Content", file: source, name: "document.bin" }])
+    let start = performance.now()
+    const up = await send(agent, "POST", `${demo.url}/api/document/content`, upload, upload.headers)
+    const upS = (performance.now() - start) / 1000
+    ok(up.status, 200, "archive upload", up.body)
+    start = performance.now()
+    ok((await send(agent, "POST", sink.url, upload, upload.headers)).status, 200, "raw sink")
+    const sinkS = (performance.now() - start) / 1000
+    const ddS = ddSeconds(source, join(scratch, "dd"))
+    rmSync(join(scratch, "dd"), { force: true })
+    rmSync(join(scratch, "sink"), { force: true })
+    // Permanent containers are not deleted through the API: the demo's data folder goes at the end.
+
+    note("archive: download")
+    // Signatures of at most 16 MiB each (the API's limit), ARCHIVE_MIB in all.
+    const count = Math.ceil(size / (15 * MiB))
+    const sig = randomFile(Math.floor(size / count))
+    const signed = multipart(fields, [
+      { field: "Content", file: randomFile(MiB), name: "document.bin" },
+      ...Array.from({ length: count }, (_, i) => ({ field: "Signs", file: sig, name: `s${i}.sig` }))
+    ])
+    const made = await send(agent, "POST", `${demo.url}/api/document/content`, signed, signed.headers)
+    ok(made.status, 200, "archive upload of signatures", made.body)
+    const signedId = (JSON.parse(made.body) as { data: string }).data
+    start = performance.now()
+    const got = await download(agent, `${demo.url}/api/document/${signedId}/sign`)
+    const downS = (performance.now() - start) / 1000
+    ok(got.status, 200, "signatures download")
+    start = performance.now()
+    const rawGot = await download(agent, serve.url)
+    const rawDownS = ((performance.now() - start) / 1000) * (got.bytes / rawGot.bytes)
+    const mib = `${ARCHIVE_MIB} MiB`
+    return [
+      { name: `archive upload of ${mib} (multipart POST /api/document/content)`, value: upS, unit: "s", target: "ratio ≤ 1.5", baseline: "raw node:http sink of the same body (write, fsync)" },
+      { name: "raw node:http sink of the same body (write, fsync)", value: sinkS, unit: "s", baseline: `dd bs=1M conv=fsync of the ${mib}` },
+      { name: `dd bs=1M conv=fsync of the ${mib}`, value: ddS, unit: "s" },
+      { name: `archive upload of ${mib}, against dd`, value: upS, unit: "s", baseline: `dd bs=1M conv=fsync of the ${mib}` },
+      { name: `archive download of ${(got.bytes / MiB).toFixed(0)} MiB (GET /document/{id}/sign, ${count} signatures)`, value: downS, unit: "s", target: "ratio ≤ 1.3", baseline: "raw node:http streaming a file of that size" },
+      { name: "raw node:http streaming a file of that size", value: rawDownS, unit: "s" }
+    ]
+  } finally {
+    agent.destroy()
+    await sink.stop()
+    await serve.stop()
+  }
+}
+
+const bench: Benchmark = async () => {
+  const figures: Array<Figure> = []
+  const shared = ["get", "create", "lifecycle", "wake", "archive"].some((r) => ROWS.has(r))
+  if (shared) {
+    const dataDir = join(scratch, `demo-${files++}`)
+    const demo = await startDemo(dataDir, noQuotas)
+    const raw = await startRaw("fixed")
+    try {
+      figures.push(...(await loadRows(demo, raw.url, ROWS)))
+      if (ROWS.has("lifecycle")) figures.push(...(await lifecycleRows(demo, raw.url)))
+      if (ROWS.has("wake")) figures.push(...(await wakeRows(demo, raw.url)))
+      if (ROWS.has("archive")) figures.push(...(await archiveRows(demo)))
+    } finally {
+      await demo.stop()
+      await raw.stop()
+      rmSync(dataDir, { recursive: true, force: true })
+    }
+  }
+  if (ROWS.has("memory")) figures.push(...(await memoryRows()))
+  return {
+    title: `The demo end to end over loopback (load: ${loadGenerator === "wrk" ? `wrk -t2 -c${CONCURRENCY} -d${SECONDS}s` : `the Node load generator (no wrk: apt-get install wrk), ${CONCURRENCY} connections, ${SECONDS} s`})`,
+    figures
+  }
+}
+
+export default bench
