@@ -253,9 +253,9 @@ const memoryRows = async () => {
       await sleep(1000) // settle: the store's background work, timers
       return { ...(await demo.memory()), disk: sqliteBytes(dataDir) }
     }
-    note("memory: warm-up")
-    await fill(500) // warm-up: code compiled, caches at size
     const n1 = Math.round(JOBS / 4)
+    note("memory: warm-up")
+    await fill(Math.min(500, Math.floor(n1 / 2))) // code compiled, caches at size
     note(`memory: filling to ${n1}`)
     const a = await fill(n1)
     note(`memory: filling to ${JOBS}`)
