@@ -25,6 +25,13 @@ const running = new Set<ChildProcess>()
 process.on("exit", () => {
   for (const c of running) c.kill("SIGKILL")
 })
+// Interrupted (Ctrl-C, timeout): no process of the benchmark outlives it.
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => {
+    for (const c of running) c.kill("SIGKILL")
+    process.exit(130)
+  })
+}
 
 /** Spawns `args` with node and resolves once a stdout line matches `ready`. */
 const startNode = (args: ReadonlyArray<string>, env: Readonly<Record<string, string>>, ready: RegExp, label: string) =>
