@@ -278,7 +278,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const upload = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
-    const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir())
+    const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir(), archive.prepareUpload)
     const f = form.fields
     const problems: Array<string> = []
     const containerName = f.get("ContainerName")
@@ -316,7 +316,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       ...(structureName === undefined || structureName === "" ? {} : { structureName }),
       ...(archiveDate === undefined ? {} : { archiveDate }),
       ...(Either.isRight(useArchiveCa) && useArchiveCa.right !== undefined ? { useArchiveCa: useArchiveCa.right } : {}),
-      ...(pluginName === undefined || pluginName === "" ? {} : { pluginName })
+      ...(pluginName === undefined || pluginName === "" ? {} : { pluginName }),
+      ...(form.containerId === undefined ? {} : { containerId: form.containerId })
     }
     const container = yield* archive.upload(who, input)
     return ok(container.id)

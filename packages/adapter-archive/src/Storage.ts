@@ -5,7 +5,8 @@
  *
  * - a read-only storage is never written: `save` and `delete` fail without calling the plugin;
  * - a save must consume the whole object before it answers, or it is undone and refused;
- * - a save may take longer the larger the object (`minimumThroughput`);
+ * - a save may take longer the larger the object (`minimumThroughput`), and only the storage's own
+ *   time counts: time spent waiting for the bytes (a request still arriving) does not;
  * - reads stream, and a stream that stalls longer than `idleTimeout` fails.
  *
  * @since 0.1.0
@@ -27,7 +28,8 @@ export interface StorageOptions {
   readonly timeout?: Duration.DurationInput
   /**
    * Slowest accepted transfer in bytes per second (default 1 MiB/s): a save of `n` bytes may take
-   * `timeout + n / minimumThroughput`.
+   * `timeout + n / minimumThroughput` of the storage's own time (not counting the time its
+   * `next()` waits for bytes that have not arrived yet).
    */
   readonly minimumThroughput?: number
   /** Longest a read stream may go without a chunk; default `timeout`. */
@@ -71,14 +73,19 @@ const DEFAULT_THROUGHPUT = 1024 * 1024
 
 /**
  * Reads a source at most once and to the end; `close` cuts it off (a storage that timed out must
- * not keep reading the file behind it).
+ * not keep reading the file behind it). Keeps the time the storage held the source without
+ * waiting for it (`busy`): the time a save is allowed is measured in that, so a slow client
+ * uploading straight into a storage does not make the storage look hung.
  */
-const guardedSource = (source: AsyncIterable<Uint8Array>) => {
+const guardedSource = (source: AsyncIterable<Uint8Array>, now: () => number) => {
   let iterator: AsyncIterator<Uint8Array> | undefined
   let finished = false
   let closed = false
   let bytes = 0
   let taken = false
+  const started = now()
+  let waited = 0
+  let waitingSince: number | undefined
   const iterable: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => {
       if (taken) throw new Error("the content of an object can be read only once")
@@ -87,10 +94,16 @@ const guardedSource = (source: AsyncIterable<Uint8Array>) => {
       return {
         next: async () => {
           if (closed) return { done: true, value: undefined }
-          const step = await iterator!.next()
-          if (step.done === true) finished = true
-          else bytes += step.value.length
-          return step
+          waitingSince = now()
+          try {
+            const step = await iterator!.next()
+            if (step.done === true) finished = true
+            else bytes += step.value.length
+            return step
+          } finally {
+            waited += now() - waitingSince
+            waitingSince = undefined
+          }
         },
         return: async () => {
           closed = true
@@ -104,6 +117,11 @@ const guardedSource = (source: AsyncIterable<Uint8Array>) => {
     iterable,
     finished: () => finished,
     bytes: () => bytes,
+    /** Milliseconds the storage spent on the save, not counting its waits for the source. */
+    busy: () => {
+      const t = now()
+      return t - started - waited - (waitingSince === undefined ? 0 : t - waitingSince)
+    },
     close: () =>
       Effect.promise(async () => {
         closed = true
@@ -172,28 +190,44 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
 
   const save: Storage["save"] = (object) => {
     if (readOnly) return refuseWrite("save")
-    const allowed = Duration.sum(timeout, Duration.seconds((object.size ?? 0) / throughput))
-    return Effect.acquireUseRelease(
-      Effect.sync(() => guardedSource(object.content)),
-      (source) =>
-        hosted.call("save", (p) => p.save({ ...object, content: source.iterable }), { timeout: allowed }).pipe(
-          Effect.flatMap((locator) => {
-            if (typeof locator !== "string" || locator.length === 0) {
-              return Effect.fail(failure("save", `answered ${JSON.stringify(locator)} instead of a non-empty locator string`))
-            }
-            if (!source.finished() || (object.size !== undefined && source.bytes() !== object.size)) {
-              // The storage answered before reading the whole object: whatever it kept is incomplete.
-              return hosted.call("delete", (p) => p.delete(locator), { timeout }).pipe(
-                Effect.ignore,
-                Effect.zipRight(
-                  Effect.fail(failure("save", `answered after reading ${source.bytes()} bytes of ${object.size ?? "the"} object; the partial copy was deleted`))
-                )
+    const timeoutMs = Duration.toMillis(timeout)
+    // The save's own time may grow with the bytes it took (or is told it will take).
+    const allowed = (bytes: number) => timeoutMs + (Math.max(bytes, object.size ?? 0) / throughput) * 1000
+    return Effect.flatMap(Effect.clock, (clock) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => guardedSource(object.content, () => clock.unsafeCurrentTimeMillis())),
+        (source) => {
+          const tick = Duration.millis(Math.max(10, Math.min(250, timeoutMs / 4)))
+          const overdue: Effect.Effect<never, Errors.PluginFailure> = Effect.sleep(tick).pipe(
+            Effect.zipRight(
+              Effect.suspend(() =>
+                source.busy() > allowed(source.bytes())
+                  ? Effect.fail(failure("save", `did not answer within ${Duration.format(Duration.millis(allowed(source.bytes())))} (${source.bytes()} bytes read)`))
+                  : overdue
               )
-            }
-            return Effect.succeed(locator)
-          })
-        ),
-      (source) => source.close()
+            )
+          )
+          return hosted.call("save", (p) => p.save({ ...object, content: source.iterable }), { timeout: Duration.infinity }).pipe(
+            Effect.raceFirst(overdue),
+            Effect.flatMap((locator) => {
+              if (typeof locator !== "string" || locator.length === 0) {
+                return Effect.fail(failure("save", `answered ${JSON.stringify(locator)} instead of a non-empty locator string`))
+              }
+              if (!source.finished() || (object.size !== undefined && source.bytes() !== object.size)) {
+                // The storage answered before reading the whole object: whatever it kept is incomplete.
+                return hosted.call("delete", (p) => p.delete(locator), { timeout }).pipe(
+                  Effect.ignore,
+                  Effect.zipRight(
+                    Effect.fail(failure("save", `answered after reading ${source.bytes()} bytes of ${object.size ?? "the"} object; the partial copy was deleted`))
+                  )
+                )
+              }
+              return Effect.succeed(locator)
+            })
+          )
+        },
+        (source) => source.close()
+      )
     )
   }
 
