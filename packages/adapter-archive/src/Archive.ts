@@ -34,7 +34,7 @@ import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as Search from "./Search.js"
 import type { SignatureUpgrader } from "./SignatureUpgrader.js"
-import type { Opened, Storage } from "./Storage.js"
+import type { Opened, Readout, Storage } from "./Storage.js"
 import type { Locator, StorageStat } from "./StoragePlugin.js"
 import * as Storages from "./Storage.js"
 
@@ -216,6 +216,11 @@ export interface ArchiveService {
     caller: Identity.Caller,
     id: string
   ) => Effect.Effect<{ readonly container: Container; readonly signatures: ReadonlyArray<SignatureSource> }, ArchiveError>
+  /** The container's document, ready to be sent from its storage; fails once storage ended. */
+  readonly document: (
+    caller: Identity.Caller,
+    id: string
+  ) => Effect.Effect<{ readonly container: Container; readonly part: PartRecord; readonly read: Effect.Effect<Readout, Errors.PluginFailure> }, ArchiveError>
   /**
    * Deletes a container: its documents from every storage, then its record. The uploader may
    * delete a temporary container; permanent ones only an operator (admin caller).
@@ -815,6 +820,13 @@ export const make = (
               stat: Effect.flatMap(storageOf(part), (s) => s.stat(part.locator))
             }))
           }
+        }),
+      document: (caller, id) =>
+        Effect.gen(function* () {
+          const container = yield* load(caller, id)
+          if (container.storageEnded) return yield* Effect.fail(new StorageEnded({ id, at: container.archiveUntil ?? container.modifiedAt }))
+          const part = container.document
+          return { container, part, read: Effect.flatMap(storageOf(part), (s) => s.read(part.locator)) }
         }),
       delete: (caller, id) =>
         Effect.gen(function* () {
