@@ -233,7 +233,7 @@ describe("GET /api/document/{id}/content", () => {
     await h.settle()
     const copy = (await objects(root)).find((f) => f.size === document.length)!
     const bytes = await fs.readFile(copy.file)
-    bytes[bytes.length - 10] ^= 0xff
+    bytes[bytes.length - 10] = bytes[bytes.length - 10]! ^ 0xff
     await fs.writeFile(copy.file, bytes)
     const got = await download(port, id)
     expect(got.status).toBe(200)
