@@ -222,7 +222,13 @@ export const receive = (
             return incoming
           }
           if (field === "Signs" && size > 0 && first !== 0x30) return yield* Effect.fail(notDer(label, part))
-          const failure = Cause.failureOption(saved.cause)
+          // A storage that answered before the end of a file was told no size (none was known
+          // then): the size is known now, and the reason says it as a save from a spool did.
+          const failure = Option.map(Cause.failureOption(saved.cause), (e) =>
+            e.operation === "save" && e.reason.includes(" bytes of the object")
+              ? new Errors.PluginFailure({ plugin: e.plugin, operation: e.operation, reason: e.reason.replace(" bytes of the object", ` bytes of ${size} object`) })
+              : e
+          )
           const incoming: IncomingFile = {
             fileName: part.name,
             mimeType,
