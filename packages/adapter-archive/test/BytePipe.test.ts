@@ -76,3 +76,18 @@ describe("BytePipe", () => {
     expect(() => pipe.iterable[Symbol.asyncIterator]()).toThrow(/only once/)
   })
 })
+
+describe("BytePipe closed by the host", () => {
+  it("refuses a read that outlived its save instead of telling it the bytes ended", async () => {
+    const pipe = BytePipe.make()
+    const iterator = pipe.iterable[Symbol.asyncIterator]()
+    expect(pipe.write(new Uint8Array([1, 2]))).toBe(true)
+    const pending = (async () => [await iterator.next(), iterator.next()] as const)()
+    const [first, second] = await pending
+    pipe.close()
+    expect(first.value).toEqual(new Uint8Array([1, 2]))
+    await expect(second).rejects.toThrow(/over/)
+    await expect(iterator.next()).rejects.toThrow(/over/)
+    expect(pipe.write(new Uint8Array(1))).toBe(false)
+  })
+})

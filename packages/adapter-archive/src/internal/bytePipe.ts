@@ -26,7 +26,10 @@ export interface BytePipe {
   readonly fail: (error: Error) => void
   /** Whether the reader stopped reading (returned) before the end. */
   readonly stopped: () => boolean
-  /** The reader is gone (its save ended, whichever way): as if it had returned. */
+  /**
+   * The save reading this pipe is over, whichever way: a read still to come (a plugin's promise
+   * that outlived it) is refused rather than told the bytes ended, and writes answer `false`.
+   */
   readonly close: () => void
 }
 
@@ -71,10 +74,9 @@ export const make = (highWaterMark = 1024 * 1024): BytePipe => {
 
   const iterator: AsyncIterator<Uint8Array> = {
     next: () => {
-      if (stopped) return Promise.resolve(DONE)
       if (queue.length > 0) return Promise.resolve({ done: false, value: takeQueued() })
       if (failure !== undefined) return Promise.reject(failure)
-      if (ended) return Promise.resolve(DONE)
+      if (ended || stopped) return Promise.resolve(DONE)
       return new Promise((resolve, reject) => {
         reader = { resolve, reject }
       })
@@ -131,6 +133,15 @@ export const make = (highWaterMark = 1024 * 1024): BytePipe => {
       wakeWriter()
     },
     stopped: () => stopped,
-    close: () => void iterator.return!()
+    close: () => {
+      if (!ended && failure === undefined) {
+        failure = new Error("the save reading these bytes is over")
+        queue.length = 0
+        queued = 0
+        settleReader()
+      }
+      stopped = true
+      wakeWriter()
+    }
   }
 }

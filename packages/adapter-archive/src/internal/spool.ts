@@ -22,7 +22,7 @@ import * as path from "node:path"
 import { Multipart } from "@effect/platform"
 import type { HttpServerRequest } from "@effect/platform"
 import { Cause, Data, Effect, Exit, Fiber, Option, Stream } from "effect"
-import type { Scope } from "effect"
+import { Scope } from "effect"
 import type { IncomingFile, UploadTarget } from "../Archive.js"
 import type { Storage } from "../Storage.js"
 import { Errors } from "@uws-kit/core"
@@ -123,6 +123,7 @@ export const receive = (
     let files = 0
 
     let target: UploadTarget | undefined
+    const requestScope = yield* Effect.scope
     const tooLarge = (label: string, max: number) => problem(413, "PayloadTooLarge", `${label} is larger than this archive accepts (${human(max)})`)
     const notDer = (label: string, part: Multipart.File) =>
       problem(400, "InvalidArgument", `${label} (${part.name}) is not a binary DER signature; base64 and PEM signatures are not accepted`)
@@ -151,7 +152,9 @@ export const receive = (
           let size = 0
           let first: number | undefined
           let feeding = true
-          const saving = yield* Effect.fork(
+          // A daemon, awaited below whatever happens: it must not be interrupted with the request,
+          // or the plugin's save would go on unobserved and could keep what it had read.
+          const saving = yield* Effect.forkDaemon(
             restore(
               storage.save({
                 containerId,
@@ -202,7 +205,9 @@ export const receive = (
           if (Exit.isSuccess(saved)) {
             let claimed = false
             const locator = saved.value
-            yield* Effect.addFinalizer(() => (claimed ? Effect.void : storage.delete(locator).pipe(Effect.ignore)))
+            // On the request's scope (not whatever scope a stream operator runs this in): the copy
+            // lives until the upload took it over or the request is over.
+            yield* Scope.addFinalizer(requestScope, Effect.suspend(() => (claimed ? Effect.void : storage.delete(locator).pipe(Effect.ignore))))
             if (field === "Signs" && size > 0 && first !== 0x30) return yield* Effect.fail(notDer(label, part))
             const incoming: IncomingFile = {
               fileName: part.name,
