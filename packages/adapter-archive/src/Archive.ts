@@ -34,8 +34,8 @@ import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as Search from "./Search.js"
 import type { SignatureUpgrader } from "./SignatureUpgrader.js"
-import type { Opened, Storage } from "./Storage.js"
-import type { StorageStat } from "./StoragePlugin.js"
+import type { Opened, Readout, Storage } from "./Storage.js"
+import type { Locator, StorageStat } from "./StoragePlugin.js"
 import * as Storages from "./Storage.js"
 
 /**
@@ -64,7 +64,28 @@ export interface IncomingFile {
   /** SHA-256 of the bytes, lowercase hex. */
   readonly sha256: string
   readonly open: () => AsyncIterable<Uint8Array>
+  /**
+   * Where the file already is when it was written straight into a document storage while it was
+   * received (the HTTP API does so): the upload takes that copy over instead of saving it again.
+   */
+  readonly stored?: StoredIncoming
 }
+
+/**
+ * A received file's copy in a document storage, or why writing it there failed.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type StoredIncoming =
+  | {
+      readonly _tag: "Stored"
+      readonly storage: string
+      readonly locator: Locator
+      /** Takes the copy over: from then on the upload keeps it or deletes it; the receiver does not. */
+      readonly claim: () => void
+    }
+  | { readonly _tag: "Failed"; readonly failure: Errors.PluginFailure }
 
 /**
  * A file held in memory (for tests and small programmatic uploads).
@@ -103,6 +124,20 @@ export interface UploadInput {
   readonly pluginName?: string
   readonly document: IncomingFile
   readonly signatures: ReadonlyArray<IncomingFile>
+  /** The container's id when its files were stored under it while received ({@link ArchiveService.prepareUpload}). */
+  readonly containerId?: string
+}
+
+/**
+ * Where the files of an upload go while they are received: the id its container will have and
+ * the document storage it names (or the default one); no storage when none is ready to write.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UploadTarget {
+  readonly containerId: string
+  readonly storage: Storage | undefined
 }
 
 /**
@@ -168,6 +203,12 @@ export interface ArchiveService {
   /** The UWS service the containers are jobs of (mount a UWS adapter on it to see them as jobs). */
   readonly uws: Uws.UwsService
   readonly upload: (caller: Identity.Caller, input: UploadInput) => Effect.Effect<Container, ArchiveError>
+  /**
+   * Where an upload naming the document storage `pluginName` (or none) will be written, so that
+   * a receiver can stream its files straight there (`IncomingFile.stored`) instead of spooling
+   * them; `upload` still decides and checks everything.
+   */
+  readonly prepareUpload: (pluginName: string | undefined) => UploadTarget
   readonly get: (caller: Identity.Caller, id: string) => Effect.Effect<Container, ArchiveError>
   readonly search: (caller: Identity.Caller, query: Search.Query) => Effect.Effect<Search.Page<Container>, ArchiveError>
   /** The container's signatures as kept now (upgraded when they were); fails once storage ended. */
@@ -175,6 +216,11 @@ export interface ArchiveService {
     caller: Identity.Caller,
     id: string
   ) => Effect.Effect<{ readonly container: Container; readonly signatures: ReadonlyArray<SignatureSource> }, ArchiveError>
+  /** The container's document, ready to be sent from its storage; fails once storage ended. */
+  readonly document: (
+    caller: Identity.Caller,
+    id: string
+  ) => Effect.Effect<{ readonly container: Container; readonly part: PartRecord; readonly read: Effect.Effect<Readout, Errors.PluginFailure> }, ArchiveError>
   /**
    * Deletes a container: its documents from every storage, then its record. The uploader may
    * delete a temporary container; permanent ones only an operator (admin caller).
@@ -623,6 +669,9 @@ export const make = (
         if (emptySignature >= 0) return yield* invalid("Signs", `signature #${emptySignature + 1} is empty.`)
 
         let target: Storage | undefined
+        if (input.containerId !== undefined && (input.containerId.length === 0 || input.containerId.length > 256)) {
+          return yield* invalid("containerId", "must be 1 to 256 characters.")
+        }
         if (input.pluginName !== undefined && input.pluginName !== "") {
           target = storageNamed(input.pluginName)
           if (target === undefined) {
@@ -653,20 +702,28 @@ export const make = (
         }
         const storage = target
 
-        const id = makeContainerId()
+        const id = input.containerId ?? makeContainerId()
         const saved: Array<PartRecord> = []
         const undo = Effect.forEach(saved, (p) => storage.delete(p.locator).pipe(Effect.ignore), { discard: true })
         const store = (file: IncomingFile, partName: string, fallbackName: string) =>
           Effect.gen(function* () {
             const fileName = safeFileName(file.fileName, fallbackName)
-            const locator = yield* storage.save({
-              containerId: id,
-              name: partName,
-              fileName,
-              mimeType: file.mimeType,
-              size: file.size,
-              content: file.open()
-            })
+            if (file.stored?._tag === "Failed") return yield* Effect.fail(file.stored.failure)
+            let locator: Locator
+            if (file.stored?._tag === "Stored" && file.stored.storage === storage.name) {
+              // Written there while it was received: this upload now owns that copy.
+              file.stored.claim()
+              locator = file.stored.locator
+            } else {
+              locator = yield* storage.save({
+                containerId: id,
+                name: partName,
+                fileName,
+                mimeType: file.mimeType,
+                size: file.size,
+                content: file.open()
+              })
+            }
             const record: PartRecord = { name: partName, fileName, mimeType: file.mimeType, size: file.size, sha256: file.sha256, storage: storage.name, locator }
             saved.push(record)
             // What the storage reports must be what was received; otherwise nothing is acknowledged.
@@ -721,9 +778,21 @@ export const make = (
         return out
       })
 
+    const prepareUpload: ArchiveService["prepareUpload"] = (pluginName) => {
+      const named = pluginName === undefined || pluginName === "" ? undefined : storageNamed(pluginName)
+      const storage =
+        pluginName !== undefined && pluginName !== ""
+          ? named
+          : options.defaultDocumentStorage !== undefined
+            ? storageNamed(options.defaultDocumentStorage)
+            : plugins.storages.find((s) => s.writable())
+      return { containerId: makeContainerId(), storage: storage?.writable() === true ? storage : undefined }
+    }
+
     const service: ArchiveService = {
       uws,
       upload,
+      prepareUpload,
       get: load,
       search: (caller, query) =>
         Effect.gen(function* () {
@@ -751,6 +820,13 @@ export const make = (
               stat: Effect.flatMap(storageOf(part), (s) => s.stat(part.locator))
             }))
           }
+        }),
+      document: (caller, id) =>
+        Effect.gen(function* () {
+          const container = yield* load(caller, id)
+          if (container.storageEnded) return yield* Effect.fail(new StorageEnded({ id, at: container.archiveUntil ?? container.modifiedAt }))
+          const part = container.document
+          return { container, part, read: Effect.flatMap(storageOf(part), (s) => s.read(part.locator)) }
         }),
       delete: (caller, id) =>
         Effect.gen(function* () {

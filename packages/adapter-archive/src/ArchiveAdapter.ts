@@ -9,6 +9,7 @@
  * | `GET {base}/document/{id}` | every field of the seed's example, plus ours |
  * | `GET {base}/document/{id}/status` | the status number |
  * | `GET {base}/document/{id}/sign` | `signatures.zip` (streamed, with Content-Length) |
+ * | `GET {base}/document/{id}/content` | the document (ours: streamed from its storage, verified as it goes) |
  * | `DELETE {base}/document/{id}` | the id (ours: the uploader may delete a temporary container) |
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
@@ -36,6 +37,7 @@ import type { ArchiveError } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
 import type { Container } from "./Container.js"
 import { RequestProblem, defaultLimits, receive, type UploadLimits } from "./internal/spool.js"
+import * as Download from "./internal/download.js"
 import { zip } from "./internal/zip.js"
 import * as Search from "./Search.js"
 
@@ -278,7 +280,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const upload = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
-    const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir())
+    const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir(), archive.prepareUpload)
     const f = form.fields
     const problems: Array<string> = []
     const containerName = f.get("ContainerName")
@@ -316,7 +318,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       ...(structureName === undefined || structureName === "" ? {} : { structureName }),
       ...(archiveDate === undefined ? {} : { archiveDate }),
       ...(Either.isRight(useArchiveCa) && useArchiveCa.right !== undefined ? { useArchiveCa: useArchiveCa.right } : {}),
-      ...(pluginName === undefined || pluginName === "" ? {} : { pluginName })
+      ...(pluginName === undefined || pluginName === "" ? {} : { pluginName }),
+      ...(form.containerId === undefined ? {} : { containerId: form.containerId })
     }
     const container = yield* archive.upload(who, input)
     return ok(container.id)
@@ -415,6 +418,12 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     })
   })
 
+  const content = (id: string) => Effect.gen(function* () {
+    const who = yield* caller
+    const { part, read } = yield* archive.document(who, id)
+    return yield* Download.respond(yield* HttpServerRequest.HttpServerRequest, part, read)
+  })
+
   const statuses = Effect.succeed(ok(archive.statuses))
   const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
   const pluginList = Effect.map(caller, (who) =>
@@ -447,6 +456,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       { path: at("/document/:id"), methods: { GET: withId(get), DELETE: withId(remove) } },
       { path: at("/document/:id/status"), methods: { GET: withId(status) } },
       { path: at("/document/:id/sign"), methods: { GET: withId(sign) } },
+      { path: at("/document/:id/content"), methods: { GET: withId(content) } },
       { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
       { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
       { path: at("/plugins"), methods: { GET: () => handle(pluginList) } }

@@ -5,13 +5,16 @@
  *
  * - a read-only storage is never written: `save` and `delete` fail without calling the plugin;
  * - a save must consume the whole object before it answers, or it is undone and refused;
- * - a save may take longer the larger the object (`minimumThroughput`);
+ * - a save may take longer the larger the object (`minimumThroughput`), and only the storage's own
+ *   time counts: time spent waiting for the bytes (a request still arriving) does not;
  * - reads stream, and a stream that stalls longer than `idleTimeout` fails.
  *
  * @since 0.1.0
  */
 import { Content, Errors, Plugin } from "@uws-kit/core"
 import { Duration, Effect, Option, Stream } from "effect"
+import type { Readable } from "node:stream"
+import * as NodeReadable from "./internal/nodeReadable.js"
 import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { PluginLifecycleError } from "./PluginLifecycle.js"
 import type { Locator, StorageObject, StoragePlugin, StorageStat } from "./StoragePlugin.js"
@@ -27,7 +30,8 @@ export interface StorageOptions {
   readonly timeout?: Duration.DurationInput
   /**
    * Slowest accepted transfer in bytes per second (default 1 MiB/s): a save of `n` bytes may take
-   * `timeout + n / minimumThroughput`.
+   * `timeout + n / minimumThroughput` of the storage's own time (not counting the time its
+   * `next()` waits for bytes that have not arrived yet).
    */
   readonly minimumThroughput?: number
   /** Longest a read stream may go without a chunk; default `timeout`. */
@@ -46,6 +50,19 @@ export interface Opened {
 }
 
 /**
+ * A stored object opened as a Node stream. Its last chunk comes out only once the storage's
+ * stream ended cleanly, so a storage that fails its read at the end (a hash check) never lets a
+ * whole-looking copy out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Readout {
+  readonly size: number | undefined
+  readonly readable: Readable
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -59,6 +76,11 @@ export interface Storage {
   readonly writable: () => boolean
   readonly save: (object: StorageObject) => Effect.Effect<Locator, Errors.PluginFailure>
   readonly get: (locator: Locator) => Effect.Effect<Opened, Errors.PluginFailure>
+  /**
+   * Opens a stored object as a Node stream, under the same guards as `get` (bytes only, idle
+   * time-out), for sending it to a socket with Node's backpressure; see {@link Readout}.
+   */
+  readonly read: (locator: Locator) => Effect.Effect<Readout, Errors.PluginFailure>
   readonly stat: (locator: Locator) => Effect.Effect<StorageStat | null, Errors.PluginFailure>
   /** Idempotent; fails without calling the plugin when the storage is read-only. */
   readonly delete: (locator: Locator) => Effect.Effect<void, Errors.PluginFailure>
@@ -71,14 +93,19 @@ const DEFAULT_THROUGHPUT = 1024 * 1024
 
 /**
  * Reads a source at most once and to the end; `close` cuts it off (a storage that timed out must
- * not keep reading the file behind it).
+ * not keep reading the file behind it). Keeps the time the storage held the source without
+ * waiting for it (`busy`): the time a save is allowed is measured in that, so a slow client
+ * uploading straight into a storage does not make the storage look hung.
  */
-const guardedSource = (source: AsyncIterable<Uint8Array>) => {
+const guardedSource = (source: AsyncIterable<Uint8Array>, now: () => number) => {
   let iterator: AsyncIterator<Uint8Array> | undefined
   let finished = false
   let closed = false
   let bytes = 0
   let taken = false
+  const started = now()
+  let waited = 0
+  let waitingSince: number | undefined
   const iterable: AsyncIterable<Uint8Array> = {
     [Symbol.asyncIterator]: () => {
       if (taken) throw new Error("the content of an object can be read only once")
@@ -87,10 +114,16 @@ const guardedSource = (source: AsyncIterable<Uint8Array>) => {
       return {
         next: async () => {
           if (closed) return { done: true, value: undefined }
-          const step = await iterator!.next()
-          if (step.done === true) finished = true
-          else bytes += step.value.length
-          return step
+          waitingSince = now()
+          try {
+            const step = await iterator!.next()
+            if (step.done === true) finished = true
+            else bytes += step.value.length
+            return step
+          } finally {
+            waited += now() - waitingSince
+            waitingSince = undefined
+          }
         },
         return: async () => {
           closed = true
@@ -104,6 +137,11 @@ const guardedSource = (source: AsyncIterable<Uint8Array>) => {
     iterable,
     finished: () => finished,
     bytes: () => bytes,
+    /** Milliseconds the storage spent on the save, not counting its waits for the source. */
+    busy: () => {
+      const t = now()
+      return t - started - waited - (waitingSince === undefined ? 0 : t - waitingSince)
+    },
     close: () =>
       Effect.promise(async () => {
         closed = true
@@ -172,28 +210,44 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
 
   const save: Storage["save"] = (object) => {
     if (readOnly) return refuseWrite("save")
-    const allowed = Duration.sum(timeout, Duration.seconds((object.size ?? 0) / throughput))
-    return Effect.acquireUseRelease(
-      Effect.sync(() => guardedSource(object.content)),
-      (source) =>
-        hosted.call("save", (p) => p.save({ ...object, content: source.iterable }), { timeout: allowed }).pipe(
-          Effect.flatMap((locator) => {
-            if (typeof locator !== "string" || locator.length === 0) {
-              return Effect.fail(failure("save", `answered ${JSON.stringify(locator)} instead of a non-empty locator string`))
-            }
-            if (!source.finished() || (object.size !== undefined && source.bytes() !== object.size)) {
-              // The storage answered before reading the whole object: whatever it kept is incomplete.
-              return hosted.call("delete", (p) => p.delete(locator), { timeout }).pipe(
-                Effect.ignore,
-                Effect.zipRight(
-                  Effect.fail(failure("save", `answered after reading ${source.bytes()} bytes of ${object.size ?? "the"} object; the partial copy was deleted`))
-                )
+    const timeoutMs = Duration.toMillis(timeout)
+    // The save's own time may grow with the bytes it took (or is told it will take).
+    const allowed = (bytes: number) => timeoutMs + (Math.max(bytes, object.size ?? 0) / throughput) * 1000
+    return Effect.flatMap(Effect.clock, (clock) =>
+      Effect.acquireUseRelease(
+        Effect.sync(() => guardedSource(object.content, () => clock.unsafeCurrentTimeMillis())),
+        (source) => {
+          const tick = Duration.millis(Math.max(10, Math.min(250, timeoutMs / 4)))
+          const overdue: Effect.Effect<never, Errors.PluginFailure> = Effect.sleep(tick).pipe(
+            Effect.zipRight(
+              Effect.suspend(() =>
+                source.busy() > allowed(source.bytes())
+                  ? Effect.fail(failure("save", `did not answer within ${Duration.format(Duration.millis(allowed(source.bytes())))} (${source.bytes()} bytes read)`))
+                  : overdue
               )
-            }
-            return Effect.succeed(locator)
-          })
-        ),
-      (source) => source.close()
+            )
+          )
+          return hosted.call("save", (p) => p.save({ ...object, content: source.iterable }), { timeout: Duration.infinity }).pipe(
+            Effect.raceFirst(overdue),
+            Effect.flatMap((locator) => {
+              if (typeof locator !== "string" || locator.length === 0) {
+                return Effect.fail(failure("save", `answered ${JSON.stringify(locator)} instead of a non-empty locator string`))
+              }
+              if (!source.finished() || (object.size !== undefined && source.bytes() !== object.size)) {
+                // The storage answered before reading the whole object: whatever it kept is incomplete.
+                return hosted.call("delete", (p) => p.delete(locator), { timeout }).pipe(
+                  Effect.ignore,
+                  Effect.zipRight(
+                    Effect.fail(failure("save", `answered after reading ${source.bytes()} bytes of ${object.size ?? "the"} object; the partial copy was deleted`))
+                  )
+                )
+              }
+              return Effect.succeed(locator)
+            })
+          )
+        },
+        (source) => source.close()
+      )
     )
   }
 
@@ -230,6 +284,18 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
       })
     )
 
+  const read: Storage["read"] = (locator) =>
+    hosted.call("get", (p) => p.get(locator)).pipe(
+      Effect.flatMap((stored) => {
+        if (typeof stored !== "object" || stored === null || !("content" in stored)) {
+          return Effect.fail(failure("get", "answered something that is not a stored object ({ content, size? })"))
+        }
+        const size = typeof stored.size === "number" && Number.isSafeInteger(stored.size) ? stored.size : undefined
+        const readable = NodeReadable.fromUntrusted(stored.content, Duration.toMillis(idle), (reason) => failure("get", reason))
+        return Effect.succeed<Readout>({ size, readable })
+      })
+    )
+
   const stat: Storage["stat"] = (locator) =>
     hosted.call("stat", (p) => p.stat(locator)).pipe(
       Effect.flatMap((s) =>
@@ -245,6 +311,7 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
     writable: () => !readOnly && hosted.state() === "ready",
     save,
     get,
+    read,
     stat,
     delete: (locator) => (readOnly ? refuseWrite("delete") : hosted.call("delete", (p) => p.delete(locator)).pipe(Effect.asVoid)),
     dispose: PluginLifecycle.dispose(hosted)

@@ -44,6 +44,13 @@ export interface StorageObject {
   readonly size?: number
   /** The bytes, read once, in order. A storage must consume it to the end or fail. */
   readonly content: AsyncIterable<Uint8Array>
+  /**
+   * SHA-256 of the content (lowercase hex), computed by the host while the storage reads it:
+   * defined once `content` has been read to its end. A storage that keeps a digest takes this one
+   * instead of hashing the bytes a second time. (The content may be a request still arriving:
+   * its size is then not known in advance.)
+   */
+  readonly sha256?: () => string | undefined
 }
 
 /**

@@ -66,6 +66,8 @@ export class Utf8FileNames {
   // A virtual CRLF in front lets the first delimiter (at the very start) be found like the others.
   private pending: Buffer = Buffer.from("\r\n")
   private skip = 2
+  // In a part's bytes: a copy of the last bytes passed on, where a delimiter may have begun.
+  private tail: Buffer = Buffer.alloc(0)
 
   constructor(private readonly boundary: string) {
     this.delimiter = Buffer.from(`\r\n--${boundary}`)
@@ -73,7 +75,27 @@ export class Utf8FileNames {
 
   push(chunk: Uint8Array): Array<Uint8Array> {
     const out: Array<Uint8Array> = []
-    this.pending = this.pending.length === 0 ? Buffer.from(chunk) : Buffer.concat([this.pending, chunk])
+    // A part's bytes are passed on in place, never copied or held back (a body's chunks are not
+    // reused by their source): a delimiter that began in the bytes already passed on is found
+    // by looking at the seam, the copied tail joined to the chunk's first bytes.
+    let view = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (this.state === "body" && this.pending.length === 0 && this.tail.length > 0) {
+      const seam = Buffer.concat([this.tail, view.subarray(0, this.delimiter.length - 1)])
+      const at = seam.indexOf(this.delimiter)
+      if (at >= 0 && at < this.tail.length) {
+        const end = at + this.delimiter.length - this.tail.length
+        this.emit(out, view.subarray(0, end))
+        view = view.subarray(end)
+        this.state = "afterDelimiter"
+      }
+      this.tail = this.state === "body" ? Buffer.from(seam.subarray(Math.max(0, seam.length - (this.delimiter.length - 1)))) : Buffer.alloc(0)
+      // The seam was all of the chunk: its bytes were looked at there.
+      if (this.state === "body" && view.length < this.delimiter.length - 1) {
+        this.emit(out, view)
+        return out
+      }
+    }
+    this.pending = this.pending.length === 0 ? view : Buffer.concat([this.pending, view])
     for (;;) {
       if (this.state === "epilogue") {
         this.emit(out, this.pending)
@@ -84,10 +106,12 @@ export class Utf8FileNames {
         const at = this.pending.indexOf(this.delimiter)
         if (at < 0) {
           const keep = Math.min(this.pending.length, this.delimiter.length - 1)
-          this.emit(out, this.pending.subarray(0, this.pending.length - keep))
-          this.pending = this.pending.subarray(this.pending.length - keep)
+          this.tail = Buffer.from(this.pending.subarray(this.pending.length - keep))
+          this.emit(out, this.pending)
+          this.pending = Buffer.alloc(0)
           return out
         }
+        this.tail = Buffer.alloc(0)
         this.emit(out, this.pending.subarray(0, at + this.delimiter.length))
         this.pending = this.pending.subarray(at + this.delimiter.length)
         this.state = "afterDelimiter"
