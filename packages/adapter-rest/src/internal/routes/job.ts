@@ -18,7 +18,7 @@ import { fromEither, type Ctx, type Deps, type Handler } from "../request.js"
 import { representAs, see } from "../respond.js"
 
 /** How many jobs' last renderings are kept (about 1 KiB each). */
-const RENDERED_JOBS = 256
+const RENDERED_JOBS = 128
 
 interface Rendered {
   readonly version: number
