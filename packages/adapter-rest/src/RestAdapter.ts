@@ -153,7 +153,7 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
   const sync = normalizePath(options.syncPath ?? "sync")
   if (sync.length === jobs.length && sync.every((s, i) => jobs[i] === s)) throw new Error("jobsPath and syncPath must differ.")
   const shutdown = Edge.makeShutdown()
-  const app = makeApp({
+  const { app, fast } = makeApp({
     service: options.service,
     base: normalizePath(options.basePath),
     jobs,
@@ -169,5 +169,5 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
     spoolDirectory: options.spoolDirectory ?? tmpdir()
   })
-  return Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close })
+  return Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close, fast })
 }

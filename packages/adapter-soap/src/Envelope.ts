@@ -50,7 +50,19 @@ interface MediaType {
   readonly params: ReadonlyMap<string, string>
 }
 
+// Clients send the same few Content-Types again and again: each is parsed once (bounded).
+const parsedTypes = new Map<string, MediaType | undefined>()
+const MAX_PARSED_TYPES = 256
+
 const parseMediaType = (value: string): MediaType | undefined => {
+  if (parsedTypes.has(value)) return parsedTypes.get(value)
+  const media = parseMediaTypeOnce(value)
+  if (parsedTypes.size >= MAX_PARSED_TYPES) parsedTypes.clear()
+  parsedTypes.set(value, media)
+  return media
+}
+
+const parseMediaTypeOnce = (value: string): MediaType | undefined => {
   const [head, ...rest] = value.split(";")
   const type = head!.trim().toLowerCase()
   if (!/^[\w.+-]+\/[\w.+-]+$/.test(type)) return undefined

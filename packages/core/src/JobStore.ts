@@ -87,6 +87,14 @@ export interface CountQuery {
  */
 export interface JobStoreService {
   readonly get: (jobId: string) => Effect.Effect<Job | undefined, StorageFailure>
+  /**
+   * Optional: `get` answered synchronously from memory, when the store can vouch that what it holds
+   * is current (no other process writes behind it): the job, `null` when there is none, or
+   * `undefined` when only `get` can tell. Lets the hottest reads skip an effect; a store that
+   * cannot vouch leaves it out (or answers `undefined`). A wrapper that changes what `get`
+   * answers (`{ ...store, get }`) must change or drop `peek` alike.
+   */
+  readonly peek?: (jobId: string) => Job | null | undefined
   /** Fails with `Conflict` when the id is taken. */
   readonly insert: (job: Job, deadlines: Deadlines) => Effect.Effect<void, Conflict | StorageFailure>
   /**

@@ -269,6 +269,43 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
       )
     })
 
+    it("peek, where the store has it, never disagrees with get, through writes that apply, lose or race", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          arbJobs,
+          fc.array(fc.tuple(fc.nat(), fc.constantFrom("update", "stale", "remove", "race"), fc.constantFrom(...Phases.all)), { maxLength: 16 }),
+          async (entries, changes) =>
+            withStore(async (store) => {
+              const ids = [...entries.map((e) => e.job.jobId), "missing"]
+              const agree = async () => {
+                for (const id of ids) {
+                  const peeked = store.peek?.(id)
+                  if (peeked !== undefined) expect(peeked ?? undefined).toEqual(await run(store.get(id)))
+                }
+              }
+              await insertAll(store, entries)
+              await agree()
+              for (const [i, change, phase] of changes) {
+                const id = ids[i % ids.length]!
+                const job = await run(store.get(id))
+                if (job !== undefined) {
+                  const next: Job = { ...job, phase, version: job.version + 1 }
+                  const write =
+                    change === "update" ? store.update(next, job.version, none)
+                    : change === "stale" ? store.update(next, job.version - 1, none)
+                    : change === "remove" ? store.remove(id, job.version)
+                    // Two writers of one version at once, and a read between them: one wins.
+                    : Effect.all([store.update(next, job.version, none), store.get(id), store.update({ ...next, phase: "ERROR" }, job.version, none)], { concurrency: "unbounded" })
+                  await run(Effect.either(write))
+                }
+                await agree()
+              }
+            })
+        ),
+        { numRuns: runs }
+      )
+    })
+
     options.additionalTests?.({ withStore })
   })
 }

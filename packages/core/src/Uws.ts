@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import { Context, Effect, Exit, Layer, Scope } from "effect"
-import type { Duration, Queue, Stream } from "effect"
+import type { Duration, Either, Queue, Stream } from "effect"
 import type { Content } from "./Content.js"
 import type * as Errors from "./Errors.js"
 import type { Caller } from "./Identity.js"
@@ -123,6 +123,12 @@ export interface UwsService {
   readonly maxWait: number
   readonly create: (caller: Caller, request: CreateRequest) => Effect.Effect<Job, E>
   readonly get: (caller: Caller, jobId: string) => Effect.Effect<Job, E>
+  /**
+   * `get` answered at once, without an effect, when the store holds the job in memory and vouches
+   * for it (`JobStore.peek`): the same rules (the job exists, the caller may see it), for the
+   * hottest reads. `undefined` when only `get` can tell.
+   */
+  readonly peek: (caller: Caller, jobId: string) => Either.Either<Job, E> | undefined
   /** The caller's jobs (an admin's: everyone's) with the UWS 1.1 filters, newest first. */
   readonly list: (caller: Caller, query: Omit<ListQuery, "ownerId">) => Effect.Effect<JobPage, E>
   /**

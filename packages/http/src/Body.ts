@@ -109,8 +109,8 @@ export const forEachChunk = <E = never>(
   if (source !== undefined && "socket" in source) {
     return Effect.tryPromise({ try: (signal) => nodeChunks(source as unknown as IncomingMessage, limit, onChunk, signal, tooLarge, unreadable), catch: caught })
   }
-  const iterable = source?.body instanceof ReadableStream ? readerIterable(source.body) : undefined
-  if (iterable === undefined) {
+  const stream = source?.body instanceof ReadableStream ? source.body : undefined
+  if (stream === undefined) {
     let size = 0
     return Stream.runForEach(Stream.mapError(req.stream, unreadable), (chunk) => {
       size += chunk.length
@@ -118,20 +118,62 @@ export const forEachChunk = <E = never>(
       return Effect.tryPromise({ try: async () => onChunk(chunk), catch: caught })
     })
   }
-  return Effect.tryPromise({
-    try: async (signal) => {
-      let size = 0
-      for await (const chunk of iterable) {
-        if (signal.aborted) return
-        size += chunk.length
-        if (size > limit) throw tooLarge()
-        const pending = onChunk(chunk)
-        if (pending !== undefined) await pending
-      }
-    },
-    catch: caught
-  })
+  return webChunks(stream, limit, onChunk, tooLarge, caught)
 }
+
+/**
+ * Reads a web stream chunk by chunk; an interruption, a refusal or a failure cancels it. (No
+ * promise per chunk beyond the reader's own, no abort signal: this runs for every request body
+ * of a fetch runtime.)
+ */
+const webChunks = <E>(
+  stream: ReadableStream<Uint8Array>,
+  limit: number,
+  onChunk: (chunk: Uint8Array) => void | Promise<void>,
+  tooLarge: () => BodyError,
+  caught: (e: unknown) => BodyError | E
+): Effect.Effect<void, BodyError | E> =>
+  Effect.async<void, BodyError | E>((resume) => {
+    let reader: ReadableStreamDefaultReader<Uint8Array>
+    try {
+      reader = stream.getReader()
+    } catch (e) {
+      return resume(Effect.fail(caught(e)))
+    }
+    let size = 0
+    let settled = false
+    const stop = (error: BodyError | E) => {
+      if (settled) return
+      settled = true
+      reader.cancel().catch(() => undefined)
+      resume(Effect.fail(error))
+    }
+    const pump = (): void => {
+      reader.read().then((r) => {
+        if (settled) return
+        if (r.done) {
+          settled = true
+          return resume(Effect.void)
+        }
+        size += r.value.length
+        if (size > limit) return stop(tooLarge())
+        let pending: void | Promise<void>
+        try {
+          pending = onChunk(r.value)
+        } catch (e) {
+          return stop(caught(e))
+        }
+        if (pending === undefined) pump()
+        else pending.then(pump, (e: unknown) => stop(caught(e)))
+      }, (e: unknown) => stop(caught(e)))
+    }
+    pump()
+    return Effect.sync(() => {
+      if (settled) return
+      settled = true
+      reader.cancel().catch(() => undefined)
+    })
+  })
 
 /**
  * Reads a Node request with events rather than its async iterator, whose early exit would destroy
@@ -193,21 +235,6 @@ const nodeChunks = (
     req.resume()
   })
 
-const readerIterable = (stream: ReadableStream<Uint8Array>): AsyncIterable<Uint8Array> => ({
-  [Symbol.asyncIterator]: () => {
-    const reader = stream.getReader()
-    return {
-      next: async () => {
-        const r = await reader.read()
-        return r.done ? { done: true, value: undefined } : { done: false, value: r.value }
-      },
-      return: async () => {
-        await reader.cancel().catch(() => undefined)
-        return { done: true, value: undefined }
-      }
-    }
-  }
-})
 
 /**
  * The whole body, at most `limit` bytes.

@@ -24,6 +24,7 @@ import * as HttpLayerRouter from "@effect/platform/HttpLayerRouter"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type { Caller } from "@uws-kit/core/Identity"
 import { Deferred, Effect, type Layer, ManagedRuntime, Runtime, type Scope } from "effect"
 import * as HalfClose from "./HalfClose.js"
 import { contexts, type HostContext } from "./internal/hostContext.js"
@@ -72,6 +73,12 @@ export interface Options extends HostOptions {
   readonly mount: string
   /** What the binding does when disposed (end blocked waits, refuse new requests). */
   readonly dispose: () => Promise<void>
+  /**
+   * The binding's answers that need no effect (a cached read), tried first by the Node listener
+   * on Effect's default runtime: whether it answered. `caller` is the one the host passed with
+   * the request. It must answer as the app would, or leave the request to the app.
+   */
+  readonly fast?: ((request: IncomingMessage, response: ServerResponse, caller: Caller | undefined) => boolean) | undefined
 }
 
 /**
@@ -173,6 +180,8 @@ export const make = (app: App, options: Options): Edge => {
   else if (isManaged(runtime)) ready = runtime.runtime().then((rt) => (handlers = handlersOn(app, rt)))
   else handlers = handlersOn(app, runtime)
   const hooks = options.context
+  // A host's runtime (its tracer, logger) sees every request; so does its context hook.
+  const fast = runtime === undefined ? options.fast : undefined
   const mount = options.mount.replace(/\/+$/, "")
   const at: HttpLayerRouter.PathInput = mount === "" ? "/" : `/${mount.replace(/^\/+/, "")}`
   return {
@@ -188,11 +197,12 @@ export const make = (app: App, options: Options): Edge => {
     listener: (req, res, context) => {
       HalfClose.answerAfterHalfClose(req)
       // Express calls a mounted listener with `next` third: only an object is the host's context.
-      if (typeof context === "object" && context !== null && context.caller !== undefined) contexts.set(req, () => context)
-      else if (hooks?.node !== undefined) {
+      const direct = typeof context === "object" && context !== null ? context.caller : undefined
+      if (direct === undefined && hooks?.node !== undefined) {
         const hook = hooks.node
         contexts.set(req, () => hook(req, res))
-      }
+      } else if (fast !== undefined && fast(req, res, direct)) return
+      if (direct !== undefined) contexts.set(req, () => context as HostContext)
       if (handlers !== undefined) handlers.node(req, res)
       else
         ready!.then(

@@ -110,6 +110,16 @@ export const webRequest = (request: HttpServerRequest, url: () => string): Reque
   return new Request(url(), { method: request.method, headers })
 }
 
+const nodeWebRequest = (request: IncomingMessage, url: string): Request => {
+  const headers = new Headers()
+  for (const [k, v] of Object.entries(request.headers)) {
+    if (v === undefined || k.startsWith(":")) continue
+    if (typeof v === "string") headers.append(k, v)
+    else for (const x of v) headers.append(k, x)
+  }
+  return new Request(url, { method: request.method ?? "GET", headers })
+}
+
 const call = <E>(f: () => Caller | PromiseLike<Caller>, refuse: Refusals<E>): Effect.Effect<Caller, E> =>
   Effect.tryPromise({ try: async () => f(), catch: refuse.unauthorized }).pipe(
     Effect.flatMap((caller) => (isCaller(caller) ? Effect.succeed(caller) : Effect.fail(refuse.notACaller())))
@@ -147,3 +157,39 @@ export const resolve = <E>(
       )
     )
   })
+
+/**
+ * The caller of a Node request when it is known at once, for answers that skip the effect (a
+ * cached read): `hostCaller` (what the host passed with the request), else `identifyNode` or
+ * `identify` when they answer a caller synchronously, else anonymous. `undefined` when only
+ * `resolve` can tell: the host's `context` hook, an identification that is pending, refused or
+ * not a caller. Whatever `identifyNode`/`identify` answered is kept for `resolve`, so that the
+ * request is identified once either way.
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const resolveNow = (request: IncomingMessage, options: Options, hostCaller: Caller | undefined, url: () => string): Caller | undefined => {
+  if (hostCaller !== undefined) return hostCaller
+  if (contexts.has(request)) return undefined
+  const node = options.identifyNode
+  const web = options.identify
+  if (node === undefined && web === undefined) return CoreIdentity.anonymous
+  let answer: Caller | PromiseLike<Caller>
+  try {
+    answer = node !== undefined ? node(request) : web!(nodeWebRequest(request, url()))
+  } catch (e) {
+    contexts.set(request, () => {
+      throw e
+    })
+    return undefined
+  }
+  if (isCaller(answer)) {
+    const caller = answer
+    contexts.set(request, () => ({ caller }))
+    return caller
+  }
+  const pending = answer
+  contexts.set(request, () => Promise.resolve(pending).then((caller) => ({ caller })))
+  return undefined
+}

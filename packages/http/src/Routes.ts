@@ -90,9 +90,17 @@ export interface Options<E> {
  * @since 0.1.0
  * @category models
  */
-export type Router<I, E, R> = (method: string, path: string, input: I) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> | undefined
+export type Router<I, E, R> = ((method: string, path: string, input: I) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R> | undefined) & {
+  /**
+   * The declared route `path` falls under (its `path` as declared) and its parameters, or
+   * `undefined`: for a binding's answers that skip the router (a cached read), so that they
+   * match exactly the paths the router gives that route.
+   */
+  readonly match: (path: string) => { readonly route: PathInput; readonly params: Params } | undefined
+}
 
 interface Entry<I, E, R> {
+  readonly path: PathInput
   readonly methods: Route<I, E, R>["methods"]
   readonly allow: string
   /** The handler HEAD gets: the GET's, or none when that has effects. */
@@ -124,12 +132,13 @@ export const make = <I, E, R>(routes: ReadonlyArray<Route<I, E, R>>, options: Op
   const matcher = FindMyWay.make<Entry<I, E, R>>({ caseSensitive: options.caseSensitive ?? true, maxParamLength: Number.MAX_SAFE_INTEGER })
   for (const route of routes) {
     matcher.on(ANY, route.path, {
+      path: route.path,
       methods: route.methods,
       allow: allowOf(route),
       head: route.effectfulGet === true ? undefined : route.methods.GET
     })
   }
-  return (method, path, input) => {
+  const route = (method: string, path: string, input: I) => {
     const found = matcher.find(ANY, path)
     if (found === undefined) return undefined
     const entry = found.handler
@@ -139,4 +148,10 @@ export const make = <I, E, R>(routes: ReadonlyArray<Route<I, E, R>>, options: Op
     if (method === "OPTIONS") return Effect.succeed(HttpServerResponse.empty({ status: 204, headers: { allow: entry.allow } }))
     return options.methodNotAllowed(method, entry.allow)
   }
+  return Object.assign(route, {
+    match: (path: string) => {
+      const found = matcher.find(ANY, path)
+      return found === undefined ? undefined : { route: found.handler.path, params: found.params }
+    }
+  })
 }

@@ -1,6 +1,8 @@
 /**
  * A core `JobStore` over any `SqlClient` (SQLite or PostgreSQL): plain queries on one table,
- * compare-and-set on its `version` column, listings and deadlines answered from indexes.
+ * compare-and-set on its `version` column, listings and deadlines answered from indexes. On
+ * SQLite, the jobs read or written last are kept decoded (bounded, 512 per list): a read of one of
+ * them runs no statement, and `peek` answers it at once (see `internal/readCache.ts`).
  *
  * @since 0.1.0
  */
@@ -13,6 +15,7 @@ import { Effect } from "effect"
 import { makeJobAnnouncer } from "./internal/announce.js"
 import { makeBatcher } from "./internal/batch.js"
 import { groupCommitOf } from "./internal/groupCommit.js"
+import { withReadCache } from "./internal/readCache.js"
 
 /**
  * @since 0.1.0
@@ -241,5 +244,6 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
         )
       }
     }
-    return service
+    // SQLite: this process is the file's one writer, so what it last read or wrote is current.
+    return sql.onDialectOrElse({ pg: () => service, orElse: () => withReadCache(service, sql, list) })
   })

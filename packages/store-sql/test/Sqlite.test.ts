@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { SqlDatabase } from "@uws-kit/store-sql"
+import { testJob } from "@uws-kit/core/testing"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { testSqlStores } from "./conformance.js"
@@ -32,5 +33,67 @@ describe("SQLite durability", () => {
   it("flushes at checkpoints only when asked for synchronous = NORMAL", async () => {
     const [sync] = await synchronous({ sqlite: { synchronous: "normal" } })
     expect(sync[0]?.synchronous).toBe(1)
+  })
+})
+
+describe("SQLite read cache", () => {
+  const withDb = async (f: (db: SqlDatabase.Database) => Promise<void>) => {
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    try {
+      await f(db)
+    } finally {
+      await db.close()
+      await file.drop()
+    }
+  }
+  const none = { destruction: null, execution: null }
+
+  it("answers peek with what was last written, through any store of the same list, and nothing of another list", async () => {
+    await withDb(async (db) => {
+      const a = db.jobStore("cache-a")
+      const b = db.jobStore("cache-a")
+      const other = db.jobStore("cache-b")
+      const job = testJob({ jobId: "j1" })
+      expect(a.peek?.("j1")).toBeUndefined()
+      await Effect.runPromise(a.insert(job, none))
+      expect(b.peek?.("j1")).toEqual(job)
+      expect(other.peek?.("j1")).toBeUndefined()
+      const next = { ...job, phase: "QUEUED" as const, version: 1 }
+      await Effect.runPromise(b.update(next, 0, none))
+      expect(a.peek?.("j1")).toEqual(next)
+      await Effect.runPromise(a.remove("j1", 1))
+      // Gone: only a read of the file can say so.
+      expect(b.peek?.("j1")).toBeUndefined()
+      expect(await Effect.runPromise(b.get("j1"))).toBeUndefined()
+    })
+  })
+
+  it("holds a bounded number of jobs; the others are read from the file", async () => {
+    await withDb(async (db) => {
+      const store = db.jobStore("bounded")
+      const jobs = Array.from({ length: 600 }, (_, i) => testJob({ jobId: `j${i}`, creationTime: i }))
+      await Effect.runPromise(Effect.forEach(jobs, (job) => store.insert(job, none), { discard: true }))
+      expect(store.peek?.("j0")).toBeUndefined()
+      expect(store.peek?.("j599")).toEqual(jobs[599])
+      expect(await Effect.runPromise(store.get("j0"))).toEqual(jobs[0])
+      expect(store.peek?.("j0")).toEqual(jobs[0])
+    })
+  })
+
+  it("each connection to the file keeps its own cache: a store on another one reads the file", async () => {
+    const file = await makeSqliteFile()
+    const one = await SqlDatabase.open(file.url)
+    const two = await SqlDatabase.open(file.url)
+    try {
+      const job = testJob({ jobId: "j1" })
+      await Effect.runPromise(one.jobStore("l").insert(job, none))
+      expect(two.jobStore("l").peek?.("j1")).toBeUndefined()
+      expect(await Effect.runPromise(two.jobStore("l").get("j1"))).toEqual(job)
+    } finally {
+      await one.close()
+      await two.close()
+      await file.drop()
+    }
   })
 })

@@ -6,13 +6,14 @@
  */
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type { Caller } from "@uws-kit/core/Identity"
-import { Identity, Routes } from "@uws-kit/http"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Header, Identity, Routes } from "@uws-kit/http"
 import { Cause, Effect, Either, type Scope } from "effect"
 import * as Html from "../Html.js"
 import { RestError, badRequest, type AnyError } from "./errors.js"
 import * as Form from "./form.js"
 import { isBrowser } from "./negotiate.js"
-import { header, makeDeps, type Config, type Ctx, type Handler, type Method, type Urls } from "./request.js"
+import { makeDeps, type Config, type Ctx, type Handler, type Method, type Urls } from "./request.js"
 import { errorResponse } from "./respond.js"
 import * as Job from "./routes/job.js"
 import * as JobList from "./routes/jobList.js"
@@ -21,7 +22,7 @@ import * as Pages from "./routes/pages.js"
 import * as Parameters from "./routes/parameters.js"
 import * as Results from "./routes/results.js"
 import * as Sync from "./routes/sync.js"
-import { joinSegments, locate, type Location } from "./urls.js"
+import { joinSegments, locate, type Location, type Source } from "./urls.js"
 
 export type { Config } from "./request.js"
 
@@ -31,7 +32,7 @@ export const makeApp = (config: Config) => {
   const deps = makeDeps(config)
   const { listJobs, create, createJob } = JobList.make(deps)
   const { getParameters, getParameter, postParameters, putParameter, updateParameters } = Parameters.make(deps)
-  const { getJob, deleteJob, postJob } = Job.make(deps, updateParameters)
+  const { getJob, deleteJob, postJob, renderJob } = Job.make(deps, updateParameters)
   const { confirmDelete } = Pages.make(deps)
   const { getPhase, postPhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
     JobResources.make(deps)
@@ -116,11 +117,14 @@ export const makeApp = (config: Config) => {
     notACaller: () => new RestError({ kind: "InternalError", message: "The host's identify function returned no caller." })
   }
 
+  /** Where the request is, as the client sees it: the URL of the Request `identify` gets under Node. */
+  const identifyUrl = (loc: Location, url: string, originalUrl: string | undefined) => {
+    const original = originalUrl ?? url
+    return `${loc.origin}${original.startsWith("/") ? original : `/${original}`}`
+  }
+
   const identify = (req: HttpServerRequest.HttpServerRequest, loc: Location): Effect.Effect<Caller, RestError> =>
-    Identity.resolve(req, config, refusals, () => {
-      const original = (req.source as { originalUrl?: string }).originalUrl ?? req.url
-      return `${loc.origin}${original.startsWith("/") ? original : `/${original}`}`
-    })
+    Identity.resolve(req, config, refusals, () => identifyUrl(loc, req.url, (req.source as { originalUrl?: string }).originalUrl))
 
   /** Where an HTML error page links back to: the job the request was about, else the list. */
   const backUrl = (segs: ReadonlyArray<string> | undefined, urls: Urls): string =>
@@ -130,14 +134,11 @@ export const makeApp = (config: Config) => {
 
   // ---- the app -------------------------------------------------------------------------------
 
-  // The platform runs an app uninterruptibly (so that a response is always finished); the work
-  // inside must stay interruptible, or a race (a blocking WAIT against its wake-up) could never
-  // cancel its loser and a client that hangs up could not stop its request.
-  return Effect.interruptible(Effect.gen(function* () {
-    const req = yield* HttpServerRequest.HttpServerRequest
-    const accept = header(req, "accept")
-    const browser = isBrowser(accept, header(req, "sec-fetch-dest"))
-    const loc = locate(req as never, config.base, config.trustForwarded)
+  /** What every answer starts from: the negotiated preferences and the public URLs. */
+  const seen = (req: Source) => {
+    const accept = Header.get(req.headers, "accept")
+    const browser = isBrowser(accept, Header.get(req.headers, "sec-fetch-dest"))
+    const loc = locate(req, config.base, config.trustForwarded)
     const root = `${loc.origin}${loc.prefix}`
     const list = root + jobsAt
     const sync = root + syncAt
@@ -151,6 +152,42 @@ export const makeApp = (config: Config) => {
         script: `${root}/${ASSETS_SEGMENT}/${Html.assetName.script}`
       }
     }
+    return { accept, browser, loc, urls }
+  }
+
+  const jobRoute = at(job)
+
+  /**
+   * A plain GET of a job the store holds in memory, answered without an effect (a client polling
+   * its job is the hottest request): the same route, caller, rules (`service.peek`) and rendering
+   * as the app's; anything else — a query (WAIT), an error, a job only the store's read can give —
+   * is left to the app.
+   */
+  const fast = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
+    const url = req.url
+    if (req.method !== "GET" || url === undefined || url.includes("?") || config.isClosed()) return false
+    const { accept, browser, loc, urls } = seen({ url, headers: req.headers, source: req })
+    if (loc.segments === undefined) return false
+    const matched = router.match(routedPath(loc.segments))
+    if (matched === undefined || matched.route !== jobRoute) return false
+    const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
+    if (caller === undefined) return false
+    const peeked = config.service.peek(caller, matched.params["id"]!)
+    if (peeked === undefined || Either.isLeft(peeked)) return false
+    const response = renderJob({ accept, browser, urls }, peeked.right)
+    if (response.body._tag !== "Uint8Array") return false
+    res.writeHead(response.status, response.headers)
+    res.end(response.body.body)
+    return true
+  }
+
+  // The platform runs an app uninterruptibly (so that a response is always finished); the work
+  // inside must stay interruptible, or a race (a blocking WAIT against its wake-up) could never
+  // cancel its loser and a client that hangs up could not stop its request.
+  const app = Effect.interruptible(Effect.gen(function* () {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const { accept, browser, loc, urls } = seen(req as never)
+    const list = urls.list
     return yield* Effect.gen(function* () {
       if (config.isClosed()) {
         return yield* Effect.fail(new RestError({ kind: "ServiceUnavailable", message: "The service is shutting down.", headers: { "retry-after": "5" } }))
@@ -181,4 +218,5 @@ export const makeApp = (config: Config) => {
       )
     )
   }))
+  return { app, fast }
 }

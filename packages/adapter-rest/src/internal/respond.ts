@@ -43,12 +43,14 @@ export interface Renderings {
 }
 
 export const represent = (
-  ctx: Ctx,
+  ctx: Pick<Ctx, "accept" | "browser">,
   offers: ReadonlyArray<MediaType>,
   r: Renderings,
   headers: Readonly<Record<string, string>> = {}
-): HttpServerResponse.HttpServerResponse => {
-  const type = negotiate(ctx.accept, offers, ctx.browser)
+): HttpServerResponse.HttpServerResponse => representAs(negotiate(ctx.accept, offers, ctx.browser), r, headers)
+
+/** The answer in `type`, negotiated already. */
+export const representAs = (type: MediaType, r: Renderings, headers: Readonly<Record<string, string>> = {}): HttpServerResponse.HttpServerResponse => {
   switch (type) {
     case "application/xml":
     case "text/xml":

@@ -46,7 +46,8 @@ export const normalizePath = (path: string | undefined): Array<string> => (path 
 const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
   head.length <= segs.length && head.every((s, i) => segs[i] === s)
 
-interface Source {
+/** What `locate` reads of a request (an `HttpServerRequest`, or a Node request as itself). */
+export interface Source {
   readonly url: string
   readonly headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
   readonly source: unknown

@@ -101,11 +101,14 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, max: number): Ef
         : Fault.make("MalformedEnvelope", "the request body could not be read.")
   )
 
+// Decoding resets a decoder (no `stream` option): the UTF-8 one serves every request.
+const utf8 = new TextDecoder("utf-8", { fatal: true })
+
 const decodeText = (bytes: Uint8Array, charset: string) =>
   Effect.suspend(() => {
     let decoder: TextDecoder
     try {
-      decoder = new TextDecoder(charset, { fatal: true })
+      decoder = charset === "utf-8" ? utf8 : new TextDecoder(charset, { fatal: true })
     } catch {
       return Effect.fail(Fault.make("UnsupportedMediaType", `the charset "${charset}" is not supported (use utf-8).`))
     }

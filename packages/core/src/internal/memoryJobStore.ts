@@ -172,6 +172,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
 
   return {
     get: (jobId) => Effect.sync(() => byId.get(jobId)),
+    peek: (jobId) => byId.get(jobId) ?? null,
     insert: (job, deadlines) =>
       Effect.suspend(() =>
         insert(job, deadlines) ? Effect.void : Effect.fail(new Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))

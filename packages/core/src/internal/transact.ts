@@ -36,6 +36,11 @@ export interface Transact {
   /** The job, if the caller may see it. */
   readonly load: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
   /**
+   * `load` answered at once, without an effect, when the store holds the job's current state in
+   * memory (`JobStore.peek`); `undefined` when only `load` can tell.
+   */
+  readonly peek: (caller: Caller, jobId: string) => Either.Either<Job, UwsError> | undefined
+  /**
    * A lost race is retried against the fresh job (so concurrent requests serialise), and only
    * reported as `Conflict` when it keeps losing.
    */
@@ -71,13 +76,23 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
       return Either.map(amended, (next) => (next === decision.job ? decision : { job: next, effects: decision.effects }))
     })
 
-  const access = (caller: Caller, job: Job): Effect.Effect<Job, UwsError> =>
-    Identity.mayAccess(policy, caller, job) ? Effect.succeed(job) : Effect.fail(new Forbidden({ jobId: job.jobId, reason: "the job belongs to someone else." }))
+  /** The one rule of reading a job: it exists, and the caller may see it (`load` and `peek` both). */
+  const authorize = (caller: Caller, jobId: string, job: Job | undefined): Either.Either<Job, UwsError> =>
+    job === undefined
+      ? Either.left(new JobNotFound({ jobId }))
+      : Identity.mayAccess(policy, caller, job)
+        ? Either.right(job)
+        : Either.left(new Forbidden({ jobId: job.jobId, reason: "the job belongs to someone else." }))
+
+  const access = (caller: Caller, job: Job): Effect.Effect<Job, UwsError> => authorize(caller, job.jobId, job)
 
   const load = (caller: Caller, jobId: string): Effect.Effect<Job, UwsError> =>
-    Effect.flatMap(store.get(jobId), (job): Effect.Effect<Job, UwsError> =>
-      job === undefined ? Effect.fail(new JobNotFound({ jobId })) : access(caller, job)
-    )
+    Effect.flatMap(store.get(jobId), (job): Effect.Effect<Job, UwsError> => authorize(caller, jobId, job))
+
+  const peek = (caller: Caller, jobId: string): Either.Either<Job, UwsError> | undefined => {
+    const job = store.peek?.(jobId)
+    return job === undefined ? undefined : authorize(caller, jobId, job ?? undefined)
+  }
 
   const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
     waiters.wake(jobId)
@@ -154,6 +169,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
 
   return {
     load,
+    peek,
     transact,
     system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
     at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),

@@ -122,6 +122,7 @@ export const makeUws = (
       maxWait,
       create,
       get: load,
+      peek: transact.peek,
       list,
       run,
       abort: (caller, jobId) => transact.transact(caller, jobId, "ABORT", transact.at("ABORT")).pipe(Effect.map((d) => d.job)),

@@ -2,6 +2,7 @@
  * One job: GET (with WAIT), DELETE, and POST (ACTION=DELETE; an empty POST destroys it in v0.3;
  * anything else updates its parameters).
  */
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Job } from "@uws-kit/core/Job"
 import * as JobMachine from "@uws-kit/core/JobMachine"
 import { Duration, Effect } from "effect"
@@ -10,19 +11,51 @@ import * as Json from "../../Json.js"
 import * as Xml from "../../Xml.js"
 import { badRequest } from "../errors.js"
 import { resultHref } from "../links.js"
-import { PAGES } from "../negotiate.js"
+import { PAGES, negotiate, type MediaType } from "../negotiate.js"
 import * as Params from "../params.js"
 import type * as Parameters from "./parameters.js"
 import { fromEither, type Ctx, type Deps, type Handler } from "../request.js"
-import { represent, see } from "../respond.js"
+import { representAs, see } from "../respond.js"
+
+/** How many jobs' last renderings are kept (about 1 KiB each). */
+const RENDERED_JOBS = 128
+
+interface Rendered {
+  readonly version: number
+  readonly creationTime: number
+  readonly type: MediaType
+  readonly jobUrl: string
+  readonly response: HttpServerResponse.HttpServerResponse
+}
 
 /** `updateParameters`: what a POST with parameters to the job does (the parameters module's). */
 export const make = (deps: Deps, updateParameters: Parameters.Update) => {
   const { config, service, formOf, raceClosing } = deps
 
-  const renderJob = (ctx: Ctx, job: Job) => {
+  /**
+   * The last answer rendered for each of the jobs read most recently, reused while the job's
+   * version, the negotiated type and the job's URL stay: a job is rendered (its instants
+   * formatted, its text escaped) once per version, not once per GET. Bounded, least recently
+   * rendered out: what it holds does not grow with the stored jobs.
+   */
+  const rendered = new Map<string, Rendered>()
+
+  const renderJob = (ctx: Pick<Ctx, "accept" | "browser" | "urls">, job: Job): HttpServerResponse.HttpServerResponse => {
     const jobUrl = ctx.urls.job(job.jobId)
-    return represent(ctx, PAGES, {
+    const type = negotiate(ctx.accept, PAGES, ctx.browser)
+    const hit = rendered.get(job.jobId)
+    if (hit !== undefined && hit.version === job.version && hit.creationTime === job.creationTime && hit.type === type && hit.jobUrl === jobUrl) {
+      return hit.response
+    }
+    const response = renderAs(ctx, type, job, jobUrl)
+    rendered.delete(job.jobId)
+    rendered.set(job.jobId, { version: job.version, creationTime: job.creationTime, type, jobUrl, response })
+    if (rendered.size > RENDERED_JOBS) rendered.delete(rendered.keys().next().value!)
+    return response
+  }
+
+  const renderAs = (ctx: Pick<Ctx, "urls">, type: MediaType, job: Job, jobUrl: string) =>
+    representAs(type, {
       xml: () => Xml.jobDocument(job, jobUrl),
       json: () => Json.job(job, jobUrl),
       html: () =>
@@ -39,7 +72,6 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
           acceptedEvents: JobMachine.acceptedEvents(job.phase)
         })
     })
-  }
 
   // ---- one job -------------------------------------------------------------------------------
 
@@ -90,5 +122,5 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
         return yield* updateParameters(ctx, jobId, form.params, form.uploads)
       })
 
-  return { getJob, deleteJob, postJob }
+  return { getJob, deleteJob, postJob, renderJob }
 }

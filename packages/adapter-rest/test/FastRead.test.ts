@@ -1,0 +1,148 @@
+/**
+ * The Node listener answers a plain GET of a job the store holds in memory without running the
+ * app (no effect, no store read, the job rendered once per version). Seen from a client it must be
+ * the app's answer exactly, with the same rules: these tests compare it with the app's own answer
+ * to the same request (a query string, even empty, leaves the request to the app).
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { Identity, JobStore, Uws } from "@uws-kit/core"
+import type { Caller } from "@uws-kit/core/Identity"
+import { RestAdapter } from "@uws-kit/adapter-rest"
+import { Effect } from "effect"
+import { afterEach, describe, expect, it } from "vitest"
+import { steerable } from "./support.js"
+
+const open: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const close of open.splice(0).reverse()) await close()
+})
+
+const listen = (server: Server) =>
+  new Promise<string>((resolve) => server.listen(0, "127.0.0.1", () => resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)))
+
+/** A REST binding over a memory store whose reads are counted, served by node:http. */
+const serve = async (rest: Partial<RestAdapter.RestOptions> = {}, hostCaller?: (req: IncomingMessage) => Caller | undefined) => {
+  const memory = JobStore.makeMemory()
+  let reads = 0
+  const jobStore: JobStore.JobStoreService = { ...memory, get: (jobId) => Effect.suspend(() => (reads++, memory.get(jobId))) }
+  let n = 0
+  const started = await Uws.start({ worker: steerable, jobStore, makeJobId: () => `job${++n}` })
+  const adapter = RestAdapter.makeRestAdapter({ service: started.service, basePath: "/uws", ...rest })
+  const server = createServer((req, res) => {
+    const caller = hostCaller?.(req)
+    adapter.listener(req, res, caller === undefined ? undefined : { caller })
+  })
+  const url = await listen(server)
+  open.push(async () => {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    await adapter.dispose()
+    await started.close()
+  })
+  return { url, service: started.service, reads: () => reads }
+}
+
+/** Status, headers but the date, and body: what a client can tell apart. */
+const seen = async (res: Response) => {
+  const headers = [...res.headers].filter(([k]) => k !== "date")
+  return { status: res.status, headers, body: await res.text() }
+}
+
+const create = async (url: string, init: RequestInit = {}) => {
+  const res = await fetch(`${url}/uws/jobs`, { method: "POST", body: new URLSearchParams({ TEXT: "hi <&>" }), redirect: "manual", ...init })
+  expect(res.status).toBe(303)
+  return res.headers.get("location")!
+}
+
+const ACCEPTS = [undefined, "*/*", "application/json", "text/xml", "application/xml;q=0.5, application/json", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"]
+
+describe("a plain GET of a job held in memory", () => {
+  it("is the app's answer, byte for byte, in every representation and after every change, without reading the store", async () => {
+    const { url, reads } = await serve()
+    const job = await create(url)
+    const compare = async () => {
+      for (const accept of ACCEPTS) {
+        const init = accept === undefined ? {} : { headers: { accept } }
+        const before = reads()
+        const fast = await seen(await fetch(job, init))
+        expect(reads()).toBe(before)
+        expect(fast).toEqual(await seen(await fetch(`${job}?`, init)))
+        expect(fast.status).toBe(200)
+      }
+    }
+    await compare()
+    // A new version is rendered anew: the answers follow the job.
+    expect((await fetch(`${job}/phase`, { method: "POST", body: new URLSearchParams({ PHASE: "RUN" }), redirect: "manual" })).status).toBe(303)
+    for (let i = 0; i < 100 && !(await (await fetch(`${job}/phase`)).text()).startsWith("COMPLETED"); i++) await new Promise((r) => setTimeout(r, 20))
+    const xml = await (await fetch(job)).text()
+    expect(xml).toContain("<uws:phase>COMPLETED</uws:phase>")
+    expect(xml).toContain("/results/result")
+    await compare()
+  })
+
+  it("carries the URLs of each request's own origin (forwarded hosts when trusted)", async () => {
+    const { url } = await serve({ trustForwarded: true })
+    const job = await create(url)
+    const path = new URL(job).pathname
+    for (const host of ["a.example", "b.example:8443", "a.example"]) {
+      const res = await fetch(`${url}${path}`, { headers: { "x-forwarded-host": host, "x-forwarded-proto": "https", accept: "application/json" } })
+      expect(((await res.json()) as { href: string }).href).toBe(`https://${host}${path}`)
+    }
+  })
+
+  it("keeps the rules: another owner's job is 403, an unknown job 404, a refused caller 401 — each caller identified once", async () => {
+    let identified = 0
+    const identifyNode = (req: IncomingMessage): Caller | Promise<Caller> => {
+      identified++
+      const user = req.headers["x-user"]
+      if (user === "nobody") throw new Error("no such user")
+      if (user === "later") return Promise.resolve(Identity.user("alice"))
+      return typeof user === "string" ? Identity.user(user) : Identity.anonymous
+    }
+    const { url } = await serve({ identifyNode })
+    const job = await create(url, { headers: { "x-user": "alice" } })
+    const requests: Array<[Record<string, string>, string, number]> = [
+      [{ "x-user": "alice" }, job, 200],
+      [{ "x-user": "later" }, job, 200],
+      [{ "x-user": "bob" }, job, 403],
+      [{}, job, 403],
+      [{ "x-user": "alice" }, `${job}x`, 404],
+      [{ "x-user": "nobody" }, job, 401]
+    ]
+    identified = 0
+    for (const [headers, target, status] of requests) {
+      const fast = await fetch(target, { headers })
+      const app = await fetch(`${target}?`, { headers })
+      expect([fast.status, app.status]).toEqual([status, status])
+      expect(await fast.text()).toBe(await app.text())
+    }
+    expect(identified).toBe(requests.length * 2)
+  })
+
+  it("takes the caller the host passes with the request", async () => {
+    const { url } = await serve({}, (req) => (req.headers["x-host-user"] === undefined ? undefined : Identity.user(String(req.headers["x-host-user"]))))
+    const job = await create(url, { headers: { "x-host-user": "carol" } })
+    expect((await fetch(job, { headers: { "x-host-user": "carol" } })).status).toBe(200)
+    expect((await fetch(job, { headers: { "x-host-user": "dave" } })).status).toBe(403)
+    expect((await fetch(job)).status).toBe(403)
+  })
+
+  it("is the app's 503 once the binding is disposed", async () => {
+    const memory = JobStore.makeMemory()
+    const started = await Uws.start({ worker: steerable, jobStore: memory })
+    const adapter = RestAdapter.makeRestAdapter({ service: started.service, basePath: "/uws" })
+    const server = createServer(adapter.listener)
+    const url = await listen(server)
+    open.push(async () => {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
+      await started.close()
+    })
+    const job = await create(url)
+    await adapter.dispose()
+    const res = await fetch(job)
+    expect(res.status).toBe(503)
+    expect(res.headers.get("retry-after")).toBe("5")
+  })
+})
