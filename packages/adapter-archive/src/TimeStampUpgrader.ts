@@ -8,7 +8,7 @@
  * ```json
  * "SignatureUpgrader": [ { "IsEnabled": true, "PluginName": "tsa_01", "AssemblyName": "rfc3161",
  *   "Parameters": { "TsaUrl": "http://tsa.example/tsr", "TrustAnchors": "/etc/archive/tsa-ca.pem",
- *                   "RenewBeforeDays": 30, "RetryMinutes": 60, "TimeoutSeconds": 30, "CheckIntervalMinutes": 60 } } ]
+ *                   "RenewBeforeDays": 30, "RetryMinutes": 60, "TimeoutSeconds": 10, "CheckIntervalMinutes": 60 } } ]
  * ```
  *
  * What this is not: CAdES-A. The tokens are kept as separate files, not embedded as
@@ -128,7 +128,7 @@ export const parseSettings = (params: Plugin.PluginParameters): Either.Either<Se
   }
   const renewBefore = positive(params, "RenewBeforeDays", 30, DAY, problems)
   const retryAfter = positive(params, "RetryMinutes", 60, MINUTE, problems)
-  const timeout = positive(params, "TimeoutSeconds", 30, 1000, problems)
+  const timeout = positive(params, "TimeoutSeconds", 10, 1000, problems)
   const checkInterval = positive(params, "CheckIntervalMinutes", 60, MINUTE, problems)
   return problems.length > 0 ? Either.left(problems.join("; ")) : Either.right({ tsaUrl: url, trustAnchors, renewBefore, retryAfter, timeout, checkInterval })
 }
