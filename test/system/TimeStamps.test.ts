@@ -214,6 +214,8 @@ describe("RFC 3161 time-stamps from a TSA on loopback", () => {
     const notAfter = Date.parse(execFileSync("openssl", ["x509", "-in", tsa.certFile(), "-noout", "-enddate"], { encoding: "utf8" }).split("=")[1]!)
     expect(renewed.renewAt).toBe(notAfter - 10 * DAY)
     expect(objects()).toBe(7) // the first tokens stay: the new ones chain to them
+    // The container's record shows the next renewal date, not the first one.
+    expect((await Effect.runPromise(archive.get(admin, first))).signatureUpdateDate).toBe(notAfter - 10 * DAY)
     for (const [i, s] of renewed.stamps.entries()) {
       const previous = before.stamps[i]!
       const chained = Buffer.concat([fixture(i === 0 ? "xlt1-detached.sig" : "a-detached.sig"), await read(previous.token)])
@@ -253,6 +255,7 @@ describe("RFC 3161 time-stamps from a TSA on loopback", () => {
       const e = await eventually("the failure in the catalogue", () => (entry(id)?.state === "failed" ? entry(id) : undefined))
       expect(e.message).toMatch(expected)
       expect(e.renewAt).toBe(ended.endTime! + 60_000)
+      expect((await Effect.runPromise(archive.get(admin, id))).upgrade).toMatchObject({ state: "failed", message: expect.stringMatching(expected) })
       expect(objects()).toBe(files)
       if (mode !== "down") expect(tsa.requests()).toBeGreaterThan(requests)
     } finally {

@@ -60,7 +60,14 @@ describe("a time-stamp renewal cut by kill -9 of the demo", () => {
     const id = ((await (await api("/document/content", { method: "POST", body: form })).json()) as any).data as string
     const stamps = async () => ((await (await api(`/document/${id}/timestamps`)).json()) as any).data
 
-    await eventually("the first stamps", async () => ((await stamps()).state === "stamped" ? true : undefined))
+    const first = await eventually("the first stamps", async () => {
+      const s = await stamps()
+      return s.state === "stamped" ? s : undefined
+    })
+    // The SanConnector's report prints the seed's "Signature i expiration date": the token's TSA certificate end.
+    const report = readFileSync(join(data, "archive", "SanConnector_01", id, "report.txt"), "utf8")
+    expect(report).toContain(`Signature 0 expiration date: ${first.stamps[0].expires}.`)
+    expect(report).toContain(`Signature 1 expiration date: ${first.stamps[1].expires}.`)
     // The TSA now holds every request: the next renewal run hangs on it, and the demo is killed.
     tsa.mode = "stall"
     const asked = tsa.requests()

@@ -391,6 +391,7 @@ export const make = (
         const hashes: Array<Containers.Hash> = []
         let signatures: ReadonlyArray<PartRecord> = container.uploadedSignatures
         let signatureUpdateDate: number | null = null
+        let expires: ReadonlyArray<number | null> = []
 
         const work = Effect.gen(function* () {
           yield* advance("START")
@@ -432,6 +433,7 @@ export const make = (
               yield* progress({ [Containers.Info.upgraded(original.name)]: JSON.stringify(record) })
             }
             signatures = replaced
+            expires = upgraded.expires ?? []
             if (upgraded.nextUpdate !== undefined && Number.isFinite(upgraded.nextUpdate)) nextUpdate = upgraded.nextUpdate
             yield* progress({
               ...upgradeRecords(upgraded),
@@ -462,7 +464,7 @@ export const make = (
           statusName: Containers.statusOf(status)!.name,
           failure,
           document: partView(container.document),
-          signatures: signatures.map(partView),
+          signatures: signatures.map((s, i) => ({ ...partView(s), expires: expires[i] ?? null })),
           hashes,
           signatureUpdateDate
         }
@@ -830,10 +832,29 @@ export const make = (
         return out
       })
 
+    // Renewal runs are jobs of their own: a container's record shows what the newest one says.
+    const withTimeStamps = (container: Container): Container => {
+      const plugin = options.upgrader ?? plugins.upgrader?.plugin
+      const settings = plugin !== undefined && TimeStampUpgrader.isTimeStampUpgrader(plugin) ? plugin.settings() : undefined
+      if (settings === undefined) return container
+      const entry = (plugin as TimeStampUpgrader.TimeStampUpgrader).catalogue.get(container.id, settings)
+      if (entry === undefined || entry.state === "running") return container
+      const { message: _stale, ...upgrade } = container.upgrade
+      return {
+        ...container,
+        signatureUpdateDate: entry.renewAt ?? container.signatureUpdateDate,
+        upgrade: {
+          ...upgrade,
+          state: entry.state === "stamped" ? "upgraded" : entry.state === "failed" ? "failed" : "pending",
+          ...(entry.message === null ? {} : { message: entry.message })
+        }
+      }
+    }
+
     const service: ArchiveService = {
       uws,
       upload,
-      get: load,
+      get: (caller, id) => Effect.map(load(caller, id), withTimeStamps),
       search: (caller, query) =>
         Effect.gen(function* () {
           if (indexBehind) return Search.run(yield* allContainers(caller), query)

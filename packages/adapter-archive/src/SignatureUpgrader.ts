@@ -82,6 +82,8 @@ export interface Upgraded {
    */
   readonly state?: "upgraded" | "pending"
   readonly message?: string
+  /** Per signature, in order: until when its evidence can be verified (epoch ms), if known. */
+  readonly expires?: ReadonlyArray<number | null>
   /** Entries for the run's record (jobInfo, each key prefixed with `upgrader.`). */
   readonly records?: Readonly<Record<string, string>>
 }

@@ -215,6 +215,7 @@ export const make = (): TimeStampUpgrader => {
     return Result.right({
       profile,
       records,
+      expires: stamps.map((x) => x.expires),
       nextUpdate: Math.max(earliest - s.renewBefore, now + s.retryAfter),
       message: `${stamps.length} signature${stamps.length === 1 ? "" : "s"} time-stamped by ${stamps[0]!.tsa}; tokens verifiable until ${new Date(earliest).toISOString()}`
     })
