@@ -72,9 +72,24 @@ export interface Entry {
 export interface Settings {
   /** Renew this long before the earliest TSA certificate expires (ms). */
   readonly renewBefore: number
-  /** Try again this long after a run stamped nothing (ms). */
+  /**
+   * Try again this long after a run stamped nothing (ms); doubled for each further failure since
+   * the last success, up to a day (or `retryAfter`, if longer): a TSA down for days costs a
+   * handful of runs per container, not one per retry period.
+   */
   readonly retryAfter: number
 }
+
+const DAY = 86_400_000
+
+/**
+ * The wait after `failures` failed runs in a row (≥ 1).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const retryDelay = (settings: Settings, failures: number): number =>
+  Math.min(settings.retryAfter * 2 ** Math.min(Math.max(failures - 1, 0), 40), Math.max(settings.retryAfter, DAY))
 
 /**
  * The jobInfo key (under the upgrader's record prefix) of a signature's stamp.
@@ -92,6 +107,8 @@ interface Mutable {
   pendingUntil: number | null
   lastSuccessAt: number
   lastFailureAt: number
+  /** End times of the failed runs (those after the last success count for the back-off). */
+  failures: Array<number>
   message: string | null
   running: string | null
   /** The container completed its step (renewal runs may be seen before it). */
@@ -137,6 +154,8 @@ export interface TimeStampCatalogue {
   readonly get: (containerId: string, settings: Settings) => Entry | undefined
   /** The newest stamp of a signature. */
   readonly latest: (containerId: string, signature: string) => Stamp | undefined
+  /** Renewal runs under way. */
+  readonly running: () => number
   /** Containers whose run is due at `now`, earliest first, at most `limit`. */
   readonly due: (now: number, settings: Settings, limit: number) => ReadonlyArray<string>
   readonly size: () => number
@@ -153,7 +172,7 @@ export const make = (): TimeStampCatalogue => {
   const entry = (containerId: string): Mutable => {
     let e = entries.get(containerId)
     if (e === undefined) {
-      e = { containerId, signatures: [], stamps: new Map(), pendingUntil: null, lastSuccessAt: 0, lastFailureAt: 0, message: null, running: null, known: false }
+      e = { containerId, signatures: [], stamps: new Map(), pendingUntil: null, lastSuccessAt: 0, lastFailureAt: 0, failures: [], message: null, running: null, known: false }
       entries.set(containerId, e)
     }
     return e
@@ -168,7 +187,8 @@ export const make = (): TimeStampCatalogue => {
   const renewAt = (e: Mutable, settings: Settings): number | null => {
     if (e.signatures.length === 0) return null
     const complete = e.signatures.every((s) => e.stamps.has(s))
-    const retry = e.lastFailureAt > e.lastSuccessAt ? e.lastFailureAt + settings.retryAfter : 0
+    const inARow = e.failures.filter((t) => t > e.lastSuccessAt).length
+    const retry = e.lastFailureAt > e.lastSuccessAt ? e.lastFailureAt + retryDelay(settings, inARow) : 0
     if (!complete) return Math.max(retry, e.pendingUntil ?? 0, e.lastSuccessAt > 0 ? e.lastSuccessAt + settings.retryAfter : 0)
     const earliest = Math.min(...e.signatures.map((s) => e.stamps.get(s)!.expires))
     // A TSA whose certificate expires within the margin would be asked again at once: wait the retry.
@@ -205,9 +225,14 @@ export const make = (): TimeStampCatalogue => {
           merge(e, stampsOf(job))
           if (at >= e.lastSuccessAt) e.lastSuccessAt = at
           if (e.lastSuccessAt >= e.lastFailureAt) e.message = null
-        } else if (at >= e.lastFailureAt && at >= e.lastSuccessAt) {
-          e.lastFailureAt = at
-          e.message = job.errorSummary?.message ?? `the run ended ${job.phase}`
+          // Failures before the newest success never count again.
+          e.failures = e.failures.filter((t) => t > e.lastSuccessAt)
+        } else {
+          if (at > e.lastSuccessAt && !e.failures.includes(at)) e.failures.push(at)
+          if (at >= e.lastFailureAt && at >= e.lastSuccessAt) {
+            e.lastFailureAt = at
+            e.message = job.errorSummary?.message ?? `the run ended ${job.phase}`
+          }
         }
         return
       }
@@ -250,6 +275,11 @@ export const make = (): TimeStampCatalogue => {
         if (at !== null && at <= now) due.push({ id: e.containerId, at })
       }
       return due.sort((a, b) => a.at - b.at).slice(0, limit).map((d) => d.id)
+    },
+    running: () => {
+      let n = 0
+      for (const e of entries.values()) if (e.running !== null) n++
+      return n
     },
     size: () => entries.size
   }

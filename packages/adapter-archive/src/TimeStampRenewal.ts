@@ -21,7 +21,11 @@ import type { TimeStampUpgrader } from "./TimeStampUpgrader.js"
 export interface FollowOptions {
   /** How often due renewals are looked for; default: the upgrader's `CheckIntervalMinutes`. */
   readonly checkInterval?: Duration.DurationInput
-  /** Runs started per check at most (default 100): a backlog is worked off over several checks. */
+  /**
+   * Renewal runs under way at most (default 100). With more due (every token of one TSA
+   * certificate falls due together), the check repeats every few seconds, refilling up to this
+   * many, until the backlog is worked off.
+   */
   readonly batch?: number
 }
 
@@ -59,14 +63,20 @@ export const follow = (upgrader: TimeStampUpgrader, archive: ArchiveService, opt
       )
     )
     const batch = options.batch ?? 100
+    /** Starts due runs up to `batch` under way; answers whether more were due than started. */
     const check = Effect.gen(function* () {
       const now = yield* archive.now
-      for (const id of catalogue.due(now, settings, batch)) {
+      const room = batch - catalogue.running()
+      if (room <= 0) return catalogue.due(now, settings, 1).length > 0
+      const due = catalogue.due(now, settings, room + 1)
+      for (const id of due.slice(0, room)) {
         yield* archive.upgradeSignatures(Identity.system, id).pipe(
           Effect.catchAll((e) => Effect.logWarning(`time-stamp renewal of container ${id} not started: ${e.message}`))
         )
       }
+      return due.length > room
     })
     const every = options.checkInterval === undefined ? Duration.millis(settings.checkInterval) : Duration.decode(options.checkInterval)
-    yield* Effect.forkScoped(Effect.forever(Effect.zipRight(check, Effect.sleep(every))))
+    const soon = Duration.min(every, Duration.seconds(5))
+    yield* Effect.forkScoped(Effect.forever(Effect.flatMap(check, (backlog) => Effect.sleep(backlog ? soon : every))))
   })

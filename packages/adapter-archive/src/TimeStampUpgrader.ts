@@ -21,6 +21,7 @@
  *
  * @since 0.1.0
  */
+import { createHash } from "node:crypto"
 import { readFileSync } from "node:fs"
 import type { Plugin } from "@uws-kit/core"
 import { Result } from "@uws-kit/core"
@@ -91,6 +92,8 @@ export const isTimeStampUpgrader = (u: unknown): u is TimeStampUpgrader =>
   typeof u === "object" && u !== null && "catalogue" in u && "settings" in u && typeof (u as TimeStampUpgrader).upgrade === "function"
 
 const MINUTE = 60_000
+/** TSA requests of one run at once. */
+const PARALLEL = 4
 const DAY = 86_400_000
 
 const positive = (params: Plugin.PluginParameters, key: string, fallback: number, unit: number, problems: Array<string>) => {
@@ -161,31 +164,44 @@ export const make = (): TimeStampUpgrader => {
     if (input.signatures.length === 0) return Result.right({ profile, message: "no signatures to time-stamp" })
 
     // Every token is obtained and verified before any is kept: a run keeps all or nothing.
-    const obtained: Array<{ readonly part: (typeof input.signatures)[number]; readonly verified: Rfc3161.Verified; readonly generation: number }> = []
-    for (const part of input.signatures) {
+    type Part = (typeof input.signatures)[number]
+    const obtain = async (part: Part): Promise<Either.Either<{ readonly part: Part; readonly verified: Rfc3161.Verified; readonly generation: number }, string>> => {
       let data: Uint8Array
       const previous = catalogue.latest(input.containerId, part.name)
       try {
         const signature = await readAll(part.open())
         if (previous === undefined) data = signature
         else {
-          const token = await readAll(input.read(previous.token))
-          const { createHash } = await import("node:crypto")
+          const token = await readAll(input.read!(previous.token))
           if (createHash("sha256").update(token).digest("hex") !== previous.token.sha256) {
-            return pending(`the kept time-stamp token ${previous.token.name} no longer matches its SHA-256; it is not renewed over`)
+            return Either.left(`the kept time-stamp token ${previous.token.name} no longer matches its SHA-256; it is not renewed over`)
           }
           data = new Uint8Array(Buffer.concat([signature, token]))
         }
       } catch (e) {
-        return pending(`${part.name} could not be read: ${describe(e)}`)
+        return Either.left(`${part.name} could not be read: ${describe(e)}`)
       }
       const request = Rfc3161.request(data)
       const answer = await TsaClient.post(s.tsaUrl, request.der, { timeout: s.timeout })
-      if (Either.isLeft(answer)) return pending(answer.left)
+      if (Either.isLeft(answer)) return Either.left(answer.left)
       const verified = await Rfc3161.verifyResponse(answer.right, { request, data, trustAnchors: s.trustAnchors, now })
-      if (Either.isLeft(verified)) return pending(`the time-stamp of ${part.name} from ${s.tsaUrl} was refused: ${verified.left}`)
-      obtained.push({ part, verified: verified.right, generation: (previous?.generation ?? 0) + 1 })
+      if (Either.isLeft(verified)) return Either.left(`the time-stamp of ${part.name} from ${s.tsaUrl} was refused: ${verified.left}`)
+      return Either.right({ part, verified: verified.right, generation: (previous?.generation ?? 0) + 1 })
     }
+    // A few requests at once: a container of many signatures stays well inside the call's time limit.
+    const results: Array<Awaited<ReturnType<typeof obtain>>> = new Array(input.signatures.length)
+    let next = 0
+    const lane = async () => {
+      while (next < input.signatures.length) {
+        const i = next++
+        results[i] = await obtain(input.signatures[i]!)
+        if (Either.isLeft(results[i]!)) next = input.signatures.length // stop early: nothing will be kept
+      }
+    }
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, input.signatures.length) }, lane))
+    const failed = results.find((r) => r !== undefined && Either.isLeft(r))
+    if (failed !== undefined && Either.isLeft(failed)) return pending(failed.left)
+    const obtained = results.map((r) => Either.getOrThrow(r!))
 
     const records: Record<string, string> = {}
     const stamps: Array<Stamp> = []

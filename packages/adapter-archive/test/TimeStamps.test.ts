@@ -165,6 +165,7 @@ describe("TimeStampCatalogue", () => {
           let generation = 1
           let lastOk = 100
           let lastFailed: number | null = null
+          let inARow = 0
           outcomes.forEach((ok, i) => {
             t += gaps[i]!
             if (ok) {
@@ -172,9 +173,11 @@ describe("TimeStampCatalogue", () => {
               jobs.push(runJob(i, t, { ok: true, generation, expires: 50_000 + generation * 1000 }))
               lastOk = t
               lastFailed = null
+              inARow = 0
             } else {
               jobs.push(runJob(i, t, { ok: false }))
               lastFailed = t
+              inARow++
             }
           })
           const fold = (order: ReadonlyArray<Job.Job>) => {
@@ -195,7 +198,8 @@ describe("TimeStampCatalogue", () => {
           const expires = 50_000 + (generation === 1 ? 0 : generation * 1000)
           if (lastFailed !== null) {
             expect(inOrder!.state).toBe("failed")
-            expect(inOrder!.renewAt).toBe(Math.max(expires - settings.renewBefore, lastFailed + settings.retryAfter))
+            // Each failure in a row doubles the wait.
+            expect(inOrder!.renewAt).toBe(Math.max(expires - settings.renewBefore, lastFailed + settings.retryAfter * 2 ** (inARow - 1)))
           } else {
             expect(inOrder!.state).toBe("stamped")
             expect(inOrder!.message).toBeNull()
@@ -205,6 +209,11 @@ describe("TimeStampCatalogue", () => {
       ),
       { numRuns: propertyRuns(200) }
     )
+  })
+
+  it("backs off a day at most", () => {
+    expect([1, 2, 3, 30].map((n) => TimeStampCatalogue.retryDelay({ renewBefore: 0, retryAfter: 3_600_000 }, n))).toEqual([3_600_000, 7_200_000, 14_400_000, 86_400_000])
+    expect(TimeStampCatalogue.retryDelay({ renewBefore: 0, retryAfter: 2 * 86_400_000 }, 5)).toBe(2 * 86_400_000)
   })
 
   it("a running renewal is not due again; a deleted or expired container is forgotten", () => {
