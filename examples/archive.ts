@@ -10,6 +10,12 @@
 // the seed's "Служба технического сопровождения"); dates without a zone are read at +03:00, as
 // the seed's service does.
 //
+// `UWS_ARCHIVE_TSA_URL=http://tsa.example/ UWS_ARCHIVE_TSA_TRUST_ANCHORS=/path/ca.pem` adds the
+// RFC 3161 signature upgrader (`rfc3161`) to the configuration, as a `SignatureUpgrader` entry of
+// plugin-config.json would (`UWS_ARCHIVE_TSA_PARAMETERS` = a JSON object of further parameters,
+// e.g. `{"RenewBeforeDays":30}`); without them no TSA is configured and containers say
+// `upgrade: "not-configured"`.
+//
 // `UWS_ARCHIVE_DEMO_CLOCK=2023-05-30T20:00:32+03:00` starts the archive's clock at that instant
 // (time then runs normally): the seed's own curl commands, which file a temporary container until
 // 21.07.2023, replay as they did on the seed's date.
@@ -42,6 +48,29 @@ export interface ArchiveDemoOptions {
   readonly trustForwarded?: boolean
 }
 
+/** The `SignatureUpgrader` entry the TSA variables describe, if any. */
+const tsaFromEnv = (env: NodeJS.ProcessEnv = process.env): Pick<PluginConfig.PluginConfig, "signatureUpgrader"> => {
+  const url = env["UWS_ARCHIVE_TSA_URL"]
+  if (url === undefined || url === "") return {}
+  const extra = env["UWS_ARCHIVE_TSA_PARAMETERS"]
+  const parsed: unknown = extra === undefined || extra === "" ? {} : JSON.parse(extra)
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("UWS_ARCHIVE_TSA_PARAMETERS must be a JSON object")
+  const parameters = Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, String(v)]))
+  return {
+    signatureUpgrader: [
+      {
+        section: "SignatureUpgrader",
+        path: "(UWS_ARCHIVE_TSA_URL)",
+        enabled: true,
+        readOnly: false,
+        name: "tsa_01",
+        assembly: "rfc3161",
+        parameters: { ...parameters, TsaUrl: url, TrustAnchors: env["UWS_ARCHIVE_TSA_TRUST_ANCHORS"] ?? "" }
+      }
+    ]
+  }
+}
+
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
   const temporary = options.dataDir === undefined
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "uws-kit-demo-archive-")))
@@ -58,7 +87,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       documentStorage: config.documentStorage.map((e) =>
         e.assembly === "filesystem" ? { ...e, parameters: { ...e.parameters, DocumentsFolderPath: path.join(dataDir, e.name) } } : e
       ),
-      sanConnector: config.sanConnector.map((e) => ({ ...e, parameters: { ...e.parameters, Folder: path.join(dataDir, e.name) } }))
+      sanConnector: config.sanConnector.map((e) => ({ ...e, parameters: { ...e.parameters, Folder: path.join(dataDir, e.name) } })),
+      ...tsaFromEnv()
     }
     const plugins = await Effect.runPromise(Scope.extend(Plugins.load(placed), scope))
     const clockAt = process.env["UWS_ARCHIVE_DEMO_CLOCK"]

@@ -35,6 +35,8 @@ export default class ReportSanConnector {
         await pipeline(Readable.from(signature.open()), createWriteStream(path.join(dir, `signature-${i}.sig`)))
         const hash = container.hashes.find((h) => h.of === `signature-${i + 1}`)
         lines.push(`Signature ${i} (${signature.fileName}, ${signature.size} bytes): ${hash ? `${hash.algorithm} ${hash.value}` : "no hash"}.`)
+        // The seed's line; the date is when the signature's newest time-stamp stops being verifiable.
+        if (signature.expires != null) lines.push(`Signature ${i} expiration date: ${new Date(signature.expires).toISOString()}.`)
       }
       lines.push(`Next archive time-stamp: ${container.signatureUpdateDate === null ? "none" : new Date(container.signatureUpdateDate).toISOString()}.`)
       await writeFile(path.join(dir, "report.txt"), lines.join("\n") + "\n")

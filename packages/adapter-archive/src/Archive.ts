@@ -33,8 +33,12 @@ import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as Search from "./Search.js"
-import type { SignatureUpgrader } from "./SignatureUpgrader.js"
+import type { EvidenceFile, SignatureUpgrader, Upgraded } from "./SignatureUpgrader.js"
+import * as Upgraders from "./SignatureUpgrader.js"
 import type { Opened, Readout, Storage } from "./Storage.js"
+import type * as TimeStampCatalogue from "./TimeStampCatalogue.js"
+import * as TimeStampRenewal from "./TimeStampRenewal.js"
+import * as TimeStampUpgrader from "./TimeStampUpgrader.js"
 import type { Locator, StorageStat } from "./StoragePlugin.js"
 import * as Storages from "./Storage.js"
 
@@ -163,7 +167,10 @@ export interface ArchiveOptions {
   readonly storages?: ReadonlyArray<LogicalStorage>
   /** The document storage used when an upload names none (default: the first writable one). */
   readonly defaultDocumentStorage?: string
-  /** The signature upgrader; none by default, and containers then say `upgrade: "not-configured"`. */
+  /**
+   * The signature upgrader; default: the one `plugins` declares (`SignatureUpgrader` in
+   * `plugin-config.json`), else none, and containers then say `upgrade: "not-configured"`.
+   */
   readonly upgrader?: SignatureUpgrader
   /** Time to the next archive time-stamp when the upgrader sets none (default 365 days). */
   readonly signatureUpdateInterval?: Duration.DurationInput
@@ -229,6 +236,23 @@ export interface ArchiveService {
   readonly statuses: ReadonlyArray<Containers.Status>
   readonly storages: (caller: Identity.Caller) => ReadonlyArray<LogicalStorage>
   readonly plugins: () => ReadonlyArray<PluginReport>
+  /**
+   * Runs the signature upgrader again on an archived container (e.g. a time-stamp renewal before
+   * the TSA certificate expires), as a UWS job of its own; answers the run already under way for
+   * that container, if any. Operators (admin callers) only.
+   */
+  readonly upgradeSignatures: (caller: Identity.Caller, id: string) => Effect.Effect<Job.Job, ArchiveError>
+  /**
+   * A container's time-stamps (`TimeStampCatalogue.Entry`), or `null` when no RFC 3161 upgrader
+   * is configured or the container is not archived yet.
+   */
+  readonly timeStamps: (caller: Identity.Caller, id: string) => Effect.Effect<TimeStampCatalogue.Entry | null, ArchiveError>
+  /** The newest time-stamp token of a signature (`signature-1`, …), read back and checked against its SHA-256. */
+  readonly timeStampToken: (
+    caller: Identity.Caller,
+    id: string,
+    signature: string
+  ) => Effect.Effect<{ readonly stamp: TimeStampCatalogue.Stamp; readonly bytes: Uint8Array } | null, ArchiveError>
   /** The archive's clock (the Clock it was built with). */
   readonly now: Effect.Effect<number>
 }
@@ -302,7 +326,7 @@ export const make = (
     }
     const upgrader =
       options.upgrader === undefined
-        ? undefined
+        ? plugins.upgrader
         : yield* PluginLifecycle.acquire(
             Effect.map(Plugin.host(options.upgrader.name, options.upgrader, {}, { timeout: pluginTimeout }), (hosted) => ({
               ...hosted,
@@ -350,6 +374,44 @@ export const make = (
         return record
       })
 
+    /** Keeps an upgrader's evidence beside the signatures (their storage if writable). */
+    const keepEvidence = (container: Container, file: EvidenceFile) =>
+      Effect.gen(function* () {
+        const home = storageNamed(container.uploadedSignatures[0]?.storage ?? container.document.storage)
+        const target = home?.writable() === true ? home : plugins.storages.find((s) => s.writable())
+        if (target === undefined) return yield* Effect.fail(`no writable document storage to keep ${file.name} in`)
+        const sha256 = createHash("sha256").update(file.content).digest("hex")
+        const locator = yield* target
+          .save({ containerId: container.id, name: file.name, fileName: safeFileName(file.fileName, `${file.name}.bin`), mimeType: file.mimeType, size: file.content.length, content: toIterable(file.content) })
+          .pipe(Effect.mapError((e) => `${file.name} could not be stored: ${e.reason}`))
+        const record: PartRecord = { name: file.name, fileName: safeFileName(file.fileName, `${file.name}.bin`), mimeType: file.mimeType, size: file.content.length, sha256, storage: target.name, locator }
+        return record
+      })
+
+    /** Calls the upgrader on a container's signatures; the failure is the upgrader's reason. */
+    const callUpgrader = (hosted: NonNullable<typeof upgrader>, container: Container, signatures: ReadonlyArray<PartRecord>, run: "initial" | "renewal") =>
+      Effect.flatMap(now, (t) =>
+        hosted.call("upgrade", (u) =>
+          u.upgrade({
+            containerId: container.id,
+            document: partView(container.document),
+            signatures: signatures.map(partView),
+            now: t,
+            run,
+            keep: (file) =>
+              Effect.runPromise(Effect.either(keepEvidence(container, file))).then((r) =>
+                r._tag === "Right" ? { _tag: "Right" as const, right: r.right } : { _tag: "Left" as const, left: r.left }
+              ),
+            read: (part) =>
+              Stream.toAsyncIterable(Stream.unwrap(Effect.map(Effect.flatMap(storageOf(part), (s) => s.get(part.locator)), (o) => o.stream)))
+          })
+        )
+      )
+
+    /** The jobInfo entries of an upgrader's answer (its records, prefixed). */
+    const upgradeRecords = (upgraded: Upgraded): Record<string, string> =>
+      Object.fromEntries(Object.entries(upgraded.records ?? {}).map(([k, v]) => [`${Upgraders.recordPrefix}${k}`, v]))
+
     const step = (job: Job.Job, context: Worker.RunContext) =>
       Effect.gen(function* () {
         const started = yield* now
@@ -375,6 +437,7 @@ export const make = (
         const hashes: Array<Containers.Hash> = []
         let signatures: ReadonlyArray<PartRecord> = container.uploadedSignatures
         let signatureUpdateDate: number | null = null
+        let expires: ReadonlyArray<number | null> = []
 
         const work = Effect.gen(function* () {
           yield* advance("START")
@@ -394,10 +457,7 @@ export const make = (
           if (upgrader === undefined) {
             yield* progress({ [Containers.Info.upgrade]: "not-configured" })
           } else {
-            const upgraded = yield* upgrader
-              .call("upgrade", (u) =>
-                u.upgrade({ containerId: container.id, document: partView(container.document), signatures: signatures.map(partView) })
-              )
+            const upgraded = yield* callUpgrader(upgrader, container, signatures, "initial")
               .pipe(
                 Effect.tapError((e) =>
                   progress({
@@ -419,11 +479,16 @@ export const make = (
               yield* progress({ [Containers.Info.upgraded(original.name)]: JSON.stringify(record) })
             }
             signatures = replaced
+            expires = upgraded.expires ?? []
             if (upgraded.nextUpdate !== undefined && Number.isFinite(upgraded.nextUpdate)) nextUpdate = upgraded.nextUpdate
             yield* progress({
-              [Containers.Info.upgrade]: "upgraded",
+              ...upgradeRecords(upgraded),
+              // Pending: nothing was upgraded this time; the container is archived all the same
+              // and a renewal run tries again at the next update date.
+              [Containers.Info.upgrade]: upgraded.state === "pending" ? "pending" : "upgraded",
               [Containers.Info.upgradeBy]: upgrader.name,
-              ...(upgraded.profile === undefined ? {} : { [Containers.Info.upgradeProfile]: upgraded.profile })
+              ...(upgraded.profile === undefined ? {} : { [Containers.Info.upgradeProfile]: upgraded.profile }),
+              ...(upgraded.message === undefined ? {} : { [Containers.Info.upgradeMessage]: upgraded.message })
             })
           }
           signatureUpdateDate = nextUpdate ?? (yield* now) + interval
@@ -445,7 +510,7 @@ export const make = (
           statusName: Containers.statusOf(status)!.name,
           failure,
           document: partView(container.document),
-          signatures: signatures.map(partView),
+          signatures: signatures.map((s, i) => ({ ...partView(s), expires: expires[i] ?? null })),
           hashes,
           signatureUpdateDate
         }
@@ -461,15 +526,59 @@ export const make = (
         return []
       })
 
+    // ---- renewal runs: the upgrader again on an archived container, as a job of its own ---------
+    const renewalOf = (parameters: ReadonlyArray<{ readonly name: string; readonly value: string }>) => {
+      const get = (name: string) => parameters.find((p) => p.name.toLowerCase() === name.toLowerCase())?.value
+      const action = get(Upgraders.RenewalParam.Action)
+      return action === undefined ? undefined : { action, containerId: get(Upgraders.RenewalParam.Container) ?? "" }
+    }
+    const renewal = (job: Job.Job, context: Worker.RunContext, containerId: string) =>
+      Effect.gen(function* () {
+        const fail = (message: string) => Effect.fail(new Worker.JobFailure({ message }))
+        if (upgrader === undefined) return yield* fail("no signature upgrader is configured")
+        const target = yield* store.get(containerId).pipe(Effect.mapError((e) => new Worker.JobFailure({ message: `the container could not be read: ${e.reason}` })))
+        const container = target === undefined ? undefined : Containers.fromJob(target, yield* now)
+        if (container === undefined) return yield* fail(`there is no container ${containerId}`)
+        if (container.storageEnded) return yield* fail(`the storage of container ${containerId} has ended; its signatures are deleted`)
+        if (container.stage !== "archived") return yield* fail(`container ${containerId} is not in archival storage (status ${container.status})`)
+        const upgraded = yield* callUpgrader(upgrader, container, container.signatures, "renewal").pipe(
+          Effect.mapError((e) => new Worker.JobFailure({ message: `the signature upgrade failed: ${e.reason}` }))
+        )
+        // Replacing signatures would change a settled container's record; a renewal only adds evidence.
+        if ((upgraded.signatures ?? []).length > 0) return yield* fail("a renewal run may not replace signatures; the upgrader answered replacements")
+        const base = {
+          ...upgradeRecords(upgraded),
+          [Containers.Info.upgradeBy]: upgrader.name,
+          ...(upgraded.profile === undefined ? {} : { [Containers.Info.upgradeProfile]: upgraded.profile }),
+          ...(upgraded.message === undefined ? {} : { [Containers.Info.upgradeMessage]: upgraded.message })
+        }
+        if (upgraded.state === "pending") {
+          yield* context.reportProgress({ ...base, [Containers.Info.upgrade]: "pending" })
+          return yield* fail(`the signatures were not upgraded: ${upgraded.message ?? "the upgrader answered pending"}`)
+        }
+        const next = upgraded.nextUpdate !== undefined && Number.isFinite(upgraded.nextUpdate) ? upgraded.nextUpdate : (yield* now) + interval
+        yield* context.reportProgress({ ...base, [Containers.Info.upgrade]: "upgraded", [Containers.Info.signatureUpdateDate]: new Date(next).toISOString() })
+        return []
+      })
+
     const worker = Worker.make({
       name: "archive",
       validate: (parameters) => {
+        const run = renewalOf(parameters)
+        if (run !== undefined) {
+          if (run.action !== Upgraders.renewalAction) return { _tag: "Left", left: `Action must be ${Upgraders.renewalAction}` }
+          if (run.containerId === "") return { _tag: "Left", left: "Container (the id of the container) is required" }
+          return { _tag: "Right", right: parameters }
+        }
         const manifest = parameters.find((p) => p.name.toLowerCase() === Containers.Param.Manifest.toLowerCase())
         return Containers.parseManifest(manifest?.value) === undefined
           ? { _tag: "Left", left: "containers are created through the archive API (POST /api/document/content), which stores their documents first" }
           : { _tag: "Right", right: parameters }
       },
-      run: step
+      run: (job, context) => {
+        const run = renewalOf(job.parameters)
+        return run === undefined ? step(job, context) : renewal(job, context, run.containerId)
+      }
     })
 
     // ---- the search index ------------------------------------------------------------------
@@ -636,6 +745,8 @@ export const make = (
       })
 
     const invalid = (name: string, reason: string) => Effect.fail(new Errors.InvalidParameter({ name, reason }))
+    /** The renewal run last started for each container. */
+    const renewals = new Map<string, string>()
 
     const upload = (caller: Identity.Caller, input: UploadInput): Effect.Effect<Container, ArchiveError> =>
       Effect.gen(function* () {
@@ -789,11 +900,30 @@ export const make = (
       return { containerId: makeContainerId(), storage: storage?.writable() === true ? storage : undefined }
     }
 
+    // Renewal runs are jobs of their own: a container's record shows what the newest one says.
+    const withTimeStamps = (container: Container): Container => {
+      const plugin = options.upgrader ?? plugins.upgrader?.plugin
+      const settings = plugin !== undefined && TimeStampUpgrader.isTimeStampUpgrader(plugin) ? plugin.settings() : undefined
+      if (settings === undefined) return container
+      const entry = (plugin as TimeStampUpgrader.TimeStampUpgrader).catalogue.get(container.id, settings)
+      if (entry === undefined || entry.state === "running") return container
+      const { message: _stale, ...upgrade } = container.upgrade
+      return {
+        ...container,
+        signatureUpdateDate: entry.renewAt ?? container.signatureUpdateDate,
+        upgrade: {
+          ...upgrade,
+          state: entry.state === "stamped" ? "upgraded" : entry.state === "failed" ? "failed" : "pending",
+          ...(entry.message === null ? {} : { message: entry.message })
+        }
+      }
+    }
+
     const service: ArchiveService = {
       uws,
       upload,
       prepareUpload,
-      get: load,
+      get: (caller, id) => Effect.map(load(caller, id), withTimeStamps),
       search: (caller, query) =>
         Effect.gen(function* () {
           if (indexBehind) return Search.run(yield* allContainers(caller), query)
@@ -863,11 +993,61 @@ export const make = (
           )
           yield* uws.delete(Identity.system, id)
         }),
+      upgradeSignatures: (caller, id) =>
+        Effect.gen(function* () {
+          if (caller.admin !== true) {
+            return yield* Effect.fail(new Errors.Forbidden({ jobId: id, reason: "only an operator may start a signature upgrade." }))
+          }
+          const container = yield* load(caller, id)
+          if (upgrader === undefined) return yield* invalid("Container", "no signature upgrader is configured.")
+          if (container.storageEnded) return yield* Effect.fail(new StorageEnded({ id, at: container.archiveUntil ?? container.modifiedAt }))
+          if (container.stage !== "archived") return yield* invalid("Container", `${id} is not in archival storage yet (status ${container.status}).`)
+          // One run per container at a time.
+          const under = renewals.get(id)
+          if (under !== undefined) {
+            const job = yield* Effect.either(uws.get(system, under))
+            if (job._tag === "Right" && !Phase.isFinal(job.right.phase)) return job.right
+          }
+          const created = yield* uws.create(system, {
+            parameters: [
+              { name: Upgraders.RenewalParam.Action, value: Upgraders.renewalAction },
+              { name: Upgraders.RenewalParam.Container, value: id }
+            ],
+            run: true
+          })
+          renewals.set(id, created.jobId)
+          return created
+        }),
+      timeStamps: (caller, id) =>
+        Effect.map(load(caller, id), (container) => {
+          const plugin = options.upgrader ?? plugins.upgrader?.plugin
+          const settings = plugin !== undefined && TimeStampUpgrader.isTimeStampUpgrader(plugin) ? plugin.settings() : undefined
+          return settings === undefined ? null : ((plugin as TimeStampUpgrader.TimeStampUpgrader).catalogue.get(container.id, settings) ?? null)
+        }),
+      timeStampToken: (caller, id, signature) =>
+        Effect.gen(function* () {
+          const entry = yield* service.timeStamps(caller, id)
+          const stamp = entry?.stamps.find((s) => s.signature === signature)
+          if (stamp === undefined) return null
+          // Gone with the documents once a temporary container's storage ended.
+          yield* service.signatures(caller, id)
+          const bytes = yield* Effect.flatMap(storageOf(stamp.token), (s) => Storages.readAll(s, stamp.token.locator))
+          const sha256 = createHash("sha256").update(bytes).digest("hex")
+          if (sha256 !== stamp.token.sha256) {
+            return yield* Effect.fail(
+              new Errors.PluginFailure({ plugin: stamp.token.storage, operation: "get", reason: `the kept time-stamp token ${stamp.token.name} does not match its SHA-256 (${sha256}, kept ${stamp.token.sha256})` })
+            )
+          }
+          return { stamp, bytes }
+        }),
       statuses: Containers.statuses,
       storages: (caller) => logical.filter((s) => access(caller, s.id)),
       plugins: plugins.report,
       now
     }
+    // An RFC 3161 upgrader's stamps are renewed before its TSA certificates expire.
+    const upgraderPlugin = options.upgrader ?? plugins.upgrader?.plugin
+    if (upgraderPlugin !== undefined && TimeStampUpgrader.isTimeStampUpgrader(upgraderPlugin)) yield* TimeStampRenewal.follow(upgraderPlugin, service)
     return service
   })
 

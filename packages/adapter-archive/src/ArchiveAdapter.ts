@@ -10,6 +10,9 @@
  * | `GET {base}/document/{id}/status` | the status number |
  * | `GET {base}/document/{id}/sign` | `signatures.zip` (streamed, with Content-Length) |
  * | `GET {base}/document/{id}/content` | the document (ours: streamed from its storage, verified as it goes) |
+ * | `GET {base}/document/{id}/timestamps` | the RFC 3161 time-stamps of its signatures (ours) |
+ * | `GET {base}/document/{id}/timestamps/{signature}` | the newest token of a signature, DER (ours) |
+ * | `POST {base}/document/{id}/timestamps` | stamps again now (ours, operators): the run's id and phase |
  * | `DELETE {base}/document/{id}` | the id (ours: the uploader may delete a temporary container) |
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
@@ -145,7 +148,12 @@ const failure = (status: number, code: string, description: string) =>
   json({ data: null, errorCode: code, errorDescription: description }, status)
 
 const render = (e: ArchiveError | RequestProblem) =>
-  e._tag === "RequestProblem" ? failure(e.status, e.code, e.reason) : failure(errorTable[e._tag].status, errorTable[e._tag].code, e.message)
+  e._tag === "RequestProblem"
+    ? failure(e.status, e.code, e.reason)
+    : // The core's wording names a job; here it is a container.
+      e._tag === "Forbidden"
+      ? failure(errorTable.Forbidden.status, errorTable.Forbidden.code, `Access to container "${e.jobId}" is forbidden: ${e.reason}`)
+      : failure(errorTable[e._tag].status, errorTable[e._tag].code, e.message)
 
 const iso = (ms: number | null) => (ms === null ? null : ArchiveDate.format(ms))
 
@@ -370,6 +378,48 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     return ok(container.status)
   })
 
+  const timeStamps = (id: string) => Effect.gen(function* () {
+    const who = yield* caller
+    const entry = yield* archive.timeStamps(who, id)
+    if (entry === null) return ok({ state: "not-configured", stamps: [], message: null, renewAt: null })
+    const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString())
+    return ok({
+      state: entry.state,
+      stamps: entry.stamps.map((s) => ({
+        signature: s.signature,
+        generation: s.generation,
+        tsa: s.tsa,
+        tsaUrl: s.tsaUrl,
+        serial: s.serial,
+        stampedAt: iso(s.stampedAt),
+        expires: iso(s.expires),
+        token: { fileName: s.token.fileName, size: s.token.size, sha256: s.token.sha256 }
+      })),
+      message: entry.message,
+      renewAt: iso(entry.renewAt)
+    })
+  })
+
+  const timeStampToken = (p: Routes.Params) => Effect.gen(function* () {
+    const who = yield* caller
+    const id = p["id"] ?? ""
+    const signature = p["signature"] ?? ""
+    const found = yield* archive.timeStampToken(who, id, signature)
+    if (found === null) return failure(404, "NotFound", `container "${id}" has no time-stamp of "${signature}"`)
+    const { stamp, bytes } = found
+    return HttpServerResponse.uint8Array(bytes, {
+      status: 200,
+      contentType: stamp.token.mimeType,
+      headers: { "content-disposition": `attachment; filename="${stamp.token.fileName.replace(/["\\]/g, "_")}"` }
+    })
+  })
+
+  const restamp = (id: string) => Effect.gen(function* () {
+    const who = yield* caller
+    const run = yield* archive.upgradeSignatures(who, id)
+    return ok({ run: run.jobId, phase: run.phase })
+  })
+
   const remove = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     yield* archive.delete(who, id)
@@ -457,6 +507,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       { path: at("/document/:id/status"), methods: { GET: withId(status) } },
       { path: at("/document/:id/sign"), methods: { GET: withId(sign) } },
       { path: at("/document/:id/content"), methods: { GET: withId(content) } },
+      { path: at("/document/:id/timestamps"), methods: { GET: withId(timeStamps), POST: withId(restamp) } },
+      { path: at("/document/:id/timestamps/:signature"), methods: { GET: (p: Routes.Params) => handle(timeStampToken(p)) } },
       { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
       { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
       { path: at("/plugins"), methods: { GET: () => handle(pluginList) } }

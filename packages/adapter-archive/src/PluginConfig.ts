@@ -6,8 +6,13 @@
  *     "DocumentStorage": [ { "IsEnabled": true, "ReadOnly": false, "PluginName": "filesystem_01",
  *                            "AssemblyName": "filesystem", "Parameters": { "DocumentsFolderPath": "/srv/docs" } } ],
  *     "SanConnector":    [ { "IsEnabled": true, "PluginName": "SanConnector_01",
- *                            "AssemblyName": "./san-connector.mjs", "Parameters": { "Folder": "/srv/san" } } ] } }
+ *                            "AssemblyName": "./san-connector.mjs", "Parameters": { "Folder": "/srv/san" } } ],
+ *     "SignatureUpgrader": [ { "IsEnabled": true, "PluginName": "tsa_01", "AssemblyName": "rfc3161",
+ *                            "Parameters": { "TsaUrl": "http://tsa.example/", "TrustAnchors": "/srv/tsa-ca.pem" } } ] } }
  * ```
+ *
+ * `SignatureUpgrader` (ours, not the seed's) declares the signature upgrader; at most one may be
+ * enabled.
  *
  * `AssemblyName` is a built-in's name (`filesystem`, `memory`) or an ES module specifier resolved
  * from the plugins folder (the folder of the file). Keys are matched case-insensitively, as .NET's
@@ -25,7 +30,7 @@ import { Data, Effect, Either } from "effect"
  * @since 0.1.0
  * @category models
  */
-export type Section = "DocumentStorage" | "SanConnector"
+export type Section = "DocumentStorage" | "SanConnector" | "SignatureUpgrader"
 
 /**
  * One plugin declaration.
@@ -53,6 +58,8 @@ export interface PluginConfig {
   readonly documentStorage: ReadonlyArray<PluginEntry>
   /** Post-processors, in the order they are called. */
   readonly sanConnector: ReadonlyArray<PluginEntry>
+  /** The signature upgrader (at most one enabled); absent when the file has no such section. */
+  readonly signatureUpgrader?: ReadonlyArray<PluginEntry>
 }
 
 /**
@@ -93,7 +100,8 @@ const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, w
 
 const ENTRY_KEYS: Record<Section, ReadonlyArray<string>> = {
   DocumentStorage: ["IsEnabled", "ReadOnly", "PluginName", "AssemblyName", "Parameters"],
-  SanConnector: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
+  SanConnector: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"],
+  SignatureUpgrader: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
 }
 
 const parseEntry = (section: Section, u: unknown, where: string, problems: Array<string>): PluginEntry | undefined => {
@@ -102,9 +110,9 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
     return undefined
   }
   const before = problems.length
-  const known = section === "SanConnector" ? [...ENTRY_KEYS.SanConnector, "ReadOnly"] : ENTRY_KEYS.DocumentStorage
+  const known = section === "DocumentStorage" ? ENTRY_KEYS.DocumentStorage : [...ENTRY_KEYS[section], "ReadOnly"]
   const keys = keysOf(u, known, where, problems)
-  if (section === "SanConnector" && keys.has("ReadOnly")) {
+  if (section !== "DocumentStorage" && keys.has("ReadOnly")) {
     problems.push(`${where}.ReadOnly: applies to DocumentStorage plugins only`)
   }
   const enabled = keys.get("IsEnabled") ?? true
@@ -151,7 +159,8 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
  */
 export const parse = (json: unknown, source = "plugin-config.json"): Either.Either<PluginConfig, PluginConfigError> => {
   const problems: Array<string> = []
-  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [] }
+  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [], SignatureUpgrader: [] }
+  let hasUpgraderSection = false
   if (!isObject(json)) {
     problems.push('the file must hold a JSON object { "Plugins": { "DocumentStorage": [...], "SanConnector": [...] } }')
   } else {
@@ -160,10 +169,11 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
     if (plugins === undefined) problems.push('Plugins: missing (expected { "DocumentStorage": [...], "SanConnector": [...] })')
     else if (!isObject(plugins)) problems.push("Plugins: must be an object with DocumentStorage and SanConnector lists")
     else {
-      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector"], "Plugins", problems)
-      for (const section of ["DocumentStorage", "SanConnector"] as const) {
+      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector", "SignatureUpgrader"], "Plugins", problems)
+      for (const section of ["DocumentStorage", "SanConnector", "SignatureUpgrader"] as const) {
         const list = lists.get(section)
         if (list === undefined || list === null) continue
+        if (section === "SignatureUpgrader") hasUpgraderSection = true
         if (!Array.isArray(list)) {
           problems.push(`Plugins.${section}: must be a list`)
           continue
@@ -180,11 +190,19 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
           sections[section].push(entry)
         })
       }
+      const upgraders = sections.SignatureUpgrader.filter((e) => e.enabled)
+      if (upgraders.length > 1) {
+        problems.push(`Plugins.SignatureUpgrader: at most one may be enabled (enabled: ${upgraders.map((e) => e.name).join(", ")})`)
+      }
     }
   }
   return problems.length > 0
     ? Either.left(new PluginConfigError({ source, problems }))
-    : Either.right({ documentStorage: sections.DocumentStorage, sanConnector: sections.SanConnector })
+    : Either.right({
+        documentStorage: sections.DocumentStorage,
+        sanConnector: sections.SanConnector,
+        ...(hasUpgraderSection ? { signatureUpgrader: sections.SignatureUpgrader } : {})
+      })
 }
 
 /**

@@ -27,7 +27,21 @@ import type { PluginLifecycleError } from "./PluginLifecycle.js"
 import { isPostProcessor, type PostProcessor, type ProcessedContainer } from "./PostProcessor.js"
 import * as Storages from "./Storage.js"
 import type { Storage, StorageOptions } from "./Storage.js"
+import type { SignatureUpgrader } from "./SignatureUpgrader.js"
 import { isStoragePlugin, type StoragePlugin } from "./StoragePlugin.js"
+import * as TimeStampUpgrader from "./TimeStampUpgrader.js"
+
+/**
+ * The signature upgrader under the host's protection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface HostedUpgrader extends Omit<Plugin.Hosted<SignatureUpgrader>, "dispose"> {
+  /** The plugin object (e.g. a `TimeStampUpgrader`, whose renewals the host follows). */
+  readonly plugin: SignatureUpgrader
+  readonly dispose: Effect.Effect<void, PluginLifecycleError>
+}
 
 /**
  * A post-processor under the host's protection.
@@ -71,6 +85,8 @@ export interface LoadedPlugins {
   readonly storages: ReadonlyArray<Storage>
   /** Enabled post-processors, in the order they are called. */
   readonly postProcessors: ReadonlyArray<HostedPostProcessor>
+  /** The enabled `SignatureUpgrader`, when the configuration declares one. */
+  readonly upgrader?: HostedUpgrader
   readonly report: () => ReadonlyArray<PluginReport>
 }
 
@@ -85,6 +101,8 @@ export interface LoadOptions extends StorageOptions {
   readonly storageBuiltins?: Readonly<Record<string, () => StoragePlugin>>
   /** Built-in post-processors by `AssemblyName` (default: none). */
   readonly postProcessorBuiltins?: Readonly<Record<string, () => PostProcessor>>
+  /** Built-in signature upgraders by `AssemblyName` (default: `rfc3161`). */
+  readonly upgraderBuiltins?: Readonly<Record<string, () => SignatureUpgrader>>
   /** Allow modules outside the plugins folder (default `false`). */
   readonly allowOutsideDirectory?: boolean
 }
@@ -97,6 +115,33 @@ export const defaultStorageBuiltins: Readonly<Record<string, () => StoragePlugin
   [FilesystemStorage.builtinName]: FilesystemStorage.make,
   [MemoryStorage.builtinName]: MemoryStorage.make
 }
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultUpgraderBuiltins: Readonly<Record<string, () => SignatureUpgrader>> = {
+  [TimeStampUpgrader.builtinName]: TimeStampUpgrader.make
+}
+
+const isSignatureUpgrader = (u: unknown): u is SignatureUpgrader =>
+  typeof u === "object" && u !== null && typeof (u as Record<string, unknown>)["upgrade"] === "function"
+
+/**
+ * Hosts a signature upgrader with its parameters.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const hostUpgrader = (
+  name: string,
+  plugin: SignatureUpgrader,
+  parameters: Readonly<Record<string, string>> = {},
+  options: { readonly timeout?: Duration.DurationInput } = {}
+): Effect.Effect<HostedUpgrader> =>
+  Plugin.host(name, plugin, parameters, options.timeout === undefined ? {} : { timeout: options.timeout }).pipe(
+    Effect.map((hosted) => ({ ...hosted, plugin, dispose: PluginLifecycle.dispose(hosted) }))
+  )
 
 const EXPORTS = ["default", "plugin", "createPlugin", "make"] as const
 
@@ -239,6 +284,19 @@ export const load = (
       )
       postProcessors.push(hosted)
     }
+    let upgrader: HostedUpgrader | undefined
+    const upgraderEntry = (config.signatureUpgrader ?? []).find((e) => e.enabled)
+    if (upgraderEntry !== undefined) {
+      const made = yield* Effect.either(
+        instantiate(upgraderEntry, options.upgraderBuiltins ?? defaultUpgraderBuiltins, isSignatureUpgrader, "signature upgrader (upgrade)", opts)
+      )
+      const timeout = options.timeout === undefined ? {} : { timeout: options.timeout }
+      upgrader = yield* PluginLifecycle.acquire(
+        made._tag === "Right"
+          ? hostUpgrader(upgraderEntry.name, made.right, upgraderEntry.parameters, timeout)
+          : hostUpgrader(upgraderEntry.name, { name: upgraderEntry.name, initialize: () => Result.left(made.left), upgrade: () => Result.left(made.left) }, {}, timeout)
+      )
+    }
 
     const report = (): ReadonlyArray<PluginReport> => [
       ...config.documentStorage.map((e) => {
@@ -264,12 +322,24 @@ export const load = (
           state: p === undefined ? ("disabled" as const) : p.state(),
           failure: p?.failure() ?? null
         }
+      }),
+      ...(config.signatureUpgrader ?? []).map((e) => {
+        const u = upgrader !== undefined && upgrader.name === e.name ? upgrader : undefined
+        return {
+          section: e.section,
+          name: e.name,
+          assembly: e.assembly,
+          enabled: e.enabled,
+          readOnly: false,
+          state: u === undefined ? ("disabled" as const) : u.state(),
+          failure: u?.failure() ?? null
+        }
       })
     ]
     for (const r of report()) {
       if (r.state === "failed") yield* Effect.logWarning(`plugin ${r.section} "${r.name}" (${r.assembly}) failed: ${r.failure}`)
     }
-    return { storages, postProcessors, report }
+    return { storages, postProcessors, ...(upgrader === undefined ? {} : { upgrader }), report }
   })
 
 /**

@@ -23,6 +23,11 @@ export interface ContainerPart {
   readonly size: number
   /** Streams the stored bytes (from the storage that holds them); fails like any read may. */
   readonly open: () => AsyncIterable<Uint8Array>
+  /**
+   * A signature's expiration date (epoch ms): until when its newest time-stamp can be verified
+   * (its TSA certificate's notAfter), when the upgrader says; the seed's `Signature.Expires`.
+   */
+  readonly expires?: number | null
 }
 
 /**
