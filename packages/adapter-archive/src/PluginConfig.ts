@@ -6,13 +6,16 @@
  *     "DocumentStorage": [ { "IsEnabled": true, "ReadOnly": false, "PluginName": "filesystem_01",
  *                            "AssemblyName": "filesystem", "Parameters": { "DocumentsFolderPath": "/srv/docs" } } ],
  *     "SanConnector":    [ { "IsEnabled": true, "PluginName": "SanConnector_01",
- *                            "AssemblyName": "./san-connector.mjs", "Parameters": { "Folder": "/srv/san" } } ] } }
+ *                            "AssemblyName": "./san-connector.mjs", "Parameters": { "Folder": "/srv/san" } } ],
+ *     "Upstream":        [ { "IsEnabled": true, "PluginName": "mirror_01", "AssemblyName": "http",
+ *                            "Parameters": { "UrlTemplate": "https://mirror.example/{path}" } } ] } }
  * ```
  *
  * `AssemblyName` is a built-in's name (`filesystem`, `memory`) or an ES module specifier resolved
  * from the plugins folder (the folder of the file). Keys are matched case-insensitively, as .NET's
  * configuration binder does, but a key given twice in different case, an unknown key, `ReadOnly` on
- * a SanConnector, an empty or repeated `PluginName` are errors. The file is validated as a whole:
+ * a SanConnector or an Upstream, an empty or repeated `PluginName` are errors. `Upstream` (ours) lists
+ * the upstream sources of `FetchThrough`. The file is validated as a whole:
  * every problem is listed in one message, with its JSON path.
  *
  * @since 0.1.0
@@ -25,7 +28,7 @@ import { Data, Effect, Either } from "effect"
  * @since 0.1.0
  * @category models
  */
-export type Section = "DocumentStorage" | "SanConnector"
+export type Section = "DocumentStorage" | "SanConnector" | "Upstream"
 
 /**
  * One plugin declaration.
@@ -53,6 +56,8 @@ export interface PluginConfig {
   readonly documentStorage: ReadonlyArray<PluginEntry>
   /** Post-processors, in the order they are called. */
   readonly sanConnector: ReadonlyArray<PluginEntry>
+  /** Upstream sources (`UpstreamSource`) documents not stored are fetched from, in the order asked. */
+  readonly upstream?: ReadonlyArray<PluginEntry>
 }
 
 /**
@@ -93,7 +98,8 @@ const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, w
 
 const ENTRY_KEYS: Record<Section, ReadonlyArray<string>> = {
   DocumentStorage: ["IsEnabled", "ReadOnly", "PluginName", "AssemblyName", "Parameters"],
-  SanConnector: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
+  SanConnector: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"],
+  Upstream: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
 }
 
 const parseEntry = (section: Section, u: unknown, where: string, problems: Array<string>): PluginEntry | undefined => {
@@ -102,9 +108,9 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
     return undefined
   }
   const before = problems.length
-  const known = section === "SanConnector" ? [...ENTRY_KEYS.SanConnector, "ReadOnly"] : ENTRY_KEYS.DocumentStorage
+  const known = section === "DocumentStorage" ? ENTRY_KEYS.DocumentStorage : [...ENTRY_KEYS[section], "ReadOnly"]
   const keys = keysOf(u, known, where, problems)
-  if (section === "SanConnector" && keys.has("ReadOnly")) {
+  if (section !== "DocumentStorage" && keys.has("ReadOnly")) {
     problems.push(`${where}.ReadOnly: applies to DocumentStorage plugins only`)
   }
   const enabled = keys.get("IsEnabled") ?? true
@@ -151,7 +157,7 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
  */
 export const parse = (json: unknown, source = "plugin-config.json"): Either.Either<PluginConfig, PluginConfigError> => {
   const problems: Array<string> = []
-  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [] }
+  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [], Upstream: [] }
   if (!isObject(json)) {
     problems.push('the file must hold a JSON object { "Plugins": { "DocumentStorage": [...], "SanConnector": [...] } }')
   } else {
@@ -160,8 +166,8 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
     if (plugins === undefined) problems.push('Plugins: missing (expected { "DocumentStorage": [...], "SanConnector": [...] })')
     else if (!isObject(plugins)) problems.push("Plugins: must be an object with DocumentStorage and SanConnector lists")
     else {
-      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector"], "Plugins", problems)
-      for (const section of ["DocumentStorage", "SanConnector"] as const) {
+      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector", "Upstream"], "Plugins", problems)
+      for (const section of ["DocumentStorage", "SanConnector", "Upstream"] as const) {
         const list = lists.get(section)
         if (list === undefined || list === null) continue
         if (!Array.isArray(list)) {
@@ -184,7 +190,11 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
   }
   return problems.length > 0
     ? Either.left(new PluginConfigError({ source, problems }))
-    : Either.right({ documentStorage: sections.DocumentStorage, sanConnector: sections.SanConnector })
+    : Either.right({
+        documentStorage: sections.DocumentStorage,
+        sanConnector: sections.SanConnector,
+        ...(sections.Upstream.length === 0 ? {} : { upstream: sections.Upstream })
+      })
 }
 
 /**

@@ -28,6 +28,10 @@ import { isPostProcessor, type PostProcessor, type ProcessedContainer } from "./
 import * as Storages from "./Storage.js"
 import type { Storage, StorageOptions } from "./Storage.js"
 import { isStoragePlugin, type StoragePlugin } from "./StoragePlugin.js"
+import * as HttpUpstream from "./HttpUpstream.js"
+import * as Upstreams from "./Upstream.js"
+import type { Upstream } from "./Upstream.js"
+import { isUpstreamSource, type UpstreamSource } from "./UpstreamSource.js"
 
 /**
  * A post-processor under the host's protection.
@@ -72,6 +76,8 @@ export interface LoadedPlugins {
   /** Enabled post-processors, in the order they are called. */
   readonly postProcessors: ReadonlyArray<HostedPostProcessor>
   readonly report: () => ReadonlyArray<PluginReport>
+  /** Enabled upstream sources, in declared order (failed ones included: they are reported). */
+  readonly upstreams?: ReadonlyArray<Upstream>
 }
 
 /**
@@ -85,6 +91,8 @@ export interface LoadOptions extends StorageOptions {
   readonly storageBuiltins?: Readonly<Record<string, () => StoragePlugin>>
   /** Built-in post-processors by `AssemblyName` (default: none). */
   readonly postProcessorBuiltins?: Readonly<Record<string, () => PostProcessor>>
+  /** Built-in upstream sources by `AssemblyName` (default: `http`). */
+  readonly upstreamBuiltins?: Readonly<Record<string, () => UpstreamSource>>
   /** Allow modules outside the plugins folder (default `false`). */
   readonly allowOutsideDirectory?: boolean
 }
@@ -96,6 +104,14 @@ export interface LoadOptions extends StorageOptions {
 export const defaultStorageBuiltins: Readonly<Record<string, () => StoragePlugin>> = {
   [FilesystemStorage.builtinName]: FilesystemStorage.make,
   [MemoryStorage.builtinName]: MemoryStorage.make
+}
+
+/**
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultUpstreamBuiltins: Readonly<Record<string, () => UpstreamSource>> = {
+  [HttpUpstream.builtinName]: HttpUpstream.make
 }
 
 const EXPORTS = ["default", "plugin", "createPlugin", "make"] as const
@@ -240,6 +256,14 @@ export const load = (
       postProcessors.push(hosted)
     }
 
+    const upstreams: Array<Upstream> = []
+    for (const entry of (config.upstream ?? []).filter((e) => e.enabled)) {
+      const made = yield* Effect.either(instantiate(entry, options.upstreamBuiltins ?? defaultUpstreamBuiltins, isUpstreamSource, "upstream source (open)", opts))
+      upstreams.push(
+        yield* PluginLifecycle.acquire(made._tag === "Right" ? Upstreams.host(entry.name, made.right, entry.parameters) : Upstreams.failed(entry.name, made.left))
+      )
+    }
+
     const report = (): ReadonlyArray<PluginReport> => [
       ...config.documentStorage.map((e) => {
         const s = storages.find((x) => x.name === e.name)
@@ -264,12 +288,24 @@ export const load = (
           state: p === undefined ? ("disabled" as const) : p.state(),
           failure: p?.failure() ?? null
         }
+      }),
+      ...(config.upstream ?? []).map((e) => {
+        const u = upstreams.find((x) => x.name === e.name)
+        return {
+          section: e.section,
+          name: e.name,
+          assembly: e.assembly,
+          enabled: e.enabled,
+          readOnly: false,
+          state: u === undefined ? ("disabled" as const) : u.state(),
+          failure: u?.failure() ?? null
+        }
       })
     ]
     for (const r of report()) {
       if (r.state === "failed") yield* Effect.logWarning(`plugin ${r.section} "${r.name}" (${r.assembly}) failed: ${r.failure}`)
     }
-    return { storages, postProcessors, report }
+    return { storages, postProcessors, report, upstreams }
   })
 
 /**
@@ -304,10 +340,15 @@ export const fromObjects = (
       readonly plugin: PostProcessor
       readonly parameters?: Readonly<Record<string, string>>
     }>
+    readonly upstreams?: ReadonlyArray<{
+      readonly name: string
+      readonly plugin: UpstreamSource
+      readonly parameters?: Readonly<Record<string, string>>
+    }>
   },
   options: StorageOptions = {}
 ): Effect.Effect<LoadedPlugins, PluginConfigError, Scope.Scope> => {
-  const names = [...spec.storages.map((s) => s.name), ...(spec.postProcessors ?? []).map((p) => p.name)]
+  const names = [...spec.storages.map((s) => s.name), ...(spec.postProcessors ?? []).map((p) => p.name), ...(spec.upstreams ?? []).map((u) => u.name)]
   const problems = [
     ...names.filter((n) => n.trim() === "").map(() => "a plugin has an empty name"),
     ...names.filter((n, i) => names.indexOf(n) !== i).map((n) => `the name "${n}" is used twice`)
@@ -324,6 +365,8 @@ export const fromObjects = (
         yield* PluginLifecycle.acquire(hostPostProcessor(p.name, p.plugin, p.parameters ?? {}, options.timeout === undefined ? {} : { timeout: options.timeout }))
       )
     }
+    const upstreams: Array<Upstream> = []
+    for (const u of spec.upstreams ?? []) upstreams.push(yield* PluginLifecycle.acquire(Upstreams.host(u.name, u.plugin, u.parameters ?? {})))
     const report = (): ReadonlyArray<PluginReport> => [
       ...storages.map((s) => ({
         section: "DocumentStorage" as const,
@@ -342,8 +385,17 @@ export const fromObjects = (
         readOnly: false,
         state: p.state(),
         failure: p.failure()
+      })),
+      ...upstreams.map((u) => ({
+        section: "Upstream" as const,
+        name: u.name,
+        assembly: "(object)",
+        enabled: true,
+        readOnly: false,
+        state: u.state(),
+        failure: u.failure()
       }))
     ]
-    return { storages, postProcessors, report }
+    return { storages, postProcessors, report, upstreams }
   })
 }
