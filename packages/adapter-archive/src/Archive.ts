@@ -544,8 +544,12 @@ export const make = (
       }
     }).pipe(Effect.provideService(JobStore.JobStore, indexingStore))
 
-    const fetchService = fetcher?.bind(uws)
-    if (fetcher !== undefined) yield* Effect.forkScoped(fetcher.sweepSpool((id) => store.get(id).pipe(Effect.orElseSucceed(() => undefined))))
+    const fetching = fetcher?.bind(uws)
+    const fetchService = fetching?.service
+    if (fetcher !== undefined && fetching !== undefined) {
+      yield* Effect.forkScoped(fetcher.sweepSpool((id) => store.get(id).pipe(Effect.orElseSucceed(() => undefined))))
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(fetching.forgetFailed, clock.sleep(Duration.millis(fetching.every)))))
+    }
 
     // ---- purge: documents of expired (and deleted) containers ------------------------------
     const purged = new Set<string>()

@@ -351,7 +351,7 @@ export const make = (deps: Deps) => {
     })
 
   /** The requests, over the archive's UWS service. */
-  const bind = (uws: Uws.UwsService): FetchService => {
+  const bind = (uws: Uws.UwsService) => {
     const system = Identity.system
     const find = (id: string) =>
       uws.get(system, id).pipe(
@@ -423,7 +423,23 @@ export const make = (deps: Deps) => {
         const answer = answerOf(job, yield* now)
         return answer === "expired" ? ({ _tag: "Failed", id, reason: "the document's time in the cache ended", retryAt: 0 } as const) : answer
       })
-    return { upstreams: options.upstreams, request, status, open: (container) => deps.open(container.document) }
+    // Failed fetches hold no document and are no container: once they may be tried again, they
+    // are forgotten, so that the job list and the container index count the same containers.
+    const forgetFailed = Effect.gen(function* () {
+      const t = yield* now
+      let cursor: string | undefined
+      do {
+        const page = yield* uws.list(system, { phases: ["ERROR", "ABORTED"], limit: 500, ...(cursor === undefined ? {} : { cursor }) })
+        for (const job of page.jobs) {
+          if (isFetchRequest(job.parameters) && Containers.fromJob(job, t) === undefined && (job.endTime ?? job.creationTime) + retryAfter <= t) {
+            yield* Effect.ignore(uws.delete(system, job.jobId))
+          }
+        }
+        cursor = page.next ?? undefined
+      } while (cursor !== undefined)
+    }).pipe(Effect.catchAll((e) => Effect.logWarning(`failed document fetches could not be cleared: ${e.message}`)))
+    const service: FetchService = { upstreams: options.upstreams, request, status, open: (container) => deps.open(container.document) }
+    return { service, forgetFailed, every: Math.max(retryAfter, 60_000) }
   }
 
   return { fetchInto, bind, sweepSpool, spoolDirectory }

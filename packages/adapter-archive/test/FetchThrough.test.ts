@@ -9,7 +9,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { FetchThrough, HttpUpstream, MemoryStorage, Upstream } from "@uws-kit/adapter-archive"
-import { Identity } from "@uws-kit/core"
+import { Identity, JobStore } from "@uws-kit/core"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { isErrorEnvelope, makeHarness, seedForm, type Harness } from "./support/harness.js"
@@ -186,6 +186,25 @@ describe("upstream failures end the fetch in ERROR with the reason and keep noth
     const r = await s.get("/api/fetch/later?WAIT=20")
     expect(r.status).toBe(200)
     expect(s.upstream.hits.get("later")).toBe(2)
+  })
+
+  it("forgets failed fetches once they may be tried again (at start, then periodically): the job list holds containers only", async () => {
+    const upstream = await startUpstream()
+    cleanups.push(upstream.close)
+    const jobStore = JobStore.makeMemory()
+    const start = async () => {
+      const u = await Effect.runPromise(Upstream.host("local", HttpUpstream.make(), { UrlTemplate: `${upstream.url}/{path}` }))
+      const h = await makeHarness({ storages: [{ name: "memory", plugin: MemoryStorage.make() }], archive: { jobStore, fetch: { upstreams: [u], retryAfter: 0 } } })
+      return { h, close: async () => (await h.close(), await Effect.runPromise(Effect.ignore(u.dispose))) }
+    }
+    const first = await start()
+    expect((await first.h.call("GET", "/api/fetch/gone?WAIT=20")).status).toBe(502)
+    await first.close()
+    expect(await Effect.runPromise(jobStore.count({ phases: ["ERROR"] }))).toBe(1)
+    const second = await start()
+    cleanups.push(second.close)
+    for (let i = 0; i < 100 && (await Effect.runPromise(jobStore.count({ phases: ["ERROR"] }))) > 0; i++) await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(await Effect.runPromise(jobStore.count({ phases: ["ERROR"] }))).toBe(0)
   })
 
   it("a fetch cannot be started by creating its container job directly", async () => {
