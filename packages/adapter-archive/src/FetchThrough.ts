@@ -174,6 +174,8 @@ const spool = async (
   const hash = createHash("sha256")
   let size = 0
   let failure: string | undefined
+  // One listener for the whole transfer (one per chunk would pile up on the signal).
+  const aborted = new Promise<"aborted">((resolve) => signal.addEventListener("abort", () => resolve("aborted"), { once: true }))
   try {
     for (;;) {
       if (signal.aborted) {
@@ -182,7 +184,6 @@ const spool = async (
       }
       let timer: NodeJS.Timeout | undefined
       const stalled = new Promise<"stalled">((resolve) => (timer = setTimeout(() => resolve("stalled"), limits.stallMs)))
-      const aborted = new Promise<"aborted">((resolve) => signal.addEventListener("abort", () => resolve("aborted"), { once: true }))
       let step: IteratorResult<Uint8Array> | "stalled" | "aborted"
       try {
         step = await Promise.race([iterator.next(), stalled, aborted])
