@@ -15,6 +15,10 @@
 // plugin-config.json would (`UWS_ARCHIVE_TSA_PARAMETERS` = a JSON object of further parameters,
 // e.g. `{"RenewBeforeDays":30}`); without them no TSA is configured and containers say
 // `upgrade: "not-configured"`.
+// Documents by identifier (`GET /api/fetch/{identifier}`, serve if stored, else fetch): the
+// `upstream_01` upstream of plugin-config.json is off by default; `UWS_ARCHIVE_UPSTREAM` (a URL
+// template, e.g. `http://127.0.0.1:8081/{path}`) turns it on, pointed there. A fetch's job is
+// shown read-only, as UWS, at `/uws/archive/jobs/{id}` (the Location of a 202).
 //
 // `UWS_ARCHIVE_DEMO_CLOCK=2023-05-30T20:00:32+03:00` starts the archive's clock at that instant
 // (time then runs normally): the seed's own curl commands, which file a temporary container until
@@ -23,11 +27,13 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { ContainerIndex } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
-import type { Contribution } from "./mount.js"
+import { byClientAddress, type Contribution } from "./mount.js"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
 
@@ -82,13 +88,17 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
   }
   try {
     const config = await Effect.runPromise(PluginConfig.load(path.join(here, "plugin-config.json")))
+    const upstreamUrl = process.env["UWS_ARCHIVE_UPSTREAM"]
     const placed: PluginConfig.LoadedConfig = {
       ...config,
       documentStorage: config.documentStorage.map((e) =>
         e.assembly === "filesystem" ? { ...e, parameters: { ...e.parameters, DocumentsFolderPath: path.join(dataDir, e.name) } } : e
       ),
       sanConnector: config.sanConnector.map((e) => ({ ...e, parameters: { ...e.parameters, Folder: path.join(dataDir, e.name) } })),
-      ...tsaFromEnv()
+      ...tsaFromEnv(),
+      upstream: (config.upstream ?? []).map((e) =>
+        e.name === "upstream_01" && upstreamUrl !== undefined && upstreamUrl !== "" ? { ...e, enabled: true, parameters: { ...e.parameters, UrlTemplate: upstreamUrl } } : e
+      )
     }
     const plugins = await Effect.runPromise(Scope.extend(Plugins.load(placed), scope))
     const clockAt = process.env["UWS_ARCHIVE_DEMO_CLOCK"]
@@ -104,7 +114,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
       ...(options.containerIndex === undefined ? {} : { containerIndex: options.containerIndex }),
-      ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) })
+      ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) }),
+      fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") }
     })
     const api = ArchiveAdapter.makeArchiveAdapter({
       archive,
@@ -112,8 +123,17 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
       sourceSystem: (id) => ({ id: id !== null && /^\d+$/.test(id) ? Number(id) : id, name: id === null ? null : (sourceSystems[id] ?? null) }),
       dateOffsetMinutes: 180,
-      trustForwarded: options.trustForwarded ?? false
+      trustForwarded: options.trustForwarded ?? false,
+      fetchJobUrl: (id) => `/uws/archive/jobs/${id}`
     })
+    // The archive's job list as UWS, read-only: fetches (anybody's) can be watched and waited on;
+    // containers stay with their source systems, changed only through the archive API.
+    const jobs = RestAdapter.makeRestAdapter({ service: archive.uws, basePath: "/uws/archive", title: "archive", identifyNode: byClientAddress, trustForwarded: options.trustForwarded ?? false })
+    const readOnly = (req: IncomingMessage, res: ServerResponse) => {
+      if (req.method === "GET" || req.method === "HEAD") return void jobs.listener(req, res)
+      res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" })
+      res.end("The archive's job list is read-only here: containers change through /api.\n")
+    }
     const mount = {
       prefix: "/api",
       href: "/api/dictionary/statuses",
@@ -121,8 +141,12 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       listener: api.listener
     }
     return {
-      mounts: [mount],
+      mounts: [
+        mount,
+        { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly }
+      ],
       close: async () => {
+        await jobs.dispose()
         await api.dispose()
         await close()
         await cleanup()

@@ -32,6 +32,8 @@ import type { Container, PartRecord, SaveType } from "./Container.js"
 import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
+import * as FetchThrough from "./FetchThrough.js"
+import * as Retention from "./Retention.js"
 import * as Search from "./Search.js"
 import type { EvidenceFile, SignatureUpgrader, Upgraded } from "./SignatureUpgrader.js"
 import * as Upgraders from "./SignatureUpgrader.js"
@@ -121,7 +123,7 @@ export interface UploadInput {
   readonly structureName?: string
   readonly saveType: SaveType
   readonly storageId: number
-  /** Required for Temporary, refused for Permanent (epoch ms). */
+  /** Required for Temporary, optional for Cache (default: its time to live from now), refused for Permanent (epoch ms). */
   readonly archiveDate?: number
   readonly useArchiveCa?: boolean
   /** The document storage to use (`ArchiveCaPluginName`); default: the archive's default. */
@@ -200,6 +202,10 @@ export interface ArchiveOptions {
    * that walk of every container at start.
    */
   readonly containerIndex?: ContainerIndex
+  /** Time to live of a `Cache` container filed without a date (default 6 h, `Retention.defaultCacheTtl`), ms. */
+  readonly cacheTtl?: number
+  /** Serve if stored, else fetch from upstream sources (`FetchThrough`); off when absent. */
+  readonly fetch?: FetchThrough.FetchOptions
 }
 
 /**
@@ -255,6 +261,8 @@ export interface ArchiveService {
   ) => Effect.Effect<{ readonly stamp: TimeStampCatalogue.Stamp; readonly bytes: Uint8Array } | null, ArchiveError>
   /** The archive's clock (the Clock it was built with). */
   readonly now: Effect.Effect<number>
+  /** Documents by identifier, fetched when not stored; present when `fetch` is configured. */
+  readonly fetch?: FetchThrough.FetchService
 }
 
 const DAY = 86_400_000
@@ -412,8 +420,28 @@ export const make = (
     const upgradeRecords = (upgraded: Upgraded): Record<string, string> =>
       Object.fromEntries(Object.entries(upgraded.records ?? {}).map(([k, v]) => [`${Upgraders.recordPrefix}${k}`, v]))
 
-    const step = (job: Job.Job, context: Worker.RunContext) =>
+    const fetcher =
+      options.fetch === undefined
+        ? undefined
+        : FetchThrough.make({
+            options: options.fetch,
+            now,
+            storageId: options.fetch.storageId ?? logical[0]?.id ?? 1,
+            target: () => {
+              const name = options.fetch?.documentStorage ?? options.defaultDocumentStorage
+              const s = name === undefined ? plugins.storages.find((x) => x.writable()) : storageNamed(name)
+              return s !== undefined && s.writable() ? s : `no writable document storage is ready to keep the fetched document${name === undefined ? "" : ` ("${name}")`}`
+            },
+            open: (part) => Effect.flatMap(storageOf(part), (s) => s.get(part.locator))
+          })
+
+    const step = (asked: Job.Job, context: Worker.RunContext) =>
       Effect.gen(function* () {
+        // A document asked for by identifier is fetched and stored first (its manifest then in the job).
+        const job =
+          fetcher !== undefined && FetchThrough.isFetchRequest(asked.parameters) && Containers.fromJob(asked, 0) === undefined
+            ? yield* fetcher.fetchInto(asked, context).pipe(Effect.mapError((message) => new Worker.JobFailure({ message })))
+            : asked
         const started = yield* now
         const container = Containers.fromJob(job, started)
         if (container === undefined) {
@@ -571,7 +599,7 @@ export const make = (
           return { _tag: "Right", right: parameters }
         }
         const manifest = parameters.find((p) => p.name.toLowerCase() === Containers.Param.Manifest.toLowerCase())
-        return Containers.parseManifest(manifest?.value) === undefined
+        return Containers.parseManifest(manifest?.value) === undefined && !FetchThrough.isFetchRequest(parameters)
           ? { _tag: "Left", left: "containers are created through the archive API (POST /api/document/content), which stores their documents first" }
           : { _tag: "Right", right: parameters }
       },
@@ -671,6 +699,13 @@ export const make = (
       }
     }).pipe(Effect.provideService(JobStore.JobStore, indexingStore))
 
+    const fetching = fetcher?.bind(uws)
+    const fetchService = fetching?.service
+    if (fetcher !== undefined && fetching !== undefined) {
+      yield* Effect.forkScoped(fetcher.sweepSpool((id) => store.get(id).pipe(Effect.orElseSucceed(() => undefined))))
+      yield* Effect.forkScoped(Effect.forever(Effect.zipRight(fetching.forgetFailed, clock.sleep(Duration.millis(fetching.every)))))
+    }
+
     // ---- purge: documents of expired (and deleted) containers ------------------------------
     const purged = new Set<string>()
     const purge = (container: Container) =>
@@ -692,7 +727,7 @@ export const make = (
       Effect.gen(function* () {
         if (purged.has(job.jobId)) return
         const container = Containers.fromJob(job, yield* now)
-        if (container === undefined || container.saveType !== "Temporary" || job.phase !== "ARCHIVED") return
+        if (container === undefined || !Retention.ends(container.saveType) || job.phase !== "ARCHIVED") return
         yield* purge(container).pipe(
           Effect.tapError((e) => Effect.logWarning(`documents of expired container ${job.jobId} not all deleted yet: ${e}`)),
           Effect.retry(Schedule.exponential(Duration.seconds(1), 2).pipe(Schedule.upTo(Duration.hours(1)))),
@@ -764,13 +799,13 @@ export const make = (
             `${input.storageId} is not a storage you may use (see GET /api/user/storages: ${logical.filter((s) => access(caller, s.id)).map((s) => s.id).join(", ") || "none"}).`
           )
         }
-        if (input.saveType === "Temporary") {
+        if (input.saveType === "Temporary" || (input.saveType === "Cache" && input.archiveDate !== undefined)) {
           if (input.archiveDate === undefined) return yield* invalid("ArchiveDate", "is required when SaveType is Temporary.")
           if (!(input.archiveDate > t)) {
             return yield* invalid("ArchiveDate", `${new Date(input.archiveDate).toISOString()} is not in the future.`)
           }
-        } else if (input.archiveDate !== undefined) {
-          return yield* invalid("ArchiveDate", "applies to Temporary containers only; a Permanent container is kept for good.")
+        } else if (input.saveType === "Permanent" && input.archiveDate !== undefined) {
+          return yield* invalid("ArchiveDate", "applies to Temporary and Cache containers only; a Permanent container is kept for good.")
         }
         if (input.document.size === 0) return yield* invalid("Content", "is empty.")
         if (input.signatures.length > maxSignatures) {
@@ -867,7 +902,8 @@ export const make = (
             ...(input.pluginName === undefined || input.pluginName === "" ? [] : [{ name: P.ArchiveCaPluginName, value: input.pluginName }]),
             { name: P.Manifest, value: JSON.stringify(manifest) }
           ]
-          return yield* uws.create(caller, { jobId: id, parameters, destruction: input.archiveDate ?? null, run: true })
+          const destruction = Retention.destructionOf(input.saveType, t, input.archiveDate, options.cacheTtl)
+          return yield* uws.create(caller, { jobId: id, parameters, destruction, run: true })
         }).pipe(Effect.onError(() => undo))
         if (created.jobId !== id) return yield* Effect.dieMessage(`the job was created as ${created.jobId}, not ${id}`)
         return Containers.fromJob(created, yield* now)!
@@ -1043,7 +1079,8 @@ export const make = (
       statuses: Containers.statuses,
       storages: (caller) => logical.filter((s) => access(caller, s.id)),
       plugins: plugins.report,
-      now
+      now,
+      ...(fetchService === undefined ? {} : { fetch: fetchService })
     }
     // An RFC 3161 upgrader's stamps are renewed before its TSA certificates expire.
     const upgraderPlugin = options.upgrader ?? plugins.upgrader?.plugin

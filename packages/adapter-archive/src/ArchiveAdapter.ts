@@ -17,6 +17,7 @@
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
+ * | `GET {base}/fetch/{identifier}` | the document, fetched first when not stored (ours, `FetchRoutes`) |
  *
  * Built on the edge every binding shares (`@uws-kit/http`): routes declared once (`Routes`: 405
  * with `Allow`, OPTIONS and HEAD derived from them), one identity contract (`Identity`), and one
@@ -42,6 +43,7 @@ import type { Container } from "./Container.js"
 import { RequestProblem, defaultLimits, receive, type UploadLimits } from "./internal/spool.js"
 import * as Download from "./internal/download.js"
 import { zip } from "./internal/zip.js"
+import * as FetchRoutes from "./FetchRoutes.js"
 import * as Search from "./Search.js"
 
 /**
@@ -95,6 +97,11 @@ export interface ArchiveAdapterOptions extends Identity.Options, Edge.HostOption
    * reaches the API directly could forge them). Turn it on behind a proxy that sets (or strips) them.
    */
   readonly trustForwarded?: boolean
+  /**
+   * The URL of a document fetch's job, for the `Location` of a 202 (where the host mounts a UWS
+   * binding of the archive's job list); default: `{base}/fetch-status/{id}` (see `FetchRoutes`).
+   */
+  readonly fetchJobUrl?: (containerId: string) => string
 }
 
 /**
@@ -299,8 +306,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     else if (!/^\s*\d+\s*$/.test(storageText) || !Number.isSafeInteger(storageId)) problems.push(`StorageId must be a storage id (a whole number), not "${storageText}"`)
     const saveTypeText = f.get("SaveType")
     const saveType = saveTypeText === undefined ? undefined : Containers.parseSaveType(saveTypeText)
-    if (saveTypeText === undefined || saveTypeText.trim() === "") problems.push("SaveType is required (Temporary or Permanent)")
-    else if (saveType === undefined) problems.push(`SaveType must be Temporary or Permanent, not "${saveTypeText}"`)
+    if (saveTypeText === undefined || saveTypeText.trim() === "") problems.push("SaveType is required (Temporary, Permanent or Cache)")
+    else if (saveType === undefined) problems.push(`SaveType must be Temporary, Permanent or Cache, not "${saveTypeText}"`)
     const dateText = f.get("ArchiveDate")
     let archiveDate: number | undefined
     if (dateText !== undefined && dateText.trim() !== "") {
@@ -511,7 +518,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       { path: at("/document/:id/timestamps/:signature"), methods: { GET: (p: Routes.Params) => handle(timeStampToken(p)) } },
       { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
       { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
-      { path: at("/plugins"), methods: { GET: () => handle(pluginList) } }
+      { path: at("/plugins"), methods: { GET: () => handle(pluginList) } },
+      ...FetchRoutes.routes({ archive, base, caller, handle, ...(options.fetchJobUrl === undefined ? {} : { jobUrl: options.fetchJobUrl }) })
     ],
     { methodNotAllowed: notAllowed }
   )

@@ -22,21 +22,22 @@ import type { Stage, StageEventType } from "./ContainerLifecycle.js"
 import type { UpgradeState } from "./SignatureUpgrader.js"
 
 /**
- * Kept until the archive date (and then deleted) or kept for good.
+ * Kept until the archive date (and then deleted), kept for good, or kept as a cache for a time
+ * to live (see `Retention`).
  *
  * @since 0.1.0
  * @category models
  */
-export type SaveType = "Temporary" | "Permanent"
+export type SaveType = "Temporary" | "Permanent" | "Cache"
 
 /**
  * The numbers of the seed's `saveType` (its example: 1 = Temporary; Permanent is never shown
- * there, so 2 is ours).
+ * there, so 2 is ours; so is 3, Cache).
  *
  * @since 0.1.0
  * @category constants
  */
-export const saveTypeCodes: Readonly<Record<SaveType, number>> = { Temporary: 1, Permanent: 2 }
+export const saveTypeCodes: Readonly<Record<SaveType, number>> = { Temporary: 1, Permanent: 2, Cache: 3 }
 
 /**
  * Reads a save type as sent (`Temporary`, `permanent`, or its number).
@@ -46,7 +47,7 @@ export const saveTypeCodes: Readonly<Record<SaveType, number>> = { Temporary: 1,
  */
 export const parseSaveType = (text: string): SaveType | undefined => {
   const v = text.trim().toLowerCase()
-  return v === "temporary" || v === "1" ? "Temporary" : v === "permanent" || v === "2" ? "Permanent" : undefined
+  return v === "temporary" || v === "1" ? "Temporary" : v === "permanent" || v === "2" ? "Permanent" : v === "cache" || v === "3" ? "Cache" : undefined
 }
 
 /**
@@ -203,7 +204,7 @@ export interface Container {
   readonly pluginName: string | null
   readonly createdAt: number
   readonly modifiedAt: number
-  /** The archive date (Temporary only): the job's destruction time. */
+  /** The archive date (Temporary) or the end of its time to live (Cache): the job's destruction time. */
   readonly archiveUntil: number | null
   readonly signatureUpdateDate: number | null
   readonly phase: Phase.Phase
@@ -213,7 +214,7 @@ export interface Container {
   readonly isArchived: boolean
   /** Whether its documents are kept (false once a temporary container's storage ended). */
   readonly isAvailable: boolean
-  /** A temporary container past its archive date (the seed's `isArchived=false` filter). */
+  /** A temporary (or cache) container past its archive date (for Temporary: the seed's `isArchived=false` filter). */
   readonly storageEnded: boolean
   readonly document: PartRecord
   /** The signatures as kept now: upgraded ones replace the uploaded ones. */
@@ -261,7 +262,9 @@ export const Info = {
   upgradeMessage: "upgrade.message",
   upgraded: (part: string) => `upgraded.${part}`,
   postProcessors: "postProcessors",
-  postProcessor: (name: string) => `postProcessor.${name}`
+  postProcessor: (name: string) => `postProcessor.${name}`,
+  /** A fetched document's manifest (`FetchThrough`), written once it is stored. */
+  fetchedManifest: "fetch.manifest"
 } as const
 
 const isPart = (u: unknown): u is PartRecord => {
@@ -397,13 +400,14 @@ export const lifecycleOf = (job: Job.Job, now: number): { readonly stage: Stage;
  * @category constructors
  */
 export const fromJob = (job: Job.Job, now: number): Container | undefined => {
-  const manifest = parseManifest(parameter(job, Param.Manifest))
+  // A fetched document's manifest is written by its fetch, once the document is stored.
+  const manifest = parseManifest(parameter(job, Param.Manifest) ?? info(job, Info.fetchedManifest))
   const saveType = parseSaveType(parameter(job, Param.SaveType) ?? "")
   const storageId = Number(parameter(job, Param.StorageId))
   if (manifest === undefined || saveType === undefined || !Number.isSafeInteger(storageId)) return undefined
 
-  const archiveUntil = saveType === "Temporary" ? job.destruction : null
-  const storageEnded = saveType === "Temporary" && (job.phase === "ARCHIVED" || (archiveUntil !== null && archiveUntil <= now))
+  const archiveUntil = saveType !== "Permanent" ? job.destruction : null
+  const storageEnded = saveType !== "Permanent" && (job.phase === "ARCHIVED" || (archiveUntil !== null && archiveUntil <= now))
   const parts = [manifest.document, ...manifest.signatures]
   const hashes: Array<Hash> = []
   for (const part of parts) {

@@ -32,7 +32,7 @@ export interface Entry {
   readonly storageId: number
   readonly saveType: SaveType
   readonly createdAt: number
-  /** The archive date of a temporary container (epoch ms); `null` for a permanent one. */
+  /** The archive date of a temporary container, the end of a cache's (epoch ms); `null` for a permanent one. */
   readonly archiveUntil: number | null
   /** The status before the archive date (`Container.StatusCode`). */
   readonly baseStatus: number
@@ -132,7 +132,8 @@ export const matches = (e: Entry, f: Search.Filters, now: number): boolean => {
     (f.status === undefined || status === f.status) &&
     // Storage ended only ever happens to temporary containers.
     (f.isArchived === undefined ||
-      (f.isArchived ? status === Containers.StatusCode.Archived : e.saveType === "Temporary" && status === Containers.StatusCode.StorageEnded))
+      (f.isArchived ? status === Containers.StatusCode.Archived : e.saveType === "Temporary" && status === Containers.StatusCode.StorageEnded)) &&
+    (f.saveType === undefined || e.saveType === f.saveType)
   )
 }
 

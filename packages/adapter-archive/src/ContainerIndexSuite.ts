@@ -54,7 +54,7 @@ const jobArbitrary = fc.record({
   ownerId: fc.constantFrom(...OWNERS),
   name: fc.constantFrom(...NAMES),
   storageId: fc.constantFrom(...STORAGES),
-  temporary: fc.boolean(),
+  saveType: fc.constantFrom("Temporary" as const, "Permanent" as const, "Cache" as const),
   // Archive dates before, at and after the search instant (T0 + 0 … T0 + 8), or none.
   destruction: fc.option(fc.integer({ min: 0, max: 8 }), { nil: null }),
   created: fc.integer({ min: 0, max: 5 }),
@@ -74,10 +74,10 @@ const toJob = (s: JobSpec): Job.Job => ({
   startTime: null,
   endTime: null,
   executionDuration: 0,
-  destruction: s.temporary && s.destruction !== null ? T0 + s.destruction : null,
+  destruction: s.saveType !== "Permanent" && s.destruction !== null ? T0 + s.destruction : null,
   parameters: [
     { name: Containers.Param.ContainerName, value: s.name },
-    { name: Containers.Param.SaveType, value: s.temporary ? "Temporary" : "Permanent" },
+    { name: Containers.Param.SaveType, value: s.saveType },
     { name: Containers.Param.StorageId, value: String(s.storageId) },
     { name: Containers.Param.Manifest, value: manifest }
   ],
@@ -95,7 +95,8 @@ const queryArbitrary = fc.record({
       name: fc.constantFrom(...NEEDLES),
       sourceSystemId: fc.constantFrom("4", "7", "alice", "nobody"),
       status: fc.integer({ min: 0, max: 6 }),
-      isArchived: fc.boolean()
+      isArchived: fc.boolean(),
+      saveType: fc.constantFrom("Temporary" as const, "Permanent" as const, "Cache" as const)
     },
     { requiredKeys: [] }
   ),
@@ -158,8 +159,8 @@ export const testContainerIndex = (options: ContainerIndexSuiteOptions): void =>
 
     it("lists its ids, storages and entries by base status; forgetting an unknown container is no error", async () => {
       const index = await options.make()
-      const a = entryOf(toJob({ jobId: "a", ownerId: "4", name: "A", storageId: 4, temporary: true, destruction: 10, created: 1, phase: "QUEUED", failed: false, verified: false }))!
-      const b = entryOf(toJob({ jobId: "b", ownerId: null, name: "B", storageId: 7, temporary: false, destruction: null, created: 2, phase: "COMPLETED", failed: false, verified: true }))!
+      const a = entryOf(toJob({ jobId: "a", ownerId: "4", name: "A", storageId: 4, saveType: "Temporary", destruction: 10, created: 1, phase: "QUEUED", failed: false, verified: false }))!
+      const b = entryOf(toJob({ jobId: "b", ownerId: null, name: "B", storageId: 7, saveType: "Permanent", destruction: null, created: 2, phase: "COMPLETED", failed: false, verified: true }))!
       await run(index.upsert(a))
       await run(index.upsert(b))
       await run(index.upsert(b))

@@ -8,7 +8,9 @@
  *     "SanConnector":    [ { "IsEnabled": true, "PluginName": "SanConnector_01",
  *                            "AssemblyName": "./san-connector.mjs", "Parameters": { "Folder": "/srv/san" } } ],
  *     "SignatureUpgrader": [ { "IsEnabled": true, "PluginName": "tsa_01", "AssemblyName": "rfc3161",
- *                            "Parameters": { "TsaUrl": "http://tsa.example/", "TrustAnchors": "/srv/tsa-ca.pem" } } ] } }
+ *                            "Parameters": { "TsaUrl": "http://tsa.example/", "TrustAnchors": "/srv/tsa-ca.pem" } } ],
+ *     "Upstream":        [ { "IsEnabled": true, "PluginName": "mirror_01", "AssemblyName": "http",
+ *                            "Parameters": { "UrlTemplate": "https://mirror.example/{path}" } } ] } }
  * ```
  *
  * `SignatureUpgrader` (ours, not the seed's) declares the signature upgrader; at most one may be
@@ -17,7 +19,8 @@
  * `AssemblyName` is a built-in's name (`filesystem`, `memory`) or an ES module specifier resolved
  * from the plugins folder (the folder of the file). Keys are matched case-insensitively, as .NET's
  * configuration binder does, but a key given twice in different case, an unknown key, `ReadOnly` on
- * a SanConnector, an empty or repeated `PluginName` are errors. The file is validated as a whole:
+ * a SanConnector or an Upstream, an empty or repeated `PluginName` are errors. `Upstream` (ours) lists
+ * the upstream sources of `FetchThrough`. The file is validated as a whole:
  * every problem is listed in one message, with its JSON path.
  *
  * @since 0.1.0
@@ -30,7 +33,7 @@ import { Data, Effect, Either } from "effect"
  * @since 0.1.0
  * @category models
  */
-export type Section = "DocumentStorage" | "SanConnector" | "SignatureUpgrader"
+export type Section = "DocumentStorage" | "SanConnector" | "SignatureUpgrader" | "Upstream"
 
 /**
  * One plugin declaration.
@@ -60,6 +63,8 @@ export interface PluginConfig {
   readonly sanConnector: ReadonlyArray<PluginEntry>
   /** The signature upgrader (at most one enabled); absent when the file has no such section. */
   readonly signatureUpgrader?: ReadonlyArray<PluginEntry>
+  /** Upstream sources (`UpstreamSource`) documents not stored are fetched from, in the order asked. */
+  readonly upstream?: ReadonlyArray<PluginEntry>
 }
 
 /**
@@ -101,7 +106,8 @@ const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, w
 const ENTRY_KEYS: Record<Section, ReadonlyArray<string>> = {
   DocumentStorage: ["IsEnabled", "ReadOnly", "PluginName", "AssemblyName", "Parameters"],
   SanConnector: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"],
-  SignatureUpgrader: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
+  SignatureUpgrader: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"],
+  Upstream: ["IsEnabled", "PluginName", "AssemblyName", "Parameters"]
 }
 
 const parseEntry = (section: Section, u: unknown, where: string, problems: Array<string>): PluginEntry | undefined => {
@@ -159,7 +165,7 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
  */
 export const parse = (json: unknown, source = "plugin-config.json"): Either.Either<PluginConfig, PluginConfigError> => {
   const problems: Array<string> = []
-  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [], SignatureUpgrader: [] }
+  const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [], SignatureUpgrader: [], Upstream: [] }
   let hasUpgraderSection = false
   if (!isObject(json)) {
     problems.push('the file must hold a JSON object { "Plugins": { "DocumentStorage": [...], "SanConnector": [...] } }')
@@ -169,8 +175,8 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
     if (plugins === undefined) problems.push('Plugins: missing (expected { "DocumentStorage": [...], "SanConnector": [...] })')
     else if (!isObject(plugins)) problems.push("Plugins: must be an object with DocumentStorage and SanConnector lists")
     else {
-      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector", "SignatureUpgrader"], "Plugins", problems)
-      for (const section of ["DocumentStorage", "SanConnector", "SignatureUpgrader"] as const) {
+      const lists = keysOf(plugins, ["DocumentStorage", "SanConnector", "SignatureUpgrader", "Upstream"], "Plugins", problems)
+      for (const section of ["DocumentStorage", "SanConnector", "SignatureUpgrader", "Upstream"] as const) {
         const list = lists.get(section)
         if (list === undefined || list === null) continue
         if (section === "SignatureUpgrader") hasUpgraderSection = true
@@ -201,7 +207,8 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
     : Either.right({
         documentStorage: sections.DocumentStorage,
         sanConnector: sections.SanConnector,
-        ...(hasUpgraderSection ? { signatureUpgrader: sections.SignatureUpgrader } : {})
+        ...(hasUpgraderSection ? { signatureUpgrader: sections.SignatureUpgrader } : {}),
+        ...(sections.Upstream.length === 0 ? {} : { upstream: sections.Upstream })
       })
 }
 

@@ -42,6 +42,10 @@ export interface HostedUpgrader extends Omit<Plugin.Hosted<SignatureUpgrader>, "
   readonly plugin: SignatureUpgrader
   readonly dispose: Effect.Effect<void, PluginLifecycleError>
 }
+import * as HttpUpstream from "./HttpUpstream.js"
+import * as Upstreams from "./Upstream.js"
+import type { Upstream } from "./Upstream.js"
+import { isUpstreamSource, type UpstreamSource } from "./UpstreamSource.js"
 
 /**
  * A post-processor under the host's protection.
@@ -88,6 +92,8 @@ export interface LoadedPlugins {
   /** The enabled `SignatureUpgrader`, when the configuration declares one. */
   readonly upgrader?: HostedUpgrader
   readonly report: () => ReadonlyArray<PluginReport>
+  /** Enabled upstream sources, in declared order (failed ones included: they are reported). */
+  readonly upstreams?: ReadonlyArray<Upstream>
 }
 
 /**
@@ -103,6 +109,8 @@ export interface LoadOptions extends StorageOptions {
   readonly postProcessorBuiltins?: Readonly<Record<string, () => PostProcessor>>
   /** Built-in signature upgraders by `AssemblyName` (default: `rfc3161`). */
   readonly upgraderBuiltins?: Readonly<Record<string, () => SignatureUpgrader>>
+  /** Built-in upstream sources by `AssemblyName` (default: `http`). */
+  readonly upstreamBuiltins?: Readonly<Record<string, () => UpstreamSource>>
   /** Allow modules outside the plugins folder (default `false`). */
   readonly allowOutsideDirectory?: boolean
 }
@@ -142,6 +150,16 @@ export const hostUpgrader = (
   Plugin.host(name, plugin, parameters, options.timeout === undefined ? {} : { timeout: options.timeout }).pipe(
     Effect.map((hosted) => ({ ...hosted, plugin, dispose: PluginLifecycle.dispose(hosted) }))
   )
+
+/**
+ * The built-in upstream sources by `AssemblyName`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const defaultUpstreamBuiltins: Readonly<Record<string, () => UpstreamSource>> = {
+  [HttpUpstream.builtinName]: HttpUpstream.make
+}
 
 const EXPORTS = ["default", "plugin", "createPlugin", "make"] as const
 
@@ -298,6 +316,14 @@ export const load = (
       )
     }
 
+    const upstreams: Array<Upstream> = []
+    for (const entry of (config.upstream ?? []).filter((e) => e.enabled)) {
+      const made = yield* Effect.either(instantiate(entry, options.upstreamBuiltins ?? defaultUpstreamBuiltins, isUpstreamSource, "upstream source (open)", opts))
+      upstreams.push(
+        yield* PluginLifecycle.acquire(made._tag === "Right" ? Upstreams.host(entry.name, made.right, entry.parameters) : Upstreams.failed(entry.name, made.left))
+      )
+    }
+
     const report = (): ReadonlyArray<PluginReport> => [
       ...config.documentStorage.map((e) => {
         const s = storages.find((x) => x.name === e.name)
@@ -334,12 +360,24 @@ export const load = (
           state: u === undefined ? ("disabled" as const) : u.state(),
           failure: u?.failure() ?? null
         }
+      }),
+      ...(config.upstream ?? []).map((e) => {
+        const u = upstreams.find((x) => x.name === e.name)
+        return {
+          section: e.section,
+          name: e.name,
+          assembly: e.assembly,
+          enabled: e.enabled,
+          readOnly: false,
+          state: u === undefined ? ("disabled" as const) : u.state(),
+          failure: u?.failure() ?? null
+        }
       })
     ]
     for (const r of report()) {
       if (r.state === "failed") yield* Effect.logWarning(`plugin ${r.section} "${r.name}" (${r.assembly}) failed: ${r.failure}`)
     }
-    return { storages, postProcessors, ...(upgrader === undefined ? {} : { upgrader }), report }
+    return { storages, postProcessors, ...(upgrader === undefined ? {} : { upgrader }), report, upstreams }
   })
 
 /**
@@ -374,10 +412,15 @@ export const fromObjects = (
       readonly plugin: PostProcessor
       readonly parameters?: Readonly<Record<string, string>>
     }>
+    readonly upstreams?: ReadonlyArray<{
+      readonly name: string
+      readonly plugin: UpstreamSource
+      readonly parameters?: Readonly<Record<string, string>>
+    }>
   },
   options: StorageOptions = {}
 ): Effect.Effect<LoadedPlugins, PluginConfigError, Scope.Scope> => {
-  const names = [...spec.storages.map((s) => s.name), ...(spec.postProcessors ?? []).map((p) => p.name)]
+  const names = [...spec.storages.map((s) => s.name), ...(spec.postProcessors ?? []).map((p) => p.name), ...(spec.upstreams ?? []).map((u) => u.name)]
   const problems = [
     ...names.filter((n) => n.trim() === "").map(() => "a plugin has an empty name"),
     ...names.filter((n, i) => names.indexOf(n) !== i).map((n) => `the name "${n}" is used twice`)
@@ -394,6 +437,8 @@ export const fromObjects = (
         yield* PluginLifecycle.acquire(hostPostProcessor(p.name, p.plugin, p.parameters ?? {}, options.timeout === undefined ? {} : { timeout: options.timeout }))
       )
     }
+    const upstreams: Array<Upstream> = []
+    for (const u of spec.upstreams ?? []) upstreams.push(yield* PluginLifecycle.acquire(Upstreams.host(u.name, u.plugin, u.parameters ?? {})))
     const report = (): ReadonlyArray<PluginReport> => [
       ...storages.map((s) => ({
         section: "DocumentStorage" as const,
@@ -412,8 +457,17 @@ export const fromObjects = (
         readOnly: false,
         state: p.state(),
         failure: p.failure()
+      })),
+      ...upstreams.map((u) => ({
+        section: "Upstream" as const,
+        name: u.name,
+        assembly: "(object)",
+        enabled: true,
+        readOnly: false,
+        state: u.state(),
+        failure: u.failure()
       }))
     ]
-    return { storages, postProcessors, report }
+    return { storages, postProcessors, report, upstreams }
   })
 }

@@ -7,7 +7,8 @@
  * - `sourceSystemId`: the identity that uploaded it (number or string);
  * - `status`: the status number;
  * - `isArchived`: `true` = in archival storage (status 4); `false` = **only temporary containers
- *   whose storage has ended** (the seed's meaning, not "not archived").
+ *   whose storage has ended** (the seed's meaning, not "not archived");
+ * - `saveType` (ours): the retention tier, `Temporary`, `Permanent` or `Cache` (or its number).
  *
  * Newest first (creation time, then id, both descending); `page` is 1-based, `pageSize` 10 by
  * default; `totalRecords` counts every match.
@@ -15,7 +16,8 @@
  * @since 0.1.0
  */
 import { Either } from "effect"
-import type { Container } from "./Container.js"
+import type { Container, SaveType } from "./Container.js"
+import { parseSaveType } from "./Container.js"
 
 /**
  * @since 0.1.0
@@ -27,6 +29,7 @@ export interface Filters {
   readonly sourceSystemId?: string
   readonly status?: number
   readonly isArchived?: boolean
+  readonly saveType?: SaveType
 }
 
 /**
@@ -54,7 +57,7 @@ export interface Page<A> {
  */
 export const defaultPageSize = 10
 
-const FILTER_KEYS = ["storageIds", "name", "sourceSystemId", "status", "isArchived"] as const
+const FILTER_KEYS = ["storageIds", "name", "sourceSystemId", "status", "isArchived", "saveType"] as const
 const BODY_KEYS = ["filters", "pageSize", "page"] as const
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
@@ -133,6 +136,12 @@ export const parse = (body: unknown, options: { readonly maxPageSize?: number } 
             if (typeof value !== "boolean") problems.push("filters.isArchived must be true or false")
             else filters.isArchived = value
             break
+          case "saveType": {
+            const tier = typeof value === "string" || wholeNumber(value) ? parseSaveType(String(value)) : undefined
+            if (tier === undefined) problems.push(`filters.saveType must be Temporary, Permanent or Cache (or 1, 2, 3), not ${JSON.stringify(value)}`)
+            else filters.saveType = tier
+            break
+          }
         }
       }
     }
@@ -151,7 +160,8 @@ export const matches = (c: Container, f: Filters): boolean =>
   (f.name === undefined || c.name.toLowerCase().includes(f.name.toLowerCase())) &&
   (f.sourceSystemId === undefined || c.ownerId === f.sourceSystemId) &&
   (f.status === undefined || c.status === f.status) &&
-  (f.isArchived === undefined || (f.isArchived ? c.isArchived : c.saveType === "Temporary" && c.storageEnded))
+  (f.isArchived === undefined || (f.isArchived ? c.isArchived : c.saveType === "Temporary" && c.storageEnded)) &&
+  (f.saveType === undefined || c.saveType === f.saveType)
 
 /**
  * Newest first: creation time, then id, both descending.

@@ -49,11 +49,11 @@ describe("upload: bad input", () => {
     const cases: Array<[string, FormData | string, number, string, RegExp]> = [
       ["not multipart", JSON.stringify({ ContainerName: "x" }), 415, "UnsupportedMediaType", /multipart\/form-data/],
       ["nothing at all", new FormData(), 400, "InvalidArgument", /ContainerName is required.*StorageId is required.*SaveType is required.*Content is required/],
-      ["unknown save type", seedForm({ SaveType: "Forever" }), 400, "InvalidArgument", /SaveType must be Temporary or Permanent, not "Forever"/],
+      ["unknown save type", seedForm({ SaveType: "Forever" }), 400, "InvalidArgument", /SaveType must be Temporary, Permanent or Cache, not "Forever"/],
       ["impossible date", seedForm({ SaveType: "Temporary", ArchiveDate: "31.02.2099" }), 400, "InvalidArgument", /ArchiveDate: "31\.02\.2099": the month has no day 31/],
       ["temporary without a date", seedForm({ SaveType: "Temporary" }), 400, "InvalidArgument", /ArchiveDate: is required when SaveType is Temporary/],
       ["temporary in the past", seedForm({ SaveType: "Temporary", ArchiveDate: "21.07.2023" }), 400, "InvalidArgument", /is not in the future/],
-      ["permanent with a date", seedForm({ ArchiveDate: "2099-01-01" }), 400, "InvalidArgument", /applies to Temporary containers only/],
+      ["permanent with a date", seedForm({ ArchiveDate: "2099-01-01" }), 400, "InvalidArgument", /applies to Temporary and Cache containers only/],
       ["unknown storage", seedForm({ StorageId: "99" }), 400, "InvalidArgument", /99 is not a storage you may use \(see GET \/api\/user\/storages: 4, 7\)/],
       ["storage id not a number", seedForm({ StorageId: "four" }), 400, "InvalidArgument", /StorageId must be a storage id/],
       ["unknown plugin", seedForm({ ArchiveCaPluginName: "s3" }), 400, "InvalidArgument", /"s3" is not a configured document storage \(configured: memory\)/],

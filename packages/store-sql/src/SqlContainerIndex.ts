@@ -26,7 +26,7 @@ export interface Entry {
   readonly ownerId: string | null
   readonly name: string
   readonly storageId: number
-  readonly saveType: "Temporary" | "Permanent"
+  readonly saveType: "Temporary" | "Permanent" | "Cache"
   readonly createdAt: number
   readonly archiveUntil: number | null
   readonly baseStatus: number
@@ -45,6 +45,7 @@ export interface Query {
     readonly sourceSystemId?: string
     readonly status?: number
     readonly isArchived?: boolean
+    readonly saveType?: "Temporary" | "Permanent" | "Cache"
   }
   readonly pageSize: number
   readonly page: number
@@ -102,10 +103,12 @@ export const make = (options: { readonly list: string }): Effect.Effect<Containe
       const clauses: Array<Fragment> = [sql`list = ${list}`]
       if (storages !== undefined) clauses.push(storages.length === 0 ? sql`1 = 0` : sql.in("storage_id", storages))
       if (f.storageIds !== undefined && f.storageIds.length > 0) clauses.push(sql.in("storage_id", f.storageIds))
-      const storagesOnly = f.name === undefined && f.sourceSystemId === undefined && f.status === undefined && f.isArchived === undefined
+      const storagesOnly =
+        f.name === undefined && f.sourceSystemId === undefined && f.status === undefined && f.isArchived === undefined && f.saveType === undefined
       if (f.name !== undefined) clauses.push(contains(f.name.toLowerCase()))
       if (f.sourceSystemId !== undefined) clauses.push(sql`owner_id = ${f.sourceSystemId}`)
       if (f.isArchived === false) clauses.push(sql`save_type = 'Temporary'`)
+      if (f.saveType !== undefined) clauses.push(sql`save_type = ${f.saveType}`)
       const ended = f.status === STORAGE_ENDED || f.isArchived === false
       const statuses = [f.status, f.isArchived === true ? ARCHIVED : undefined].filter(
         (s): s is number => s !== undefined && s !== STORAGE_ENDED
