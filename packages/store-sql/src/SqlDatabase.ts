@@ -17,6 +17,7 @@ import * as Schema from "./Schema.js"
 import * as SqlJobStore from "./SqlJobStore.js"
 import * as SqlLocatorIndex from "./SqlLocatorIndex.js"
 import * as SqlResultStore from "./SqlResultStore.js"
+import { closeGroupCommitOf } from "./internal/groupCommit.js"
 
 /**
  * Whether a URL names a PostgreSQL database (`postgres://` or `postgresql://`).
@@ -29,7 +30,9 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
 /**
  * How an SQLite commit reaches the disk (WAL mode either way):
  * - `"full"` (the default): every commit is flushed (fsync) before it is acknowledged, so an
- *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does;
+ *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does. The
+ *   stores' writes share their flushes (group commit), made off the event loop: a commit is
+ *   visible to readers of this process a moment (one flush) before it is acknowledged;
  * - `"normal"`: commits are written, and flushed only at checkpoints. They survive the process
  *   being killed (kill -9, a crash), but a power cut or OS crash may undo the last ones (never
  *   corrupt the file). Only a little faster, since concurrent commits share one flush (about
@@ -55,7 +58,13 @@ export interface SqliteOptions {
  * @category layers
  */
 export const layerSqlite = (filename: string, options: SqliteOptions = {}) =>
-  Layer.effectDiscard(Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate)).pipe(
+  Layer.scopedDiscard(
+    Effect.zipRight(
+      Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate),
+      // The stores' group commit holds the write-ahead log open while the database is.
+      Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.addFinalizer(() => Effect.sync(() => closeGroupCommitOf(sql))))
+    )
+  ).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename }))
   )
 
