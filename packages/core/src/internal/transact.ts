@@ -35,6 +35,8 @@ export type Amend = (before: Job, decided: Job, now: number) => Either.Either<Jo
 export interface Transact {
   /** The job, if the caller may see it. */
   readonly load: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
+  /** The given job, if the caller may see it. */
+  readonly access: (caller: Caller, job: Job) => Effect.Effect<Job, UwsError>
   /**
    * A lost race is retried against the fresh job (so concurrent requests serialise), and only
    * reported as `Conflict` when it keeps losing.
@@ -80,7 +82,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     )
 
   const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
-    waiters.wake(jobId)
+    waiters.wake(jobId, job)
     changes.unsafeOffer({ jobId, job, previous })
   }
 
@@ -154,6 +156,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
 
   return {
     load,
+    access,
     transact,
     system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
     at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),
