@@ -17,7 +17,6 @@ import * as Schema from "./Schema.js"
 import * as SqlJobStore from "./SqlJobStore.js"
 import * as SqlLocatorIndex from "./SqlLocatorIndex.js"
 import * as SqlResultStore from "./SqlResultStore.js"
-import { closeGroupCommitOf } from "./internal/groupCommit.js"
 
 /**
  * Whether a URL names a PostgreSQL database (`postgres://` or `postgresql://`).
@@ -30,9 +29,8 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
 /**
  * How an SQLite commit reaches the disk (WAL mode either way):
  * - `"full"` (the default): every commit is flushed (fsync) before it is acknowledged, so an
- *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does. The
- *   stores' writes share their flushes (group commit), made off the event loop: a commit is
- *   visible to readers of this process a moment (one flush) before it is acknowledged;
+ *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does
+ *   (concurrent writes of the stores share one flush: group commit);
  * - `"normal"`: commits are written, and flushed only at checkpoints. They survive the process
  *   being killed (kill -9, a crash), but a power cut or OS crash may undo the last ones (never
  *   corrupt the file). Only a little faster, since concurrent commits share one flush (about
@@ -58,13 +56,7 @@ export interface SqliteOptions {
  * @category layers
  */
 export const layerSqlite = (filename: string, options: SqliteOptions = {}) =>
-  Layer.scopedDiscard(
-    Effect.zipRight(
-      Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate),
-      // The stores' group commit holds the write-ahead log open while the database is.
-      Effect.flatMap(SqlClient.SqlClient, (sql) => Effect.addFinalizer(() => Effect.sync(() => closeGroupCommitOf(sql))))
-    )
-  ).pipe(
+  Layer.effectDiscard(Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate)).pipe(
     Layer.provideMerge(SqliteClient.layer({ filename }))
   )
 

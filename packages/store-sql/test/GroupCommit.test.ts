@@ -101,9 +101,9 @@ describe("group commit (SQLite)", () => {
     expect(await committedKeys(name)).toEqual([])
   })
 
-  it("leaves the connection flushing every other commit (synchronous = FULL) after its batches", async () => {
-    // Batches commit under NORMAL and flush the log off the event loop; a write outside group
-    // commit must still get SQLite's own flush.
+  it("commits writes that need no flush of their own, leaving the connection flushing every other commit (synchronous = FULL)", async () => {
+    // A batch of writes that need not be durable before their answer commits under NORMAL; a
+    // write outside group commit must still get SQLite's own flush.
     const name = await newTable()
     const level = await db.run(
       Effect.flatMap(SqlClient.SqlClient, (sql) =>
