@@ -4,7 +4,7 @@
  */
 import { Effect, Either, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
-import { Content, Identity, Policy, ResultStore, Uws, Worker } from "@uws-kit/core"
+import { Content, Identity, JobStore, Policy, ResultStore, Uws, Worker } from "@uws-kit/core"
 
 const started: Array<Uws.Started> = []
 afterEach(async () => {
@@ -82,6 +82,21 @@ describe("limits by default", () => {
     )
     await Effect.runPromise(service.delete(Identity.user("alice"), jobs[0]!.jobId))
     expect(refusal(await run(service.create(Identity.user("dave"), {})))).toBe("accepted")
+  })
+
+  it("hold under concurrent creations whose inserts take their time (a durable commit)", async () => {
+    // Concurrent creations no longer queue for the quota one insert after another: each is
+    // counted from its check until its insert is stored.
+    const memory = JobStore.makeMemory()
+    const jobStore: JobStore.JobStoreService = { ...memory, insert: (job, deadlines) => Effect.zipRight(Effect.sleep("5 millis"), memory.insert(job, deadlines)) }
+    const s = await Uws.start({ worker: Worker.noop, policy: { maxActiveJobsPerOwner: 3, maxStoredJobs: 5 }, jobStore })
+    started.push(s)
+    const create = (who: string) => run(s.service.create(Identity.user(who), {}))
+    const alice = await Promise.all(Array.from({ length: 8 }, () => create("alice")))
+    expect(alice.filter((r) => r._tag === "Right")).toHaveLength(3)
+    const others = await Promise.all(["bob", "bob", "carol", "carol", "dave"].map(create))
+    expect(others.filter((r) => r._tag === "Right")).toHaveLength(2)
+    expect(await Effect.runPromise(memory.count({ phases: ["PENDING"] }))).toBe(5)
   })
 
   it("refuse an update that would pass a limit, changing nothing", async () => {

@@ -36,7 +36,7 @@ const makeOne = (stored: Job) =>
       worker: Worker.noop,
       now: Clock.currentTimeMillis,
       runs: makeRuns(),
-      waiters: makeWaiters(store, clock),
+      waiters: makeWaiters(clock),
       schedule: yield* makeSchedule(store, clock, Infinity),
       changes: yield* PubSub.unbounded<JobChange>()
     })

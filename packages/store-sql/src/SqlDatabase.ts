@@ -29,7 +29,8 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
 /**
  * How an SQLite commit reaches the disk (WAL mode either way):
  * - `"full"` (the default): every commit is flushed (fsync) before it is acknowledged, so an
- *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does;
+ *   acknowledged change survives a power cut or an OS crash, as PostgreSQL's default does
+ *   (concurrent writes of the stores share one flush: group commit);
  * - `"normal"`: commits are written, and flushed only at checkpoints. They survive the process
  *   being killed (kill -9, a crash), but a power cut or OS crash may undo the last ones (never
  *   corrupt the file). Only a little faster, since concurrent commits share one flush (about

@@ -12,6 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import { Content, Errors } from "@uws-kit/core"
 import type { ResultStore } from "@uws-kit/core"
 import { Chunk, Effect, Stream } from "effect"
+import { groupCommitOf } from "./internal/groupCommit.js"
 
 /**
  * @since 0.1.0
@@ -42,8 +43,13 @@ export const prefixClause = (sql: SqlClient.SqlClient, prefix: string | undefine
  * @category constructors
  */
 export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreService, never, SqlClient.SqlClient> =>
-  Effect.map(SqlClient.SqlClient, (sql) => {
+  Effect.map(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
     const list = options.list
+    // Contents are written with the job writes' group commit, and need not wait for their own
+    // flush: nobody sees a result's content before the job listing it is stored (a durable write
+    // after it, whose flush covers it), and a deleted job's contents are a clean-up.
+    const commit = groupCommitOf(sql, runtime)
+    const unflushed = { durable: false } as const
     const maxSize = options.maxSize ?? 64 * 1024 * 1024
     return {
       put: (jobId, key, content, mimeType) =>
@@ -60,10 +66,11 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
           )
           const bytes = Content.concat(Chunk.toReadonlyArray(chunks))
           const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-          yield* sql`INSERT INTO uws_results ${sql.insert({ list, job_id: jobId, name: key, mime_type: mimeType ?? null, size: bytes.length, content: blob })}
-              ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`.pipe(
-            Effect.mapError(failure("put"))
-          )
+          yield* commit(
+            sql`INSERT INTO uws_results ${sql.insert({ list, job_id: jobId, name: key, mime_type: mimeType ?? null, size: bytes.length, content: blob })}
+              ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`,
+            unflushed
+          ).pipe(Effect.mapError(failure("put")))
           return { size: bytes.length }
         }),
       get: (jobId, key) =>
@@ -80,7 +87,7 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
           })
         ),
       deleteAll: (jobId, prefix) =>
-        sql`DELETE FROM uws_results WHERE list = ${list} AND job_id = ${jobId} AND ${prefixClause(sql, prefix)}`.pipe(
+        commit(sql`DELETE FROM uws_results WHERE list = ${list} AND job_id = ${jobId} AND ${prefixClause(sql, prefix)}`, unflushed).pipe(
           Effect.asVoid,
           Effect.mapError(failure("deleteAll"))
         )

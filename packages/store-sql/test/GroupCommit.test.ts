@@ -101,6 +101,26 @@ describe("group commit (SQLite)", () => {
     expect(await committedKeys(name)).toEqual([])
   })
 
+  it("commits writes that need no flush of their own, leaving the connection flushing every other commit (synchronous = FULL)", async () => {
+    // A batch of writes that need not be durable before their answer commits under NORMAL; a
+    // write outside group commit must still get SQLite's own flush.
+    const name = await newTable()
+    const level = await db.run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.zipRight(
+          Effect.forEach(
+            Array.from({ length: 10 }, (_, k) => k),
+            (k) => commit(write(sql, name, k, false), k % 2 === 0 ? undefined : { durable: false }),
+            { concurrency: "unbounded" }
+          ),
+          sql<{ readonly synchronous: number }>`PRAGMA synchronous`
+        )
+      )
+    )
+    expect(level[0]?.synchronous).toBe(2)
+    expect(await committedKeys(name)).toEqual(Array.from({ length: 10 }, (_, k) => k))
+  })
+
   it("keeps every acknowledged write through a kill -9 (synchronous = FULL)", async () => {
     const target = await makeSqliteFile()
     try {

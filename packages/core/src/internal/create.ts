@@ -1,6 +1,6 @@
 /**
  * Creating a job: the request checked (shape, limits, durations) before anything is stored,
- * the application's validation, quotas checked and the job inserted under one permit, uploads
+ * the application's validation, quotas checked under one permit and the job inserted, uploads
  * stored, and the job run at once when asked.
  */
 import { Effect, Either } from "effect"
@@ -34,13 +34,28 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
     const { store, results, policy, worker, now, makeJobId, validate, uploads: uploadStore, transact, schedule, run } = deps
     const storedJobs = store.count({ phases: Phases.all })
 
-    const quotaCheck = (caller: Caller): Effect.Effect<void, UwsError> => {
-      const key = Identity.quotaKeyOf(caller)
+    /**
+     * Creations checked against the quotas and not yet stored, by quota key: the check and the
+     * reservation are made under one permit, the insert (and its flush to disk) outside it, so
+     * that concurrent creations share one commit instead of queueing for the permit one flush
+     * after another. A job already stored but still reserved is counted twice for that moment,
+     * which errs on the side of the quota.
+     */
+    const reserved = new Map<string | null, number>()
+    let reservedInAll = 0
+    const reserve = (key: string | null, by: number) => {
+      reservedInAll += by
+      const n = (reserved.get(key) ?? 0) + by
+      if (n === 0) reserved.delete(key)
+      else reserved.set(key, n)
+    }
+
+    const quotaCheck = (caller: Caller, key: string | null): Effect.Effect<void, UwsError> => {
       const active =
         policy.maxActiveJobsPerOwner === null
           ? Effect.void
           : Effect.flatMap(store.count({ phases: ACTIVE_PHASES, quotaKey: key }), (n) =>
-              n < policy.maxActiveJobsPerOwner!
+              n + (reserved.get(key) ?? 0) < policy.maxActiveJobsPerOwner!
                 ? Effect.void
                 : Effect.fail(
                     new QuotaExceeded({
@@ -52,12 +67,24 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
         ? active
         : Effect.zipRight(
             Effect.flatMap(storedJobs, (n) =>
-              n < policy.maxStoredJobs!
+              n + reservedInAll < policy.maxStoredJobs!
                 ? Effect.void
                 : Effect.fail(new QuotaExceeded({ reason: `this service keeps at most ${policy.maxStoredJobs} jobs (maxStoredJobs); try again when some have been destroyed.` }))
             ),
             active
           )
+    }
+
+    /** The insert, within the quotas. */
+    const insertWithin = (caller: Caller, job: Job): Effect.Effect<void, UwsError> => {
+      const insert = store.insert(job, deadlinesOf(job))
+      if (policy.maxActiveJobsPerOwner === null && policy.maxStoredJobs === null) return insert
+      const key = Identity.quotaKeyOf(caller)
+      return Effect.acquireUseRelease(
+        creation.withPermits(1)(Effect.zipRight(quotaCheck(caller, key), Effect.sync(() => reserve(key, 1)))),
+        () => insert,
+        () => Effect.sync(() => reserve(key, -1))
+      )
     }
 
     // Written as a chain rather than a generator: it is the hot path of every new job.
@@ -106,8 +133,7 @@ export const makeCreate = (deps: Pick<Services, "store" | "results" | "policy" |
             version: 0
           }
           const job = JobTerms.initial(worker, draft, created)
-          const insert = Effect.zipRight(quotaCheck(caller), store.insert(job, deadlinesOf(job)))
-          const stored = (policy.maxActiveJobsPerOwner === null && policy.maxStoredJobs === null ? insert : creation.withPermits(1)(insert)).pipe(
+          const stored = insertWithin(caller, job).pipe(
             Effect.tapError(() => (uploads.length === 0 ? Effect.void : Effect.ignore(results.deleteAll(job.jobId))))
           )
           const inserted = Effect.uninterruptible(

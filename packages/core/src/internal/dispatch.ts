@@ -37,10 +37,10 @@ export const startSlots = (deps: Pick<Services, "store" | "dispatcher" | "policy
       onSuccess: (started) =>
         Effect.flatMap(Effect.fork(execute(started.job)), (fiber) => {
           entry.fiber = fiber
-          return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(
-            Effect.zipRight(Effect.raceFirst(Fiber.await(fiber), Effect.zipRight(lost, Fiber.interrupt(fiber)))),
-            Effect.zipRight(release)
-          )
+          // The in-process dispatcher's claims are never lost: racing its `Effect.never` cost two
+          // fibers a run for nothing.
+          const ended = lost === Effect.never ? Fiber.await(fiber) : Effect.raceFirst(Fiber.await(fiber), Effect.zipRight(lost, Fiber.interrupt(fiber)))
+          return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(Effect.zipRight(ended), Effect.zipRight(release))
         })
     })
   }

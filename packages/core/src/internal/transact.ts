@@ -35,6 +35,8 @@ export type Amend = (before: Job, decided: Job, now: number) => Either.Either<Jo
 export interface Transact {
   /** The job, if the caller may see it. */
   readonly load: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
+  /** The given job, if the caller may see it. */
+  readonly access: (caller: Caller, job: Job) => Effect.Effect<Job, UwsError>
   /**
    * `load` answered at once, without an effect, when the store holds the job's current state in
    * memory (`JobStore.peek`); `undefined` when only `load` can tell.
@@ -95,7 +97,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   }
 
   const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
-    waiters.wake(jobId)
+    waiters.wake(jobId, job)
     changes.unsafeOffer({ jobId, job, previous })
   }
 
@@ -170,6 +172,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   return {
     load,
     peek,
+    access,
     transact,
     system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
     at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),

@@ -51,7 +51,7 @@ export const makeUws = (
     )
     const changes = yield* PubSub.unbounded<JobChange>()
 
-    const waiters = makeWaiters(store, clock)
+    const waiters = makeWaiters(clock)
     const runs = makeRuns()
     const schedule = yield* makeSchedule(store, clock, options.rescanInterval ?? Infinity)
     const transact = makeTransact({ store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker })
@@ -171,7 +171,7 @@ export const makeUws = (
             ? Effect.fail(new ResourceNotFound({ jobId, resource: "error" }))
             : Effect.succeed(job.errorSummary)
         ),
-      waitForChange: makeWaitForChange({ load, now, maxWait, waiters }),
+      waitForChange: makeWaitForChange({ load, access: transact.access, now, maxWait, waiters }),
       signal: (caller, jobId, event) =>
         caller.admin === true
           ? transact.transact(caller, jobId, event, transact.at(event)).pipe(Effect.map((d) => d.job))

@@ -4,69 +4,82 @@ import type { Clock } from "effect"
 import type { UwsError } from "../Errors.js"
 import type { Caller } from "../Identity.js"
 import type { Job } from "../Job.js"
-import type { JobStoreService } from "../JobStore.js"
 import * as Phases from "../Phase.js"
 import type { WaitOptions } from "../Uws.js"
 
 export interface Waiters {
-  /** Ends every WAIT blocked on the job (they re-read it). */
-  readonly wake: (jobId: string) => void
+  /**
+   * Ends every WAIT blocked on the job. `job`: the job as the change stored it, which spares the
+   * waiters a read; absent, they read it again (a change another instance made, a deletion).
+   */
+  readonly wake: (jobId: string, job?: Job) => void
   /** Ends every blocked WAIT (after a lost signal, nothing is known about what changed). */
   readonly wakeAll: () => void
-  /** Blocks until the job's version moves past `version`, or `ms` pass; true when it moved. */
-  readonly awaitChange: (jobId: string, version: number, ms: number) => Effect.Effect<boolean, UwsError>
+  /**
+   * Listens for the job's next change, from now: read the job after listening, so that no change
+   * falls between the read and the wait.
+   */
+  readonly listen: (jobId: string) => Ticket
 }
 
-export const makeWaiters = (store: JobStoreService, clock: Clock.Clock): Waiters => {
-  const waiters = new Map<string, Set<Deferred.Deferred<void>>>()
-  const wake = (jobId: string) => {
+export interface Ticket {
+  /** The job as the change left it (undefined: read it again), or "timedOut" after `ms`. */
+  readonly changed: (ms: number) => Effect.Effect<Job | undefined | "timedOut">
+  /** Stops listening (idempotent). */
+  readonly stop: () => void
+}
+
+export const makeWaiters = (clock: Clock.Clock): Waiters => {
+  const waiters = new Map<string, Set<Deferred.Deferred<Job | undefined>>>()
+  const wake = (jobId: string, job?: Job) => {
     const set = waiters.get(jobId)
     if (set !== undefined) {
       waiters.delete(jobId)
-      for (const d of set) Deferred.unsafeDone(d, Exit.void)
+      const exit = Exit.succeed(job)
+      for (const d of set) Deferred.unsafeDone(d, exit)
     }
   }
-  const awaitChange = (jobId: string, version: number, ms: number): Effect.Effect<boolean, UwsError> =>
-    Effect.suspend(() => {
-      const changed = Deferred.unsafeMake<void>(FiberId.none)
-      let set = waiters.get(jobId)
-      if (set === undefined) waiters.set(jobId, (set = new Set()))
-      set.add(changed)
-      const unregister = Effect.sync(() => {
+  const listen = (jobId: string): Ticket => {
+    const changed = Deferred.unsafeMake<Job | undefined>(FiberId.none)
+    let set = waiters.get(jobId)
+    if (set === undefined) waiters.set(jobId, (set = new Set()))
+    set.add(changed)
+    return {
+      // Interruptible even when the caller is not (HTTP apps run uninterruptibly): the losing
+      // side of the race must be stopped at once.
+      changed: (ms) =>
+        Effect.interruptible(Effect.raceFirst(Deferred.await(changed), Effect.as(clock.sleep(Duration.millis(ms)), "timedOut" as const))),
+      stop: () => {
         const current = waiters.get(jobId)
-        current?.delete(changed)
-        if (current?.size === 0) waiters.delete(jobId)
-      })
-      // A change between the caller's read and registering must not be slept through.
-      return Effect.flatMap(store.get(jobId), (fresh) =>
-        fresh === undefined || fresh.version !== version
-          ? Effect.succeed(true)
-          : // Interruptible even when the caller is not (HTTP apps run uninterruptibly): the
-            // losing side of the race must be stopped at once.
-            Effect.interruptible(
-              Effect.raceFirst(Effect.as(Deferred.await(changed), true), Effect.as(clock.sleep(Duration.millis(ms)), false))
-            )
-      ).pipe(Effect.ensuring(unregister))
-    })
+        if (current === undefined) return
+        current.delete(changed)
+        if (current.size === 0) waiters.delete(jobId)
+      }
+    }
+  }
   return {
     wake,
     wakeAll: () => {
       for (const jobId of [...waiters.keys()]) wake(jobId)
     },
-    awaitChange
+    listen
   }
 }
 
 /** The UWS WAIT: blocks until the job's phase changes (or it is final), bounded by `maxWait`. */
 export const makeWaitForChange = (deps: {
   readonly load: (caller: Caller, jobId: string) => Effect.Effect<Job, UwsError>
+  /** The job, if the caller may see it. */
+  readonly access: (caller: Caller, job: Job) => Effect.Effect<Job, UwsError>
   readonly now: Effect.Effect<number>
   readonly maxWait: number
   readonly waiters: Waiters
 }) => {
-  const { load, now, maxWait, waiters } = deps
-  return (caller: Caller, jobId: string, wait: WaitOptions) =>
-    Effect.gen(function* () {
+  const { load, access, now, maxWait, waiters } = deps
+  return (caller: Caller, jobId: string, wait: WaitOptions) => {
+    let ticket: Ticket | undefined
+    return Effect.gen(function* () {
+      ticket = waiters.listen(jobId)
       let job = yield* load(caller, jobId)
       const blocks = (j: Job) =>
         wait.untilFinal === true
@@ -78,15 +91,25 @@ export const makeWaitForChange = (deps: {
       if (!(limit > 0)) return job
       const deadline = (yield* now) + limit
       const phase = job.phase
+      // Clients read a return as "the phase changed" (UWS 1.1 §2.2.1.2): progress reports,
+      // published results and parameter updates do not end a WAIT; `untilFinal` waits on
+      // through the active phases.
+      const ends = (j: Job) => (wait.untilFinal === true ? !blocks(j) : j.phase !== phase)
       for (;;) {
         const left = deadline - (yield* now)
         if (left <= 0) return job
-        yield* waiters.awaitChange(jobId, job.version, left)
+        const woken = yield* ticket.changed(left)
+        ticket.stop()
+        ticket = waiters.listen(jobId)
+        // The job as the change stored it ends the wait without a read; a change that does not
+        // end it is read again, after listening anew, so that none in between is slept through.
+        if (woken !== undefined && woken !== "timedOut") {
+          const known = yield* access(caller, woken)
+          if (ends(known)) return known
+        }
         job = yield* load(caller, jobId)
-        // Clients read a return as "the phase changed" (UWS 1.1 §2.2.1.2): progress reports,
-        // published results and parameter updates do not end a WAIT; `untilFinal` waits on
-        // through the active phases.
-        if (wait.untilFinal === true ? !blocks(job) : job.phase !== phase) return job
+        if (ends(job)) return job
       }
-    })
+    }).pipe(Effect.ensuring(Effect.sync(() => ticket?.stop())))
+  }
 }
