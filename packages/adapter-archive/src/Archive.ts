@@ -25,6 +25,7 @@ import { Clock, Duration, Effect, Either, Exit, Layer, Queue, Schedule, Scope, S
 import type { ArchiveError } from "./ArchiveError.js"
 import { StorageEnded } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
+import * as Fixity from "./Fixity.js"
 import * as Lifecycle from "./ContainerLifecycle.js"
 import * as ContainerIndexes from "./ContainerIndex.js"
 import type { ContainerIndex } from "./ContainerIndex.js"
@@ -32,6 +33,7 @@ import type { Container, PartRecord, SaveType } from "./Container.js"
 import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
+import * as Replicas from "./Replicas.js"
 import * as Search from "./Search.js"
 import type { SignatureUpgrader } from "./SignatureUpgrader.js"
 import type { Opened, Storage } from "./Storage.js"
@@ -158,6 +160,11 @@ export interface ArchiveOptions {
    * that walk of every container at start.
    */
   readonly containerIndex?: ContainerIndex
+  /**
+   * Mirrors of the primary storage with verified reads, repair and dedup (`Replicas`), and
+   * scheduled fixity runs (`Fixity`). Default: none (each container in one storage).
+   */
+  readonly replication?: Replicas.ReplicationOptions & { readonly fixity?: Omit<Fixity.FixityOptions, "replicas"> }
 }
 
 /**
@@ -185,6 +192,10 @@ export interface ArchiveService {
   readonly plugins: () => ReadonlyArray<PluginReport>
   /** The archive's clock (the Clock it was built with). */
   readonly now: Effect.Effect<number>
+  /** The copies of replicated content, when replication is configured. */
+  readonly replicas?: Replicas.Replicas
+  /** Fixity runs over the copies, when replication is configured. */
+  readonly fixity?: Fixity.FixityService
 }
 
 const DAY = 86_400_000
@@ -232,7 +243,11 @@ export const make = (
   options: ArchiveOptions
 ): Effect.Effect<ArchiveService, never, Scope.Scope | JobStore.JobStore | ResultStore.ResultStore> =>
   Effect.gen(function* () {
-    const plugins = options.plugins
+    // Replication puts a layer in the primary storage's place: the rest of the archive is unchanged.
+    const placed = options.replication === undefined ? undefined : yield* Effect.orDie(Replicas.make(options.plugins, options.replication))
+    const plugins = placed?.plugins ?? options.plugins
+    const fixity =
+      placed === undefined ? undefined : yield* Fixity.make({ ...options.replication?.fixity, replicas: placed.replicas })
     const logical = options.storages ?? [{ id: 1, name: "Default" }]
     const interval = Duration.toMillis(Duration.decode(options.signatureUpdateInterval ?? Duration.millis(365 * DAY)))
     const stepTimeout = options.stepTimeout ?? 3600
@@ -665,6 +680,7 @@ export const make = (
               fileName,
               mimeType: file.mimeType,
               size: file.size,
+              sha256: file.sha256,
               content: file.open()
             })
             const record: PartRecord = { name: partName, fileName, mimeType: file.mimeType, size: file.size, sha256: file.sha256, storage: storage.name, locator }
@@ -790,7 +806,9 @@ export const make = (
       statuses: Containers.statuses,
       storages: (caller) => logical.filter((s) => access(caller, s.id)),
       plugins: plugins.report,
-      now
+      now,
+      ...(placed === undefined ? {} : { replicas: placed.replicas }),
+      ...(fixity === undefined ? {} : { fixity })
     }
     return service
   })

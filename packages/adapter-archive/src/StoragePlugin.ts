@@ -42,6 +42,11 @@ export interface StorageObject {
   readonly mimeType?: string
   /** Its size in bytes, when known in advance. */
   readonly size?: number
+  /**
+   * Its SHA-256 (lowercase hex), when known in advance (computed while it was received): a
+   * content-addressed store (`Replicas`) keeps identical content once. Plain storages ignore it.
+   */
+  readonly sha256?: string
   /** The bytes, read once, in order. A storage must consume it to the end or fail. */
   readonly content: AsyncIterable<Uint8Array>
 }
