@@ -20,6 +20,8 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Data, Effect, Either } from "effect"
+import * as ReplicationConfigs from "./ReplicationConfig.js"
+import type { ReplicationConfig } from "./ReplicationConfig.js"
 
 /**
  * @since 0.1.0
@@ -53,6 +55,8 @@ export interface PluginConfig {
   readonly documentStorage: ReadonlyArray<PluginEntry>
   /** Post-processors, in the order they are called. */
   readonly sanConnector: ReadonlyArray<PluginEntry>
+  /** Mirrors of a storage and fixity (the root's `Replication` section), when configured. */
+  readonly replication?: ReplicationConfig
 }
 
 /**
@@ -73,8 +77,13 @@ export class PluginConfigError extends Data.TaggedError("PluginConfigError")<{
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** Case-insensitive lookup of the known keys of an object; unknown and doubled keys are problems. */
-const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, where: string, problems: Array<string>) => {
+/**
+ * Case-insensitive lookup of the known keys of an object; unknown and doubled keys are problems.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, where: string, problems: Array<string>) => {
   const found = new Map<string, unknown>()
   const spelled = new Map<string, string>()
   for (const [key, value] of Object.entries(object)) {
@@ -152,10 +161,11 @@ const parseEntry = (section: Section, u: unknown, where: string, problems: Array
 export const parse = (json: unknown, source = "plugin-config.json"): Either.Either<PluginConfig, PluginConfigError> => {
   const problems: Array<string> = []
   const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [] }
+  let replication: ReplicationConfig | undefined
   if (!isObject(json)) {
     problems.push('the file must hold a JSON object { "Plugins": { "DocumentStorage": [...], "SanConnector": [...] } }')
   } else {
-    const root = keysOf(json, ["Plugins", "$schema"], "(root)", problems)
+    const root = keysOf(json, ["Plugins", "Replication", "$schema"], "(root)", problems)
     const plugins = root.get("Plugins")
     if (plugins === undefined) problems.push('Plugins: missing (expected { "DocumentStorage": [...], "SanConnector": [...] })')
     else if (!isObject(plugins)) problems.push("Plugins: must be an object with DocumentStorage and SanConnector lists")
@@ -181,10 +191,15 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
         })
       }
     }
+    if (root.has("Replication")) replication = ReplicationConfigs.parse(root.get("Replication"), sections.DocumentStorage, problems)
   }
   return problems.length > 0
     ? Either.left(new PluginConfigError({ source, problems }))
-    : Either.right({ documentStorage: sections.DocumentStorage, sanConnector: sections.SanConnector })
+    : Either.right({
+        documentStorage: sections.DocumentStorage,
+        sanConnector: sections.SanConnector,
+        ...(replication === undefined ? {} : { replication })
+      })
 }
 
 /**
