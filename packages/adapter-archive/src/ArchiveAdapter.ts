@@ -13,7 +13,7 @@
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
-| `POST {base}/fixity`, `GET {base}/fixity[/{id}[?wait=s]]` | fixity runs over the copies (with replication; operators) |
+| `POST {base}/fixity`, `GET {base}/fixity[/{id}[?wait=s]]`, `POST {base}/fixity/{id}/abort` | fixity runs over the copies (with replication; operators) |
  *
  * Built on the edge every binding shares (`@uws-kit/http`): routes declared once (`Routes`: 405
  * with `Allow`, OPTIONS and HEAD derived from them), one identity contract (`Identity`), and one
@@ -447,6 +447,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
           : yield* fixity.get(who, id)
       return ok(runView(job, yield* fixity.report(who, id)))
     }).pipe(Effect.mapError((e) => (e._tag === "RequestProblem" ? e : fixityError(id)(e))))
+  const fixityAbort = (id: string) =>
+    Effect.gen(function* () {
+      const who = yield* operator
+      const fixity = yield* fixityService
+      const job = yield* fixity.uws.abort(who, id).pipe(Effect.mapError(fixityError(id)))
+      return ok(runView(job, null))
+    })
 
   const statuses = Effect.succeed(ok(archive.statuses))
   const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
@@ -484,7 +491,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
       { path: at("/plugins"), methods: { GET: () => handle(pluginList) } },
       { path: at("/fixity"), methods: { GET: () => handle(fixityList), POST: () => handle(fixityStart) } },
-      { path: at("/fixity/:id"), methods: { GET: withId(fixityRun) } }
+      { path: at("/fixity/:id"), methods: { GET: withId(fixityRun) } },
+      { path: at("/fixity/:id/abort"), methods: { POST: withId(fixityAbort) } }
     ],
     { methodNotAllowed: notAllowed }
   )

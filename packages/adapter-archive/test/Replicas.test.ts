@@ -337,6 +337,27 @@ describe("fixity", () => {
     expect(document.status).toBe(200)
   })
 
+  it("can be aborted while it runs at its pace, and says so", async () => {
+    const disks = [await disk("primary"), await disk("mirror-1")]
+    const h = await makeHarness({
+      storages: disks.map((d) => ({ name: d.name, plugin: d.plugin, parameters: d.parameters })),
+      archive: { replication: { primary: "primary", mirrors: ["mirror-1"], fixity: { bytesPerSecond: 2000 } } },
+      timeout: "5 seconds"
+    })
+    cleanups.push(() => h.close())
+    await upload(h)
+    await h.settle()
+    const started = await h.json("POST", "/api/fixity", undefined, admin)
+    // One run at a time: asking again answers the same run.
+    expect((await h.json("POST", "/api/fixity", undefined, admin)).body.data.id).toBe(started.body.data.id)
+    const aborted = await h.json("POST", `/api/fixity/${started.body.data.id}/abort`, undefined, admin)
+    expect(aborted.status).toBe(200)
+    expect(aborted.body.data.phase).toBe("ABORTED")
+    const again = await h.json("POST", `/api/fixity/${started.body.data.id}/abort`, undefined, admin)
+    expect(again.body.errorCode).toBe("InvalidState")
+    expect(JSON.stringify(again.body)).not.toMatch(/\bjob/i)
+  })
+
   it("fills a mirror added later (its copies are missing) and keeps to its pace", async () => {
     const primary = await disk("primary")
     const first = await harness([primary])

@@ -68,7 +68,9 @@ export const fixityError = (id: string) => (e: Errors.UwsError) =>
     ? new RequestProblem({ status: 404, code: "FixityRunNotFound", reason: `no fixity run "${id}"` })
     : e._tag === "Forbidden"
       ? new RequestProblem({ status: 403, code: "Forbidden", reason: "only operators see and start fixity runs" })
-      : new RequestProblem({ status: 500, code: "InternalError", reason: `the fixity run could not be read: ${e.message}` })
+      : e._tag === "InvalidTransition"
+        ? new RequestProblem({ status: 400, code: "InvalidState", reason: `the fixity run "${id}" has ended; it cannot be aborted` })
+        : new RequestProblem({ status: 500, code: "InternalError", reason: `the fixity run could not be read: ${e.message}` })
 
 export const notConfigured = () =>
   new RequestProblem({ status: 404, code: "FixityNotConfigured", reason: "this archive keeps no mirrors (no Replication in plugin-config.json), so it runs no fixity" })
