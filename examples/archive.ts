@@ -1,7 +1,8 @@
 // Owned by the archive adapter work: mounts the document-archive API (`/api/...`) of seed 001.
 //
-// Plugins come from examples/plugin-config.json (a `filesystem` storage, a `memory` storage and
-// a SanConnector post-processor loaded with dynamic import() from examples/plugins/). With a
+// Plugins come from examples/plugin-config.json (a `filesystem` storage mirrored to a second one
+// with verified reads, repair and a daily fixity run (its `Replication` section), a `memory`
+// storage and a SanConnector post-processor loaded with dynamic import() from examples/plugins/). With a
 // `dataDir` (what `npm start` passes) their folders live there, and the catalogue (the
 // containers, their documents' locators) and its search index in the database given: all of it
 // survives a restart. The `memory_01` storage forgets by nature. Without one, the demo puts the
@@ -28,9 +29,9 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import { Archive, ArchiveAdapter, PluginConfig, Plugins, ReplicationConfig } from "@uws-kit/adapter-archive"
 import { RestAdapter } from "@uws-kit/adapter-rest"
-import type { ContainerIndex } from "@uws-kit/adapter-archive"
+import type { ContainerIndex, CopyCatalogue } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import { byClientAddress, type Contribution } from "./mount.js"
@@ -50,6 +51,10 @@ export interface ArchiveDemoOptions {
   readonly dispatcher?: Dispatcher.DispatcherService
   /** The search index (beside a durable job store: in the same database). */
   readonly containerIndex?: ContainerIndex.ContainerIndex
+  /** The catalogue of copies of the mirrored storage (beside a durable job store: in the same database). */
+  readonly copyCatalogue?: CopyCatalogue.CopyCatalogue
+  /** Where fixity runs are kept (default: in memory). */
+  readonly fixityStores?: { readonly jobStore: JobStore.JobStoreService; readonly resultStore: ResultStore.ResultStoreService }
   /** See `MountOptions` (default off). */
   readonly trustForwarded?: boolean
 }
@@ -114,13 +119,32 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
       ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
       ...(options.containerIndex === undefined ? {} : { containerIndex: options.containerIndex }),
+      // filesystem_01 mirrored to filesystem_02 (plugin-config.json's Replication), fixity daily.
+      ...(placed.replication === undefined
+        ? {}
+        : {
+            replication: (() => {
+              const r = ReplicationConfig.toOptions(placed.replication)
+              return {
+                ...r,
+                ...(options.copyCatalogue === undefined ? {} : { catalogue: options.copyCatalogue }),
+                fixity: { ...r.fixity, ...options.fixityStores }
+              }
+            })()
+          }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) }),
       fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") }
     })
     const api = ArchiveAdapter.makeArchiveAdapter({
       archive,
       basePath: "/api",
-      identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
+      // An operator (fixity runs, deleting permanent containers): `X-Operator-Key` equal to
+      // UWS_ARCHIVE_OPERATOR_KEY, when that is set; no one otherwise.
+      identify: (request) => {
+        const key = process.env["UWS_ARCHIVE_OPERATOR_KEY"]
+        if (key !== undefined && key !== "" && request.headers.get("x-operator-key") === key) return { id: "operator", admin: true }
+        return { id: request.headers.get("x-source-system")?.trim() || "4" }
+      },
       sourceSystem: (id) => ({ id: id !== null && /^\d+$/.test(id) ? Number(id) : id, name: id === null ? null : (sourceSystems[id] ?? null) }),
       dateOffsetMinutes: 180,
       trustForwarded: options.trustForwarded ?? false,

@@ -255,7 +255,13 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         trustForwarded,
         ...(dataDir === undefined || db === undefined
           ? {}
-          : { dataDir: path.join(dataDir, "archive"), ...shared("archive"), containerIndex: db.containerIndex("archive") })
+          : {
+              dataDir: path.join(dataDir, "archive"),
+              ...shared("archive"),
+              containerIndex: db.containerIndex("archive"),
+              copyCatalogue: db.copyCatalogue("archive"),
+              fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") }
+            })
       })
     )
   } catch (e) {

@@ -25,6 +25,7 @@ import { Clock, Duration, Effect, Either, Exit, Layer, Queue, Schedule, Scope, S
 import type { ArchiveError } from "./ArchiveError.js"
 import { StorageEnded } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
+import * as Fixity from "./Fixity.js"
 import * as Lifecycle from "./ContainerLifecycle.js"
 import * as ContainerIndexes from "./ContainerIndex.js"
 import type { ContainerIndex } from "./ContainerIndex.js"
@@ -34,6 +35,7 @@ import type { LoadedPlugins, PluginReport } from "./Plugins.js"
 import type { ContainerPart, ProcessedContainer } from "./PostProcessor.js"
 import * as FetchThrough from "./FetchThrough.js"
 import * as Retention from "./Retention.js"
+import * as Replicas from "./Replicas.js"
 import * as Search from "./Search.js"
 import type { EvidenceFile, SignatureUpgrader, Upgraded } from "./SignatureUpgrader.js"
 import * as Upgraders from "./SignatureUpgrader.js"
@@ -206,6 +208,11 @@ export interface ArchiveOptions {
   readonly cacheTtl?: number
   /** Serve if stored, else fetch from upstream sources (`FetchThrough`); off when absent. */
   readonly fetch?: FetchThrough.FetchOptions
+  /**
+   * Mirrors of the primary storage with verified reads, repair and dedup (`Replicas`), and
+   * scheduled fixity runs (`Fixity`). Default: none (each container in one storage).
+   */
+  readonly replication?: Replicas.ReplicationOptions & { readonly fixity?: Omit<Fixity.FixityOptions, "replicas"> }
 }
 
 /**
@@ -263,6 +270,10 @@ export interface ArchiveService {
   readonly now: Effect.Effect<number>
   /** Documents by identifier, fetched when not stored; present when `fetch` is configured. */
   readonly fetch?: FetchThrough.FetchService
+  /** The copies of replicated content, when replication is configured. */
+  readonly replicas?: Replicas.Replicas
+  /** Fixity runs over the copies, when replication is configured. */
+  readonly fixity?: Fixity.FixityService
 }
 
 const DAY = 86_400_000
@@ -310,7 +321,11 @@ export const make = (
   options: ArchiveOptions
 ): Effect.Effect<ArchiveService, never, Scope.Scope | JobStore.JobStore | ResultStore.ResultStore> =>
   Effect.gen(function* () {
-    const plugins = options.plugins
+    // Replication puts a layer in the primary storage's place: the rest of the archive is unchanged.
+    const placed = options.replication === undefined ? undefined : yield* Effect.orDie(Replicas.make(options.plugins, options.replication))
+    const plugins = placed?.plugins ?? options.plugins
+    const fixity =
+      placed === undefined ? undefined : yield* Fixity.make({ ...options.replication?.fixity, replicas: placed.replicas })
     const logical = options.storages ?? [{ id: 1, name: "Default" }]
     const interval = Duration.toMillis(Duration.decode(options.signatureUpdateInterval ?? Duration.millis(365 * DAY)))
     const stepTimeout = options.stepTimeout ?? 3600
@@ -867,6 +882,7 @@ export const make = (
                 fileName,
                 mimeType: file.mimeType,
                 size: file.size,
+                ...(file.sha256 === undefined ? {} : { sha256: file.sha256 }),
                 content: file.open()
               })
             }
@@ -1080,7 +1096,9 @@ export const make = (
       storages: (caller) => logical.filter((s) => access(caller, s.id)),
       plugins: plugins.report,
       now,
-      ...(fetchService === undefined ? {} : { fetch: fetchService })
+      ...(fetchService === undefined ? {} : { fetch: fetchService }),
+      ...(placed === undefined ? {} : { replicas: placed.replicas }),
+      ...(fixity === undefined ? {} : { fixity })
     }
     // An RFC 3161 upgrader's stamps are renewed before its TSA certificates expire.
     const upgraderPlugin = options.upgrader ?? plugins.upgrader?.plugin

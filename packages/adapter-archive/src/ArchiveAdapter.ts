@@ -18,6 +18,7 @@
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
  * | `GET {base}/fetch/{identifier}` | the document, fetched first when not stored (ours, `FetchRoutes`) |
+ * | `POST {base}/fixity`, `GET {base}/fixity[/{id}[?wait=s]]`, `POST {base}/fixity/{id}/abort` | fixity runs over the copies (with replication; operators) |
  *
  * Built on the edge every binding shares (`@uws-kit/http`): routes declared once (`Routes`: 405
  * with `Allow`, OPTIONS and HEAD derived from them), one identity contract (`Identity`), and one
@@ -40,6 +41,7 @@ import * as ArchiveDate from "./ArchiveDate.js"
 import type { ArchiveError } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
 import type { Container } from "./Container.js"
+import { copiesOf, fixityError, notConfigured, runView } from "./internal/replicaViews.js"
 import { RequestProblem, defaultLimits, receive, type UploadLimits } from "./internal/spool.js"
 import * as Download from "./internal/download.js"
 import { zip } from "./internal/zip.js"
@@ -257,6 +259,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
         }
       }
       const storage = archive.storages({ id: null, admin: true }).find((s) => s.id === c.storageId)
+      const copies = yield* copiesOf(archive, c)
       return {
         storage: { id: c.storageId, name: storage?.name ?? null },
         sourceSystem: sourceSystem(c.ownerId),
@@ -288,7 +291,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
         postProcessing: c.postProcessing,
         error: c.error,
         ...(unavailable === null ? {} : { unavailableReason: unavailable }),
-        ...(omitted === null ? {} : { signaturesOmitted: omitted })
+        ...(omitted === null ? {} : { signaturesOmitted: omitted }),
+        ...(copies === undefined ? {} : { copies })
       }
     })
 
@@ -480,6 +484,41 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     const { part, read } = yield* archive.document(who, id)
     return yield* Download.respond(yield* HttpServerRequest.HttpServerRequest, part, read)
   })
+  // Fixity runs (with replication): operators start and list them; each is watchable (`?wait=s`).
+  const fixityService = Effect.suspend(() => (archive.fixity === undefined ? Effect.fail(notConfigured()) : Effect.succeed(archive.fixity)))
+  const operator = Effect.flatMap(caller, (who) =>
+    who.admin === true ? Effect.succeed(who) : Effect.fail(new RequestProblem({ status: 403, code: "Forbidden", reason: "only operators see and start fixity runs" }))
+  )
+  const fixityStart = Effect.gen(function* () {
+    const who = yield* operator
+    const fixity = yield* fixityService
+    return ok(runView(yield* fixity.start(who).pipe(Effect.mapError(fixityError(""))), null))
+  })
+  const fixityList = Effect.gen(function* () {
+    const who = yield* operator
+    const fixity = yield* fixityService
+    const runs = yield* fixity.list(who).pipe(Effect.mapError(fixityError("")))
+    return ok(runs.map((job) => runView(job, null)))
+  })
+  const fixityRun = (id: string) =>
+    Effect.gen(function* () {
+      const who = yield* operator
+      const fixity = yield* fixityService
+      const request = yield* HttpServerRequest.HttpServerRequest
+      const wait = Number(new URL(request.url, "http://x").searchParams.get("wait") ?? "0")
+      const job =
+        Number.isFinite(wait) && wait > 0
+          ? yield* fixity.uws.waitForChange(who, id, { timeout: Math.min(wait, 60) * 1000, untilFinal: true })
+          : yield* fixity.get(who, id)
+      return ok(runView(job, yield* fixity.report(who, id)))
+    }).pipe(Effect.mapError((e) => (e._tag === "RequestProblem" ? e : fixityError(id)(e))))
+  const fixityAbort = (id: string) =>
+    Effect.gen(function* () {
+      const who = yield* operator
+      const fixity = yield* fixityService
+      const job = yield* fixity.uws.abort(who, id).pipe(Effect.mapError(fixityError(id)))
+      return ok(runView(job, null))
+    })
 
   const statuses = Effect.succeed(ok(archive.statuses))
   const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
@@ -519,7 +558,10 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
       { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
       { path: at("/plugins"), methods: { GET: () => handle(pluginList) } },
-      ...FetchRoutes.routes({ archive, base, caller, handle, ...(options.fetchJobUrl === undefined ? {} : { jobUrl: options.fetchJobUrl }) })
+      ...FetchRoutes.routes({ archive, base, caller, handle, ...(options.fetchJobUrl === undefined ? {} : { jobUrl: options.fetchJobUrl }) }),
+      { path: at("/fixity"), methods: { GET: () => handle(fixityList), POST: () => handle(fixityStart) } },
+      { path: at("/fixity/:id"), methods: { GET: withId(fixityRun) } },
+      { path: at("/fixity/:id/abort"), methods: { POST: withId(fixityAbort) } }
     ],
     { methodNotAllowed: notAllowed }
   )

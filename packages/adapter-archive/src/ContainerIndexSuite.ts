@@ -23,6 +23,8 @@ import { describe, expect, it } from "vitest"
 import * as Containers from "./Container.js"
 import type { ContainerIndex } from "./ContainerIndex.js"
 import { entryOf } from "./ContainerIndex.js"
+import type { CopyCatalogue } from "./CopyCatalogue.js"
+import { testCopyCatalogue } from "./CopyCatalogueSuite.js"
 import * as Search from "./Search.js"
 
 /**
@@ -35,6 +37,8 @@ export interface ContainerIndexSuiteOptions {
   readonly make: () => Promise<ContainerIndex>
   /** Property runs (default `propertyRuns(40)`). */
   readonly runs?: number
+  /** The driver's catalogue of copies (`Replicas`), a new, empty one per call: run its suite too. */
+  readonly copies?: () => Promise<CopyCatalogue>
 }
 
 const T0 = 1_700_000_000_000
@@ -174,4 +178,5 @@ export const testContainerIndex = (options: ContainerIndexSuiteOptions): void =>
       expect(await run(index.ids)).toEqual(["b"])
     })
   })
+  if (options.copies !== undefined) testCopyCatalogue({ name: options.name, make: options.copies, ...(options.runs === undefined ? {} : { runs: options.runs }) })
 }

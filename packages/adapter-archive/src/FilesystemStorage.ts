@@ -150,7 +150,7 @@ export const make = (): StoragePlugin => {
     try {
       handle = await fs.open(part, "wx")
       // The host hashes what it hands over (once, for every copy of it): hash here only without it.
-      const hash = object.sha256 === undefined ? createHash("sha256") : undefined
+      const hash = object.digest === undefined ? createHash("sha256") : undefined
       for await (const chunk of object.content) {
         hash?.update(chunk)
         let written = 0
@@ -162,7 +162,7 @@ export const make = (): StoragePlugin => {
       if (s.fsync) await handle.sync()
       await handle.close()
       handle = undefined
-      const sha256 = hash === undefined ? object.sha256!() : hash.digest("hex")
+      const sha256 = hash === undefined ? object.digest!() : hash.digest("hex")
       if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`the host gave no SHA-256 of the content (${String(sha256)})`)
       const dir = path.join(s.objects, id.slice(0, 2), id.slice(2, 4))
       // mkdir answers the first folder it created, if any: only new folders' parents need a sync.

@@ -28,6 +28,8 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { Data, Effect, Either } from "effect"
+import * as ReplicationConfigs from "./ReplicationConfig.js"
+import type { ReplicationConfig } from "./ReplicationConfig.js"
 
 /**
  * @since 0.1.0
@@ -65,6 +67,8 @@ export interface PluginConfig {
   readonly signatureUpgrader?: ReadonlyArray<PluginEntry>
   /** Upstream sources (`UpstreamSource`) documents not stored are fetched from, in the order asked. */
   readonly upstream?: ReadonlyArray<PluginEntry>
+  /** Mirrors of a storage and fixity (the root's `Replication` section), when configured. */
+  readonly replication?: ReplicationConfig
 }
 
 /**
@@ -85,8 +89,13 @@ export class PluginConfigError extends Data.TaggedError("PluginConfigError")<{
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
 
-/** Case-insensitive lookup of the known keys of an object; unknown and doubled keys are problems. */
-const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, where: string, problems: Array<string>) => {
+/**
+ * Case-insensitive lookup of the known keys of an object; unknown and doubled keys are problems.
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const keysOf = (object: Record<string, unknown>, known: ReadonlyArray<string>, where: string, problems: Array<string>) => {
   const found = new Map<string, unknown>()
   const spelled = new Map<string, string>()
   for (const [key, value] of Object.entries(object)) {
@@ -167,10 +176,11 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
   const problems: Array<string> = []
   const sections: Record<Section, Array<PluginEntry>> = { DocumentStorage: [], SanConnector: [], SignatureUpgrader: [], Upstream: [] }
   let hasUpgraderSection = false
+  let replication: ReplicationConfig | undefined
   if (!isObject(json)) {
     problems.push('the file must hold a JSON object { "Plugins": { "DocumentStorage": [...], "SanConnector": [...] } }')
   } else {
-    const root = keysOf(json, ["Plugins", "$schema"], "(root)", problems)
+    const root = keysOf(json, ["Plugins", "Replication", "$schema"], "(root)", problems)
     const plugins = root.get("Plugins")
     if (plugins === undefined) problems.push('Plugins: missing (expected { "DocumentStorage": [...], "SanConnector": [...] })')
     else if (!isObject(plugins)) problems.push("Plugins: must be an object with DocumentStorage and SanConnector lists")
@@ -201,6 +211,7 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
         problems.push(`Plugins.SignatureUpgrader: at most one may be enabled (enabled: ${upgraders.map((e) => e.name).join(", ")})`)
       }
     }
+    if (root.has("Replication")) replication = ReplicationConfigs.parse(root.get("Replication"), sections.DocumentStorage, problems)
   }
   return problems.length > 0
     ? Either.left(new PluginConfigError({ source, problems }))
@@ -208,7 +219,8 @@ export const parse = (json: unknown, source = "plugin-config.json"): Either.Eith
         documentStorage: sections.DocumentStorage,
         sanConnector: sections.SanConnector,
         ...(hasUpgraderSection ? { signatureUpgrader: sections.SignatureUpgrader } : {}),
-        ...(sections.Upstream.length === 0 ? {} : { upstream: sections.Upstream })
+        ...(sections.Upstream.length === 0 ? {} : { upstream: sections.Upstream }),
+        ...(replication === undefined ? {} : { replication })
       })
 }
 

@@ -42,6 +42,11 @@ export interface StorageObject {
   readonly mimeType?: string
   /** Its size in bytes, when known in advance. */
   readonly size?: number
+  /**
+   * Its SHA-256 (lowercase hex), when known in advance (computed while it was received): a
+   * content-addressed store (`Replicas`) keeps identical content once. Plain storages ignore it.
+   */
+  readonly sha256?: string
   /** The bytes, read once, in order. A storage must consume it to the end or fail. */
   readonly content: AsyncIterable<Uint8Array>
   /**
@@ -50,7 +55,7 @@ export interface StorageObject {
    * instead of hashing the bytes a second time. (The content may be a request still arriving:
    * its size is then not known in advance.)
    */
-  readonly sha256?: () => string | undefined
+  readonly digest?: () => string | undefined
 }
 
 /**

@@ -1,4 +1,4 @@
-import { ContainerIndex } from "@uws-kit/adapter-archive"
+import { ContainerIndex, CopyCatalogue } from "@uws-kit/adapter-archive"
 import { testContainerIndex } from "@uws-kit/adapter-archive/ContainerIndexSuite"
 
-testContainerIndex({ name: "memory", make: async () => ContainerIndex.makeMemory() })
+testContainerIndex({ name: "memory", make: async () => ContainerIndex.makeMemory(), copies: async () => CopyCatalogue.makeMemory() })

@@ -232,6 +232,40 @@ export const migrations: Record<string, Effect.Effect<void, unknown, SqlClient.S
     yield* sql`DROP FUNCTION IF EXISTS uws_kit_job_changed()`
     yield* sql`DROP TRIGGER IF EXISTS uws_leases_released ON uws_leases`
     yield* sql`DROP FUNCTION IF EXISTS uws_kit_lease_released()`
+  }),
+  // The archive's catalogue of copies (`SqlCopyCatalogue`, for `Replicas`): content stored once
+  // per storage by SHA-256 with its reference count, the parts referring to it, and each copy
+  // with the last check's date and outcome. Digests and storage names sort bytewise, as in memory.
+  "8_archive_copies": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const key = sql.onDialectOrElse({ pg: () => 'TEXT COLLATE "C"', orElse: () => "TEXT" })
+    yield* sql`CREATE TABLE uws_archive_contents (
+      list TEXT NOT NULL,
+      sha256 ${sql.literal(key)} NOT NULL,
+      size BIGINT NOT NULL,
+      refs BIGINT NOT NULL,
+      state TEXT NOT NULL,
+      PRIMARY KEY (list, sha256)
+    )`
+    yield* sql`CREATE TABLE uws_archive_refs (
+      list TEXT NOT NULL,
+      ref_id TEXT NOT NULL,
+      sha256 ${sql.literal(key)} NOT NULL,
+      container_id TEXT NOT NULL,
+      name TEXT NOT NULL,
+      PRIMARY KEY (list, ref_id)
+    )`
+    yield* sql`CREATE INDEX uws_archive_refs_content ON uws_archive_refs (list, sha256)`
+    yield* sql`CREATE TABLE uws_archive_copies (
+      list TEXT NOT NULL,
+      sha256 ${sql.literal(key)} NOT NULL,
+      storage ${sql.literal(key)} NOT NULL,
+      locator TEXT,
+      state TEXT NOT NULL,
+      checked_at BIGINT,
+      detail TEXT,
+      PRIMARY KEY (list, sha256, storage)
+    )`
   })
 }
 

@@ -12,6 +12,7 @@ import { SqliteClient } from "@effect/sql-sqlite-node"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import * as SqlContainerIndex from "./SqlContainerIndex.js"
+import * as SqlCopyCatalogue from "./SqlCopyCatalogue.js"
 import * as SqlDispatcher from "./SqlDispatcher.js"
 import * as Schema from "./Schema.js"
 import * as SqlJobStore from "./SqlJobStore.js"
@@ -125,6 +126,8 @@ export interface Database {
   readonly locatorIndex: (list: string) => SqlLocatorIndex.LocatorIndex
   /** The archive's search index of a list (give it to the archive as `containerIndex`). */
   readonly containerIndex: (list: string) => SqlContainerIndex.ContainerIndex
+  /** The archive's catalogue of copies of a list (give it to the archive's replication as `catalogue`). */
+  readonly copyCatalogue: (list: string) => SqlCopyCatalogue.CopyCatalogue
   /**
    * PostgreSQL: the dispatcher several instances of a list's service share (give it to
    * `Uws.start`). SQLite: `undefined` (one instance per file; the in-process default fits).
@@ -161,6 +164,7 @@ export const open = async (url: string, options: OpenOptions = {}): Promise<Data
     resultStore: (list, options = {}) => runtime.runSync(SqlResultStore.make({ ...options, list })),
     locatorIndex: (list) => runtime.runSync(SqlLocatorIndex.make({ list })),
     containerIndex: (list) => runtime.runSync(SqlContainerIndex.make({ list })),
+    copyCatalogue: (list) => runtime.runSync(SqlCopyCatalogue.make({ list })),
     dispatcher: (list, dispatcherOptions = {}) =>
       isPostgresUrl(url)
         ? runtime.runSync(

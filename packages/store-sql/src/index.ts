@@ -6,6 +6,7 @@
  */
 export * as Schema from "./Schema.js"
 export * as SqlContainerIndex from "./SqlContainerIndex.js"
+export * as SqlCopyCatalogue from "./SqlCopyCatalogue.js"
 export * as SqlDatabase from "./SqlDatabase.js"
 export * as SqlDispatcher from "./SqlDispatcher.js"
 export * as SqlJobStore from "./SqlJobStore.js"

@@ -17,7 +17,7 @@ const onDatabase = (name: string, create: () => Promise<{ readonly url: string; 
       await db?.close()
       await drop()
     })
-    testContainerIndex({ name, runs: 30, make: async () => db.containerIndex(freshList()) })
+    testContainerIndex({ name, runs: 30, make: async () => db.containerIndex(freshList()), copies: async () => db.copyCatalogue(freshList()) })
   })
 
 onDatabase("SQLite (temporary file)", makeSqliteFile)

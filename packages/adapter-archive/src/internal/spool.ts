@@ -162,7 +162,7 @@ export const receive = (
                 fileName: part.name,
                 mimeType,
                 content: pipe.iterable,
-                sha256: () => digest
+                digest: () => digest
               }).pipe(Effect.ensuring(Effect.sync(() => pipe.close())))
             )
           )
