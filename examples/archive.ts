@@ -17,7 +17,8 @@ import { mkdir, mkdtemp, rm } from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { Archive, ArchiveAdapter, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import { Archive, ArchiveAdapter, DumpAdapter, Dumps, PluginConfig, Plugins } from "@uws-kit/adapter-archive"
+import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { ContainerIndex } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
@@ -40,6 +41,12 @@ export interface ArchiveDemoOptions {
   readonly containerIndex?: ContainerIndex.ContainerIndex
   /** See `MountOptions` (default off). */
   readonly trustForwarded?: boolean
+  /** The job list of exports and imports (beside a durable job store: in the same database). */
+  readonly dumpStores?: {
+    readonly jobStore?: JobStore.JobStoreService
+    readonly resultStore?: ResultStore.ResultStoreService
+    readonly dispatcher?: Dispatcher.DispatcherService
+  }
 }
 
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
@@ -76,6 +83,32 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ...(options.containerIndex === undefined ? {} : { containerIndex: options.containerIndex }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) })
     })
+    // Verifiable dumps: chunks under <dataDir>/dumps, served at /dumps, their jobs at /uws/archive-dumps.
+    const dumpsStarted = await Dumps.start({
+      archive,
+      plugins,
+      directory: path.join(dataDir, "dumps"),
+      // The demo lets any caller import (a real host gives this to its operators only).
+      mayImport: () => true,
+      ...options.dumpStores
+    })
+    const identifyNode = (req: { readonly headers: Record<string, string | ReadonlyArray<string> | undefined> }) => {
+      const h = req.headers["x-source-system"]
+      return { id: (typeof h === "string" ? h.trim() : "") || "4" }
+    }
+    const dumpApi = DumpAdapter.makeDumpAdapter({
+      dumps: dumpsStarted.dumps,
+      basePath: "/dumps",
+      identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
+      trustForwarded: options.trustForwarded ?? false
+    })
+    const dumpJobs = RestAdapter.makeRestAdapter({
+      service: dumpsStarted.dumps.uws,
+      basePath: "/uws/archive-dumps",
+      title: "archive dumps (exports and imports)",
+      identifyNode,
+      trustForwarded: options.trustForwarded ?? false
+    })
     const api = ArchiveAdapter.makeArchiveAdapter({
       archive,
       basePath: "/api",
@@ -91,8 +124,15 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       listener: api.listener
     }
     return {
-      mounts: [mount],
+      mounts: [
+        mount,
+        { prefix: "/dumps", href: "/dumps/index.json", title: "verifiable dumps: BagIt chunks (index.json, chunks/…), POST /dumps/export, POST /dumps/import", listener: dumpApi.listener },
+        { prefix: "/uws/archive-dumps", href: "/uws/archive-dumps/jobs", title: "archive dumps: the exports and imports as a UWS 1.1 job list", listener: dumpJobs.listener }
+      ],
       close: async () => {
+        await dumpJobs.dispose()
+        await dumpApi.dispose()
+        await dumpsStarted.close()
         await api.dispose()
         await close()
         await cleanup()

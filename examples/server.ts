@@ -225,7 +225,12 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         trustForwarded,
         ...(dataDir === undefined || db === undefined
           ? {}
-          : { dataDir: path.join(dataDir, "archive"), ...shared("archive"), containerIndex: db.containerIndex("archive") })
+          : {
+              dataDir: path.join(dataDir, "archive"),
+              ...shared("archive"),
+              containerIndex: db.containerIndex("archive"),
+              dumpStores: shared("archive-dumps")
+            })
       })
     )
   } catch (e) {

@@ -60,6 +60,8 @@ export interface DumpsOptions {
   readonly maxContainersPerChunk?: number
   /** Containers created this recently wait for the next export (default 2000 ms): the clock's edge. */
   readonly settleMillis?: number
+  /** How long an export waits for containers uploaded before it to settle (default 60 s). */
+  readonly settleWaitMillis?: number
   /** Largest bag an import extracts (default 16 GiB). */
   readonly maxImportBytes?: number
   /** Who may import (default: operators only, since an import files containers for others). */
@@ -187,9 +189,13 @@ interface FileRecord {
   readonly sha256: string
 }
 
-/** A name safe as one path segment in a bag (the record keeps the real one). */
+/**
+ * A name safe as one path segment in a bag (the record keeps the real one). `%`, CR and LF are
+ * replaced too, though the manifest could carry them percent-encoded: bagit-python does not
+ * decode `%25`, and our chunks are to validate in it as well.
+ */
 const segment = (name: string) => {
-  const clean = name.normalize("NFC").replace(/[/\\\u0000]/g, "_")
+  const clean = name.normalize("NFC").replace(/[/\\\u0000%\r\n]/g, "_")
   return clean === "" || clean === "." || clean === ".." ? "_" : clean
 }
 
@@ -324,6 +330,7 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
     const incomingDir = path.join(dir, "incoming")
     const perChunk = Math.max(1, options.maxContainersPerChunk ?? 1000)
     const settle = options.settleMillis ?? 2000
+    const settleWait = options.settleWaitMillis ?? 60_000
     const maxImportBytes = options.maxImportBytes ?? 16 * 1024 ** 3
     const mayImport = options.mayImport ?? ((c: Identity.Caller) => c.admin === true)
     const mayExport = options.mayExport ?? (() => true)
@@ -446,6 +453,7 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
 
     const exportSeries = async (job: Job.Job, context: Worker.RunContext) => {
       const written: Array<Worker.ResultSpec> = []
+      const asked = await run(archive.now)
       for (;;) {
         if (context.signal.aborted) throw new Worker.JobFailure({ message: "the export was aborted" })
         const chunks = await readChunks()
@@ -459,6 +467,15 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
           if (c.status === Containers.StatusCode.Accepted || c.status === Containers.StatusCode.Processing) to = Math.min(to, c.createdAt)
         }
         let members = everything.filter((c) => c.createdAt < to)
+        // Containers from before the export was asked for that are still settling (being
+        // verified, or inside the clock's edge) are waited for, a while, so that the chunk
+        // takes them rather than leaving them to a small chunk of their own.
+        const waiting = everything.filter((c) => c.createdAt < asked && c.createdAt >= to).length
+        if (waiting > 0 && members.length < perChunk && now - asked < settleWait) {
+          await context.progress({ [Progress.stage]: `waiting for ${waiting} containers to settle` })
+          await new Promise((r) => setTimeout(r, Math.min(250, Math.max(10, settle / 4))))
+          continue
+        }
         if (members.length > perChunk) {
           const cut = members[perChunk]!.createdAt
           const before = members.filter((c) => c.createdAt < cut)
@@ -467,7 +484,10 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
           to = before.length > 0 ? cut : cut + 1
         }
         if (members.length === 0) {
-          await context.progress({ [Progress.stage]: "up to date", [Progress.chunks]: String(written.length) })
+          await context.progress({
+            [Progress.stage]: waiting > 0 ? `up to date but for ${waiting} containers still being verified (the next export takes them)` : "up to date",
+            [Progress.chunks]: String(written.length)
+          })
           return written
         }
         const sequence = (last?.sequence ?? 0) + 1
@@ -562,7 +582,13 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
         const conflicts: Array<string> = []
         for (const p of plan.right) {
           if (context.signal.aborted) throw new Worker.JobFailure({ message: "the import was aborted" })
-          const existing = await run(Effect.either(archive.get(system, p.id)))
+          let existing = await run(Effect.either(archive.get(system, p.id)))
+          if (Either.isRight(existing) && p.input !== undefined && unfinishedRestore(existing.right, bagName)) {
+            // Restored from this bag by a run that stopped (a crash) before the container was
+            // verified: not kept yet, so it is restored again from the start.
+            await run(archive.delete({ id: null, admin: true }, p.id))
+            existing = await run(Effect.either(archive.get(system, p.id)))
+          }
           if (Either.isRight(existing)) {
             const same = p.input === undefined || sameContent(existing.right, p.input)
             if (same) present++
@@ -591,6 +617,9 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
         await rm(work, { recursive: true, force: true })
       }
     }
+
+    const unfinishedRestore = (c: Container, bagName: string) =>
+      c.restoredFrom === bagName && c.status === Containers.StatusCode.Failed && c.hashes.length < 1 + c.uploadedSignatures.length
 
     const sameContent = (c: Container, input: Parameters<ArchiveService["upload"]>[1]) =>
       c.document.sha256 === input.document.sha256 &&

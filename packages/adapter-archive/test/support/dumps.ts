@@ -3,6 +3,7 @@ import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Archive, Dumps, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
+import type { StoragePlugin } from "@uws-kit/adapter-archive"
 import type { Container as Containers } from "@uws-kit/adapter-archive"
 import { Identity } from "@uws-kit/core"
 import type { Job } from "@uws-kit/core"
@@ -32,7 +33,8 @@ export const makeDumpHarness = async (options: { readonly dir?: string; readonly
   const rotting: typeof memory = {
     ...memory,
     get: async (locator) => {
-      const got = await memory.get(locator)
+      // The memory storage answers a promise of a Result.
+      const got = (await memory.get(locator)) as { _tag: "Left"; left: string } | { _tag: "Right"; right: StoragePlugin.StoredObject }
       if (got._tag === "Left" || !rot.has(locator)) return got
       const content = got.right.content as AsyncIterable<Uint8Array>
       return {
