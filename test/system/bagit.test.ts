@@ -37,13 +37,13 @@ const untar = (tarFile: string) => {
   return join(into, readdirSync(into)[0]!)
 }
 
-const upload = async (url: string, name: string, fileName: string, bytes: Uint8Array) => {
+const upload = async (url: string, name: string, fileName: string, bytes: Buffer) => {
   const form = new FormData()
   form.set("ContainerName", name)
   form.set("StorageId", "4")
   form.set("SaveType", "Permanent")
-  form.set("Content", new Blob([bytes]), fileName)
-  form.set("Signs", new Blob([sig]), "a-detached.sig")
+  form.set("Content", new Blob([new Uint8Array(bytes)]), fileName)
+  form.set("Signs", new Blob([new Uint8Array(sig)]), "a-detached.sig")
   const r = await fetch(`${url}/api/document/content`, { method: "POST", body: form })
   const body = (await r.json()) as { data: string; errorDescription: string | null }
   expect(body.errorDescription).toBeNull()
