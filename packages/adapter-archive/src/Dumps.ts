@@ -429,6 +429,7 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
     const writeBag = async (file: string, name: string, info: ReadonlyArray<readonly [string, string]>, containers: ReadonlyArray<Container>, mtime: number, context: Worker.RunContext) => {
       const payload = payloadOf(containers)
       let lastReport = 0
+      // A bag not written whole is not kept, even in staging.
       return writeBagTar({
         file,
         name,
@@ -448,6 +449,9 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
           }
           if (context.signal.aborted) throw new Error("aborted")
         }
+      }).catch(async (e: unknown) => {
+        await rm(file, { force: true })
+        throw e
       })
     }
 

@@ -95,6 +95,30 @@ describe("export", () => {
   })
 })
 
+describe("abort", () => {
+  it("an export aborted while it writes ends ABORTED; nothing of it is kept, not even in staging", async () => {
+    const h = await harness()
+    await h.upload("a", "document a")
+    await h.settled()
+    let release: () => void = () => {}
+    h.stall = new Promise<void>((r) => (release = r))
+    const job = await Effect.runPromise(h.dumps.exportDump(Identity.system))
+    for (let i = 0; i < 500; i++) {
+      const j = await Effect.runPromise(h.dumps.uws.get(Identity.system, job.jobId))
+      if (j.phase === "EXECUTING" && readdirSync(join(h.dir, "dumps", "staging")).length > 0) break
+      await new Promise((r) => setTimeout(r, 10))
+    }
+    const aborted = await Effect.runPromise(h.dumps.uws.abort(Identity.system, job.jobId))
+    expect(aborted.phase).toBe("ABORTED")
+    h.stall = undefined
+    release()
+    for (let i = 0; i < 500 && readdirSync(join(h.dir, "dumps", "staging")).length > 0; i++) await new Promise((r) => setTimeout(r, 10))
+    expect(readdirSync(join(h.dir, "dumps", "staging"))).toEqual([])
+    expect(readdirSync(join(h.dir, "dumps", "chunks"))).toEqual([])
+    expect((await Effect.runPromise(h.dumps.index)).chunks).toEqual([])
+  })
+})
+
 describe("import", () => {
   it("restores every container of a chunk into another archive: same ids, names, bytes, dates; twice changes nothing", async () => {
     const source = await harness()

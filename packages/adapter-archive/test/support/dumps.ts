@@ -19,6 +19,8 @@ export interface DumpHarness {
   readonly plugins: Plugins.LoadedPlugins
   /** Locators whose reads come back with their first byte flipped (bit rot after storing). */
   readonly rot: Set<string>
+  /** While set, every read waits for it to resolve (a storage that stalls). */
+  stall: Promise<void> | undefined
   readonly upload: (name: string, document: Uint8Array | string, options?: { fileName?: string; signatures?: ReadonlyArray<string>; temporaryUntil?: number }) => Promise<Container>
   readonly settled: () => Promise<ReadonlyArray<Container>>
   readonly finish: (job: Job.Job) => Promise<Job.Job>
@@ -33,6 +35,7 @@ export const makeDumpHarness = async (options: { readonly dir?: string; readonly
   const rotting: typeof memory = {
     ...memory,
     get: async (locator) => {
+      if (harness.stall !== undefined) await harness.stall
       // The memory storage answers a promise of a Result.
       const got = (await memory.get(locator)) as { _tag: "Left"; left: string } | { _tag: "Right"; right: StoragePlugin.StoredObject }
       if (got._tag === "Left" || !rot.has(locator)) return got
@@ -56,7 +59,7 @@ export const makeDumpHarness = async (options: { readonly dir?: string; readonly
   const { archive, close } = await Archive.start({ plugins, storages: [{ id: 4, name: "Support" }, { id: 7, name: "Accounts" }] })
   const started = await Dumps.start({ archive, plugins, directory: join(dir, "dumps"), settleMillis: 0, mayImport: () => true, ...(options.perChunk === undefined ? {} : { maxContainersPerChunk: options.perChunk }) })
   const all = async () => (await Effect.runPromise(archive.search(Identity.system, { filters: {}, page: 1, pageSize: 1000 }))).documents
-  return {
+  const harness: DumpHarness = {
     archive,
     dumps: started.dumps,
     dir,
@@ -92,6 +95,8 @@ export const makeDumpHarness = async (options: { readonly dir?: string; readonly
       await close()
       await Effect.runPromise(Scope.close(scope, Exit.void))
       if (options.dir === undefined) await rm(dir, { recursive: true, force: true })
-    }
+    },
+    stall: undefined
   }
+  return harness
 }
