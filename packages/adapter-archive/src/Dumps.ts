@@ -600,7 +600,13 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
           } else if (p.input === undefined) {
             skipped++
           } else {
-            const made = await run(Effect.either(archive.upload(p.owner, p.input)))
+            let made = await run(Effect.either(archive.upload(p.owner, p.input)))
+            // An owner's active containers are limited (the core's quota): wait for the archive
+            // to verify some of those already restored, then go on.
+            while (Either.isLeft(made) && made.left._tag === "QuotaExceeded" && !context.signal.aborted) {
+              await new Promise((r) => setTimeout(r, 200))
+              made = await run(Effect.either(archive.upload(p.owner, p.input)))
+            }
             if (Either.isLeft(made)) {
               // Another import (or a retry) may have made it meanwhile.
               const again = await run(Effect.either(archive.get(system, p.id)))
@@ -712,7 +718,8 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
             useArchiveCa: r.useArchiveCa,
             ...(r.structureName === null ? {} : { structureName: r.structureName }),
             ...(archiveUntil === undefined ? {} : { archiveDate: archiveUntil }),
-            ...(r.pluginName === null ? {} : { pluginName: r.pluginName }),
+            // The storage it asked for, where this archive has one by that name; else the default.
+            ...(r.pluginName !== null && options.plugins.storages.some((x) => x.name === r.pluginName && x.writable()) ? { pluginName: r.pluginName } : {}),
             document,
             signatures: signatures as Array<IncomingFile>,
             restore: { containerId: r.id, createdAt: Date.parse(r.createDate), from: bagName, upgraded: upgraded as Array<{ index: number; file: IncomingFile }> }

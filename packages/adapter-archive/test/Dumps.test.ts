@@ -157,6 +157,21 @@ describe("import", () => {
     expect(target.memory.locators().length).toBe(stored)
   })
 
+  it("an owner's quota of active containers slows an import down but does not fail it", async () => {
+    const source = await harness()
+    for (let i = 0; i < 5; i++) await source.upload(`c${i}`, `document ${i}`)
+    await source.settled()
+    await source.finish(await Effect.runPromise(source.dumps.exportDump(Identity.system)))
+    const [chunk] = (await Effect.runPromise(source.dumps.index)).chunks
+    const target = await harness({ maxActivePerOwner: 1 })
+    const copy = join(target.dir, "incoming.tar")
+    copyFileSync(source.dumps.file("chunks", chunk!.name)!, copy)
+    const job = await target.finish(await Effect.runPromise(target.dumps.importDump({ id: null, admin: true }, copy)))
+    expect(job.errorSummary?.message ?? null).toBeNull()
+    expect(job.jobInfo?.["imported"]).toBe("5")
+    expect((await target.settled()).length).toBe(5)
+  })
+
   it("a bag with one flipped byte is refused before anything is restored", async () => {
     const source = await harness()
     await source.upload("x", "some bytes to flip")

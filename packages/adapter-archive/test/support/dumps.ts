@@ -27,7 +27,9 @@ export interface DumpHarness {
   readonly close: () => Promise<void>
 }
 
-export const makeDumpHarness = async (options: { readonly dir?: string; readonly perChunk?: number } = {}): Promise<DumpHarness> => {
+export const makeDumpHarness = async (
+  options: { readonly dir?: string; readonly perChunk?: number; readonly maxActivePerOwner?: number } = {}
+): Promise<DumpHarness> => {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "uws-dumps-")))
   const scope = Effect.runSync(Scope.make())
   const memory = MemoryStorage.make()
@@ -56,7 +58,11 @@ export const makeDumpHarness = async (options: { readonly dir?: string; readonly
     }
   }
   const plugins = await Effect.runPromise(Scope.extend(Plugins.fromObjects({ storages: [{ name: "memory", plugin: rotting }] }), scope))
-  const { archive, close } = await Archive.start({ plugins, storages: [{ id: 4, name: "Support" }, { id: 7, name: "Accounts" }] })
+  const { archive, close } = await Archive.start({
+    plugins,
+    storages: [{ id: 4, name: "Support" }, { id: 7, name: "Accounts" }],
+    ...(options.maxActivePerOwner === undefined ? {} : { policy: { maxActiveJobsPerOwner: options.maxActivePerOwner } })
+  })
   const started = await Dumps.start({ archive, plugins, directory: join(dir, "dumps"), settleMillis: 0, mayImport: () => true, ...(options.perChunk === undefined ? {} : { maxContainersPerChunk: options.perChunk }) })
   const all = async () => (await Effect.runPromise(archive.search(Identity.system, { filters: {}, page: 1, pageSize: 1000 }))).documents
   const harness: DumpHarness = {
