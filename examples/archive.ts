@@ -29,7 +29,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Archive, ArchiveAdapter, PluginConfig, Plugins, ReplicationConfig } from "@uws-kit/adapter-archive"
+import { Archive, ArchiveAdapter, DumpAdapter, Dumps, PluginConfig, Plugins, ReplicationConfig } from "@uws-kit/adapter-archive"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { ContainerIndex, CopyCatalogue } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
@@ -57,6 +57,12 @@ export interface ArchiveDemoOptions {
   readonly fixityStores?: { readonly jobStore: JobStore.JobStoreService; readonly resultStore: ResultStore.ResultStoreService }
   /** See `MountOptions` (default off). */
   readonly trustForwarded?: boolean
+  /** The job list of exports and imports (beside a durable job store: in the same database). */
+  readonly dumpStores?: {
+    readonly jobStore?: JobStore.JobStoreService
+    readonly resultStore?: ResultStore.ResultStoreService
+    readonly dispatcher?: Dispatcher.DispatcherService
+  }
 }
 
 /** The `SignatureUpgrader` entry the TSA variables describe, if any. */
@@ -135,6 +141,32 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) }),
       fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") }
     })
+    // Verifiable dumps: chunks under <dataDir>/dumps, served at /dumps, their jobs at /uws/archive-dumps.
+    const dumpsStarted = await Dumps.start({
+      archive,
+      plugins,
+      directory: path.join(dataDir, "dumps"),
+      // The demo lets any caller import (a real host gives this to its operators only).
+      mayImport: () => true,
+      ...options.dumpStores
+    })
+    const identifyNode = (req: { readonly headers: Record<string, string | ReadonlyArray<string> | undefined> }) => {
+      const h = req.headers["x-source-system"]
+      return { id: (typeof h === "string" ? h.trim() : "") || "4" }
+    }
+    const dumpApi = DumpAdapter.makeDumpAdapter({
+      dumps: dumpsStarted.dumps,
+      basePath: "/dumps",
+      identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
+      trustForwarded: options.trustForwarded ?? false
+    })
+    const dumpJobs = RestAdapter.makeRestAdapter({
+      service: dumpsStarted.dumps.uws,
+      basePath: "/uws/archive-dumps",
+      title: "archive dumps (exports and imports)",
+      identifyNode,
+      trustForwarded: options.trustForwarded ?? false
+    })
     const api = ArchiveAdapter.makeArchiveAdapter({
       archive,
       basePath: "/api",
@@ -167,9 +199,14 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
     return {
       mounts: [
         mount,
-        { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly }
+        { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly },
+        { prefix: "/dumps", href: "/dumps/index.json", title: "verifiable dumps: BagIt chunks (index.json, chunks/…), POST /dumps/export, POST /dumps/import", listener: dumpApi.listener },
+        { prefix: "/uws/archive-dumps", href: "/uws/archive-dumps/jobs", title: "archive dumps: the exports and imports as a UWS 1.1 job list", listener: dumpJobs.listener }
       ],
       close: async () => {
+        await dumpJobs.dispose()
+        await dumpApi.dispose()
+        await dumpsStarted.close()
         await jobs.dispose()
         await api.dispose()
         await close()

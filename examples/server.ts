@@ -260,7 +260,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               ...shared("archive"),
               containerIndex: db.containerIndex("archive"),
               copyCatalogue: db.copyCatalogue("archive"),
-              fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") }
+              fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") },
+              dumpStores: shared("archive-dumps")
             })
       })
     )

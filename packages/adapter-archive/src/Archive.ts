@@ -134,6 +134,8 @@ export interface UploadInput {
   readonly signatures: ReadonlyArray<IncomingFile>
   /** The container's id when its files were stored under it while received ({@link ArchiveService.prepareUpload}). */
   readonly containerId?: string
+  /** A container brought back from a dump (`Dumps` import): kept under its own id. */
+  readonly restore?: Restore
 }
 
 /**
@@ -146,6 +148,21 @@ export interface UploadInput {
 export interface UploadTarget {
   readonly containerId: string
   readonly storage: Storage | undefined
+}
+
+/**
+ * What a container restored from a dump keeps of its first life: its id, its creation date and
+ * bag, and its upgraded signatures (by the index of the uploaded one each replaces).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Restore {
+  readonly containerId: string
+  readonly createdAt: number
+  /** Where it came from (the bag's name), shown in the container's `restored.from`. */
+  readonly from: string
+  readonly upgraded: ReadonlyArray<{ readonly index: number; readonly file: IncomingFile }>
 }
 
 /**
@@ -863,7 +880,7 @@ export const make = (
         }
         const storage = target
 
-        const id = input.containerId ?? makeContainerId()
+        const id = input.restore?.containerId ?? input.containerId ?? makeContainerId()
         const saved: Array<PartRecord> = []
         const undo = Effect.forEach(saved, (p) => storage.delete(p.locator).pipe(Effect.ignore), { discard: true })
         const store = (file: IncomingFile, partName: string, fallbackName: string) =>
@@ -906,6 +923,17 @@ export const make = (
           const document = yield* store(input.document, "document", "document.bin")
           const signatures: Array<PartRecord> = []
           for (const [i, s] of input.signatures.entries()) signatures.push(yield* store(s, `signature-${i + 1}`, `signature-${i + 1}.sig`))
+          const restored: Record<string, string> = {}
+          if (input.restore !== undefined) {
+            restored[Containers.Info.restoredCreateDate] = new Date(input.restore.createdAt).toISOString()
+            restored[Containers.Info.restoredFrom] = input.restore.from
+            for (const u of input.restore.upgraded) {
+              const original = signatures[u.index]
+              if (original === undefined) return yield* invalid("Signs", `an upgraded signature #${u.index + 1} replaces no uploaded one.`)
+              const record = yield* store(u.file, `${original.name}-upgraded`, original.fileName)
+              restored[Containers.Info.upgraded(original.name)] = JSON.stringify({ ...record, name: original.name })
+            }
+          }
           const manifest: Containers.Manifest = { version: 1, document, signatures }
           const P = Containers.Param
           const parameters = [
@@ -919,7 +947,13 @@ export const make = (
             { name: P.Manifest, value: JSON.stringify(manifest) }
           ]
           const destruction = Retention.destructionOf(input.saveType, t, input.archiveDate, options.cacheTtl)
-          return yield* uws.create(caller, { jobId: id, parameters, destruction, run: true })
+          return yield* uws.create(caller, {
+            jobId: id,
+            parameters,
+            destruction,
+            run: true,
+            ...(input.restore === undefined ? {} : { jobInfo: restored })
+          })
         }).pipe(Effect.onError(() => undo))
         if (created.jobId !== id) return yield* Effect.dieMessage(`the job was created as ${created.jobId}, not ${id}`)
         return Containers.fromJob(created, yield* now)!

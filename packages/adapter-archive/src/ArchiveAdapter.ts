@@ -287,6 +287,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
         document: { fileName: c.document.fileName, size: c.document.size },
         signatureFiles: c.signatures.map((s) => ({ fileName: s.fileName, size: s.size })),
         archiveCaPluginName: c.pluginName,
+        originalCreateDate: iso(c.originalCreatedAt),
+        restoredFrom: c.restoredFrom,
         upgrade: c.upgrade,
         postProcessing: c.postProcessing,
         error: c.error,

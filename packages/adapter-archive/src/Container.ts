@@ -202,7 +202,12 @@ export interface Container {
   readonly useArchiveCa: boolean
   /** The `ArchiveCaPluginName` asked for, if any. */
   readonly pluginName: string | null
+  /** When it entered this archive's catalogue. */
   readonly createdAt: number
+  /** When it was first created (another archive's date for a container restored from a dump). */
+  readonly originalCreatedAt: number
+  /** The dump a restored container came from. */
+  readonly restoredFrom: string | null
   readonly modifiedAt: number
   /** The archive date (Temporary) or the end of its time to live (Cache): the job's destruction time. */
   readonly archiveUntil: number | null
@@ -264,7 +269,10 @@ export const Info = {
   postProcessors: "postProcessors",
   postProcessor: (name: string) => `postProcessor.${name}`,
   /** A fetched document's manifest (`FetchThrough`), written once it is stored. */
-  fetchedManifest: "fetch.manifest"
+  fetchedManifest: "fetch.manifest",
+  /** A container restored from a dump: its creation date in its first archive, and the bag. */
+  restoredCreateDate: "restored.createDate",
+  restoredFrom: "restored.from"
 } as const
 
 const isPart = (u: unknown): u is PartRecord => {
@@ -455,6 +463,12 @@ export const fromJob = (job: Job.Job, now: number): Container | undefined => {
     useArchiveCa: (parameter(job, Param.UseArchiveCa) ?? "false").toLowerCase() === "true",
     pluginName: parameter(job, Param.ArchiveCaPluginName) ?? null,
     createdAt: job.creationTime,
+    originalCreatedAt: (() => {
+      const restored = info(job, Info.restoredCreateDate)
+      const t = restored === undefined ? Number.NaN : Date.parse(restored)
+      return Number.isFinite(t) ? t : job.creationTime
+    })(),
+    restoredFrom: info(job, Info.restoredFrom) ?? null,
     modifiedAt: Math.max(job.creationTime, job.startTime ?? 0, job.endTime ?? 0),
     archiveUntil,
     signatureUpdateDate: updateDate === undefined ? null : Either.getOrNull(Iso8601.parse(updateDate)),
