@@ -272,9 +272,11 @@ export const detailPage = (urls: Urls, detail: Readonly<Record<string, unknown>>
       .map((k) => `<dt>${escape(k)}</dt><dd data-field="${escape(k)}">${summaryValue(k, detail[k])}</dd>`)
       .join("") +
     `</dl>`
-  const document = detail["document"] as { fileName?: unknown; size?: unknown } | undefined
-  const signatureFiles = Array.isArray(detail["signatureFiles"]) ? (detail["signatureFiles"] as ReadonlyArray<{ fileName?: unknown; size?: unknown }>) : []
-  const fileRow = (kind: string, f: { fileName?: unknown; size?: unknown }) =>
+  type FileEntry = { readonly fileName?: unknown; readonly size?: unknown }
+  const isFile = (u: unknown): u is FileEntry => typeof u === "object" && u !== null && !Array.isArray(u)
+  const document = isFile(detail["document"]) ? detail["document"] : undefined
+  const signatureFiles = Array.isArray(detail["signatureFiles"]) ? (detail["signatureFiles"] as ReadonlyArray<unknown>).filter(isFile) : []
+  const fileRow = (kind: string, f: FileEntry) =>
     `<tr><td>${escape(kind)}</td><td class="v">${escape(String(f.fileName ?? ""))}</td><td>${escape(String(f.size ?? ""))} B</td></tr>`
   const documents =
     `<section id="section-documents"><h2>Documents</h2><table id="documents"><thead><tr><th>Part</th><th>File</th><th>Size</th></tr></thead><tbody>` +
