@@ -172,6 +172,33 @@ describe("upload form", () => {
     expect(memory.locators()).toEqual([])
   })
 
+  it("a file input left empty (an unnamed, empty Signs part, as browsers send it) is no signature; an empty named one is still refused", async () => {
+    const { h } = await setup()
+    const body = (signsFileName: string) => {
+      const b = "----pages-test"
+      const field = (name: string, value: string) => `--${b}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`
+      return {
+        headers: { "content-type": `multipart/form-data; boundary=${b}`, "x-caller": "4" },
+        text:
+          field("ContainerName", "no signature") +
+          field("StorageId", "4") +
+          field("SaveType", "Permanent") +
+          `--${b}\r\nContent-Disposition: form-data; name="Content"; filename="document.txt"\r\nContent-Type: text/plain\r\n\r\nhello\r\n` +
+          `--${b}\r\nContent-Disposition: form-data; name="Signs"; filename="${signsFileName}"\r\nContent-Type: application/octet-stream\r\n\r\n\r\n` +
+          `--${b}--\r\n`
+      }
+    }
+    const unnamed = body("")
+    const r = await h.call("POST", "/api/pages/upload", unnamed.text, unnamed.headers)
+    expect(r.status).toBe(303)
+    const detail = await h.json("GET", (r.headers.get("location") ?? "").replace("/pages/document/", "/document/"), undefined, { "x-caller": "4" })
+    expect(detail.body.data.signatureFiles).toEqual([])
+    const named = body("empty.sig")
+    const refused = await h.json("POST", "/api/document/content", named.text, named.headers)
+    expect(refused.status).toBe(400)
+    expect(refused.body.errorDescription).toMatch(/signature #1 is empty/)
+  })
+
   it("a bad upload is a 400 page naming every problem", async () => {
     const { h } = await setup()
     const r = await h.call("POST", "/api/pages/upload", new FormData(), { "x-caller": "4" })

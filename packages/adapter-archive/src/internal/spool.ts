@@ -213,7 +213,10 @@ export const receive = (
           if (signs.length >= limits.maxSignatures) {
             return yield* Effect.fail(problem(400, "InvalidArgument", `at most ${limits.maxSignatures} signatures per container`))
           }
-          signs.push(yield* spool(part, "Signs"))
+          const sign = yield* spool(part, "Signs")
+          // A browser's form sends an empty, unnamed file part for a file input left empty: no signature.
+          if (sign.size === 0 && sign.fileName === "") return
+          signs.push(sign)
           return
         }
         // A text field sent as a file part (some clients do): read it, within the field limit.
