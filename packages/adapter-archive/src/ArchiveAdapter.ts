@@ -10,11 +10,11 @@
  * | `GET {base}/document/{id}/status` | the status number |
  * | `GET {base}/document/{id}/sign` | `signatures.zip` (streamed, with Content-Length) |
  * | `DELETE {base}/document/{id}` | the id (ours: the uploader may delete a temporary container) |
+ * | `GET {base}/openapi.json`, `GET {base}/docs` | the OpenAPI 3.1 document of these routes, and its page (ours, `OpenApi`) |
+ * | `GET {base}/pages[/document/{id}]`, `GET,POST {base}/pages/upload` | HTML pages: list and search, detail, upload (ours, `ArchivePages`) |
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
- * | `GET {base}/openapi.json`, `GET {base}/docs` | the OpenAPI 3.1 document of these routes, and its page (ours, `OpenApi`) |
- * | `GET {base}/pages[/document/{id}]`, `GET,POST {base}/pages/upload` | HTML pages: list and search, detail, upload (ours, `ArchivePages`) |
  *
  * Built on the edge every binding shares (`@uws-kit/http`): routes declared once (`Routes`: 405
  * with `Allow`, OPTIONS and HEAD derived from them), one identity contract (`Identity`), and one
@@ -426,13 +426,16 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     })
   })
 
-  const statuses = Effect.succeed(answer(Schema.Array(ApiSchemas.Status), archive.statuses))
-  const storages = Effect.map(caller, (who) => answer(Schema.Array(ApiSchemas.Storage), archive.storages(who)))
+  const statuses = Effect.succeed(ok(archive.statuses))
+  const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
   const pluginList = Effect.map(caller, (who) =>
     answer(Schema.Array(ApiSchemas.PluginState), archive.plugins().map((p) => (who.admin === true ? p : { ...p, failure: p.failure === null ? null : "(visible to operators)" })))
   )
 
   // ---- HTML pages (ArchivePages) and the API's description (OpenApi) ----
+  // The dictionaries' answers held to the schemas the document shows for them.
+  void (archive.statuses satisfies ReadonlyArray<Schema.Schema.Encoded<typeof ApiSchemas.Status>>)
+  void ((who: CoreIdentity.Caller) => archive.storages(who) satisfies ReadonlyArray<Schema.Schema.Encoded<typeof ApiSchemas.Storage>>)
   const pageUrls: ArchivePages.Urls = {
     stylesheet: `${base}/pages/assets/${ArchivePages.assetName.stylesheet}`,
     list: `${base}/pages`,
