@@ -77,17 +77,23 @@ export interface Info {
 }
 
 /**
- * `/document/:id` → `/document/{id}`, and the names of its parameters.
+ * `/document/:id` → `/document/{id}` (and a final wildcard `*` → `{rest}`), and the names of its parameters.
  *
  * @since 0.1.0
  * @category utils
  */
 export const openApiPath = (path: string): { readonly path: string; readonly params: ReadonlyArray<string> } => {
   const params: Array<string> = []
-  const converted = path.replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
-    params.push(name)
-    return `{${name}}`
-  })
+  const converted = path
+    .replace(/:([A-Za-z0-9_]+)/g, (_, name: string) => {
+      params.push(name)
+      return `{${name}}`
+    })
+    // find-my-way's wildcard: the rest of the path (slashes included), a parameter named "rest".
+    .replace(/\*$/, () => {
+      params.push("rest")
+      return "{rest}"
+    })
   return { path: converted, params }
 }
 

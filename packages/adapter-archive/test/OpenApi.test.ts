@@ -71,19 +71,23 @@ describe("the OpenAPI document", () => {
     const h = await setup()
     const doc = h.api.openapi as unknown as Doc
     const ids = new Set<string>()
+    const undescribed: Array<string> = []
     for (const item of Object.values(doc.paths)) {
       for (const op of Object.values(item) as Array<Record<string, unknown>>) {
-        expect(String(op["summary"])).not.toMatch(/not described/)
+        // A route added without `docs` where it is declared in ArchiveAdapter.ts lands here.
+        if (/not described/.test(String(op["summary"]))) undescribed.push(String(op["summary"]))
         ids.add(String(op["operationId"]))
         expect(Object.keys(op["responses"] as object)).toContain("default")
       }
     }
+    expect(undescribed).toEqual([])
     expect(ids.size).toBe(Object.values(doc.paths).reduce((n, item) => n + Object.keys(item).length, 0))
   })
 
   it("a route declared without a description still appears, marked so", () => {
     const doc = OpenApi.document([{ path: "/x/:id", methods: { GET: () => undefined as never } }], { title: "t", version: "1" }) as unknown as Doc
     expect(doc.paths["/x/{id}"]!["get"]).toMatchObject({ summary: "GET /x/{id} (not described)" })
+    expect(OpenApi.openApiPath("/api/fetch/*")).toEqual({ path: "/api/fetch/{rest}", params: ["rest"] })
   })
 
   it("its schemas are the handlers': real answers decode with them", async () => {
