@@ -192,8 +192,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
     }
     const mount = {
       prefix: "/api",
-      href: "/api/dictionary/statuses",
-      title: "document archive API of seed 001 (POST /api/document/content, /api/document/search, GET /api/document/{id}[/status|/sign])",
+      href: "/api/pages",
+      title: "document archive of seed 001: its pages (list, search, upload), its API (POST /api/document/content, /api/document/search, GET /api/document/{id}[/status|/sign]) described at /api/docs and /api/openapi.json",
       listener: api.listener
     }
     return {

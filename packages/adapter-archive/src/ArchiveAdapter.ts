@@ -14,6 +14,8 @@
  * | `GET {base}/document/{id}/timestamps/{signature}` | the newest token of a signature, DER (ours) |
  * | `POST {base}/document/{id}/timestamps` | stamps again now (ours, operators): the run's id and phase |
  * | `DELETE {base}/document/{id}` | the id (ours: the uploader may delete a temporary container) |
+ * | `GET {base}/openapi.json`, `GET {base}/docs` | the OpenAPI 3.1 document of these routes, and its page (ours, `OpenApi`) |
+ * | `GET {base}/pages[/document/{id}]`, `GET,POST {base}/pages/upload` | HTML pages: list and search, detail, upload (ours, `ArchivePages`) |
  * | `GET {base}/dictionary/statuses` | the statuses |
  * | `GET {base}/user/storages` | the storages the caller may use |
  * | `GET {base}/plugins` | the plugins and their state (ours, for operators) |
@@ -34,9 +36,11 @@ import { createHash } from "node:crypto"
 import * as os from "node:os"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Identity as CoreIdentity } from "@uws-kit/core"
-import { Body, CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
-import { Cause, Effect, Either, type Scope, Stream } from "effect"
+import { Body, BrowserPages, CrossSite, Edge, Identity, PublicOrigin, Routes } from "@uws-kit/http"
+import { Cause, Effect, Either, Schema, type Scope, Stream } from "effect"
+import * as ApiSchemas from "./ApiSchemas.js"
 import type { ArchiveService, UploadInput } from "./Archive.js"
+import * as ArchivePages from "./ArchivePages.js"
 import * as ArchiveDate from "./ArchiveDate.js"
 import type { ArchiveError } from "./ArchiveError.js"
 import * as Containers from "./Container.js"
@@ -46,6 +50,7 @@ import { RequestProblem, defaultLimits, receive, type UploadLimits } from "./int
 import * as Download from "./internal/download.js"
 import { zip } from "./internal/zip.js"
 import * as FetchRoutes from "./FetchRoutes.js"
+import * as OpenApi from "./OpenApi.js"
 import * as Search from "./Search.js"
 
 /**
@@ -116,6 +121,10 @@ export interface ArchiveAdapter extends Edge.Edge {
    * whichever way it ended, and only after everything it spooled is removed; it never rejects.
    */
   readonly listener: (req: IncomingMessage, res: ServerResponse, context?: Identity.HostContext | Edge.Next) => Promise<void>
+  /** The OpenAPI 3.1 document of every route this adapter serves (also at `{base}/openapi.json`). */
+  readonly openapi: Record<string, unknown>
+  /** Every route this adapter serves, as declared: its path and its methods (HEAD and OPTIONS are derived). */
+  readonly routes: ReadonlyArray<{ readonly path: string; readonly methods: ReadonlyArray<string> }>
 }
 
 /**
@@ -153,6 +162,8 @@ export interface Envelope<A> {
 const json = (body: unknown, status = 200) =>
   HttpServerResponse.unsafeJson(body, { status, contentType: "application/json; charset=utf-8" })
 const ok = (data: unknown) => json({ data, errorCode: null, errorDescription: null })
+/** `ok`, with `data` held by the compiler to the schema the OpenAPI document shows for it. */
+const answer = <A, I>(_schema: Schema.Schema<A, I>, data: NoInfer<I>) => ok(data)
 const failure = (status: number, code: string, description: string) =>
   json({ data: null, errorCode: code, errorDescription: description }, status)
 
@@ -298,7 +309,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       }
     })
 
-  const upload = Effect.gen(function* () {
+  const uploadContainer = Effect.gen(function* () {
     const who = yield* caller
     const request = yield* HttpServerRequest.HttpServerRequest
     const form = yield* receive(request, limits, options.spoolDirectory ?? os.tmpdir(), archive.prepareUpload)
@@ -342,9 +353,9 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
       ...(pluginName === undefined || pluginName === "" ? {} : { pluginName }),
       ...(form.containerId === undefined ? {} : { containerId: form.containerId })
     }
-    const container = yield* archive.upload(who, input)
-    return ok(container.id)
+    return yield* archive.upload(who, input)
   }).pipe(Effect.scoped)
+  const upload = Effect.map(uploadContainer, (container) => answer(ApiSchemas.ContainerId, container.id))
 
   const search = Effect.gen(function* () {
     const who = yield* caller
@@ -373,7 +384,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     const query = Search.parse(body, options.maxPageSize === undefined ? {} : { maxPageSize: options.maxPageSize })
     if (Either.isLeft(query)) return yield* Effect.fail(new RequestProblem({ status: 400, code: "InvalidArgument", reason: query.left.join("; ") }))
     const page = yield* archive.search(who, query.right)
-    return ok({
+    return answer(ApiSchemas.SearchAnswer, {
       documents: page.documents.map((c) => ({ id: c.id, name: c.name, status: c.status, isArchived: c.isArchived })),
       totalRecords: page.totalRecords
     })
@@ -382,13 +393,13 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const get = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     const container = yield* archive.get(who, id)
-    return ok(yield* detail(container))
+    return answer(ApiSchemas.ContainerDetail, yield* detail(container))
   })
 
   const status = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     const container = yield* archive.get(who, id)
-    return ok(container.status)
+    return answer(Schema.Int, container.status)
   })
 
   const timeStamps = (id: string) => Effect.gen(function* () {
@@ -436,7 +447,7 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const remove = (id: string) => Effect.gen(function* () {
     const who = yield* caller
     yield* archive.delete(who, id)
-    return ok(id)
+    return answer(ApiSchemas.ContainerId, id)
   })
 
   const sign = (id: string) => Effect.gen(function* () {
@@ -525,8 +536,120 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const statuses = Effect.succeed(ok(archive.statuses))
   const storages = Effect.map(caller, (who) => ok(archive.storages(who)))
   const pluginList = Effect.map(caller, (who) =>
-    ok(archive.plugins().map((p) => (who.admin === true ? p : { ...p, failure: p.failure === null ? null : "(visible to operators)" })))
+    answer(Schema.Array(ApiSchemas.PluginState), archive.plugins().map((p) => (who.admin === true ? p : { ...p, failure: p.failure === null ? null : "(visible to operators)" })))
   )
+
+  // ---- HTML pages (ArchivePages) and the API's description (OpenApi) ----
+  // The dictionaries' answers held to the schemas the document shows for them.
+  void (archive.statuses satisfies ReadonlyArray<Schema.Schema.Encoded<typeof ApiSchemas.Status>>)
+  void ((who: CoreIdentity.Caller) => archive.storages(who) satisfies ReadonlyArray<Schema.Schema.Encoded<typeof ApiSchemas.Storage>>)
+  const pageUrls: ArchivePages.Urls = {
+    stylesheet: `${base}/pages/assets/${ArchivePages.assetName.stylesheet}`,
+    list: `${base}/pages`,
+    detail: (id) => `${base}/pages/document/${encodeURIComponent(id)}`,
+    upload: `${base}/pages/upload`,
+    docs: `${base}/docs`,
+    openapi: `${base}/openapi.json`,
+    signatures: (id) => `${base}/document/${encodeURIComponent(id)}/sign`,
+    json: (id) => `${base}/document/${encodeURIComponent(id)}`
+  }
+  const pageHeaders = { ...BrowserPages.headers({ style: "'self'" }), "cache-control": "no-cache" }
+  const html = (body: string, status = 200) => HttpServerResponse.text(body, { status, contentType: "text/html; charset=utf-8", headers: pageHeaders })
+  /**
+   * A page's handler: as `handle`, then a refusal's envelope becomes the error page (one mapping
+   * of errors to statuses and codes for both).
+   */
+  const handlePage = <E extends ArchiveError | RequestProblem, R>(effect: Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>) =>
+    Effect.map(handle(effect), (response) => {
+      if (response.status < 400 || response.body._tag !== "Uint8Array") return response
+      let envelope: Partial<Envelope<unknown>> = {}
+      try {
+        envelope = JSON.parse(Buffer.from(response.body.body).toString("utf8")) as Envelope<unknown>
+      } catch {
+        // Not an envelope: the generic words below.
+      }
+      const page = html(ArchivePages.errorPage(pageUrls, response.status, envelope.errorCode ?? "Error", envelope.errorDescription ?? "the request failed"), response.status)
+      const allow = response.headers["allow"]
+      return allow === undefined ? page : HttpServerResponse.setHeader(page, "allow", allow)
+    })
+
+  /** The list page's query string as a search body: what does not parse is passed on, for `Search.parse` to name. */
+  const listQuery = (params: URLSearchParams) => {
+    const given: Record<string, string> = {}
+    for (const k of ["name", "storageId", "sourceSystemId", "status", "isArchived"]) {
+      const v = params.get(k)?.trim()
+      if (v !== undefined && v !== "") given[k] = v
+    }
+    const number = (v: string) => (/^\d+$/.test(v) && Number.isSafeInteger(Number(v)) ? Number(v) : v)
+    const flag = (v: string) => (v === "true" ? true : v === "false" ? false : v)
+    const pageSize = params.get("pageSize")?.trim()
+    const page = params.get("page")?.trim()
+    const body = {
+      filters: {
+        ...(given["name"] === undefined ? {} : { name: given["name"] }),
+        ...(given["storageId"] === undefined ? {} : { storageIds: [number(given["storageId"])] }),
+        ...(given["sourceSystemId"] === undefined ? {} : { sourceSystemId: number(given["sourceSystemId"]) }),
+        ...(given["status"] === undefined ? {} : { status: number(given["status"]) }),
+        ...(given["isArchived"] === undefined ? {} : { isArchived: flag(given["isArchived"]) })
+      },
+      ...(pageSize === undefined || pageSize === "" ? {} : { pageSize: number(pageSize) }),
+      ...(page === undefined || page === "" ? {} : { page: number(page) })
+    }
+    return { given, body }
+  }
+  const listPage = Effect.gen(function* () {
+    const who = yield* caller
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const { given, body } = listQuery(new URL(request.url, "http://archive.invalid").searchParams)
+    const query = Search.parse(body, options.maxPageSize === undefined ? {} : { maxPageSize: options.maxPageSize })
+    if (Either.isLeft(query)) return yield* Effect.fail(new RequestProblem({ status: 400, code: "InvalidArgument", reason: query.left.join("; ") }))
+    const found = yield* archive.search(who, query.right)
+    return html(
+      ArchivePages.listPage({
+        urls: pageUrls,
+        query: given,
+        page: query.right.page,
+        pageSize: query.right.pageSize,
+        totalRecords: found.totalRecords,
+        documents: found.documents,
+        storages: archive.storages(who),
+        statuses: archive.statuses
+      })
+    )
+  })
+  const detailPage = (id: string) =>
+    Effect.gen(function* () {
+      const who = yield* caller
+      const container = yield* archive.get(who, id)
+      return html(ArchivePages.detailPage(pageUrls, yield* detail(container)))
+    })
+  const uploadForm = Effect.map(caller, (who) =>
+    html(
+      ArchivePages.uploadPage({
+        urls: pageUrls,
+        storages: archive.storages(who),
+        plugins: archive
+          .plugins()
+          .filter((p) => p.section === "DocumentStorage" && p.enabled && !p.readOnly)
+          .map((p) => p.name)
+      })
+    )
+  )
+  // Post/redirect/get: the new container's page, so a reload does not upload again.
+  const uploadFromPage = Effect.map(uploadContainer, (container) => HttpServerResponse.empty({ status: 303, headers: { location: pageUrls.detail(container.id) } }))
+  const asset = (name: string) =>
+    name === ArchivePages.assetName.stylesheet
+      ? Effect.succeed(
+          HttpServerResponse.text(ArchivePages.stylesheet, {
+            contentType: "text/css; charset=utf-8",
+            headers: { "cache-control": "public, max-age=31536000, immutable", "x-content-type-options": "nosniff" }
+          })
+        )
+      : Effect.fail(new RequestProblem({ status: 404, code: "NotFound", reason: `no page asset "${name}"` }))
+  // Built once the route table exists (it describes itself).
+  let description: Record<string, unknown> = {}
+  const openapiJson = Effect.sync(() => json(description))
+  const docsPage = Effect.sync(() => html(OpenApi.docsPage(pageUrls, description)))
 
   const notAllowed = (method: string, allow: string) =>
     Effect.succeed(HttpServerResponse.setHeader(failure(405, "MethodNotAllowed", `${method} is not allowed on this path (allowed: ${allow})`), "allow", allow))
@@ -547,26 +670,198 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
     if (typeof original === "string" && isUnderBase(original)) return original
     return `${base}${request.url.startsWith("/") ? request.url : `/${request.url}`}`
   }
-  const route = Routes.make<void, never, HttpServerRequest.HttpServerRequest | Scope.Scope>(
-    [
-      { path: at("/document/content"), methods: { POST: () => handle(upload) } },
-      { path: at("/document/search"), methods: { POST: () => handle(search) } },
-      { path: at("/document/:id"), methods: { GET: withId(get), DELETE: withId(remove) } },
-      { path: at("/document/:id/status"), methods: { GET: withId(status) } },
-      { path: at("/document/:id/sign"), methods: { GET: withId(sign) } },
-      { path: at("/document/:id/content"), methods: { GET: withId(content) } },
-      { path: at("/document/:id/timestamps"), methods: { GET: withId(timeStamps), POST: withId(restamp) } },
-      { path: at("/document/:id/timestamps/:signature"), methods: { GET: (p: Routes.Params) => handle(timeStampToken(p)) } },
-      { path: at("/dictionary/statuses"), methods: { GET: () => handle(statuses) } },
-      { path: at("/user/storages"), methods: { GET: () => handle(storages) } },
-      { path: at("/plugins"), methods: { GET: () => handle(pluginList) } },
-      ...FetchRoutes.routes({ archive, base, caller, handle, ...(options.fetchJobUrl === undefined ? {} : { jobUrl: options.fetchJobUrl }) }),
-      { path: at("/fixity"), methods: { GET: () => handle(fixityList), POST: () => handle(fixityStart) } },
-      { path: at("/fixity/:id"), methods: { GET: withId(fixityRun) } },
-      { path: at("/fixity/:id/abort"), methods: { POST: withId(fixityAbort) } }
-    ],
-    { methodNotAllowed: notAllowed }
-  )
+  const envelopeOnly = (description: string, schema: Schema.Schema.AnyNoContext): OpenApi.Operation["answer"] => ({ type: "application/json", description, schema })
+  const page = (summary: string, description?: string): OpenApi.Operation => ({
+    summary,
+    ...(description === undefined ? {} : { description }),
+    tag: "pages",
+    html: true,
+    answer: { type: "text/html", description: "the page" }
+  })
+  const routeTable: ReadonlyArray<OpenApi.DocumentedRoute<void, never, HttpServerRequest.HttpServerRequest | Scope.Scope>> = [
+    {
+      path: at("/document/content"),
+      methods: { POST: () => handle(upload) },
+      docs: {
+        POST: {
+          summary: "Upload a container: the document, its detached signatures and where and how long to keep them",
+          body: { type: "multipart/form-data", schema: ApiSchemas.UploadForm },
+          answer: envelopeOnly("the new container's id", ApiSchemas.ContainerId)
+        }
+      }
+    },
+    {
+      path: at("/document/search"),
+      methods: { POST: () => handle(search) },
+      docs: {
+        POST: {
+          summary: "Search containers (newest first, 1-based pages)",
+          description: "filters.isArchived=false means only Temporary containers whose storage has ended, as in the seed.",
+          body: { type: "application/json", schema: ApiSchemas.SearchBody, required: false },
+          answer: envelopeOnly("one page of matching containers and how many match", ApiSchemas.SearchAnswer)
+        }
+      }
+    },
+    {
+      path: at("/document/:id"),
+      methods: { GET: withId(get), DELETE: withId(remove) },
+      docs: {
+        GET: { summary: "A container's detail", answer: envelopeOnly("every field of the seed's example, then ours", ApiSchemas.ContainerDetail) },
+        DELETE: { summary: "Delete a temporary container (its uploader)", answer: envelopeOnly("the deleted container's id", ApiSchemas.ContainerId) }
+      }
+    },
+    {
+      path: at("/document/:id/status"),
+      methods: { GET: withId(status) },
+      docs: { GET: { summary: "A container's status number", answer: envelopeOnly("the status (see /dictionary/statuses)", Schema.Int) } }
+    },
+    {
+      path: at("/document/:id/sign"),
+      methods: { GET: withId(sign) },
+      docs: {
+        GET: {
+          summary: "A container's signatures as signatures.zip (upgraded ones once archived)",
+          answer: { type: "application/zip", description: "signatures.zip, streamed with Content-Length and an ETag" }
+        }
+      }
+    },
+    {
+      path: at("/document/:id/content"),
+      methods: { GET: withId(content) },
+      docs: {
+        GET: {
+          summary: "A container's document, streamed from its storage and verified as it goes (a copy that fails its hash check resets the connection)",
+          answer: { type: "application/octet-stream", description: "the document, with Content-Length, its type and file name, and an ETag" }
+        }
+      }
+    },
+    {
+      path: at("/document/:id/timestamps"),
+      methods: { GET: withId(timeStamps), POST: withId(restamp) },
+      docs: {
+        GET: { summary: "The RFC 3161 time-stamps of a container's signatures", tag: "time-stamps", answer: { type: "application/json", description: "each signature's tokens and the renewal state" } },
+        POST: { summary: "Stamp the signatures again now (operators): the renewal run's id and phase", tag: "time-stamps", answer: { type: "application/json", description: "the renewal run" } }
+      }
+    },
+    {
+      path: at("/document/:id/timestamps/:signature"),
+      methods: { GET: (p: Routes.Params) => handle(timeStampToken(p)) },
+      docs: { GET: { summary: "The newest time-stamp token of one signature", tag: "time-stamps", answer: { type: "application/timestamp-reply", description: "the token, DER" } } }
+    },
+    ...FetchRoutes.routes({ archive, base, caller, handle, ...(options.fetchJobUrl === undefined ? {} : { jobUrl: options.fetchJobUrl }) }).map((r) => ({
+      ...r,
+      docs: Object.fromEntries(
+        Object.keys(r.methods).map((m) => [
+          m,
+          String(r.path).includes("fetch-status")
+            ? { summary: "A fetch's state: its phase and, when it failed, why", tag: "fetch", answer: { type: "application/json", description: "the fetch" } }
+            : {
+                summary: "A document by identifier: served at once when stored, else fetched from the upstream sources (202 with the fetch's URL; a browser gets a page that waits)",
+                tag: "fetch",
+                answer: { type: "application/octet-stream", description: "the document (200), or 202 while it is fetched" }
+              }
+        ])
+      )
+    })),
+    {
+      path: at("/fixity"),
+      methods: { GET: () => handle(fixityList), POST: () => handle(fixityStart) },
+      docs: {
+        GET: { summary: "The fixity runs (operators)", tag: "operators", answer: { type: "application/json", description: "every run" } },
+        POST: { summary: "Start a fixity run over every copy (operators)", tag: "operators", answer: { type: "application/json", description: "the new run" } }
+      }
+    },
+    {
+      path: at("/fixity/:id"),
+      methods: { GET: withId(fixityRun) },
+      docs: {
+        GET: {
+          summary: "A fixity run and its report (operators)",
+          tag: "operators",
+          query: [{ name: "wait", description: "seconds to wait for the run to end (at most 60)", schema: Schema.Number }],
+          answer: { type: "application/json", description: "the run and what it found" }
+        }
+      }
+    },
+    {
+      path: at("/fixity/:id/abort"),
+      methods: { POST: withId(fixityAbort) },
+      docs: { POST: { summary: "Abort a fixity run (operators)", tag: "operators", answer: { type: "application/json", description: "the run" } } }
+    },
+    {
+      path: at("/dictionary/statuses"),
+      methods: { GET: () => handle(statuses) },
+      docs: { GET: { summary: "The container statuses", answer: envelopeOnly("every status", Schema.Array(ApiSchemas.Status)) } }
+    },
+    {
+      path: at("/user/storages"),
+      methods: { GET: () => handle(storages) },
+      docs: { GET: { summary: "The storages the caller may upload to", answer: envelopeOnly("the storages", Schema.Array(ApiSchemas.Storage)) } }
+    },
+    {
+      path: at("/plugins"),
+      methods: { GET: () => handle(pluginList) },
+      docs: {
+        GET: {
+          summary: "The plugins and their state (failures are shown to operators)",
+          tag: "operators",
+          answer: envelopeOnly("every configured plugin", Schema.Array(ApiSchemas.PluginState))
+        }
+      }
+    },
+    {
+      path: at("/openapi.json"),
+      methods: { GET: () => handle(openapiJson) },
+      docs: { GET: { summary: "This document (OpenAPI 3.1)", tag: "about", answer: { type: "application/json", description: "the OpenAPI document" } } }
+    },
+    { path: at("/docs"), methods: { GET: () => handlePage(docsPage) }, docs: { GET: { ...page("This document as a page"), tag: "about" } } },
+    {
+      path: at("/pages"),
+      methods: { GET: () => handlePage(listPage) },
+      docs: {
+        GET: {
+          ...page("The containers, newest first, with the search's filters and paging"),
+          query: [
+            { name: "name", description: "substring of the container name", schema: Schema.String },
+            { name: "storageId", description: "a storage id", schema: Schema.Int },
+            { name: "sourceSystemId", description: "the uploader", schema: Schema.String },
+            { name: "status", description: "a status number", schema: Schema.Int },
+            { name: "isArchived", description: "true: archived; false: temporary and ended", schema: Schema.Literal("true", "false") },
+            { name: "page", description: "1-based", schema: Schema.Int },
+            { name: "pageSize", description: "default 10", schema: Schema.Int }
+          ]
+        }
+      }
+    },
+    {
+      path: at("/pages/document/:id"),
+      methods: { GET: (p) => handlePage(detailPage(p["id"] ?? "")) },
+      docs: { GET: page("A container: documents, copies, fixity, retention and time-stamp state (whichever it has)") }
+    },
+    {
+      path: at("/pages/upload"),
+      methods: { GET: () => handlePage(uploadForm), POST: () => handlePage(uploadFromPage) },
+      docs: {
+        GET: page("The upload form"),
+        POST: {
+          ...page("Upload from the form (same-origin pages only)"),
+          body: { type: "multipart/form-data", schema: ApiSchemas.UploadForm },
+          answer: { status: 303, type: "text/html", description: "to the new container's page (Location)" }
+        }
+      }
+    },
+    {
+      path: at("/pages/assets/:name"),
+      methods: { GET: (p) => handlePage(asset(p["name"] ?? "")) },
+      docs: { GET: { ...page("The pages' stylesheet (versioned by content, cached for ever)"), answer: { type: "text/css", description: "the stylesheet" } } }
+    }
+  ]
+  description = OpenApi.document(routeTable, {
+    title: "uws-kit document archive API",
+    version: "0.1.0",
+    description: "The archive of seed 001 on UWS jobs; every answer of the API is in the { data, errorCode, errorDescription } envelope."
+  })
+  const route = Routes.make(routeTable, { methodNotAllowed: notAllowed })
   const routed = Effect.flatMap(
     HttpServerRequest.HttpServerRequest,
     (request) => {
@@ -590,6 +885,8 @@ export const makeArchiveAdapter = (options: ArchiveAdapterOptions): ArchiveAdapt
   const edge = Edge.make(app, { mount: base, runtime: options.runtime, context: options.context, dispose: async () => {} })
   return {
     ...edge,
+    openapi: description,
+    routes: routeTable.map((r) => ({ path: String(r.path), methods: Object.keys(r.methods) })),
     handler: async (request, context) => {
       const response = await edge.handler(request, context)
       if (request.method !== "HEAD" || response.body === null) return response

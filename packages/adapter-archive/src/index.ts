@@ -4,10 +4,12 @@
  *
  * @since 0.1.0
  */
+export * as ApiSchemas from "./ApiSchemas.js"
 export * as Archive from "./Archive.js"
 export * as ArchiveAdapter from "./ArchiveAdapter.js"
 export * as ArchiveDate from "./ArchiveDate.js"
 export * as ArchiveError from "./ArchiveError.js"
+export * as ArchivePages from "./ArchivePages.js"
 export * as Container from "./Container.js"
 export * as ContainerIndex from "./ContainerIndex.js"
 export * as ContainerLifecycle from "./ContainerLifecycle.js"
@@ -18,6 +20,7 @@ export * as Fixity from "./Fixity.js"
 export * as FilesystemStorage from "./FilesystemStorage.js"
 export * as HttpUpstream from "./HttpUpstream.js"
 export * as MemoryStorage from "./MemoryStorage.js"
+export * as OpenApi from "./OpenApi.js"
 export * as PluginConfig from "./PluginConfig.js"
 export * as PluginLifecycle from "./PluginLifecycle.js"
 export * as PluginResultStore from "./PluginResultStore.js"

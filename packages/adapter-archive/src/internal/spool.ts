@@ -369,7 +369,11 @@ export const receive = (
           if (signs.length >= limits.maxSignatures) {
             return yield* Effect.fail(problem(400, "InvalidArgument", `at most ${limits.maxSignatures} signatures per container`))
           }
-          signs.push(yield* receiveFile(part, "Signs"))
+          const sign = yield* receiveFile(part, "Signs")
+          // A browser's form sends an empty, unnamed file part for a file input left empty: no
+          // signature (a copy already written for it is unclaimed, so deleted with the request).
+          if (sign.size === 0 && sign.fileName === "") return
+          signs.push(sign)
           return
         }
         // A text field sent as a file part (some clients do): read it, within the field limit.
