@@ -88,6 +88,20 @@ const PostProcessing = Schema.Struct({ plugin: Schema.String, outcome: Schema.Li
   identifier: "PostProcessing"
 })
 const FileEntry = Schema.Struct({ fileName: Schema.String, size: Schema.Int }).annotations({ identifier: "FileEntry" })
+const Copy = Schema.Struct({
+  storage: Schema.String,
+  state: Schema.String.annotations({ description: "good, corrupt, missing, …" }),
+  checkedAt: nullable(Iso),
+  detail: nullable(Schema.String)
+}).annotations({ identifier: "Copy", description: "One stored copy of a part (with replication)." })
+const PartCopies = Schema.Struct({
+  part: Schema.String,
+  sha256: Schema.String,
+  replicated: Schema.Boolean,
+  goodCopies: Schema.Int,
+  problem: Schema.optional(Schema.String),
+  copies: Schema.NullOr(Schema.Array(Copy))
+}).annotations({ identifier: "PartCopies", description: "A part's copies in the primary storage and its mirrors." })
 
 /**
  * A container's detail (`GET /document/{id}`): every field of the seed's example, then ours.
@@ -103,7 +117,7 @@ export const ContainerDetail = Schema.Struct({
   isToBeSigned: Schema.Boolean,
   useArchiveCa: Schema.Boolean,
   documentType: Schema.String,
-  saveType: Schema.Int.annotations({ description: "1 = Temporary, 2 = Permanent" }),
+  saveType: Schema.Int.annotations({ description: "1 = Temporary, 2 = Permanent, 3 = Cache" }),
   structureName: nullable(Schema.String),
   modifiedDate: nullable(Iso),
   isCreateDate: nullable(Iso),
@@ -121,11 +135,14 @@ export const ContainerDetail = Schema.Struct({
   document: FileEntry,
   signatureFiles: Schema.Array(FileEntry),
   archiveCaPluginName: nullable(Schema.String),
+  originalCreateDate: nullable(Iso).annotations({ description: "a restored container's creation date in the archive its dump came from" }),
+  restoredFrom: nullable(Schema.String).annotations({ description: "the bag a restored container came from" }),
   upgrade: Upgrade,
   postProcessing: Schema.Array(PostProcessing),
   error: nullable(Schema.String),
   unavailableReason: Schema.optional(Schema.String),
-  signaturesOmitted: Schema.optional(Schema.String)
+  signaturesOmitted: Schema.optional(Schema.String),
+  copies: Schema.optional(Schema.Array(PartCopies))
 }).annotations({ identifier: "ContainerDetail" })
 
 /**

@@ -173,7 +173,9 @@ const render = (e: ArchiveError | RequestProblem) =>
     : // The core's wording names a job; here it is a container.
       e._tag === "Forbidden"
       ? failure(errorTable.Forbidden.status, errorTable.Forbidden.code, `Access to container "${e.jobId}" is forbidden: ${e.reason}`)
-      : failure(errorTable[e._tag].status, errorTable[e._tag].code, e.message)
+      : e._tag === "JobNotFound"
+        ? failure(errorTable.JobNotFound.status, errorTable.JobNotFound.code, `No container with id "${e.jobId}".`)
+        : failure(errorTable[e._tag].status, errorTable[e._tag].code, e.message.replace(/\b([Jj])ob(s?)\b/g, (_m, j: string, s: string) => `${j === "J" ? "C" : "c"}ontainer${s}`))
 
 const iso = (ms: number | null) => (ms === null ? null : ArchiveDate.format(ms))
 
