@@ -70,7 +70,7 @@ describe("limits under the archive", () => {
       const refused = await post(h, seedForm(), "alice")
       expect(refused.status).toBe(429)
       expect(isErrorEnvelope(refused.body, "QuotaExceeded")).toBe(true)
-      expect(refused.body.errorDescription).toContain('"alice" may have at most 1 active jobs (maxActiveJobsPerOwner)')
+      expect(refused.body.errorDescription).toContain('"alice" may have at most 1 active containers (maxActiveJobsPerOwner)')
       expect(memory.locators().length).toBe(stored)
       expect((await post(h, seedForm(), "bob")).status).toBe(200)
     } finally {
@@ -86,7 +86,7 @@ describe("limits under the archive", () => {
     const stored = memory.locators().length
     const refused = await post(h, seedForm())
     expect(refused.status).toBe(429)
-    expect(refused.body.errorDescription).toContain("this service keeps at most 1 jobs (maxStoredJobs)")
+    expect(refused.body.errorDescription).toContain("this service keeps at most 1 containers (maxStoredJobs)")
     expect(memory.locators().length).toBe(stored)
   })
 })
