@@ -14,6 +14,8 @@
  *
  * @since 0.2.0
  */
+import { IncomingMessage } from "node:http"
+import { Readable } from "node:stream"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Identity as CoreIdentity } from "@uws-kit/core"
 import { BrowserPages, Negotiation, XmlEscape } from "@uws-kit/http"
@@ -124,9 +126,13 @@ export const routes = (kit: Toolkit): ReadonlyArray<Routes.Route<void, never, Ht
       }
       const inm = request.headers["if-none-match"]
       if (inm !== undefined && inm.split(",").some((x) => x.trim() === etag || x.trim() === "*")) return HttpServerResponse.empty({ status: 304, headers })
-      const opened = yield* f.open(c)
+      // Sent by Node from the storage's stream (its backpressure, no per-chunk Effect step), as the
+      // document route sends it; the fetch route has decided already that this caller may read it.
+      const { read } = yield* kit.archive.document({ id: null, admin: true }, c.id)
+      const readout = yield* read
       const name = c.document.fileName
-      return HttpServerResponse.stream(opened.stream, {
+      const body = request.source instanceof IncomingMessage ? readout.readable : Readable.toWeb(readout.readable)
+      return HttpServerResponse.raw(body, {
         contentType: c.document.mimeType,
         contentLength: c.document.size,
         headers: {
