@@ -144,7 +144,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
     // Verifiable dumps: chunks under <dataDir>/dumps, served at /dumps, their jobs at /uws/archive-dumps.
     const dumpsStarted = await Dumps.start({
       archive,
-      plugins,
+      plugins: archive.loadedPlugins,
       directory: path.join(dataDir, "dumps"),
       // The demo lets any caller import (a real host gives this to its operators only).
       mayImport: () => true,

@@ -289,6 +289,12 @@ export interface ArchiveService {
   readonly fetch?: FetchThrough.FetchService
   /** The copies of replicated content, when replication is configured. */
   readonly replicas?: Replicas.Replicas
+  /**
+   * The plugins as this archive reads and writes through them: with replication, the primary
+   * storage is the replicated one (its `sha256:` locators read nowhere else). Tools that read
+   * containers' parts (dumps) take these, not the ones they were given.
+   */
+  readonly loadedPlugins: LoadedPlugins
   /** Fixity runs over the copies, when replication is configured. */
   readonly fixity?: Fixity.FixityService
 }
@@ -1131,6 +1137,7 @@ export const make = (
       plugins: plugins.report,
       now,
       ...(fetchService === undefined ? {} : { fetch: fetchService }),
+      loadedPlugins: plugins,
       ...(placed === undefined ? {} : { replicas: placed.replicas }),
       ...(fixity === undefined ? {} : { fixity })
     }
