@@ -104,7 +104,8 @@ export const parseManifest = (
   lines.forEach((raw, i) => {
     const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw
     if (line.trim() === "") return
-    const m = /^([0-9A-Fa-f]+)[ \t]+(.+)$/.exec(line)
+    // `s`: a path may hold U+2028/U+2029, which `.` would not match (only LF ends a line here).
+    const m = /^([0-9A-Fa-f]+)[ \t]+(.+)$/s.exec(line)
     if (m === null) {
       problems.push(`line ${i + 1} is not "digest path": ${JSON.stringify(line.slice(0, 200))}`)
       return

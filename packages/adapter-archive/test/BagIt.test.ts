@@ -49,6 +49,15 @@ describe("manifest paths", () => {
     )
   })
 
+  it("reads back a path holding a Unicode line or paragraph separator (fast-check's shrunk counterexample, seed 768094472)", () => {
+    for (const path of ["data/ \u2028 / ", "data/a\u2029b"]) {
+      const entries = [{ path, digest: "0".repeat(128) }]
+      const parsed = BagIt.parseManifest(BagIt.formatManifest(entries), "sha512")
+      expect(parsed.problems).toEqual([])
+      expect(parsed.entries).toEqual(entries)
+    }
+  })
+
   it("property: a manifest written is read back as the same entries (paths in NFC), whatever the names", () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.tuple(relPath, hex(128)), { selector: ([p]) => p.normalize("NFC"), maxLength: 8 }), (list) => {
