@@ -324,55 +324,25 @@ export const load = (
       )
     }
 
+    // One line of the report: a configured entry and the plugin hosted for it, if it was.
+    const line = (
+      e: PluginEntry,
+      hosted: { readonly state: () => Plugin.PluginState; readonly failure: () => string | null } | undefined,
+      readOnly = false
+    ): PluginReport => ({
+      section: e.section,
+      name: e.name,
+      assembly: e.assembly,
+      enabled: e.enabled,
+      readOnly,
+      state: hosted === undefined ? ("disabled" as const) : hosted.state(),
+      failure: hosted?.failure() ?? null
+    })
     const report = (): ReadonlyArray<PluginReport> => [
-      ...config.documentStorage.map((e) => {
-        const s = storages.find((x) => x.name === e.name)
-        return {
-          section: e.section,
-          name: e.name,
-          assembly: e.assembly,
-          enabled: e.enabled,
-          readOnly: e.readOnly,
-          state: s === undefined ? ("disabled" as const) : s.state(),
-          failure: s?.failure() ?? null
-        }
-      }),
-      ...config.sanConnector.map((e) => {
-        const p = postProcessors.find((x) => x.name === e.name)
-        return {
-          section: e.section,
-          name: e.name,
-          assembly: e.assembly,
-          enabled: e.enabled,
-          readOnly: false,
-          state: p === undefined ? ("disabled" as const) : p.state(),
-          failure: p?.failure() ?? null
-        }
-      }),
-      ...(config.signatureUpgrader ?? []).map((e) => {
-        const u = upgrader !== undefined && upgrader.name === e.name ? upgrader : undefined
-        return {
-          section: e.section,
-          name: e.name,
-          assembly: e.assembly,
-          enabled: e.enabled,
-          readOnly: false,
-          state: u === undefined ? ("disabled" as const) : u.state(),
-          failure: u?.failure() ?? null
-        }
-      }),
-      ...(config.upstream ?? []).map((e) => {
-        const u = upstreams.find((x) => x.name === e.name)
-        return {
-          section: e.section,
-          name: e.name,
-          assembly: e.assembly,
-          enabled: e.enabled,
-          readOnly: false,
-          state: u === undefined ? ("disabled" as const) : u.state(),
-          failure: u?.failure() ?? null
-        }
-      })
+      ...config.documentStorage.map((e) => line(e, storages.find((x) => x.name === e.name), e.readOnly)),
+      ...config.sanConnector.map((e) => line(e, postProcessors.find((x) => x.name === e.name))),
+      ...(config.signatureUpgrader ?? []).map((e) => line(e, upgrader !== undefined && upgrader.name === e.name ? upgrader : undefined)),
+      ...(config.upstream ?? []).map((e) => line(e, upstreams.find((x) => x.name === e.name)))
     ]
     for (const r of report()) {
       if (r.state === "failed") yield* Effect.logWarning(`plugin ${r.section} "${r.name}" (${r.assembly}) failed: ${r.failure}`)
