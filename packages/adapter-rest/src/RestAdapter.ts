@@ -6,7 +6,7 @@
  *
  * | resource | methods |
  * |---|---|
- * | `/{jobs}` | GET the list (`PHASE` repeatable = union, `AFTER`, `LAST`; extension paging `limit` + `cursor`, next page in `Link: <…>; rel="next"`); POST creates → 303 to the job (`PHASE=RUN` runs it) |
+ * | `/{jobs}` | GET the list (`PHASE` repeatable = union, `AFTER`, `LAST`; extension paging `limit` + `cursor`, next page in `Link: <…>; rel="next"`); POST creates → 303 to the job (`PHASE=RUN` runs it), from a form or, with `jobDescription`, from a job description document |
  * | `/{jobs}/{id}` | GET (blocking `WAIT=n` seconds or `-1`, with the `PHASE` guard); DELETE, or POST `ACTION=DELETE` → 303 to the list; POST `name=value` updates parameters (PENDING) → 303 to the job |
  * | `…/phase` | GET text; POST `PHASE=RUN` or `PHASE=ABORT` → 303 to the job |
  * | `…/executionduration`, `…/destruction` | GET text (destruction empty when none); POST `EXECUTIONDURATION=` / `DESTRUCTION=` → 303 (the policy clamps) |
@@ -60,6 +60,8 @@
  * @since 0.1.0
  */
 import type { UwsService } from "@uws-kit/core/Uws"
+import type { Parameter } from "@uws-kit/core/Job"
+import type { Result } from "@uws-kit/core/Result"
 import { CrossSite, Edge, type Identity } from "@uws-kit/http"
 import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
@@ -110,6 +112,29 @@ export interface RestOptions extends Identity.Options, Edge.HostOptions {
   readonly allowedOrigins?: ReadonlyArray<string>
   /** Where uploads are spooled while a request is read (default: the OS temporary folder). */
   readonly spoolDirectory?: string
+  /**
+   * A job description language (UWS 0.3 §3.4: "a document in this JDL is posted to the UWS … in
+   * its native MIME-type"): a POST to the job list whose Content-Type is one of its
+   * `mediaTypes` creates a job from the parameters `parse` reads from the body. Forms keep
+   * working beside it. Default: none (such a POST is refused with 415).
+   */
+  readonly jobDescription?: JobDescription
+}
+
+/**
+ * How a job list reads job descriptions POSTed in their own media type. The query string still
+ * carries job control (`PHASE=RUN`, `RUNID`, `EXECUTIONDURATION`, `DESTRUCTION`); the
+ * description gives the parameters. A `Left` is answered 400 with its message and creates
+ * nothing; a throw is answered 500. The body is decoded as text (its `charset`, default UTF-8)
+ * and bounded by `maxBodyBytes`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface JobDescription {
+  /** Media types, lower case without parameters, e.g. `["application/xml", "text/xml"]`. */
+  readonly mediaTypes: ReadonlyArray<string>
+  readonly parse: (text: string) => Result<string, ReadonlyArray<Parameter>>
 }
 
 /**
@@ -167,7 +192,8 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     closing: shutdown.closing,
     isClosed: shutdown.isClosed,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }),
-    spoolDirectory: options.spoolDirectory ?? tmpdir()
+    spoolDirectory: options.spoolDirectory ?? tmpdir(),
+    jobDescription: options.jobDescription
   })
   return Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close, fast })
 }

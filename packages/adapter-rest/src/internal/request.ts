@@ -11,6 +11,7 @@ import type { Upload, UwsService } from "@uws-kit/core/Uws"
 import { type CrossSite, Header, type Identity } from "@uws-kit/http"
 import { Deferred, Effect, Either, type Scope } from "effect"
 import type * as Html from "../Html.js"
+import type { JobDescription } from "../RestAdapter.js"
 import { readForm } from "./body.js"
 import { type RestError, badRequest, type AnyError } from "./errors.js"
 import type * as Form from "./form.js"
@@ -32,6 +33,8 @@ export interface Config extends Identity.Options {
   readonly crossSite: ReturnType<typeof CrossSite.make>
   /** Where uploads are spooled while a request is read. */
   readonly spoolDirectory: string
+  /** Job descriptions POSTed in their own media type (RestOptions.jobDescription). */
+  readonly jobDescription: JobDescription | undefined
 }
 
 export type Method = "GET" | "POST" | "PUT" | "DELETE"

@@ -12,7 +12,9 @@ import { badRequest } from "../errors.js"
 import * as Form from "../form.js"
 import { PAGES } from "../negotiate.js"
 import * as Params from "../params.js"
-import { fromEither, type Ctx, type Deps, type Handler } from "../request.js"
+import { fromEither, header, type Ctx, type Deps, type Handler } from "../request.js"
+import { decodeText, mediaTypeOf, readBytes } from "../body.js"
+import type { JobDescription } from "../../RestAdapter.js"
 import { represent, see } from "../respond.js"
 
 /** Creates a job from a form (and runs it when `forceRun`). */
@@ -80,8 +82,30 @@ export const make = (deps: Deps) => {
       })
     })
 
+  /** A job description document (RestOptions.jobDescription): job control from the query, parameters from `parse`. */
+  const describedJob = (ctx: Ctx, description: JobDescription, charset: string | undefined) =>
+    Effect.gen(function* () {
+      const bytes = yield* readBytes(ctx.req, deps.limit)
+      const text = yield* fromEither(Either.mapLeft(decodeText(bytes, charset), (e) => `Bad job description: ${e}`))
+      const parsed = description.parse(text)
+      if (parsed._tag === "Left") return yield* Effect.fail(badRequest(`Bad job description: ${parsed.left}`))
+      const control = yield* fromEither(Params.creation(ctx.query))
+      if (control.parameters.length > 0) {
+        return yield* Effect.fail(badRequest(`With a job description, the query string carries job control only, not ${control.parameters[0]!.name}.`))
+      }
+      return yield* service.create(ctx.caller, { ...control, parameters: parsed.right })
+    })
+
   const createJob: Handler = (ctx) =>
     Effect.gen(function* () {
+      const description = config.jobDescription
+      if (description !== undefined) {
+        const mt = mediaTypeOf(header(ctx.req, "content-type"))
+        if (description.mediaTypes.includes(mt.type)) {
+          const job = yield* describedJob(ctx, description, mt.params["charset"])
+          return see(ctx.urls.job(job.jobId))
+        }
+      }
       const form = yield* formOf(ctx)
       const job = yield* create(ctx, form.params, form.uploads, false)
       return see(ctx.urls.job(job.jobId))
