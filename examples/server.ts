@@ -42,6 +42,7 @@ import { BrowserPages } from "@uws-kit/http"
 import { Effect } from "effect"
 import { SqlDatabase } from "@uws-kit/store-sql"
 import { archiveContribution } from "./archive.js"
+import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
@@ -263,7 +264,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") },
               dumpStores: shared("archive-dumps")
             })
-      })
+      }),
+      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea") })
     )
   } catch (e) {
     await closeAll()
