@@ -143,8 +143,18 @@ export const make = (options: CeaOptions): Worker.Worker => {
   const grace = options.killGraceMillis ?? 2000
   return Worker.make({
     name: "cea",
+    // The command line is built once at creation too (files and fetched values stood in for),
+    // so that a value that cannot be an argument refuses the job before anything runs.
     validate: (parameters) => {
-      const p = plan(options.catalogue, parameters)
+      const p = Either.flatMap(plan(options.catalogue, parameters), ({ application, inputs }) => {
+        const values = new Map<string, string>([["here", options.catalogue.here]])
+        for (const input of application.inputs) {
+          const given = inputs.get(input.name)
+          if (given !== undefined) values.set(input.name, input.type === "file" || given.indirect ? "/job/in" : given.value)
+        }
+        for (const o of application.outputs) values.set(o.name, "/job/out")
+        return expand(application.command, values)
+      })
       return Either.isLeft(p) ? { _tag: "Left", left: p.left } : { _tag: "Right", right: parameters }
     },
     run: async (job, context) => {
