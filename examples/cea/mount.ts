@@ -29,6 +29,8 @@ export interface CeaMountOptions extends MountOptions {
   readonly policy?: Partial<Policy.Policy>
   /** Passed to the worker (tests shorten it). */
   readonly killGraceMillis?: number
+  /** Where job folders are made (default the OS temporary folder). */
+  readonly workDirectory?: string
 }
 
 const BASE = "/uws/cea"
@@ -48,7 +50,8 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
   const worker = Cea.make({
     catalogue,
     ...(options.resolveVos === undefined ? {} : { resolveVos: options.resolveVos }),
-    ...(options.killGraceMillis === undefined ? {} : { killGraceMillis: options.killGraceMillis })
+    ...(options.killGraceMillis === undefined ? {} : { killGraceMillis: options.killGraceMillis }),
+    ...(options.workDirectory === undefined ? {} : { workDirectory: options.workDirectory })
   })
   const started = await Uws.start({
     worker,

@@ -7,6 +7,8 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
+import { mkdtemp, readdir, rm } from "node:fs/promises"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { gunzipSync } from "node:zlib"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -42,10 +44,13 @@ const remoteHandler = (req: IncomingMessage, res: ServerResponse) => {
 let remote: { server: Server; url: string }
 let cea: { server: Server; url: string }
 let contribution: Contribution
+let workDirectory: string
 
 beforeAll(async () => {
   remote = await listen(remoteHandler)
+  workDirectory = await mkdtemp(path.join(tmpdir(), "uws-cea-test-"))
   contribution = await ceaContribution({
+    workDirectory,
     trustForwarded: false,
     configFile: path.join(import.meta.dirname, "fixtures/cea-test-applications.json"),
     killGraceMillis: 500,
@@ -63,6 +68,7 @@ afterAll(async () => {
   cea?.server.close()
   remote?.server.close()
   await contribution?.close()
+  if (workDirectory !== undefined) await rm(workDirectory, { recursive: true, force: true })
 })
 
 const post = (description: Description.Description | string, query = "?PHASE=RUN") =>
@@ -241,5 +247,14 @@ describe("the CEA example over HTTP", () => {
     expect(html.headers.get("content-type")).toBe("text/html; charset=utf-8")
     expect(await html.text()).toContain(`<h2 id="gzip">gzip</h2>`)
     expect((await fetch(`${cea.url}/uws/cea/cea-jdl.xsd`)).status).toBe(200)
+  })
+
+  it("removes each job's folder once it has run, whatever the ending", async () => {
+    // Every job of the tests before this one (aborted and timed-out ones included) has ended (each waited for its end).
+    const ended = await settled(await created({ application: "fail", inputs: [{ name: "why", value: "x", indirect: false }], outputs: [] }))
+    expect(ended.phase).toBe("ERROR")
+    // The folder goes in the run's `finally`, just after the service records the end.
+    while ((await readdir(workDirectory)).length > 0) await new Promise((r) => setTimeout(r, 20))
+    expect(await readdir(workDirectory)).toEqual([])
   })
 })
