@@ -395,6 +395,23 @@ const position = (text: string, offset: number): { line: number; column: number 
   return { line: before.length, column: before[before.length - 1]!.length + 1 }
 }
 
+/** The most tokens a query may have, and the deepest nesting (parentheses, NOT, unary minus). */
+export const maxTokens = 5_000
+export const maxNesting = 100
+
+// The parser and the translation recurse once per level: bound the levels before they start.
+const tooDeep = (text: string, tokens: ReadonlyArray<IToken>) => {
+  if (tokens.length > maxTokens) throw errorAt(text, tokens[maxTokens]!.startOffset, `a query may have at most ${maxTokens} words and symbols`)
+  let depth = 0
+  let prefixes = 0
+  for (const t of tokens) {
+    if (t.tokenType === LParen) depth++
+    else if (t.tokenType === RParen) depth--
+    prefixes = t.tokenType === Not || t.tokenType === Minus ? prefixes + 1 : 0
+    if (depth > maxNesting || prefixes > maxNesting) throw errorAt(text, t.startOffset, `expressions may nest at most ${maxNesting} deep`)
+  }
+}
+
 /** Parses a query of the subset, or throws an {@link AdqlError}. */
 export const parse = (text: string): Query => {
   const lexed = lexer.tokenize(text)
@@ -403,6 +420,7 @@ export const parse = (text: string): Query => {
     const { line, column } = position(text, bad.offset)
     throw new AdqlError(line, column, `unexpected character "${text.slice(bad.offset, bad.offset + bad.length).slice(0, 20)}"`)
   }
+  tooDeep(text, lexed.tokens)
   parser.input = lexed.tokens
   let query: Query
   try {
