@@ -47,19 +47,21 @@ export const expr = (shape: Shape, depth: number): fc.Arbitrary<Expr> => {
   )
 }
 
+/** CONTAINS on the table's own position with a constant circle: the translation with the box. */
+export const containsOnTable: fc.Arbitrary<Extract<Expr, { kind: "contains" }>> =
+  fc.tuple(catalogueShape.numbers, fc.integer({ min: -90, max: 90 }), fc.double({ min: 0, max: 30, noNaN: true })).map(([ra, dec, r]) => {
+    const number = (value: number): Expr => ({ kind: "number", value, at: 0 })
+    return {
+      kind: "contains" as const,
+      point: [{ kind: "column", name: "ra", at: 0 }, { kind: "column", name: "dec", at: 0 }] as const,
+      circle: [number(ra), dec < 0 ? { kind: "negate", operand: number(-dec), at: 0 } : number(dec), number(Math.round(r * 1000) / 1000)] as const,
+      at: 0
+    }
+  })
+
 const contains = (shape: Shape): fc.Arbitrary<Expr> =>
   fc.oneof(
-    // On the table's own position with a constant circle: the translation with the box.
-    fc.tuple(catalogueShape.numbers, fc.integer({ min: -90, max: 90 }), fc.double({ min: 0, max: 30, noNaN: true })).map(([ra, dec, r]): Expr => ({
-      kind: "contains",
-      point: [{ kind: "column", name: "ra", at: 0 }, { kind: "column", name: "dec", at: 0 }],
-      circle: [
-        { kind: "number", value: ra, at: 0 },
-        dec < 0 ? { kind: "negate", operand: { kind: "number", value: -dec, at: 0 }, at: 0 } : { kind: "number", value: dec, at: 0 },
-        { kind: "number", value: Math.round(r * 1000) / 1000, at: 0 }
-      ],
-      at: 0
-    })),
+    containsOnTable,
     fc.tuple(expr(shape, 1), expr(shape, 1), expr(shape, 1), expr(shape, 1), expr(shape, 1)).map(([a, b, c, d, e]): Expr => ({
       kind: "contains",
       point: [a, b],
