@@ -79,7 +79,8 @@ export interface RestOptions extends Identity.Options, Edge.HostOptions {
    * the errors a TAP client parses are DALI VOTable documents (`<INFO name="QUERY_STATUS"
    * value="ERROR">`): a sync job ending in ERROR answers one with status 400 (pyvo's
    * `run_sync` raises `DALQueryError` with its message), an unknown job one with 404 (pyvo's
-   * `get_job`). Default `uws`: the job list at `jobs`, errors as text/plain.
+   * `get_job`); a job's `/error` is one too (status 200; JSON on request). Default `uws`: the
+   * job list at `jobs`, errors as text/plain.
    */
   readonly layout?: "uws" | "tap"
   /** Path of the job list below `basePath`; default `jobs` (`async` for the TAP layout). */
