@@ -15,6 +15,7 @@
  *   an `<INFO name="next">` after the table. Without FIRST/LAST, rows 1 to 100.
  */
 import { Job, Worker } from "@uws-kit/core"
+import { StorageFailure } from "@uws-kit/core/Errors"
 import type { ResultView } from "@uws-kit/core/ResultView"
 import { Effect, Stream } from "effect"
 import { AdqlError, parse } from "./Adql.js"
@@ -86,6 +87,53 @@ const pageParameter = (query: ReadonlyArray<readonly [string, string]>, name: st
   return text !== "" && Number.isSafeInteger(n) && n >= 1 ? n : `${name} must be a row number (1, 2, …), not "${found[found.length - 1]![1]}"`
 }
 
+interface Page {
+  readonly head: Array<string>
+  readonly rows: Array<string>
+  readonly tail: Array<string>
+  /** Whether a row follows LAST. */
+  more: boolean
+}
+
+/**
+ * Reads a stored table line by line up to the row after LAST (to know whether there is a next
+ * page), then stops reading. Plain iteration: Effect's per-element stream folds recurse once
+ * per line of a chunk, which a large stored chunk turns into a stack overflow.
+ */
+const readPage = async (chunks: AsyncIterable<Uint8Array>, first: number, last: number): Promise<Page> => {
+  const page: Page = { head: [], rows: [], tail: [], more: false }
+  const decoder = new TextDecoder()
+  let n = 0
+  let inData = false
+  let afterData = false
+  let pending = ""
+  const take = (line: string) => {
+    if (afterData) page.tail.push(line)
+    else if (inData && line.startsWith("<TR>")) {
+      n++
+      if (n > last) page.more = true
+      else if (n >= first) page.rows.push(line)
+    } else if (inData) afterData = true
+    else {
+      page.head.push(line)
+      if (line === VoTable.dataOpening) inData = true
+    }
+  }
+  for await (const chunk of chunks) {
+    pending += decoder.decode(chunk, { stream: true })
+    let start = 0
+    for (let end = pending.indexOf("\n"); end !== -1 && !page.more; end = pending.indexOf("\n", start)) {
+      take(pending.slice(start, end))
+      start = end + 1
+    }
+    if (page.more) return page
+    pending = pending.slice(start)
+  }
+  pending += decoder.decode()
+  if (pending !== "") take(pending)
+  return page
+}
+
 /** Rows FIRST..LAST of the job's `table`, with the next page's URL when there are more rows. */
 export const cursor: ResultView = ({ query, read, url }) =>
   Effect.gen(function* () {
@@ -98,28 +146,10 @@ export const cursor: ResultView = ({ query, read, url }) =>
     if (last < first) return yield* Effect.fail(`LAST (${last}) must not be before FIRST (${first})`)
     if (last - first + 1 > maxPage) return yield* Effect.fail(`a page holds at most ${maxPage} rows (FIRST=${first}, LAST=${last})`)
     const stored = yield* read("table")
-    // Reads the stored table line by line up to the row after LAST (to know whether there is a next page).
-    const page = yield* stored.stream.pipe(
-      Stream.decodeText(),
-      Stream.splitLines,
-      Stream.runFoldWhile(
-        { head: [] as Array<string>, rows: [] as Array<string>, tail: [] as Array<string>, n: 0, inData: false, afterData: false, more: false },
-        (s) => !s.more,
-        (s, line) => {
-          if (s.afterData) s.tail.push(line)
-          else if (s.inData && line.startsWith("<TR>")) {
-            s.n++
-            if (s.n > last) s.more = true
-            else if (s.n >= first) s.rows.push(line)
-          } else if (s.inData) s.afterData = true
-          else {
-            s.head.push(line)
-            if (line === VoTable.dataOpening) s.inData = true
-          }
-          return s
-        }
-      )
-    )
+    const page = yield* Effect.tryPromise({
+      try: () => readPage(Stream.toAsyncIterable(stored.stream), first, last),
+      catch: (e) => (e instanceof StorageFailure ? e : new StorageFailure({ operation: "reading the table", reason: String(e) }))
+    })
     const shown = page.rows.length === 0 ? "no rows" : `rows ${first} to ${first + page.rows.length - 1}`
     const overflow = page.tail.find((l) => l.includes(`name="QUERY_STATUS"`))
     const infos = [
