@@ -169,6 +169,8 @@ export const make = (options: { readonly catalogue: string; readonly catalogueSi
   Worker.make({
     name: "adql",
     quote: () => 5,
+    // A query only reads: running it again after a restart gives the same result.
+    restartable: true,
     views: { cursor },
     run: (job) =>
       Effect.gen(function* () {
