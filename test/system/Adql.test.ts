@@ -71,7 +71,8 @@ describe("the ADQL service with real clients", () => {
     expect((seen["pages"] as Array<Array<number>>).flat()).toEqual(seen["whole"])
     expect(seen["async_error"]).toBe("DALQueryError")
     expect(seen["bad_phase"]).toBe("ERROR")
-    expect(seen["bad_message"]).toBe('ADQL error at line 1, column 8: no column "nope" in stars; its columns are id, ra, dec, mag, bv, plx')
+    // The TAP layout's /error is a DALI VOTable.
+    expect(seen["bad_message"]).toContain('<INFO name="QUERY_STATUS" value="ERROR">ADQL error at line 1, column 8: no column "nope" in stars; its columns are id, ra, dec, mag, bv, plx</INFO>')
     expect(seen["sync_error"]).toContain('ADQL error at line 1, column 37: no column "nope"')
   })
 
