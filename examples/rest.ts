@@ -17,7 +17,8 @@ import { byClientAddress, type Contribution, type DemoApps, type Mount, type Mou
 
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
-const mountApp = (name: string, service: UwsService, options: MountOptions): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+/** One application mounted at `/uws/{name}`: its job list at `jobs`, the TAP layout at `async` and `sync`. */
+export const mountApp = (name: string, service: UwsService, options: MountOptions): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = `/uws/${name}`
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
   const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress, ...options })

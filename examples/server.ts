@@ -46,6 +46,7 @@ import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
+import { adqlContribution } from "./adql/mount.js"
 import { soapContribution } from "./soap.js"
 
 export interface DemoOptions {
@@ -252,6 +253,12 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     contributions.push(
       await restContribution(apps, { trustForwarded }),
       await soapContribution(apps, { trustForwarded }),
+      await adqlContribution({
+        trustForwarded,
+        stores: shared("adql"),
+        policy: quotas,
+        ...(dataDir === undefined ? {} : { catalogue: path.join(dataDir, "adql-stars.sqlite") })
+      }),
       await archiveContribution({
         trustForwarded,
         ...(dataDir === undefined || db === undefined

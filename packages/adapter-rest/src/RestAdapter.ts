@@ -12,7 +12,7 @@
  * | `…/executionduration`, `…/destruction` | GET text (destruction empty when none); POST `EXECUTIONDURATION=` / `DESTRUCTION=` → 303 (the policy clamps) |
  * | `…/quote`, `…/owner` | GET text (empty when none / anonymous) |
  * | `…/error` | GET the error message (+ detail) as text; 404 when the job has no error |
- * | `…/results`, `…/results/{id}` | GET the list; GET the content (stored results) or 303 to where it lives |
+ * | `…/results`, `…/results/{id}` | GET the list; GET the content (stored results; for a result the application has a view of, `Worker.views`, what the view makes of it and the query string) or 303 to where it lives |
  * | `…/parameters`, `…/parameters/{name}` | GET; POST updates (multipart uploads become `param:` parameters); GET the value or uploaded content; PUT a value (text/plain) or content (any other type) |
  * | `…/termination` (v0.3) | GET = destruction; PUT the instant (text or a one-element XML document) or POST `TIME=` |
  * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
@@ -81,7 +81,8 @@ export interface RestOptions extends Identity.Options, Edge.HostOptions {
    * the errors a TAP client parses are DALI VOTable documents (`<INFO name="QUERY_STATUS"
    * value="ERROR">`): a sync job ending in ERROR answers one with status 400 (pyvo's
    * `run_sync` raises `DALQueryError` with its message), an unknown job one with 404 (pyvo's
-   * `get_job`). Default `uws`: the job list at `jobs`, errors as text/plain.
+   * `get_job`); a job's `/error` is one too (status 200; JSON on request). Default `uws`: the
+   * job list at `jobs`, errors as text/plain.
    */
   readonly layout?: "uws" | "tap"
   /** Path of the job list below `basePath`; default `jobs` (`async` for the TAP layout). */

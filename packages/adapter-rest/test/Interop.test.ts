@@ -238,6 +238,24 @@ describe("defect 5: sync errors and unknown jobs under the TAP layout are DALI V
     }
   })
 
+  it("an async job's /error under the TAP layout is a DALI VOTable (JSON on request)", async () => {
+    const tap = await fixture({ rest: { layout: "tap" }, maxWait: 5_000 })
+    try {
+      const created = await tap.call("/async", form({ PHASE: "RUN", MODE: "fail" }))
+      const id = created.headers.get("location")!.split("/").pop()!
+      while ((await (await tap.call(`/async/${id}/phase`)).text()) !== "ERROR") await tap.call(`/async/${id}?WAIT=5`)
+      const error = await tap.call(`/async/${id}/error`, { headers: CLIENTS.pyvo })
+      expect([error.status, typeOf(error)]).toEqual([200, "application/xml"])
+      const document = await error.text()
+      expect(QUERY_STATUS.exec(document)?.[1]).toBe("failed on purpose")
+      expect(document).toContain(`<INFO name="DETAIL" value="">line 1: the detail</INFO>`)
+      const json = await tap.call(`/async/${id}/error`, { headers: { accept: "application/json" } })
+      expect(typeOf(json)).toBe("application/json")
+    } finally {
+      await tap.close()
+    }
+  })
+
   it("an unknown job under the TAP layout is a 404 VOTable error (pyvo's get_job parses it)", async () => {
     const tap = await fixture({ rest: { layout: "tap" } })
     try {

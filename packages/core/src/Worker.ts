@@ -8,6 +8,7 @@ import type { Content } from "./Content.js"
 import type { StorageFailure } from "./Errors.js"
 import type { ErrorSummary, Job, JobInfo, Parameter } from "./Job.js"
 import type { Outcome } from "./Result.js"
+import type { ResultView } from "./ResultView.js"
 
 /**
  * A result as the application produces it: either stored by the service (`content`) or living
@@ -94,6 +95,11 @@ export interface Worker {
   readonly restartable?: boolean
   /** Expected seconds from now to completion, or `null`/`undefined` for "unknown". */
   readonly quote?: (job: Job) => number | null | undefined
+  /**
+   * Views of results, by result id: `GET …/results/{id}?…` (REST) answers what the view makes of
+   * the stored result(s) and the query string, e.g. a page of a table (see `ResultView`).
+   */
+  readonly views?: Readonly<Record<string, ResultView>>
   /**
    * Does the work. Return the results from an async function (observe `context.signal`) or as
    * an Effect (interruption is the abort).

@@ -75,6 +75,16 @@ export const daliError = (type: "application/xml" | "text/xml", message: string,
     status
   )
 
+/**
+ * A job's error summary as a TAP client reads `/error`: a DALI VOTable whose QUERY_STATUS is
+ * ERROR, the message its text (a resource, so 200).
+ */
+export const daliErrorDocument = (message: string, detail: string | undefined) =>
+  body(
+    "application/xml",
+    `<?xml version="1.0" encoding="UTF-8"?>\n<VOTABLE version="1.4" xmlns="http://www.ivoa.net/xml/VOTable/v1.3">\n  <RESOURCE type="results">\n    <INFO name="QUERY_STATUS" value="ERROR">${escapeXml(message)}</INFO>\n${detail === undefined ? "" : `    <INFO name="DETAIL" value="">${escapeXml(detail)}</INFO>\n`}  </RESOURCE>\n</VOTABLE>\n`
+  )
+
 export const errorResponse = (
   accept: string | undefined,
   browser: boolean,

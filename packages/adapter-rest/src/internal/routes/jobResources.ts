@@ -7,10 +7,10 @@ import { Effect, Either } from "effect"
 import * as Json from "../../Json.js"
 import { FORM_TYPES, decodeText, mediaTypeOf, readBytes, unsupportedMediaType } from "../body.js"
 import { badRequest } from "../errors.js"
-import { ATOMS } from "../negotiate.js"
+import { ATOMS, negotiate } from "../negotiate.js"
 import * as Params from "../params.js"
 import { fromEither, header, type Ctx, type Deps, type Handler } from "../request.js"
-import { atom, represent, see } from "../respond.js"
+import { atom, daliErrorDocument, represent, see } from "../respond.js"
 
 export const make = (deps: Deps) => {
   const { service, limit, formOf } = deps
@@ -116,9 +116,12 @@ export const make = (deps: Deps) => {
   const getOwner = (jobId: string): Handler => (ctx) =>
     Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "ownerId", job.ownerId ?? "", job.ownerId))
 
+  // Under the TAP layout the error document is a DALI VOTable, as TAP clients expect, unless JSON is asked for.
+  const tapError = (ctx: Ctx) => deps.config.layout === "tap" && negotiate(ctx.accept, ATOMS, ctx.browser) !== "application/json"
+
   const getError = (jobId: string): Handler => (ctx) =>
     Effect.map(service.error(ctx.caller, jobId), (summary) =>
-      represent(ctx, ATOMS, {
+      tapError(ctx) ? daliErrorDocument(summary.message, summary.detail) : represent(ctx, ATOMS, {
         text: () => (summary.detail === undefined ? `${summary.message}\n` : `${summary.message}\n\n${summary.detail}\n`),
         json: () => Json.error(summary)
       })

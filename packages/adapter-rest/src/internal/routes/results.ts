@@ -1,11 +1,15 @@
 /**
- * A job's results: the list, and each result (its content, or a redirect to where it is).
+ * A job's results: the list, and each result (its content, its application's view of it for the
+ * URL's query string, or a redirect to where it is).
  */
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { BrowserPages } from "@uws-kit/http"
+import * as ResultView from "@uws-kit/core/ResultView"
+import { Content } from "@uws-kit/core"
 import { Effect } from "effect"
 import * as Json from "../../Json.js"
 import * as Xml from "../../Xml.js"
+import { resultHref } from "../links.js"
 import { DOCUMENTS } from "../negotiate.js"
 import { type Deps, type Handler } from "../request.js"
 import { represent, see } from "../respond.js"
@@ -23,6 +27,20 @@ export const make = (deps: Deps) => {
     })
 
   const getResult = (jobId: string, resultId: string): Handler => (ctx) =>
+    ResultView.viewOf(service, resultId) === undefined ? getStored(jobId, resultId)(ctx) : getView(jobId, resultId)(ctx)
+
+  const getView = (jobId: string, resultId: string): Handler => (ctx) =>
+    Effect.map(
+      ResultView.render(service, ctx.caller, { jobId, resultId, query: ctx.query, url: resultHref(ctx.urls.job(jobId), { id: resultId }) }),
+      (view) =>
+        HttpServerResponse.stream(Content.toStream(view!.content), {
+          contentType: view!.mimeType ?? "application/octet-stream",
+          // A view changes with its query string and with nothing a cache could validate.
+          headers: { "cache-control": "no-store", ...BrowserPages.contentHeaders }
+        })
+    )
+
+  const getStored = (jobId: string, resultId: string): Handler => (ctx) =>
     Effect.map(service.result(ctx.caller, jobId, resultId), ({ ref, content }) =>
       content === undefined
         ? see(ref.href!)

@@ -1,0 +1,39 @@
+/**
+ * Mounts the ADQL service at `/uws/adql`: the plain UWS job list at `/uws/adql/jobs` and the TAP
+ * layout at `/uws/adql/async` and `/uws/adql/sync`, so that pyvo's
+ * `TAPService("http://…/uws/adql")` runs queries against it.
+ */
+import os from "node:os"
+import path from "node:path"
+import { Uws } from "@uws-kit/core"
+import type { Contribution, MountOptions } from "../mount.js"
+import { mountApp } from "../rest.js"
+import * as Adql from "./worker.js"
+
+export interface AdqlOptions extends MountOptions {
+  /** The catalogue's SQLite file (written at the first query if missing); default: in the temporary folder. */
+  readonly catalogue?: string
+  /** How many stars a catalogue written here holds (default 300 000; tests use fewer). */
+  readonly catalogueSize?: number
+  /** Where jobs and results are kept (default: in memory). */
+  readonly stores?: Pick<Parameters<typeof Uws.start>[0], "jobStore" | "resultStore" | "dispatcher">
+  /** The service's policy (quotas, durations). */
+  readonly policy?: Parameters<typeof Uws.start>[0]["policy"]
+}
+
+export const adqlContribution = async (options: AdqlOptions): Promise<Contribution> => {
+  const catalogue = options.catalogue ?? path.join(os.tmpdir(), "uws-kit-adql-stars.sqlite")
+  const started = await Uws.start({
+    worker: Adql.make({ catalogue, ...(options.catalogueSize === undefined ? {} : { catalogueSize: options.catalogueSize }) }),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...options.stores
+  })
+  const { mount, adapters } = mountApp("adql", started.service, { trustForwarded: options.trustForwarded })
+  return {
+    mounts: [{ ...mount, title: "adql: ADQL queries on a 300 000-star catalogue (UWS job list; TAP layout at /uws/adql/async and /sync for pyvo)" }],
+    close: async () => {
+      await Promise.all(adapters.map((a) => a.dispose()))
+      await started.close()
+    }
+  }
+}
