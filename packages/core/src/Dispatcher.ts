@@ -88,10 +88,14 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
     const held = new Set<string>()
     // A job offered again while held is offered once more when it is released.
     const again = new Set<string>()
-    let free: Deferred.Deferred<void> = Deferred.unsafeMake<void>(FiberId.none)
+    // Made only while a claim waits for a free slot: a release with nobody waiting (every
+    // release, when the slots are the only claimers) allocates nothing.
+    let free: Deferred.Deferred<void> | undefined
+    const waitForFree = Effect.suspend(() => Deferred.await((free ??= Deferred.unsafeMake<void>(FiberId.none))))
     const freed = () => {
       const d = free
-      free = Deferred.unsafeMake<void>(FiberId.none)
+      if (d === undefined) return
+      free = undefined
       Deferred.unsafeDone(d, Exit.void)
     }
     const hold = (jobId: string): Claim => {
@@ -111,7 +115,7 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
     }
     const claim = (concurrency: number): Effect.Effect<Claim> =>
       Effect.suspend(() => {
-        if (held.size >= concurrency) return Effect.zipRight(Deferred.await(free), claim(concurrency))
+        if (held.size >= concurrency) return Effect.zipRight(waitForFree, claim(concurrency))
         return Effect.flatMap(Queue.take(queue), (jobId) => {
           if (held.has(jobId)) {
             again.add(jobId)
@@ -120,7 +124,7 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
           // A slot may have been taken while this fiber waited for a job.
           if (held.size >= concurrency) {
             queue.unsafeOffer(jobId)
-            return Effect.zipRight(Deferred.await(free), claim(concurrency))
+            return Effect.zipRight(waitForFree, claim(concurrency))
           }
           return Effect.succeed(hold(jobId))
         })

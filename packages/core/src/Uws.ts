@@ -73,6 +73,12 @@ export interface WaitOptions {
    * ARCHIVED) or gone, still bounded by the timeout and `maxWait` (the sync facade's wait).
    */
   readonly untilFinal?: boolean
+  /**
+   * Ends a blocked wait early when it completes (e.g. the binding closing): the wait then answers
+   * the job as it is. Raced only while the wait blocks, so a wait that answers at once costs no
+   * race, and a blocked one one race instead of a race around a race.
+   */
+  readonly until?: Effect.Effect<void>
 }
 
 /**

@@ -72,8 +72,8 @@ export interface Deps {
   readonly service: UwsService
   /** The largest body a request may send (`maxBodyBytes`). */
   readonly limit: number
-  /** `wait`, or `instead` as soon as the binding closes (a blocked WAIT ends at once). */
-  readonly raceClosing: <A, E>(wait: Effect.Effect<A, E>, instead: Effect.Effect<A, E>) => Effect.Effect<A, E>
+  /** Completes when the binding closes: a blocked WAIT ends at once (`WaitOptions.until`). */
+  readonly closing: Effect.Effect<void>
   /** The form pairs of a POST: query string first, then the body. */
   readonly formOf: (ctx: Ctx) => Effect.Effect<{ readonly params: Form.Pairs; readonly uploads: ReadonlyArray<Upload> }, RestError | LimitExceeded, Scope.Scope>
 }
@@ -82,8 +82,7 @@ export const makeDeps = (config: Config): Deps => {
   const { service } = config
   const limit = config.maxBodyBytes
 
-  const raceClosing = <A, E>(wait: Effect.Effect<A, E>, instead: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-    Effect.raceFirst(wait, Deferred.await(config.closing).pipe(Effect.zipRight(instead)))
+  const closing = Deferred.await(config.closing)
 
   const maxParameters = service.policy.maxParametersPerJob
   const pairLimit =
@@ -102,5 +101,5 @@ export const makeDeps = (config: Config): Deps => {
   const formOf = (ctx: Ctx) =>
     Effect.map(readForm(ctx.req, limit, config.spoolDirectory, pairLimit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
 
-  return { config, service, limit, raceClosing, formOf }
+  return { config, service, limit, closing, formOf }
 }

@@ -23,8 +23,11 @@ export interface Waiters {
 }
 
 export interface Ticket {
-  /** The job as the change left it (undefined: read it again), or "timedOut" after `ms`. */
-  readonly changed: (ms: number) => Effect.Effect<Job | undefined | "timedOut">
+  /**
+   * The job as the change left it (undefined: read it again), "timedOut" after `ms`, or "ended"
+   * when `until` completes first.
+   */
+  readonly changed: (ms: number, until?: Effect.Effect<void>) => Effect.Effect<Job | undefined | "timedOut" | "ended">
   /** Stops listening (idempotent). */
   readonly stop: () => void
 }
@@ -47,8 +50,14 @@ export const makeWaiters = (clock: Clock.Clock): Waiters => {
     return {
       // Interruptible even when the caller is not (HTTP apps run uninterruptibly): the losing
       // side of the race must be stopped at once.
-      changed: (ms) =>
-        Effect.interruptible(Effect.raceFirst(Deferred.await(changed), Effect.as(clock.sleep(Duration.millis(ms)), "timedOut" as const))),
+      changed: (ms, until) => {
+        const timedOut = Effect.as(clock.sleep(Duration.millis(ms)), "timedOut" as const)
+        return Effect.interruptible(
+          until === undefined
+            ? Effect.raceFirst(Deferred.await(changed), timedOut)
+            : Effect.raceAll<Effect.Effect<Job | undefined | "timedOut" | "ended">>([Deferred.await(changed), timedOut, Effect.as(until, "ended" as const)])
+        )
+      },
       stop: () => {
         const current = waiters.get(jobId)
         if (current === undefined) return
@@ -98,7 +107,8 @@ export const makeWaitForChange = (deps: {
       for (;;) {
         const left = deadline - (yield* now)
         if (left <= 0) return job
-        const woken = yield* ticket.changed(left)
+        const woken = yield* ticket.changed(left, wait.until)
+        if (woken === "ended") return yield* load(caller, jobId)
         ticket.stop()
         ticket = waiters.listen(jobId)
         // The job as the change stored it ends the wait without a read; a change that does not

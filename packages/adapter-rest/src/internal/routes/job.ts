@@ -30,7 +30,7 @@ interface Rendered {
 
 /** `updateParameters`: what a POST with parameters to the job does (the parameters module's). */
 export const make = (deps: Deps, updateParameters: Parameters.Update) => {
-  const { config, service, formOf, raceClosing } = deps
+  const { config, service, formOf, closing } = deps
 
   /**
    * The last answer rendered for each of the jobs read most recently, reused while the job's
@@ -86,13 +86,11 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
         const job =
           wait === undefined
             ? yield* service.get(ctx.caller, jobId)
-            : yield* raceClosing(
-                service.waitForChange(ctx.caller, jobId, {
-                  timeout: wait === "indefinitely" ? "indefinitely" : Duration.seconds(wait),
-                  ...(phase === undefined ? {} : { phase })
-                }),
-                service.get(ctx.caller, jobId)
-              )
+            : yield* service.waitForChange(ctx.caller, jobId, {
+                timeout: wait === "indefinitely" ? "indefinitely" : Duration.seconds(wait),
+                ...(phase === undefined ? {} : { phase }),
+                until: closing
+              })
         return renderJob(ctx, job)
       })
 

@@ -12,7 +12,7 @@ import { daliError, see } from "../respond.js"
 
 /** `create`: the job list's, here always with RUN. */
 export const make = (deps: Deps, create: JobList.Create) => {
-  const { config, service, limit, formOf, raceClosing } = deps
+  const { config, service, limit, formOf, closing } = deps
 
   const createSync: Handler = (ctx) =>
     Effect.gen(function* () {
@@ -55,10 +55,7 @@ export const make = (deps: Deps, create: JobList.Create) => {
       const now = syncTarget(ctx, job)
       if (now !== undefined) return syncAnswer(job, now)
       if (config.isClosed()) return see(ctx.urls.syncJob(jobId))
-      const later = yield* raceClosing(
-        service.waitForChange(ctx.caller, jobId, { timeout: "indefinitely", untilFinal: true }),
-        Effect.succeed(job)
-      )
+      const later = yield* service.waitForChange(ctx.caller, jobId, { timeout: "indefinitely", untilFinal: true, until: closing })
       const target = syncTarget(ctx, later)
       return target === undefined ? see(ctx.urls.syncJob(jobId)) : syncAnswer(later, target)
     })
