@@ -26,13 +26,13 @@ const COLUMNS: ReadonlyArray<{ name: string; ucd: string; datatype: string; arra
   { name: "dec", ucd: "POS_EQ_DEC_MAIN", datatype: "double", unit: "deg", value: (r) => String(r.dec) },
   { name: "naxes", ucd: "VOX:Image_Naxes", datatype: "int", value: () => "2" },
   { name: "naxis", ucd: "VOX:Image_Naxis", datatype: "int", arraysize: "2", value: (r) => r.naxis.join(" ") },
-  { name: "scale", ucd: "VOX:Image_Scale", datatype: "double", arraysize: "2", unit: "deg/pix", value: (r) => r.wcs.cdelt.map(Math.abs).join(" ") },
+  { name: "scale", ucd: "VOX:Image_Scale", datatype: "double", arraysize: "2", unit: "deg", value: (r) => r.wcs.cdelt.map(Math.abs).join(" ") },
   { name: "format", ucd: "VOX:Image_Format", datatype: "char", arraysize: "*", value: (r) => r.format },
   { name: "frame", ucd: "VOX:STC_CoordRefFrame", datatype: "char", arraysize: "*", value: () => "ICRS" },
   { name: "projection", ucd: "VOX:WCS_CoordProjection", datatype: "char", arraysize: "3", value: () => "TAN" },
   { name: "crpix", ucd: "VOX:WCS_CoordRefPixel", datatype: "double", arraysize: "2", value: (r) => r.wcs.crpix.join(" ") },
   { name: "crval", ucd: "VOX:WCS_CoordRefValue", datatype: "double", arraysize: "2", unit: "deg", value: (r) => r.wcs.crval.join(" ") },
-  { name: "cd", ucd: "VOX:WCS_CDMatrix", datatype: "double", arraysize: "4", unit: "deg/pix", value: (r) => `${r.wcs.cdelt[0]} 0 0 ${r.wcs.cdelt[1]}` },
+  { name: "cd", ucd: "VOX:WCS_CDMatrix", datatype: "double", arraysize: "4", unit: "deg", value: (r) => `${r.wcs.cdelt[0]} 0 0 ${r.wcs.cdelt[1]}` },
   { name: "file_size", ucd: "VOX:Image_FileSize", datatype: "long", unit: "byte", value: (r) => String(r.fileSize) },
   { name: "access_url", ucd: "VOX:Image_AccessReference", datatype: "char", arraysize: "*", value: (r) => r.accessReference }
 ]
