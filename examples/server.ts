@@ -44,6 +44,7 @@ import { SqlDatabase } from "@uws-kit/store-sql"
 import { archiveContribution } from "./archive.js"
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
+import { imageContribution } from "./image/mount.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
 import { adqlContribution } from "./adql/mount.js"
@@ -176,7 +177,8 @@ const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
 <h1>uws-kit demo</h1>
 <p>Two IVOA UWS applications:
 <strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
-<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted).</p>
+<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted);
+and the <strong>image</strong> service (<code>POS=ra,dec&amp;SIZE=deg&amp;FORMAT=image/fits</code>: cutouts of a synthetic sky, each listed as soon as it is made).</p>
 <ul id="services">
 ${items}
 </ul>
@@ -272,7 +274,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               dumpStores: shared("archive-dumps")
             })
       }),
-      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea") })
+      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea") }),
+      await imageContribution({ trustForwarded, policy: quotas, ...shared("image") })
     )
   } catch (e) {
     await closeAll()

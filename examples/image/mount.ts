@@ -1,0 +1,55 @@
+/**
+ * Mounts the image service at `/uws/image` (REST binding: UWS 1.1 job list at
+ * `/uws/image/jobs`), with its own job list, in the demo's database when it gives one.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { RestAdapter } from "@uws-kit/adapter-rest"
+import { Uws, type Dispatcher, type JobStore, type Policy, type ResultStore } from "@uws-kit/core"
+import { byClientAddress, type Contribution, type MountOptions } from "../mount.js"
+import { loadSky, skyFile } from "./sky.js"
+import { makeImageWorker } from "./worker.js"
+
+export interface ImageMountOptions extends MountOptions {
+  readonly jobStore?: JobStore.JobStoreService
+  readonly resultStore?: ResultStore.ResultStoreService
+  readonly dispatcher?: Dispatcher.DispatcherService
+  readonly policy?: Partial<Policy.Policy>
+  /** The sky to cut from (default: the committed examples/image/sky.fits). */
+  readonly skyFile?: string
+}
+
+export const basePath = "/uws/image"
+
+export const imageContribution = async (options: ImageMountOptions): Promise<Contribution> => {
+  const sky = await loadSky(options.skyFile ?? skyFile)
+  const started = await Uws.start({
+    worker: makeImageWorker(sky),
+    ...(options.policy === undefined ? {} : { policy: options.policy }),
+    ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
+    ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+  })
+  const adapter = RestAdapter.makeRestAdapter({
+    service: started.service,
+    basePath,
+    title: "image",
+    identifyNode: byClientAddress,
+    trustForwarded: options.trustForwarded
+  })
+  const listener = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/"
+    if (path === basePath || path === `${basePath}/`) {
+      res.writeHead(302, { location: `${basePath}/jobs`, "content-type": "text/plain; charset=utf-8" })
+      res.end(`The image job list is at ${basePath}/jobs\n`)
+      return
+    }
+    adapter.listener(req, res)
+  }
+  return {
+    mounts: [{ prefix: basePath, href: `${basePath}/jobs`, title: "image: SIAP-style cutouts of a synthetic sky, published as they are made (POS, SIZE, FORMAT, DELAY)", listener }],
+    close: async () => {
+      await adapter.dispose()
+      await started.close()
+    }
+  }
+}
