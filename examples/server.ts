@@ -46,6 +46,7 @@ import { echo, sleep } from "./apps.js"
 import type { Contribution, DemoApps, Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
 import { soapContribution } from "./soap.js"
+import { spaceContribution } from "./space/mount.js"
 
 export interface DemoOptions {
   /** 0 = any free port. */
@@ -172,9 +173,10 @@ const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
 <style>${landingStyle}</style>
 </head><body>
 <h1>uws-kit demo</h1>
-<p>Two IVOA UWS applications:
+<p>IVOA UWS applications:
 <strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
-<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted).</p>
+<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted),
+and <strong>space</strong> (a lease on a storage space, UWS v0.3 §3.3: its files live until its termination time).</p>
 <ul id="services">
 ${items}
 </ul>
@@ -263,6 +265,11 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") },
               dumpStores: shared("archive-dumps")
             })
+      }),
+      await spaceContribution({
+        trustForwarded,
+        ...(dataDir === undefined ? {} : { dataDir: path.join(dataDir, "spaces") }),
+        ...(db === undefined ? {} : { stores: shared("space") })
       })
     )
   } catch (e) {
