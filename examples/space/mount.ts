@@ -52,7 +52,7 @@ export const spaceContribution = async (options: SpaceOptions): Promise<Contribu
       {
         prefix: "/spaces",
         listener: (req, res) => void files(req, res).catch(() => res.headersSent ? res.destroy() : res.writeHead(500).end()),
-        title: "space: the spaces' files (PUT/GET/DELETE /spaces/<id>/<name>, owner only)"
+        title: "space: the spaces' files (PUT/GET/DELETE /spaces/{id}/{name}, owner only)"
       }
     ],
     close: async () => {
