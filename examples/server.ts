@@ -49,6 +49,7 @@ import type { Contribution, DemoApps, Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
 import { adqlContribution } from "./adql/mount.js"
 import { soapContribution } from "./soap.js"
+import { spaceContribution } from "./space/mount.js"
 
 export interface DemoOptions {
   /** 0 = any free port. */
@@ -175,10 +176,14 @@ const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
 <style>${landingStyle}</style>
 </head><body>
 <h1>uws-kit demo</h1>
-<p>Two IVOA UWS applications:
-<strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail) and
-<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted);
-and the <strong>image</strong> service (<code>POS=ra,dec&amp;SIZE=deg&amp;FORMAT=image/fits</code>: cutouts of a synthetic sky, each listed as soon as it is made).</p>
+<p>IVOA UWS applications:
+<strong>echo</strong> (answers at once with a VOTable of the parameters it got; <code>ERROR=message</code> makes it fail),
+<strong>sleep</strong> (<code>SECONDS=n</code>, reports progress, can be aborted),
+and the four applications of the UWS v0.3 draft's §3:
+<strong>image</strong> (<code>POS=ra,dec&amp;SIZE=deg&amp;FORMAT=image/fits</code>: cutouts of a synthetic sky, each listed as soon as it is made),
+<strong>adql</strong> (ADQL queries on a star catalogue, with a paging cursor; TAP layout for pyvo),
+<strong>space</strong> (a lease on a storage space over SOAP: its files live until its termination time) and
+<strong>cea</strong> (configured command-line applications run from XML job descriptions).</p>
 <ul id="services">
 ${items}
 </ul>
@@ -275,7 +280,12 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
             })
       }),
       await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea") }),
-      await imageContribution({ trustForwarded, policy: quotas, ...shared("image") })
+      await imageContribution({ trustForwarded, policy: quotas, ...shared("image") }),
+      await spaceContribution({
+        trustForwarded,
+        ...(dataDir === undefined ? {} : { dataDir: path.join(dataDir, "spaces") }),
+        ...(db === undefined ? {} : { stores: shared("space") })
+      })
     )
   } catch (e) {
     await closeAll()

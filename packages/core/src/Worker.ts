@@ -101,6 +101,14 @@ export interface Worker {
    */
   readonly views?: Readonly<Record<string, ResultView>>
   /**
+   * Frees what a job holds outside the service's stores (files, a storage lease, a container)
+   * once the job is forgotten: deleted by its owner, or destroyed at its destruction time by
+   * the reaper. Called after the removal is committed, once per forgotten job and by the
+   * instance that removed it; a failure is logged, not retried (a process that stops between
+   * the removal and this call leaves the job's holdings for the application to sweep).
+   */
+  readonly release?: (job: Job) => PromiseLike<void> | Effect.Effect<void, unknown>
+  /**
    * Does the work. Return the results from an async function (observe `context.signal`) or as
    * an Effect (interruption is the abort).
    */

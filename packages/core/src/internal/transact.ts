@@ -16,6 +16,7 @@ import { deadlinesOf, type Schedule } from "./deadlines.js"
 import * as JobTerms from "./jobTerms.js"
 import type { Runs } from "./runs.js"
 import type { Waiters } from "./waiters.js"
+import type { Worker } from "../Worker.js"
 import type { Services } from "./services.js"
 
 /** How often a lost compare-and-set is retried before the caller gets `Conflict`. */
@@ -61,6 +62,15 @@ export interface Transact {
   /** Tells waiters and subscribers about a change this service made. */
   readonly notify: (jobId: string, job: Job | undefined, previous: Job | undefined) => void
 }
+
+/** A worker's `release` of a forgotten job, its failure (or defect) logged: the job is gone either way. */
+const releaseOf = (release: NonNullable<Worker["release"]>, job: Job): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const out = release(job)
+    return Effect.isEffect(out) ? out : Effect.tryPromise(() => Promise.resolve(out))
+  }).pipe(
+    Effect.catchAllCause((cause) => Effect.logWarning(`release of job ${job.jobId} failed`, cause))
+  )
 
 export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatcher" | "policy" | "now" | "worker"> & {
   readonly runs: Runs
@@ -131,6 +141,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
           notify(before.jobId, forgotten ? undefined : decision.job, before)
           break
         case "forget":
+          if (worker.release !== undefined) then(releaseOf(worker.release, before))
           break
       }
     }
