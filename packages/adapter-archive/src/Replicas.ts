@@ -550,15 +550,18 @@ export const make = (
         throw failure(name, "get", `no copy could be read to the end (${problems.join("; ")}); the document is being repaired where a good copy exists`)
       }
 
+    /** Copies a read may try: good ones first, then those last found bad (a failure may have passed); every read is verified anyway. */
+    const readable = (content: Content) =>
+      content.copies
+        .filter((c) => c.locator !== null && named(c.storage)?.state() === "ready")
+        .sort((a, b) => (a.state === "good" ? 0 : 1) - (b.state === "good" ? 0 : 1) || rank(a.storage) - rank(b.storage))
+
     const get: Storage["get"] = (locator) => {
       if (!isReplicated(locator)) return primary.get(locator)
       return Effect.gen(function* () {
         const { content } = yield* resolve(locator, "get")
         if (content === undefined) return yield* Effect.fail(failure(name, "get", `no document ${locator} in this storage`))
-        // Good copies first, then those last found bad (a failure may have passed): every read is verified anyway.
-        const candidates = content.copies
-          .filter((c) => c.locator !== null && named(c.storage)?.state() === "ready")
-          .sort((a, b) => (a.state === "good" ? 0 : 1) - (b.state === "good" ? 0 : 1) || rank(a.storage) - rank(b.storage))
+        const candidates = readable(content)
         if (candidates.length === 0) {
           yield* checkLater(content.sha256)
           return yield* Effect.fail(
@@ -612,12 +615,80 @@ export const make = (
       )
     }
 
+    /**
+     * `failover` over the copies' own Node streams (`Storage.read`: the storage's file stream with
+     * its own guards), so a large download has no per-chunk Effect step: same order, same resume
+     * at the offset reached, same held-back last chunk until the whole SHA-256 verifies.
+     */
+    const failoverNode = (content: Content, candidates: ReadonlyArray<Copy>) =>
+      async function* (): AsyncGenerator<Uint8Array> {
+        const hash = createHash("sha256")
+        let hashed = 0
+        let held: Uint8Array | undefined
+        const problems: Array<string> = []
+        for (const copy of candidates) {
+          const s = named(copy.storage)!
+          let skip = hashed
+          let readable: Readable | undefined
+          try {
+            const opened = await Effect.runPromise(Effect.either(s.read(copy.locator!)))
+            if (Either.isLeft(opened)) throw new Error(opened.left.reason)
+            readable = opened.right.readable
+            for await (const chunk of readable as AsyncIterable<Uint8Array>) {
+              let c = chunk
+              if (skip > 0) {
+                if (c.length <= skip) {
+                  skip -= c.length
+                  continue
+                }
+                c = c.subarray(skip)
+                skip = 0
+              }
+              if (hashed + c.length > content.size) throw new Error(`it holds more than the ${content.size} bytes stored`)
+              hash.update(c)
+              hashed += c.length
+              if (held !== undefined) yield held
+              held = c
+            }
+            if (hashed < content.size) throw new Error(`it ended after ${hashed} of ${content.size} bytes`)
+          } catch (e) {
+            readable?.destroy()
+            const reason = e instanceof Error ? e.message : String(e)
+            problems.push(`${copy.storage}: ${reason}`)
+            await Effect.runPromise(Effect.zipRight(markBad(copy, "missing", `a read failed: ${reason}`), checkLater(content.sha256)))
+            continue
+          }
+          const digest = hash.digest("hex")
+          if (digest !== content.sha256) {
+            await Effect.runPromise(
+              Effect.zipRight(markBad(copy, "corrupt", `a read found SHA-256 ${digest}, ${content.sha256} was stored`), checkLater(content.sha256))
+            )
+            throw failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
+          }
+          if (copy.state !== "good") await Effect.runPromise(markGood(copy))
+          if (held !== undefined) yield held
+          return
+        }
+        throw failure(name, "get", `no copy could be read to the end (${problems.join("; ")}); the document is being repaired where a good copy exists`)
+      }
+
     // A socket's reader gets the same verified, failing-over stream as `get` (the held-back last
     // chunk included), as a byte-mode Node stream; locators not replicated go to the primary's own.
-    const read: Storage["read"] = (locator) =>
-      isReplicated(locator)
-        ? Effect.map(get(locator), (o): Readout => ({ size: o.size, readable: Readable.from(Stream.toAsyncIterable(o.stream), { objectMode: false }) }))
-        : primary.read(locator)
+    // Small objects are verified whole first (as `get` does); large ones stream Node to Node.
+    const read: Storage["read"] = (locator) => {
+      if (!isReplicated(locator)) return primary.read(locator)
+      return Effect.gen(function* () {
+        const { content } = yield* resolve(locator, "get")
+        if (content !== undefined && content.size > serveWhole) {
+          const candidates = readable(content)
+          if (candidates.length > 0) {
+            return { size: content.size, readable: Readable.from(failoverNode(content, candidates)(), { objectMode: false, highWaterMark: 1 }) } satisfies Readout
+          }
+        }
+        const o = yield* get(locator)
+        return { size: o.size, readable: Readable.from(Stream.toAsyncIterable(o.stream), { objectMode: false }) } satisfies Readout
+      })
+    }
 
     const storage: Storage = {
       name,
