@@ -130,4 +130,46 @@ describe("the demo after kill -9", () => {
       await kill9(second.child)
     }
   })
+
+  it("keeps every job whose creation was answered when concurrent creations share a commit", async () => {
+    const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-kill9-batch-"))
+    dirs.push(dataDir)
+    // No per-client quota: every creation here comes from one address.
+    const start = () => startDemoProcess({ UWS_DATA_DIR: dataDir, DATABASE_URL: "", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" })
+    const first = await start()
+    // 16 clients at once: their inserts share group commits (one transaction for many jobs).
+    // The process is killed while they still send, so some batches are cut off mid-commit.
+    const answered: Array<string> = []
+    let killed = false
+    const client = async () => {
+      while (!killed) {
+        try {
+          const res = await fetch(`${first.url}/uws/echo/jobs`, {
+            method: "POST",
+            body: "A=1&B=2",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+            redirect: "manual"
+          })
+          if (res.status === 303) answered.push(new URL(res.headers.get("location")!).pathname)
+          await res.arrayBuffer()
+        } catch {
+          return // the process is gone
+        }
+        if (answered.length >= 200 && !killed) {
+          killed = true
+          await kill9(first.child)
+        }
+      }
+    }
+    await Promise.all(Array.from({ length: 16 }, client))
+    expect(answered.length).toBeGreaterThanOrEqual(200)
+    const second = await start()
+    try {
+      const missing = []
+      for (const job of answered) if ((await fetch(`${second.url}${job}`)).status !== 200) missing.push(job)
+      expect(missing).toEqual([])
+    } finally {
+      await kill9(second.child)
+    }
+  })
 })

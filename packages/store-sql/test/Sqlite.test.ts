@@ -1,5 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { SqlDatabase } from "@uws-kit/store-sql"
+import { Identity, Uws, Worker } from "@uws-kit/core"
 import { testJob } from "@uws-kit/core/testing"
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
@@ -93,6 +94,29 @@ describe("SQLite read cache", () => {
     } finally {
       await one.close()
       await two.close()
+      await file.drop()
+    }
+  })
+})
+
+describe("quotas on SQLite, where concurrent creations share one commit", () => {
+  it("admit exactly as many concurrent creations as a quota of 1 (each owner) and 3 (all jobs) allow", async () => {
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    const started = await Uws.start({ worker: Worker.noop, policy: { maxActiveJobsPerOwner: 1, maxStoredJobs: 3 }, jobStore: db.jobStore("quota"), resultStore: db.resultStore("quota") })
+    try {
+      const create = (who: string) => Effect.runPromise(Effect.either(started.service.create(Identity.user(who), {})))
+      // All in one event-loop turn: their inserts join one batch, so none is stored when the others are checked.
+      const alice = await Promise.all(Array.from({ length: 6 }, () => create("alice")))
+      expect(alice.filter((r) => r._tag === "Right")).toHaveLength(1)
+      expect(alice.filter((r) => r._tag === "Left").map((r) => (r as { left: { _tag: string } }).left._tag)).toEqual(Array(5).fill("QuotaExceeded"))
+      const others = await Promise.all(["bob", "bob", "carol", "dave", "erin"].map(create))
+      expect(others.filter((r) => r._tag === "Right")).toHaveLength(2)
+      const stored = await db.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly n: number }>`SELECT count(*) AS n FROM uws_jobs WHERE list = 'quota'`))
+      expect(stored[0]?.n).toBe(3)
+    } finally {
+      await started.close()
+      await db.close()
       await file.drop()
     }
   })
