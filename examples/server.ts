@@ -50,6 +50,7 @@ import { restContribution } from "./rest.js"
 import { adqlContribution } from "./adql/mount.js"
 import { soapContribution } from "./soap.js"
 import { spaceContribution } from "./space/mount.js"
+import { spaceUrl } from "./space/index.js"
 
 export interface DemoOptions {
   /** 0 = any free port. */
@@ -251,6 +252,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
   const contributions: Array<Contribution> = []
+  // This server's own address (set once it listens), for applications that call back into it.
+  let selfUrl: string | undefined
   const closeAll = async () => {
     for (const c of contributions.reverse()) await c.close().catch((e: unknown) => console.error("closing a mount failed:", e))
     await Promise.all(started.map((s) => s.close()))
@@ -279,7 +282,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               dumpStores: shared("archive-dumps")
             })
       }),
-      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea") }),
+      // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
+      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea"), resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl)) }),
       await imageContribution({ trustForwarded, policy: quotas, ...shared("image") }),
       await spaceContribution({
         trustForwarded,
@@ -359,6 +363,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     throw e
   }
   const address = server.address() as AddressInfo
+  selfUrl = `http://${address.family === "IPv6" ? `[${address.address === "::" ? "::1" : address.address}]` : address.address === "0.0.0.0" ? "127.0.0.1" : address.address}:${address.port}`
   const host = options.host === undefined || ["127.0.0.1", "0.0.0.0", "::", "localhost"].includes(options.host) ? "localhost" : options.host
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${address.port}`
   let closing: Promise<void> | undefined
