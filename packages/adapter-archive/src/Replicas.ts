@@ -36,6 +36,12 @@ import type { LoadedPlugins } from "./Plugins.js"
 import type { Opened, Readout, Storage } from "./Storage.js"
 import type { StorageObject } from "./StoragePlugin.js"
 
+/** One copy opened for reading: its chunks, and how to let go of it early. */
+interface CopySource {
+  readonly chunks: AsyncIterable<Uint8Array>
+  readonly close: () => void
+}
+
 /**
  * @since 0.1.0
  * @category models
@@ -500,8 +506,24 @@ export const make = (
         return { parsed, content: content?.state === "live" ? content : undefined }
       })
 
-    /** Streams copies in turn from where the previous one failed; holds the last chunk until the whole digest verifies. */
-    const failover = (content: Content, candidates: ReadonlyArray<Copy>) =>
+    const openStream = async (s: Storage, locator: string): Promise<CopySource> => {
+      const opened = await Effect.runPromise(Effect.either(s.get(locator)))
+      if (Either.isLeft(opened)) throw new Error(opened.left.reason)
+      return { chunks: Stream.toAsyncIterable(opened.right.stream), close: () => {} }
+    }
+    const openNode = async (s: Storage, locator: string): Promise<CopySource> => {
+      const opened = await Effect.runPromise(Effect.either(s.read(locator)))
+      if (Either.isLeft(opened)) throw new Error(opened.left.reason)
+      const readable = opened.right.readable
+      return { chunks: readable as AsyncIterable<Uint8Array>, close: () => readable.destroy() }
+    }
+
+    /**
+     * Streams copies in turn from where the previous one failed; holds the last chunk until the
+     * whole digest verifies. `open` reads one copy: through its Effect stream (`get`) or its own
+     * Node stream (`read`, no per-chunk Effect step for a large download).
+     */
+    const failover = (content: Content, candidates: ReadonlyArray<Copy>, open: (s: Storage, locator: string) => Promise<CopySource>) =>
       async function* (): AsyncGenerator<Uint8Array> {
         const hash = createHash("sha256")
         let hashed = 0
@@ -510,10 +532,10 @@ export const make = (
         for (const copy of candidates) {
           const s = named(copy.storage)!
           let skip = hashed
+          let source: CopySource | undefined
           try {
-            const opened = await Effect.runPromise(Effect.either(s.get(copy.locator!)))
-            if (Either.isLeft(opened)) throw new Error(opened.left.reason)
-            for await (const chunk of Stream.toAsyncIterable(opened.right.stream)) {
+            source = await open(s, copy.locator!)
+            for await (const chunk of source.chunks) {
               let c = chunk
               if (skip > 0) {
                 if (c.length <= skip) {
@@ -531,6 +553,7 @@ export const make = (
             }
             if (hashed < content.size) throw new Error(`it ended after ${hashed} of ${content.size} bytes`)
           } catch (e) {
+            source?.close()
             const reason = e instanceof Error ? e.message : String(e)
             problems.push(`${copy.storage}: ${reason}`)
             await Effect.runPromise(Effect.zipRight(markBad(copy, "missing", `a read failed: ${reason}`), checkLater(content.sha256)))
@@ -588,7 +611,7 @@ export const make = (
           yield* checkLater(content.sha256)
           return yield* Effect.fail(failure(name, "get", `no copy of this document verified (${problems.join("; ")}); it is not served`))
         }
-        const stream = Stream.fromAsyncIterable(failover(content, candidates)(), (e) =>
+        const stream = Stream.fromAsyncIterable(failover(content, candidates, openStream)(), (e) =>
           e instanceof Errors.PluginFailure ? e : failure(name, "get", e instanceof Error ? e.message : String(e))
         )
         return { size: content.size, stream } satisfies Opened
@@ -615,63 +638,6 @@ export const make = (
       )
     }
 
-    /**
-     * `failover` over the copies' own Node streams (`Storage.read`: the storage's file stream with
-     * its own guards), so a large download has no per-chunk Effect step: same order, same resume
-     * at the offset reached, same held-back last chunk until the whole SHA-256 verifies.
-     */
-    const failoverNode = (content: Content, candidates: ReadonlyArray<Copy>) =>
-      async function* (): AsyncGenerator<Uint8Array> {
-        const hash = createHash("sha256")
-        let hashed = 0
-        let held: Uint8Array | undefined
-        const problems: Array<string> = []
-        for (const copy of candidates) {
-          const s = named(copy.storage)!
-          let skip = hashed
-          let readable: Readable | undefined
-          try {
-            const opened = await Effect.runPromise(Effect.either(s.read(copy.locator!)))
-            if (Either.isLeft(opened)) throw new Error(opened.left.reason)
-            readable = opened.right.readable
-            for await (const chunk of readable as AsyncIterable<Uint8Array>) {
-              let c = chunk
-              if (skip > 0) {
-                if (c.length <= skip) {
-                  skip -= c.length
-                  continue
-                }
-                c = c.subarray(skip)
-                skip = 0
-              }
-              if (hashed + c.length > content.size) throw new Error(`it holds more than the ${content.size} bytes stored`)
-              hash.update(c)
-              hashed += c.length
-              if (held !== undefined) yield held
-              held = c
-            }
-            if (hashed < content.size) throw new Error(`it ended after ${hashed} of ${content.size} bytes`)
-          } catch (e) {
-            readable?.destroy()
-            const reason = e instanceof Error ? e.message : String(e)
-            problems.push(`${copy.storage}: ${reason}`)
-            await Effect.runPromise(Effect.zipRight(markBad(copy, "missing", `a read failed: ${reason}`), checkLater(content.sha256)))
-            continue
-          }
-          const digest = hash.digest("hex")
-          if (digest !== content.sha256) {
-            await Effect.runPromise(
-              Effect.zipRight(markBad(copy, "corrupt", `a read found SHA-256 ${digest}, ${content.sha256} was stored`), checkLater(content.sha256))
-            )
-            throw failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
-          }
-          if (copy.state !== "good") await Effect.runPromise(markGood(copy))
-          if (held !== undefined) yield held
-          return
-        }
-        throw failure(name, "get", `no copy could be read to the end (${problems.join("; ")}); the document is being repaired where a good copy exists`)
-      }
-
     // A socket's reader gets the same verified, failing-over stream as `get` (the held-back last
     // chunk included), as a byte-mode Node stream; locators not replicated go to the primary's own.
     // Small objects are verified whole first (as `get` does); large ones stream Node to Node.
@@ -682,7 +648,7 @@ export const make = (
         if (content !== undefined && content.size > serveWhole) {
           const candidates = readable(content)
           if (candidates.length > 0) {
-            return { size: content.size, readable: Readable.from(failoverNode(content, candidates)(), { objectMode: false, highWaterMark: 1 }) } satisfies Readout
+            return { size: content.size, readable: Readable.from(failover(content, candidates, openNode)(), { objectMode: false, highWaterMark: 1 }) } satisfies Readout
           }
         }
         const o = yield* get(locator)
