@@ -4,13 +4,13 @@
  * pages through the cursor, and gets DALQueryError for a query outside the subset; the README's
  * curl session and pyvo session run verbatim (only the host changed).
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../../examples/server.js"
-import { PYTHON, repoRoot, requirePyvo, requireTool } from "./support.js"
+import { PYTHON, repoRoot, requirePyvo, requireTool, runProcess } from "./support.js"
 
 let demo: Demo
 let dataDir: string
@@ -25,22 +25,7 @@ afterAll(async () => {
   await rm(dataDir, { recursive: true, force: true })
 })
 
-/** Runs a program without blocking the event loop (the demo answers from this process). */
-const run = (command: string, args: ReadonlyArray<string>, input?: string): Promise<{ status: number | null; stdout: string; stderr: string }> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, PYTHONWARNINGS: "ignore", PYTHONDONTWRITEBYTECODE: "1" }, stdio: ["pipe", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 110_000)
-    child.on("error", reject)
-    child.on("close", (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    })
-    child.stdin.end(input ?? "")
-  })
+const run = (command: string, args: ReadonlyArray<string>, input?: string) => runProcess(command, args, input === undefined ? {} : { input })
 
 /** The README's code block after the `checked` marker in the given language, with the demo's host. */
 const readmeBlock = async (language: string): Promise<string> => {

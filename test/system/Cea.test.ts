@@ -4,13 +4,13 @@
  * and the documents checked against the repo's schemas with xmllint (the published application
  * list against applications.xsd, the session's job descriptions against cea-jdl.xsd).
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../../examples/server.js"
-import { PYTHON, repoRoot, requireTool, requireXmllint } from "./support.js"
+import { PYTHON, repoRoot, requireTool, requireXmllint, runProcess } from "./support.js"
 
 let demo: Demo
 let dataDir: string
@@ -23,21 +23,7 @@ const block = (marker: string, lang: string): string => {
   return m[1]!
 }
 
-/** Runs a command without blocking the event loop (the demo answers from this process). */
-const run = (cmd: string, args: ReadonlyArray<string>, env: Record<string, string>, cwd: string) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    const timer = setTimeout(() => child.kill("SIGKILL"), 100_000)
-    child.on("error", reject)
-    child.on("close", (status) => {
-      clearTimeout(timer)
-      resolve({ status, stdout, stderr })
-    })
-  })
+const run = (cmd: string, args: ReadonlyArray<string>, env: Record<string, string>, cwd: string) => runProcess(cmd, args, { env, cwd, timeoutMs: 100_000 })
 
 const xmllint = (schema: string, file: string) => spawnSync("xmllint", ["--noout", "--schema", join(repoRoot, "examples/cea", schema), file], { encoding: "utf8" })
 

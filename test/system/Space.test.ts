@@ -4,7 +4,7 @@
  * puts and gets the files, a second owner from 127.0.0.2 is refused, and a 3-second lease
  * lapses and takes its files with it. Fails, never skips, when python3-zeep is missing.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { existsSync } from "node:fs"
 import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -12,20 +12,12 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../../examples/server.js"
+import { runProcess } from "./support.js"
 
 const PYTHON = "/usr/bin/python3"
 const script = fileURLToPath(new URL("./space/lease.py", import.meta.url))
 
-const run = (args: ReadonlyArray<string>) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(PYTHON, [script, ...args], { env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONWARNINGS: "ignore" }, stdio: ["ignore", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    child.on("error", reject)
-    child.on("close", (status) => resolve({ status, stdout, stderr }))
-  })
+const run = (args: ReadonlyArray<string>) => runProcess(PYTHON, [script, ...args])
 
 describe("space: a lease on storage through zeep and requests", () => {
   let demo: Demo

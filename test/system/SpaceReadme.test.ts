@@ -4,13 +4,14 @@
  * 127.0.0.1:8080; their output must be what the README shows (the space id and the times
  * written as <id> and <time>). Fails, never skips, without curl or python3-zeep.
  */
-import { spawn, spawnSync } from "node:child_process"
+import { spawnSync } from "node:child_process"
 import { mkdtemp, readFile, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../../examples/server.js"
+import { runProcess } from "./support.js"
 
 const readmePath = fileURLToPath(new URL("../../examples/space/README.md", import.meta.url))
 
@@ -20,17 +21,7 @@ const block = (readme: string, marker: string) => {
   return found[1]!
 }
 
-const run = (command: string, args: ReadonlyArray<string>, input: string) =>
-  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(command, args, { env: { ...process.env, PYTHONDONTWRITEBYTECODE: "1", PYTHONWARNINGS: "ignore" }, stdio: ["pipe", "pipe", "pipe"] })
-    let stdout = ""
-    let stderr = ""
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d))
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
-    child.on("error", reject)
-    child.on("close", (status) => resolve({ status, stdout, stderr }))
-    child.stdin.end(input)
-  })
+const run = (command: string, args: ReadonlyArray<string>, input: string) => runProcess(command, args, { input })
 
 describe("examples/space/README.md sessions", () => {
   let demo: Demo

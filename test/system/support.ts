@@ -159,19 +159,29 @@ export const validateUws = (documents: ReadonlyArray<{ readonly name: string; re
   }
 }
 
+/** What a finished program printed, and how it ended. */
+export interface Ran {
+  readonly status: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
 /**
- * Runs a Python script of test/system/pyvo with Debian's python3. Asynchronous on purpose: the
- * demo it talks to runs in this process, so blocking the event loop would deadlock.
+ * Runs a program (Python without warnings or bytecode files) and collects its output, killing it
+ * after `timeoutMs`. Asynchronous on purpose: the demo it talks to runs in this process, so
+ * blocking the event loop would deadlock.
  */
-export const runPython = (
-  script: string,
+export const runProcess = (
+  command: string,
   args: ReadonlyArray<string>,
-  timeoutMs = 110_000
-): Promise<{ readonly status: number | null; readonly stdout: string; readonly stderr: string }> =>
+  options: { readonly input?: string; readonly env?: Readonly<Record<string, string>>; readonly cwd?: string; readonly timeoutMs?: number } = {}
+): Promise<Ran> =>
   new Promise((resolvePromise, reject) => {
-    const child = spawn(PYTHON, [join(repoRoot, "test/system/pyvo", script), ...args], {
-      env: { ...process.env, PYTHONWARNINGS: "ignore", PYTHONDONTWRITEBYTECODE: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
+    const timeoutMs = options.timeoutMs ?? 110_000
+    const child = spawn(command, args, {
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      env: { ...process.env, PYTHONWARNINGS: "ignore", PYTHONDONTWRITEBYTECODE: "1", ...options.env },
+      stdio: ["pipe", "pipe", "pipe"]
     })
     let stdout = ""
     let stderr = ""
@@ -179,7 +189,7 @@ export const runPython = (
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d))
     const timer = setTimeout(() => {
       child.kill("SIGKILL")
-      reject(new Error(`${script} ${args.join(" ")} did not finish within ${timeoutMs} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`))
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${timeoutMs} ms.\nstdout:\n${stdout}\nstderr:\n${stderr}`))
     }, timeoutMs)
     child.on("error", (e) => {
       clearTimeout(timer)
@@ -189,4 +199,9 @@ export const runPython = (
       clearTimeout(timer)
       resolvePromise({ status, stdout, stderr })
     })
+    child.stdin.end(options.input ?? "")
   })
+
+/** Runs a Python script of test/system/pyvo with Debian's python3 (see `runProcess`). */
+export const runPython = (script: string, args: ReadonlyArray<string>, timeoutMs = 110_000): Promise<Ran> =>
+  runProcess(PYTHON, [join(repoRoot, "test/system/pyvo", script), ...args], { timeoutMs })
