@@ -18,7 +18,10 @@ const RAD = Math.PI / 180
 /** RA into [0, 360). */
 export const normalizeRa = (ra: number): number => {
   const r = ra % 360
-  return r < 0 ? r + 360 : r === 0 ? 0 : r
+  if (r >= 0) return r === 0 ? 0 : r // folds -0 to 0
+  // A tiny negative r rounds to exactly 360 when shifted; that is RA 0.
+  const shifted = r + 360
+  return shifted >= 360 ? 0 : shifted
 }
 
 /** The sky position (degrees) of FITS pixel (x, y). */

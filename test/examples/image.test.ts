@@ -12,7 +12,7 @@ import { cutoutGrid, resample, toPng } from "../../examples/image/cutout.js"
 import { formatCard, parseCard, readFits, writeFits } from "../../examples/image/fits.js"
 import { maxDelay, maxSize, parseQuery } from "../../examples/image/query.js"
 import { loadSky, renderSky, skyFile } from "../../examples/image/sky.js"
-import { pixelToWorld, separation, worldToPixel, type Wcs } from "../../examples/image/wcs.js"
+import { normalizeRa, pixelToWorld, separation, worldToPixel, type Wcs } from "../../examples/image/wcs.js"
 import { readFileSync } from "node:fs"
 
 const runs = propertyRuns(100)
@@ -38,6 +38,17 @@ describe("TAN projection", () => {
       }),
       { numRuns: runs }
     )
+  })
+
+  it("a pixel a hair east of RA 0 is RA 0, not 360 (shrunk counterexample from CI, seed 1492590440)", () => {
+    const wcs: Wcs = { crval: [0, 0], crpix: [-9.37549e-318, 0], cdelt: [-0.000015018813039491574, 0.000015018813039491574] }
+    const [ra] = pixelToWorld(wcs, 0, 0)
+    expect(ra).toBeGreaterThanOrEqual(0)
+    expect(ra).toBeLessThan(360)
+    expect(normalizeRa(-1e-300)).toBe(0)
+    expect(normalizeRa(-0)).toBe(0)
+    expect(normalizeRa(-90)).toBe(270)
+    expect(normalizeRa(720)).toBe(0)
   })
 
   it("the reference pixel is CRVAL, and one pixel away is CDELT away on the sky", () => {
