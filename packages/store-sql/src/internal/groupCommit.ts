@@ -42,6 +42,12 @@ interface Queued {
   readonly answer: () => void
 }
 
+/**
+ * A write's outcome until it has run: one shared value, not an `Error` (with its stack trace)
+ * made for every write, since nearly every write runs and replaces it.
+ */
+const didNotRun: Exit.Exit<never, never> = Exit.die(new Error("the write did not run"))
+
 /** One group commit per client, shared by every store on it (their writes commit together). */
 const commits = new WeakMap<SqlClient.SqlClient, Commit>()
 
@@ -132,7 +138,7 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
       // connection is the caller's until it ends).
       if (Option.isSome(inTransaction)) return write
       const done = Deferred.unsafeMake<A, E>(FiberId.none)
-      let outcome: Exit.Exit<A, E> = Exit.die(new Error("the write did not run"))
+      let outcome: Exit.Exit<A, E> = didNotRun
       pending.push({
         write: Effect.onExit(write, (exit) => Effect.sync(() => (outcome = exit))),
         durable: options?.durable !== false,
