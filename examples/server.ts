@@ -23,6 +23,12 @@
  * `Policy.defaults`); `UWS_MAX_STORED_JOBS` and `UWS_MAX_ACTIVE_JOBS_PER_OWNER` change them (a
  * whole number, or `none` for no limit), e.g. for the HTTP benchmark (bench/http.bench.ts).
  *
+ * The SQLite store runs in WAL with `synchronous = NORMAL` by default: every answered change
+ * survives the process being killed (kill -9, a crash), while a power cut or OS crash may undo the
+ * commits since the last checkpoint (never corrupt the file); `UWS_SQLITE_SYNC=full` (or
+ * `startDemo({ sqliteSynchronous: "full" })`) flushes every commit instead. Five flushes made up
+ * most of a 15 ms HTTP lifecycle (README "## Persistence and scaling").
+ *
  * URLs in answers (Location, job links, WSDL address) come from the request's own Host; behind a
  * proxy that sets `X-Forwarded-*`/`Forwarded`, `UWS_TRUST_FORWARDED=1` makes every adapter
  * believe them (off by default: a direct client could forge them and change the links).
@@ -72,6 +78,11 @@ export interface DemoOptions {
   readonly dataDir?: string
   /** Jobs in this database (`postgres://…`) rather than `dataDir/uws.sqlite`. */
   readonly databaseUrl?: string
+  /**
+   * SQLite only: `"normal"` (default `UWS_SQLITE_SYNC`, else normal) survives kill -9, `"full"`
+   * also a power cut (a flush per commit); see `SqlDatabase.SqliteSynchronous`.
+   */
+  readonly sqliteSynchronous?: SqlDatabase.SqliteSynchronous
   /** This instance's name, shown on the landing page (default: its database instance id). */
   readonly instanceName?: string
   /** How long a run's lease outlives its holder (ms; PostgreSQL only, default 10 000). */
@@ -144,6 +155,14 @@ export const trustForwardedFromEnv = (env: NodeJS.ProcessEnv = process.env): boo
   if (text === undefined || text === "" || text === "0") return false
   if (text === "1") return true
   throw new Error(`UWS_TRUST_FORWARDED must be 1 (believe X-Forwarded-* from a proxy) or 0, not "${env["UWS_TRUST_FORWARDED"]}".`)
+}
+
+/** `UWS_SQLITE_SYNC`: `normal` (the default when unset) or `full`; throws on anything else. */
+export const sqliteSynchronousFromEnv = (env: NodeJS.ProcessEnv = process.env): SqlDatabase.SqliteSynchronous => {
+  const text = env["UWS_SQLITE_SYNC"]?.trim().toLowerCase()
+  if (text === undefined || text === "" || text === "normal") return "normal"
+  if (text === "full") return "full"
+  throw new Error(`UWS_SQLITE_SYNC must be normal or full, not "${env["UWS_SQLITE_SYNC"]}".`)
 }
 
 export interface Demo {
@@ -233,7 +252,11 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const db =
     databaseUrl === undefined
       ? undefined
-      : await SqlDatabase.open(databaseUrl, options.instanceName === undefined ? {} : { instanceId: options.instanceName })
+      : await SqlDatabase.open(databaseUrl, {
+          ...(options.instanceName === undefined ? {} : { instanceId: options.instanceName }),
+          // Ignored for PostgreSQL (its durability is the server's).
+          sqlite: { synchronous: options.sqliteSynchronous ?? sqliteSynchronousFromEnv() }
+        })
   const instance = options.instanceName ?? db?.instanceId ?? "local"
   // One database, one job list per service.
   const stores = (list: string) => (db === undefined ? {} : { jobStore: db.jobStore(list), resultStore: db.resultStore(list) })

@@ -21,8 +21,12 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true })
 })
 
-/** Starts `npm start`'s script on a free port with this data folder, on its embedded store. */
-const startDemo = (dataDir: string) => startDemoProcess({ UWS_DATA_DIR: dataDir, DATABASE_URL: "" })
+/**
+ * Starts `npm start`'s script on a free port with this data folder, on its embedded store, at
+ * this SQLite durability level (kill -9 must lose nothing answered at either).
+ */
+const startDemo = (dataDir: string, sync: string, env: Readonly<Record<string, string>> = {}) =>
+  startDemoProcess({ UWS_DATA_DIR: dataDir, DATABASE_URL: "", UWS_SQLITE_SYNC: sync, ...env })
 
 const upload = async (url: string, name: string) => {
   const form = new FormData()
@@ -63,11 +67,11 @@ const settledStatus = async (url: string, id: string) => {
   throw new Error(`container ${id} never settled`)
 }
 
-describe("the demo after kill -9", () => {
+describe.each(["normal", "full"])("the demo after kill -9 (UWS_SQLITE_SYNC=%s)", (sync) => {
   it("keeps every job, result and archived document, byte for byte", async () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-kill9-"))
     dirs.push(dataDir)
-    const first = await startDemo(dataDir)
+    const first = await startDemo(dataDir, sync)
     const echo = Client.make(`${first.url}/uws/echo/jobs`)
     const sleep = Client.make(`${first.url}/uws/sleep/jobs`)
 
@@ -104,7 +108,7 @@ describe("the demo after kill -9", () => {
     const sleepList = (await sleep.list()).jobs.map((j) => j.jobId).sort()
 
     await kill9(first.child)
-    const second = await startDemo(dataDir)
+    const second = await startDemo(dataDir, sync)
     try {
       const echo2 = Client.make(`${second.url}/uws/echo/jobs`)
       const sleep2 = Client.make(`${second.url}/uws/sleep/jobs`)
@@ -135,7 +139,7 @@ describe("the demo after kill -9", () => {
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-kill9-batch-"))
     dirs.push(dataDir)
     // No per-client quota: every creation here comes from one address.
-    const start = () => startDemoProcess({ UWS_DATA_DIR: dataDir, DATABASE_URL: "", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" })
+    const start = () => startDemo(dataDir, sync, { UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" })
     const first = await start()
     // 16 clients at once: their inserts share group commits (one transaction for many jobs).
     // The process is killed while they still send, so some batches are cut off mid-commit.
