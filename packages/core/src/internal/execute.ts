@@ -93,11 +93,11 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
       ? Effect.fail(new StorageFailure({ operation: "put", reason: "a published result needs a non-empty id." }))
       : Effect.flatMap(storeResult(jobId, spec), (result) =>
           // A job no longer running does not take results; their content goes with the job.
-          Effect.ignore(transact.system(jobId, "PUBLISH_RESULT", () => Effect.succeed<JobEvent>({ type: "PUBLISH_RESULT", result })))
+          Effect.ignore(transact.system(jobId, "PUBLISH_RESULT", (): JobEvent => ({ type: "PUBLISH_RESULT", result })))
         )
 
   const failWith = (jobId: string, error: ErrorSummary, started: Job) =>
-    transact.system(jobId, "FAIL", (_j, at) => Effect.succeed<JobEvent>({ type: "FAIL", at, error }), started)
+    transact.system(jobId, "FAIL", (_j, at) => ({ type: "FAIL", at, error } satisfies JobEvent), started)
 
   /** Ends the run; `started` is the job as START left it (still the stored one, unless the run changed it). */
   const finish = (started: Job, exit: Exit.Exit<ReadonlyArray<ResultSpec>, unknown>): Effect.Effect<void> => {
@@ -116,7 +116,7 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
       outcome = Effect.matchEffect(storeResults(jobId, exit.value), {
         onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }, started),
         onSuccess: (refs) =>
-          transact.system(jobId, "COMPLETE", (_j, at) => Effect.succeed<JobEvent>({ type: "COMPLETE", at, results: refs }), started).pipe(
+          transact.system(jobId, "COMPLETE", (_j, at) => ({ type: "COMPLETE", at, results: refs } satisfies JobEvent), started).pipe(
             // The job was aborted, held or destroyed meanwhile: nothing refers to these contents.
             Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, RESULTS_PREFIX)))
           )
@@ -129,7 +129,7 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
     const send = (type: "SUSPEND" | "RESUME") =>
       Runtime.runPromise(runtime)(transact.system(jobId, type, transact.at(type)).pipe(Effect.asVoid, Effect.ignore))
     const reportProgress = (info: Readonly<Record<string, string>>) =>
-      transact.system(jobId, "PROGRESS", () => Effect.succeed<JobEvent>({ type: "PROGRESS", jobInfo: info })).pipe(
+      transact.system(jobId, "PROGRESS", (): JobEvent => ({ type: "PROGRESS", jobInfo: info })).pipe(
         Effect.asVoid,
         Effect.ignore
       )

@@ -3,7 +3,7 @@
  * compare-and-set → carry out the decision's effects (dispatch, cancel, delete results, notify).
  */
 import { Effect, Either } from "effect"
-import type { PubSub } from "effect"
+import type { Clock, PubSub } from "effect"
 import { Forbidden, InvalidTransition, JobNotFound, type UwsError } from "../Errors.js"
 import * as Identity from "../Identity.js"
 import type { Caller } from "../Identity.js"
@@ -23,8 +23,11 @@ import type { Services } from "./services.js"
 const CAS_ATTEMPTS = 16
 export const RESULTS_PREFIX = "results/"
 
-/** Builds the event from the freshly loaded job and the current time. */
-export type MakeEvent = (job: Job, now: number) => Effect.Effect<JobEvent, UwsError>
+/**
+ * Builds the event from the freshly loaded job and the current time: the event itself when it
+ * needs nothing else (most do; it spares a step of the run loop), else an effect.
+ */
+export type MakeEvent = (job: Job, now: number) => JobEvent | Effect.Effect<JobEvent, UwsError>
 
 /**
  * What an operation adds to the job machine's decision before it is stored: the job's terms
@@ -77,8 +80,13 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   readonly waiters: Waiters
   readonly schedule: Schedule
   readonly changes: PubSub.PubSub<JobChange>
+  /**
+   * The clock `now` reads, when there is one: the checks and the decision then run as plain
+   * calls, not effects. Without it, `now` is run.
+   */
+  readonly clock?: Clock.Clock
 }): Transact => {
-  const { store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker } = deps
+  const { store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker, clock } = deps
 
   /** The job machine's decision with the job's terms moved along: what is stored. */
   const decide = (job: Job, event: JobEvent, t: number, amend: Amend | undefined): Either.Either<JobMachine.Decision, UwsError> =>
@@ -112,7 +120,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   }
 
   /** Carries out a stored decision's effects; the common ones synchronously. */
-  const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision): Effect.Effect<void> => {
+  const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision): Effect.Effect<void> | undefined => {
     const forgotten = decision.effects.includes("forget")
     let pending: Effect.Effect<void> | undefined
     const then = (effect: Effect.Effect<void>) => {
@@ -146,30 +154,47 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
       }
     }
     if (!forgotten) schedule.wakeIfEarlier(decision.job)
-    return pending ?? Effect.void
+    return pending
   }
 
   const transact: Transact["transact"] = (caller, jobId, eventType, makeEvent, known, amend) => {
-    const attempt = (loaded: Effect.Effect<Job, UwsError>): Effect.Effect<JobMachine.Decision, UwsError> => Effect.flatMap(loaded, (job) =>
-      JobMachine.targetOf(job.phase, eventType) === undefined
-        ? Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
-        : Effect.flatMap(now, (t) =>
-            Effect.flatMap(makeEvent(job, t), (event) =>
-              Effect.flatMap(decide(job, event, t, amend), (decision) =>
-                // Once the write is committed its effects must follow: a client hanging up
-                // must not leave a job QUEUED that was never dispatched.
-                Effect.uninterruptible(
-                  (decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version, deadlinesOf(decision.job))).pipe(
-                    Effect.zipRight(Effect.suspend(() => carryOut(job, event, decision))),
-                    Effect.as(decision)
-                  )
-                )
-              )
-            )
-          )
-    )
+    /** The write and its effects, once the decision is made. */
+    const commit = (job: Job, event: JobEvent, t: number): Effect.Effect<JobMachine.Decision, UwsError> => {
+      const decided = decide(job, event, t, amend)
+      if (Either.isLeft(decided)) return Effect.fail(decided.left)
+      const decision = decided.right
+      const write = decision.effects.includes("forget") ? store.remove(jobId, job.version) : store.update(decision.job, job.version, deadlinesOf(decision.job))
+      // Once the write is committed its effects must follow: a client hanging up must not leave
+      // a job QUEUED that was never dispatched.
+      return Effect.uninterruptible(
+        Effect.flatMap(write, () => {
+          const pending = carryOut(job, event, decision)
+          return pending === undefined ? Effect.succeed(decision) : Effect.as(pending, decision)
+        })
+      )
+    }
+    /** One attempt on a job the caller may see; the time is read when the attempt runs. */
+    const attempt = (job: Job): Effect.Effect<JobMachine.Decision, UwsError> => {
+      if (JobMachine.targetOf(job.phase, eventType) === undefined) {
+        return Effect.fail(new InvalidTransition({ jobId, event: eventType, phase: job.phase }))
+      }
+      if (clock === undefined) return Effect.flatMap(now, (t) => decideAt(job, t))
+      return decideAt(job, clock.unsafeCurrentTimeMillis())
+    }
+    const decideAt = (job: Job, t: number): Effect.Effect<JobMachine.Decision, UwsError> => {
+      const made = makeEvent(job, t)
+      return Effect.isEffect(made) ? Effect.flatMap(made, (event) => commit(job, event, t)) : commit(job, made, t)
+    }
+    const attemptOn = (loaded: Either.Either<Job, UwsError>) => (Either.isLeft(loaded) ? Effect.fail(loaded.left) : attempt(loaded.right))
+    // A store that holds its jobs in memory answers at once (`peek`); the others are read.
+    const fresh: Effect.Effect<JobMachine.Decision, UwsError> = Effect.suspend(() => {
+      const peeked = store.peek?.(jobId)
+      return peeked === undefined
+        ? Effect.flatMap(store.get(jobId), (job) => attemptOn(authorize(caller, jobId, job)))
+        : attemptOn(authorize(caller, jobId, peeked ?? undefined))
+    })
     const loop = (left: number): Effect.Effect<JobMachine.Decision, UwsError> =>
-      attempt(load(caller, jobId)).pipe(
+      fresh.pipe(
         Effect.catchTag("Conflict", (e) => (left > 1 ? Effect.yieldNow().pipe(Effect.zipRight(loop(left - 1))) : Effect.fail(e)))
       )
     // A job the caller has just written spares a load (a read of the store). It may be stale: an
@@ -177,7 +202,9 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     // again on the loaded job, unless the store itself failed.
     return known === undefined
       ? loop(CAS_ATTEMPTS)
-      : attempt(access(caller, known)).pipe(Effect.catchIf((e) => e._tag !== "StorageFailure", () => loop(CAS_ATTEMPTS)))
+      : Effect.suspend(() => attemptOn(authorize(caller, known.jobId, known))).pipe(
+          Effect.catchIf((e) => e._tag !== "StorageFailure", () => loop(CAS_ATTEMPTS))
+        )
   }
 
   return {
@@ -186,7 +213,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     access,
     transact,
     system: (jobId, eventType, makeEvent, known, amend) => transact(Identity.system, jobId, eventType, makeEvent, known, amend),
-    at: (type) => (_job, at) => Effect.succeed(ServiceEvents.event(policy, type, at)),
+    at: (type) => (_job, at) => ServiceEvents.event(policy, type, at),
     notify
   }
 }

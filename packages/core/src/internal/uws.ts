@@ -54,7 +54,7 @@ export const makeUws = (
     const waiters = makeWaiters(clock)
     const runs = makeRuns()
     const schedule = yield* makeSchedule(store, clock, options.rescanInterval ?? Infinity)
-    const transact = makeTransact({ store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker })
+    const transact = makeTransact({ store, results, dispatcher, policy, now, runs, waiters, schedule, changes, worker, clock })
     const { load } = transact
     const validate = makeValidate(worker, options.validationTimeout ?? 30_000)
     const uploads = makeUploads({ policy, store, results })
@@ -66,7 +66,7 @@ export const makeUws = (
             ? Effect.flatMap(store.count({ phases: ["QUEUED"] }), (queued) =>
                 Effect.map(ServiceEvents.runEvent(policy, job.phase, queued), (type) => ServiceEvents.event(policy, type, at))
               )
-            : Effect.succeed<JobEvent>({ type: "RUN", at }),
+            : ({ type: "RUN", at } satisfies JobEvent),
           known,
           // RUN is the client's commitment (UWS v0.3's acceptQuote): the quote is accepted and
           // frozen, also when a full queue makes it a HOLD.
