@@ -12,16 +12,25 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
+import { Vosi } from "@uws-kit/http"
 import type { UwsService } from "@uws-kit/core/Uws"
 import { byClientAddress, type Contribution, type DemoApps, type Mount, type MountOptions } from "./mount.js"
 
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
-/** One application mounted at `/uws/{name}`: its job list at `jobs`, the TAP layout at `async` and `sync`. */
-export const mountApp = (name: string, service: UwsService, options: MountOptions): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+/**
+ * One application mounted at `/uws/{name}`: its job list at `jobs`, the TAP layout at `async` and
+ * `sync`. Its VOSI capabilities (`/uws/{name}/capabilities`) list both job lists, and with
+ * `tap` (a service that really takes ADQL) a TAP capability.
+ */
+export const mountApp = (name: string, service: UwsService, options: MountOptions, vosi: { readonly tap?: boolean } = {}): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = `/uws/${name}`
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
-  const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress, ...options })
+  const capabilities = (root: string) => [
+    Vosi.uwsCapability(`${root}/async`, "The same jobs in the TAP layout (UWS 1.1 job list)"),
+    ...(vosi.tap === true ? [Vosi.tapCapability(root)] : [])
+  ]
+  const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress, vosi: { capabilities }, ...options })
   const tap = RestAdapter.makeRestAdapter({ service, basePath, layout: "tap", title: name, identifyNode: byClientAddress, ...options })
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"

@@ -177,6 +177,9 @@ export interface Demo {
 /** Where a mount's link points: its `href` when it has one (e.g. a job list), else its prefix. */
 export const mountHref = (mount: Mount): string => mount.href ?? mount.prefix
 
+/** Every REST and SOAP mount serves IVOA VOSI `…/availability` and `…/capabilities` (adapters' `vosi` option, default on). */
+export const servesVosi = (mount: Mount): boolean => /^\/(uws|soap)\//.test(mount.prefix)
+
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
 
@@ -188,7 +191,14 @@ const landingPage = (mounts: ReadonlyArray<Mount>, instance: string) => {
   const items = mounts
     .filter((m) => m.prefix !== "/")
     .sort((a, b) => a.prefix.localeCompare(b.prefix))
-    .map((m) => `<li><a href="${escape(mountHref(m))}">${escape(mountHref(m))}</a> — ${escape(m.title)}</li>`)
+    .map(
+      (m) =>
+        `<li><a href="${escape(mountHref(m))}">${escape(mountHref(m))}</a> — ${escape(m.title)}` +
+        (servesVosi(m)
+          ? ` <span class="vosi">(VOSI: <a href="${escape(`${m.prefix}/availability`)}">availability</a>, <a href="${escape(`${m.prefix}/capabilities`)}">capabilities</a>)</span>`
+          : "") +
+        `</li>`
+    )
     .join("\n")
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

@@ -28,7 +28,7 @@ export const adqlContribution = async (options: AdqlOptions): Promise<Contributi
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...options.stores
   })
-  const { mount, adapters } = mountApp("adql", started.service, { trustForwarded: options.trustForwarded })
+  const { mount, adapters } = mountApp("adql", started.service, { trustForwarded: options.trustForwarded }, { tap: true })
   return {
     mounts: [{ ...mount, title: "adql: ADQL queries on a 300 000-star catalogue (UWS job list; TAP layout at /uws/adql/async and /sync for pyvo)" }],
     close: async () => {

@@ -18,6 +18,7 @@
  * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
  * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error` (TAP layout: a job in ERROR answers a DALI VOTable error, 400). HEAD is refused (405, `Allow: GET, POST, OPTIONS`): it must not create a job |
  * | `…/delete` (HTML) | GET the page asking whether to delete the job (its form POSTs `ACTION=DELETE`) |
+ * | `/availability`, `/capabilities` | GET the IVOA VOSI 1.0 documents (option `vosi`, default on) |
  * | `/uws-assets/{name}` | the HTML pages' stylesheet and script (versioned names, cached for ever) |
  *
  * HEAD is answered like GET without a body everywhere else, and changes nothing.
@@ -62,10 +63,10 @@
 import type { UwsService } from "@uws-kit/core/Uws"
 import type { Parameter } from "@uws-kit/core/Job"
 import type { Result } from "@uws-kit/core/Result"
-import { CrossSite, Edge, type Identity } from "@uws-kit/http"
+import { CrossSite, Edge, type Identity, Vosi } from "@uws-kit/http"
 import { tmpdir } from "node:os"
 import { makeApp } from "./internal/app.js"
-import { normalizePath } from "./internal/urls.js"
+import { joinSegments, normalizePath } from "./internal/urls.js"
 
 /**
  * @since 0.1.0
@@ -120,6 +121,24 @@ export interface RestOptions extends Identity.Options, Edge.HostOptions {
    * working beside it. Default: none (such a POST is refused with 415).
    */
   readonly jobDescription?: JobDescription
+  /**
+   * IVOA VOSI service metadata at `{basePath}/availability` and `{basePath}/capabilities`
+   * (`Vosi` of `@uws-kit/http`): the job list as a UWS 1.1 capability, the two VOSI
+   * capabilities, and with the TAP layout a TAP capability (`tr:TableAccess`, ADQL 2.0 and VOTable
+   * unless `tableAccess` says). Default on; `false` leaves both paths to the binding (404).
+   */
+  readonly vosi?: boolean | VosiOptions
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface VosiOptions {
+  /** The TAP layout's `tr:TableAccess` (languages, output formats). */
+  readonly tableAccess?: Vosi.TableAccess
+  /** More capabilities to declare, from the service's root URL (e.g. a second layout of the same jobs). */
+  readonly capabilities?: (root: string) => ReadonlyArray<Vosi.Capability>
 }
 
 /**
@@ -196,5 +215,22 @@ export const makeRestAdapter = (options: RestOptions): RestAdapter => {
     spoolDirectory: options.spoolDirectory ?? tmpdir(),
     jobDescription: options.jobDescription
   })
-  return Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close, fast })
+  const vosi = options.vosi ?? true
+  const basePath = joinSegments(normalizePath(options.basePath))
+  const served =
+    vosi === false
+      ? app
+      : Vosi.serve(app, {
+          basePath,
+          trustForwarded: options.trustForwarded ?? false,
+          isAvailable: () => !shutdown.isClosed(),
+          upSince: Date.now(),
+          capabilities: (root) => [
+            Vosi.uwsCapability(root + joinSegments(jobs)),
+            ...(layout === "tap" ? [Vosi.tapCapability(root, vosi === true ? undefined : vosi.tableAccess)] : []),
+            ...(vosi === true || vosi.capabilities === undefined ? [] : vosi.capabilities(root)),
+            ...Vosi.vosiCapabilities(root)
+          ]
+        })
+  return Edge.make(served, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close, fast })
 }

@@ -9,7 +9,7 @@
  */
 import type { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import type { Effect } from "effect"
-import { CrossSite, Edge, type Identity, type Xml } from "@uws-kit/http"
+import { CrossSite, Edge, type Identity, Vosi, type Xml } from "@uws-kit/http"
 import type { UwsService } from "@uws-kit/core/Uws"
 import * as Wsdl from "./Wsdl.js"
 import { makeApp } from "./internal/app.js"
@@ -67,6 +67,12 @@ export interface SoapAdapterOptions extends Identity.Options, Edge.HostOptions {
    * neither header and are never refused. Default: none.
    */
   readonly allowedOrigins?: ReadonlyArray<string>
+  /**
+   * IVOA VOSI service metadata at `{basePath}/availability` and `{basePath}/capabilities`
+   * (`Vosi` of `@uws-kit/http`): the endpoint as a `vr:WebService` interface with its WSDL, and
+   * the two VOSI capabilities. Default on; `false` leaves both paths to the endpoint.
+   */
+  readonly vosi?: boolean
 }
 
 /**
@@ -124,6 +130,18 @@ export const makeSoapAdapter = (options: SoapAdapterOptions): SoapAdapter => {
     closing: shutdown.closing,
     crossSite: CrossSite.make(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins })
   }) satisfies Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.HttpServerRequest>
-  const edge = Edge.make(app, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close })
+  const basePath = (options.basePath ?? "").split("/").filter((s) => s !== "").map((s) => `/${s}`).join("")
+  const served: Edge.App =
+    options.vosi === false
+      ? app
+      : Vosi.serve(app, {
+          basePath,
+          trustForwarded: options.trustForwarded ?? false,
+          isAvailable: () => !shutdown.isClosed(),
+          upSince: Date.now(),
+          // The endpoint's address is the root's unless the host gave its public URL.
+          capabilities: (root) => [Vosi.soapCapability(options.publicUrl?.replace(/\/+$/, "") ?? root), ...Vosi.vosiCapabilities(root)]
+        })
+  const edge = Edge.make(served, { mount: options.basePath ?? "", runtime: options.runtime, context: options.context, dispose: shutdown.close })
   return { ...edge, wsdl: Wsdl.make }
 }
