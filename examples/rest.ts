@@ -18,8 +18,7 @@ import { byClientAddress, type Contribution, type DemoApps, type Mount, type Mou
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
 /** One application mounted at `/uws/{name}`: its job list at `jobs`, the TAP layout at `async` and `sync`. */
-export const mountApp = (name: string, service: UwsService, options: MountOptions): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
-  const basePath = `/uws/${name}`
+export const mountApp = (name: string, service: UwsService, options: MountOptions, basePath = `/uws/${name}`): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
   const jobs = RestAdapter.makeRestAdapter({ service, basePath, syncPath: "jobs-sync", title: name, identifyNode: byClientAddress, ...options })
   const tap = RestAdapter.makeRestAdapter({ service, basePath, layout: "tap", title: name, identifyNode: byClientAddress, ...options })
@@ -38,9 +37,14 @@ export const mountApp = (name: string, service: UwsService, options: MountOption
   }
 }
 
-/** Mounts `/uws/echo` and `/uws/sleep`. */
-export const restContribution = async (apps: DemoApps, options: MountOptions = { trustForwarded: false }): Promise<Contribution> => {
-  const mounted = [mountApp("echo", apps.echo, options), mountApp("sleep", apps.sleep, options)]
+/** Mounts `/uws/echo` and `/uws/sleep` (or the paths given), leaving out those not in `only`. */
+export const restContribution = async (
+  apps: DemoApps,
+  options: MountOptions = { trustForwarded: false },
+  paths: Partial<Record<keyof DemoApps, string>> = {},
+  only: ReadonlyArray<keyof DemoApps> = ["echo", "sleep"]
+): Promise<Contribution> => {
+  const mounted = only.map((name) => mountApp(name, apps[name], options, paths[name]))
   return {
     mounts: mounted.map((m) => m.mount),
     close: async () => {
