@@ -57,6 +57,8 @@ export interface ArchiveDemoOptions {
   readonly fixityStores?: { readonly jobStore: JobStore.JobStoreService; readonly resultStore: ResultStore.ResultStoreService }
   /** See `MountOptions` (default off). */
   readonly trustForwarded?: boolean
+  /** The plugin-config.json to load (default examples/plugin-config.json). */
+  readonly pluginConfig?: string
   /** The job list of exports and imports (beside a durable job store: in the same database). */
   readonly dumpStores?: {
     readonly jobStore?: JobStore.JobStoreService
@@ -98,7 +100,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
     if (temporary) await rm(dataDir, { recursive: true, force: true })
   }
   try {
-    const config = await Effect.runPromise(PluginConfig.load(path.join(here, "plugin-config.json")))
+    const config = await Effect.runPromise(PluginConfig.load(options.pluginConfig ?? path.join(here, "plugin-config.json")))
     const upstreamUrl = process.env["UWS_ARCHIVE_UPSTREAM"]
     const placed: PluginConfig.LoadedConfig = {
       ...config,

@@ -30,6 +30,8 @@ export interface MountOptions {
    * them: a direct client could forge them). `UWS_TRUST_FORWARDED=1`; default off.
    */
   readonly trustForwarded: boolean
+  /** Other sites whose pages may change jobs here (see `CrossSite`); default none. */
+  readonly allowedOrigins?: ReadonlyArray<string>
 }
 
 export interface Contribution {

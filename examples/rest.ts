@@ -19,12 +19,13 @@ import { byClientAddress, type Contribution, type DemoApps, type Mount, type Mou
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
 /**
- * One application mounted at `/uws/{name}`: its job list at `jobs`, the TAP layout at `async` and
- * `sync`. Its VOSI capabilities (`/uws/{name}/capabilities`) list both job lists, and with
- * `tap` (a service that really takes ADQL) a TAP capability.
+ * One application mounted at `/uws/{name}` (or `where.basePath`): its job list at `jobs`, the TAP
+ * layout at `async` and `sync`. Its VOSI capabilities (`…/capabilities`) list both job lists, and
+ * with `where.tap` (a service that really takes ADQL) a TAP capability.
  */
-export const mountApp = (name: string, service: UwsService, options: MountOptions, vosi: { readonly tap?: boolean } = {}): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
-  const basePath = `/uws/${name}`
+export const mountApp = (name: string, service: UwsService, options: MountOptions, where: { readonly basePath?: string; readonly tap?: boolean } = {}): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+  const basePath = where.basePath ?? `/uws/${name}`
+  const vosi = where
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).
   const capabilities = (root: string) => [
     Vosi.uwsCapability(`${root}/async`, "The same jobs in the TAP layout (UWS 1.1 job list)"),
@@ -47,9 +48,14 @@ export const mountApp = (name: string, service: UwsService, options: MountOption
   }
 }
 
-/** Mounts `/uws/echo` and `/uws/sleep`. */
-export const restContribution = async (apps: DemoApps, options: MountOptions = { trustForwarded: false }): Promise<Contribution> => {
-  const mounted = [mountApp("echo", apps.echo, options), mountApp("sleep", apps.sleep, options)]
+/** Mounts `/uws/echo` and `/uws/sleep` (or the paths given), leaving out those not in `only`. */
+export const restContribution = async (
+  apps: DemoApps,
+  options: MountOptions = { trustForwarded: false },
+  paths: Partial<Record<keyof DemoApps, string>> = {},
+  only: ReadonlyArray<keyof DemoApps> = ["echo", "sleep"]
+): Promise<Contribution> => {
+  const mounted = only.map((name) => mountApp(name, apps[name], options, { basePath: paths[name] }))
   return {
     mounts: mounted.map((m) => m.mount),
     close: async () => {

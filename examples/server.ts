@@ -57,6 +57,9 @@ import { adqlContribution } from "./adql/mount.js"
 import { soapContribution } from "./soap.js"
 import { spaceContribution } from "./space/mount.js"
 import { spaceUrl } from "./space/index.js"
+import { BlockList, isIP } from "node:net"
+import * as Config from "./config.js"
+import type { ApplicationName } from "./config.js"
 
 export interface DemoOptions {
   /** 0 = any free port. */
@@ -93,6 +96,36 @@ export interface DemoOptions {
   readonly trustForwarded?: boolean
   /** Each application's job quotas (default `quotasFromEnv()`, else the core's `Policy.defaults`). */
   readonly quotas?: Quotas
+  /** Every application's policy (limits, durations, concurrency); `quotas` and the quota variables win over it. */
+  readonly policy?: Partial<Policy.Policy>
+  /** Longest blocking WAIT of the echo and sleep job lists (ms; default the core's 55,000). */
+  readonly maxWait?: number
+  /** What is mounted (default all): see `applicationNames` in examples/config.ts. */
+  readonly applications?: ReadonlyArray<ApplicationName>
+  /** Where the echo and sleep job lists are mounted (default `/uws/echo`, `/uws/sleep`). */
+  readonly applicationPaths?: Partial<Record<"echo" | "sleep", string>>
+  /**
+   * The URL clients reach this service at (e.g. `https://uws.example.org/base`): links in
+   * answers use it whatever the request's Host or forwarding headers say.
+   */
+  readonly publicBaseUrl?: string
+  /**
+   * Addresses or CIDR blocks of proxies whose `X-Forwarded-*`/`Forwarded` are believed; from
+   * anyone else those headers are dropped. Given, it implies `trustForwarded` for them only.
+   */
+  readonly trustedProxies?: ReadonlyArray<string>
+  /** Other sites whose pages may change jobs (REST, SOAP; see `CrossSite`); default none. */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** The archive's plugin-config.json (default examples/plugin-config.json). */
+  readonly archivePluginConfig?: string
+  /** Log lines as logfmt, JSON or none (used by the logging of issue 15, ops-observe). */
+  readonly logFormat?: "logfmt" | "json" | "off"
+  /** Least level logged (used by the logging of issue 15, ops-observe). */
+  readonly logLevel?: "debug" | "info" | "warning" | "error"
+  /** Whether `/metrics` is served (used by the metrics of issue 15, ops-observe). */
+  readonly metrics?: boolean
+  /** SQLite's `synchronous` pragma for `dataDir/uws.sqlite` (used by the SQLite store's tuning, perf-core). */
+  readonly sqliteSynchronous?: "normal" | "full"
 }
 
 /** The job quotas the demo lets its operator change (`null` = no limit). */
@@ -251,11 +284,48 @@ const withRunLog = (worker: Worker.Worker, file: string, instance: string): Work
   }
 }
 
+const FORWARDING = ["forwarded", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-prefix", "x-forwarded-port", "x-forwarded-for"]
+
+/** `::ffff:10.0.0.1` (an IPv4 client on a dual-stack socket) as `10.0.0.1`. */
+const plainAddress = (address: string) => (address.startsWith("::ffff:") && isIP(address.slice(7)) === 4 ? address.slice(7) : address)
+
+/**
+ * Who is believed about the public URL. The adapters believe forwarding headers when told to
+ * (`trustForwarded`); here, before any adapter sees a request, those headers are dropped unless
+ * they come from a trusted proxy, and a configured public base URL replaces them outright.
+ */
+const forwardingEdge = (options: DemoOptions): { readonly trustForwarded: boolean; readonly rewrite: (req: IncomingMessage) => void } => {
+  const proxies = options.trustedProxies === undefined ? undefined : new BlockList()
+  for (const p of options.trustedProxies ?? []) {
+    const [address, bits] = p.split("/") as [string, string | undefined]
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4"
+    if (bits === undefined) proxies!.addAddress(address, family)
+    else proxies!.addSubnet(address, Number(bits), family)
+  }
+  const believe = proxies !== undefined || (options.trustForwarded ?? trustForwardedFromEnv())
+  const base = options.publicBaseUrl === undefined ? undefined : new URL(options.publicBaseUrl)
+  if (!believe && base === undefined) return { trustForwarded: false, rewrite: () => {} }
+  return {
+    trustForwarded: true,
+    rewrite: (req) => {
+      const from = plainAddress(req.socket.remoteAddress ?? "")
+      const trusted = believe && (proxies === undefined || (isIP(from) !== 0 && proxies.check(from, isIP(from) === 6 ? "ipv6" : "ipv4")))
+      if (!trusted || base !== undefined) for (const h of FORWARDING) delete req.headers[h]
+      if (base !== undefined) {
+        req.headers["x-forwarded-proto"] = base.protocol.slice(0, -1)
+        req.headers["x-forwarded-host"] = base.host
+        req.headers["x-forwarded-prefix"] = base.pathname.replace(/\/+$/, "")
+      }
+    }
+  }
+}
+
 /** Starts the demo; `close` stops the server, the adapters and the applications. */
 export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const limits = { ...defaultLimits, ...limitsFromEnv(), ...definedOnly(options) }
   if (limits.headersTimeout > limits.requestTimeout) throw new Error("headersTimeout must not exceed requestTimeout.")
-  const trustForwarded = options.trustForwarded ?? trustForwardedFromEnv()
+  const edge = forwardingEdge(options)
+  const trustForwarded = edge.trustForwarded
   const dataDir = options.dataDir === undefined ? undefined : path.resolve(options.dataDir)
   if (dataDir !== undefined) await mkdir(dataDir, { recursive: true })
   const databaseUrl = options.databaseUrl ?? (dataDir === undefined ? undefined : path.join(dataDir, "uws.sqlite"))
@@ -277,10 +347,11 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   }
   const logged = (worker: Worker.Worker): Worker.Worker =>
     options.runLog === undefined ? worker : withRunLog(worker, options.runLog, instance)
-  const quotas = { ...quotasFromEnv(), ...options.quotas }
+  const quotas: Partial<Policy.Policy> = { ...options.policy, ...quotasFromEnv(), ...options.quotas }
+  const maxWait = options.maxWait === undefined ? {} : { maxWait: options.maxWait }
   const started = await Promise.all([
-    Uws.start({ worker: logged(echo), policy: quotas, ...shared("echo") }),
-    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...quotas }, ...shared("sleep") })
+    Uws.start({ worker: logged(echo), policy: quotas, ...maxWait, ...shared("echo") }),
+    Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...quotas }, ...maxWait, ...shared("sleep") })
   ])
   const [echoService, sleepService] = started
   const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
@@ -292,18 +363,23 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     await Promise.all(started.map((s) => s.close()))
     await db?.close()
   }
+  const mounted = new Set<ApplicationName>(options.applications ?? Config.applicationNames)
+  const mountOptions = { trustForwarded, ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }) }
+  const rest = (["echo", "sleep"] as const).filter((n) => mounted.has(n))
   try {
-    contributions.push(
-      await restContribution(apps, { trustForwarded }),
-      await soapContribution(apps, { trustForwarded }),
+    if (rest.length > 0) contributions.push(await restContribution(apps, mountOptions, options.applicationPaths, rest))
+    if (mounted.has("soap")) contributions.push(await soapContribution(apps, mountOptions))
+    if (mounted.has("adql")) contributions.push(
       await adqlContribution({
         trustForwarded,
         stores: shared("adql"),
         policy: quotas,
         ...(dataDir === undefined ? {} : { catalogue: path.join(dataDir, "adql-stars.sqlite") })
-      }),
+      }))
+    if (mounted.has("archive")) contributions.push(
       await archiveContribution({
         trustForwarded,
+        ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
         ...(dataDir === undefined || db === undefined
           ? {}
           : {
@@ -314,16 +390,16 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
               fixityStores: { jobStore: db.jobStore("archive-fixity"), resultStore: db.resultStore("archive-fixity") },
               dumpStores: shared("archive-dumps")
             })
-      }),
-      // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
-      await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea"), resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl)) }),
-      await imageContribution({ trustForwarded, policy: quotas, ...shared("image") }),
+      }))
+    // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
+    if (mounted.has("cea")) contributions.push(await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea"), resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl)) }))
+    if (mounted.has("image")) contributions.push(await imageContribution({ trustForwarded, policy: quotas, ...shared("image") }))
+    if (mounted.has("space")) contributions.push(
       await spaceContribution({
         trustForwarded,
         ...(dataDir === undefined ? {} : { dataDir: path.join(dataDir, "spaces") }),
         ...(db === undefined ? {} : { stores: shared("space") })
-      })
-    )
+      }))
   } catch (e) {
     await closeAll()
     throw e
@@ -357,6 +433,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   }, (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
     try {
+      edge.rewrite(req)
       route(path).listener(req, res)
     } catch (e) {
       console.error(`${req.method} ${req.url} failed:`, e)
@@ -415,28 +492,17 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
 }
 
 const main = async () => {
-  const port = process.env["PORT"] === undefined || process.env["PORT"] === "" ? 8080 : Number(process.env["PORT"])
-  if (!Number.isSafeInteger(port) || port < 0 || port > 65535) {
-    console.error(`PORT must be a port number (0-65535), not "${process.env["PORT"]}".`)
-    process.exit(2)
-  }
-  const host = process.env["HOST"] === undefined || process.env["HOST"] === "" ? "127.0.0.1" : process.env["HOST"]
-  const dataDir = process.env["UWS_DATA_DIR"] === undefined || process.env["UWS_DATA_DIR"] === "" ? "./data" : process.env["UWS_DATA_DIR"]
-  const databaseUrl = process.env["DATABASE_URL"] === undefined || process.env["DATABASE_URL"] === "" ? undefined : process.env["DATABASE_URL"]
-  const instanceName = process.env["UWS_INSTANCE"] === undefined || process.env["UWS_INSTANCE"] === "" ? undefined : process.env["UWS_INSTANCE"]
-  const runLog = process.env["UWS_RUN_LOG"] === undefined || process.env["UWS_RUN_LOG"] === "" ? undefined : process.env["UWS_RUN_LOG"]
-  const leaseMillis = process.env["UWS_LEASE_MS"] === undefined || process.env["UWS_LEASE_MS"] === "" ? undefined : Number(process.env["UWS_LEASE_MS"])
+  // The file, then the environment over it (examples/config.ts); a mistake exits 2, --print-config 0.
+  const command = await Config.fromCommandLine(process.argv)
+  if (command._tag === "exit") process.exit(command.code)
+  const options = command.options
+  const { port, host } = options as { port: number; host: string }
+  const dataDir = options.dataDir!
+  const databaseUrl = options.databaseUrl
+  if (command.loaded.file !== undefined) console.log(`uws-kit demo: configuration from ${command.loaded.file}`)
   let demo: Demo
   try {
-    demo = await startDemo({
-      port,
-      host,
-      dataDir,
-      ...(databaseUrl === undefined ? {} : { databaseUrl }),
-      ...(instanceName === undefined ? {} : { instanceName }),
-      ...(runLog === undefined ? {} : { runLog }),
-      ...(leaseMillis === undefined || !(leaseMillis > 0) ? {} : { leaseMillis })
-    })
+    demo = await startDemo(options)
   } catch (e) {
     const code = (e as { code?: string }).code
     console.error(
