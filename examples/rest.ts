@@ -23,7 +23,7 @@ const inside = (path: string, prefix: string) => path === prefix || path.startsW
  * layout at `async` and `sync`. Its VOSI capabilities (`…/capabilities`) list both job lists, and
  * with `where.tap` (a service that really takes ADQL) a TAP capability.
  */
-export const mountApp = (name: string, service: UwsService, options: MountOptions, where: { readonly basePath?: string; readonly tap?: boolean } = {}): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
+export const mountApp = (name: string, service: UwsService, options: MountOptions, where: { readonly basePath?: string | undefined; readonly tap?: boolean } = {}): { readonly mount: Mount & { readonly href: string }; readonly adapters: ReadonlyArray<RestAdapter.RestAdapter> } => {
   const basePath = where.basePath ?? `/uws/${name}`
   const vosi = where
   // The plain job list's own facade path is never routed to it (the TAP layout owns /sync).

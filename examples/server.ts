@@ -124,8 +124,6 @@ export interface DemoOptions {
   readonly logLevel?: "debug" | "info" | "warning" | "error"
   /** Whether `/metrics` is served (used by the metrics of issue 15, ops-observe). */
   readonly metrics?: boolean
-  /** SQLite's `synchronous` pragma for `dataDir/uws.sqlite` (used by the SQLite store's tuning, perf-core). */
-  readonly sqliteSynchronous?: "normal" | "full"
 }
 
 /** The job quotas the demo lets its operator change (`null` = no limit). */
