@@ -8,13 +8,15 @@ import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Header, Identity, Routes } from "@uws-kit/http"
-import { Cause, Effect, Either, type Scope } from "effect"
+import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import { Cause, Effect, Either, Exit, type Scope } from "effect"
 import * as Html from "../Html.js"
+import { mediaTypeOf, unreadableBody, urlencodedForm } from "./body.js"
 import { RestError, badRequest, type AnyError } from "./errors.js"
 import * as Form from "./form.js"
 import { isBrowser } from "./negotiate.js"
 import { makeDeps, type Config, type Ctx, type Handler, type Method, type Urls } from "./request.js"
-import { errorResponse } from "./respond.js"
+import { errorResponse, see } from "./respond.js"
 import * as Job from "./routes/job.js"
 import * as JobList from "./routes/jobList.js"
 import * as JobResources from "./routes/jobResources.js"
@@ -27,6 +29,9 @@ import { joinSegments, locate, type Location, type Source } from "./urls.js"
 export type { Config } from "./request.js"
 
 const { ASSETS, ASSETS_SEGMENT, asset } = Pages
+
+/** The largest form body the Node listener reads itself to create a job (larger ones go to the app). */
+const FAST_BODY_BYTES = 64 * 1024
 
 export const makeApp = (config: Config) => {
   const deps = makeDeps(config)
@@ -181,25 +186,84 @@ export const makeApp = (config: Config) => {
     return true
   }
 
-  // The platform runs an app uninterruptibly (so that a response is always finished); the work
-  // inside must stay interruptible, or a race (a blocking WAIT against its wake-up) could never
-  // cancel its loser and a client that hangs up could not stop its request.
-  const app = Effect.interruptible(Effect.gen(function* () {
-    const req = yield* HttpServerRequest.HttpServerRequest
-    const { accept, browser, loc, urls } = seen(req as never)
-    const list = urls.list
-    return yield* Effect.gen(function* () {
-      if (config.isClosed()) {
-        return yield* Effect.fail(new RestError({ kind: "ServiceUnavailable", message: "The service is shutting down.", headers: { "retry-after": "5" } }))
-      }
-      if (loc.segments === undefined) return yield* Effect.fail(badRequest("The request path is not valid percent-encoded UTF-8."))
-      const method = (req.method === "HEAD" ? "GET" : req.method) as Method
-      const routed = router(req.method, routedPath(loc.segments), { req, method, accept, browser, loc, urls })
-      return yield* routed ?? Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
-    }).pipe(
+  const jobsRoute = at(jobsAt)
+
+  /**
+   * A job creation from a small urlencoded form (the commonest change), answered without the
+   * platform's request and router: the same route, cross-site check, caller, form reading
+   * (`urlencodedForm`), parameters (`JobList.create`, so the same quotas) and answers (303 and
+   * Location, or the app's own error answers) as the app. Whatever could go another way before
+   * the body is read — another route, a query string, a chunked or large body, another media
+   * type, a refused site, a caller not known at once — is left to the app; test/FastCreate.test.ts
+   * compares both paths on generated requests.
+   */
+  const fastCreate = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
+    const url = req.url
+    if (req.method !== "POST" || url === undefined || url.includes("?") || config.isClosed() || config.jobDescription !== undefined) return false
+    const lengthText = req.headers["content-length"]
+    if (lengthText === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(lengthText)) return false
+    const length = Number(lengthText)
+    if (length > deps.limit || length > FAST_BODY_BYTES) return false
+    const mt = mediaTypeOf(Header.get(req.headers, "content-type"))
+    const charset = mt.params["charset"]?.toLowerCase()
+    if (mt.type !== "application/x-www-form-urlencoded" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) return false
+    const found = seen({ url, headers: req.headers, source: req })
+    const { accept, browser, loc, urls } = found
+    if (loc.segments === undefined) return false
+    const matched = router.match(routedPath(loc.segments))
+    if (matched === undefined || matched.route !== jobsRoute) return false
+    if (config.crossSite(req as { method: string; headers: IncomingMessage["headers"] }, loc.origin) !== undefined) return false
+    const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
+    if (caller === undefined) return false
+    const segments = loc.segments
+    const chunks: Array<Buffer> = []
+    let done = false
+    const finish = (body: Uint8Array | undefined) => {
+      if (done) return
+      done = true
+      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose)
+      const work: Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError> =
+        body === undefined
+          ? Effect.fail(unreadableBody(deps.limit))
+          : Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) =>
+              Effect.map(create({ caller }, form.params, [], false), (job) => see(urls.job(job.jobId)))
+            )
+      Effect.runCallback(answered(work, accept, browser, segments, urls), {
+        onExit: (exit) => {
+          if (Exit.isSuccess(exit)) writeNode(res, exit.value)
+          else res.destroy()
+        }
+      })
+    }
+    const onData = (chunk: Buffer) => void chunks.push(chunk)
+    const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+    const onError = () => finish(undefined)
+    const onClose = () => (req.complete ? onEnd() : finish(undefined))
+    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose)
+    return true
+  }
+
+  /** A response as the platform's Node handler writes it (no cookies here; a body in memory or none). */
+  const writeNode = (res: ServerResponse, response: HttpServerResponse.HttpServerResponse) => {
+    const body = response.body
+    if (body._tag !== "Empty" && body._tag !== "Uint8Array") return void res.destroy()
+    res.writeHead(response.status, response.headers)
+    if (body._tag === "Empty") res.end()
+    else res.end(body.body)
+  }
+
+  /** A failure's answer, or a defect's (logged), as every request of the app gets them. */
+  const answered = <R>(
+    work: Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError, R>,
+    accept: string | undefined,
+    browser: boolean,
+    segments: ReadonlyArray<string> | undefined,
+    urls: Urls
+  ): Effect.Effect<HttpServerResponse.HttpServerResponse, never, R> =>
+    work.pipe(
       Effect.catchAll((e) =>
         Effect.succeed(
-          errorResponse(accept, browser, e, e._tag === "JobNotFound" ? list : backUrl(loc.segments, urls), urls.assets, e._tag === "JobNotFound" && config.layout === "tap")
+          errorResponse(accept, browser, e, e._tag === "JobNotFound" ? urls.list : backUrl(segments, urls), urls.assets, e._tag === "JobNotFound" && config.layout === "tap")
         )
       ),
       Effect.catchAllCause((cause) =>
@@ -211,12 +275,28 @@ export const makeApp = (config: Config) => {
                   accept,
                   browser,
                   new RestError({ kind: "InternalError", message: "The service failed unexpectedly; the failure was logged." }),
-                  list
+                  urls.list
                 )
               )
             )
       )
-    )
+    ) as Effect.Effect<HttpServerResponse.HttpServerResponse, never, R>
+
+  // The platform runs an app uninterruptibly (so that a response is always finished); the work
+  // inside must stay interruptible, or a race (a blocking WAIT against its wake-up) could never
+  // cancel its loser and a client that hangs up could not stop its request.
+  const app = Effect.interruptible(Effect.gen(function* () {
+    const req = yield* HttpServerRequest.HttpServerRequest
+    const { accept, browser, loc, urls } = seen(req as never)
+    return yield* answered(Effect.gen(function* () {
+      if (config.isClosed()) {
+        return yield* Effect.fail(new RestError({ kind: "ServiceUnavailable", message: "The service is shutting down.", headers: { "retry-after": "5" } }))
+      }
+      if (loc.segments === undefined) return yield* Effect.fail(badRequest("The request path is not valid percent-encoded UTF-8."))
+      const method = (req.method === "HEAD" ? "GET" : req.method) as Method
+      const routed = router(req.method, routedPath(loc.segments), { req, method, accept, browser, loc, urls })
+      return yield* routed ?? Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
+    }), accept, browser, loc.segments, urls)
   }))
-  return { app, fast }
+  return { app, fast: (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined) => fast(req, res, hostCaller) || fastCreate(req, res, hostCaller) }
 }

@@ -101,6 +101,16 @@ export interface PairLimit {
   readonly error: LimitExceeded
 }
 
+/** A urlencoded body's form (the app's reading and the Node listener's fast creation share it). */
+export const urlencodedForm = (bytes: Uint8Array, pairs?: PairLimit): Either.Either<FormBody, RestError | LimitExceeded> => {
+  if (pairs !== undefined && countPairs(bytes, pairs.maxPairs) > pairs.maxPairs) return Either.left(pairs.error)
+  const parsed = Form.parse(bytes)
+  return Either.isLeft(parsed) ? Either.left(badRequest(`Bad form data: ${parsed.left}`)) : Either.right({ params: parsed.right, uploads: [] })
+}
+
+/** What the app answers for a body it could not read (the client hung up mid-body). */
+export const unreadableBody = (limit: number): RestError => fromBody(new Body.BodyError({ reason: "Unreadable", limit }))
+
 /**
  * Reads a form body: urlencoded or multipart. An empty body without a Content-Type is an empty
  * form (`curl -X POST`); any other body must be one of the two.
@@ -121,13 +131,7 @@ export const readForm = (
           new RestError({ kind: "UnsupportedMediaType", message: `Form data must be UTF-8, not ${cs}.`, headers: { "accept-post": FORM_TYPES.join(", ") } })
         )
       }
-      const bytes = yield* readBytes(req, limit)
-      if (pairs !== undefined && countPairs(bytes, pairs.maxPairs) > pairs.maxPairs) {
-        return yield* Effect.fail(pairs.error)
-      }
-      const parsed = Form.parse(bytes)
-      if (Either.isLeft(parsed)) return yield* Effect.fail(badRequest(`Bad form data: ${parsed.left}`))
-      return { params: parsed.right, uploads: [] }
+      return yield* urlencodedForm(yield* readBytes(req, limit), pairs)
     }
     const bytes = yield* readBytes(req, limit)
     if (bytes.length === 0) return { params: [], uploads: [] }

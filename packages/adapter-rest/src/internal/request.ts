@@ -12,7 +12,7 @@ import { type CrossSite, Header, type Identity } from "@uws-kit/http"
 import { Deferred, Effect, Either, type Scope } from "effect"
 import type * as Html from "../Html.js"
 import type { JobDescription } from "../RestAdapter.js"
-import { readForm } from "./body.js"
+import { readForm, type PairLimit } from "./body.js"
 import { type RestError, badRequest, type AnyError } from "./errors.js"
 import type * as Form from "./form.js"
 import type { Location } from "./urls.js"
@@ -76,6 +76,8 @@ export interface Deps {
   readonly closing: Effect.Effect<void>
   /** The form pairs of a POST: query string first, then the body. */
   readonly formOf: (ctx: Ctx) => Effect.Effect<{ readonly params: Form.Pairs; readonly uploads: ReadonlyArray<Upload> }, RestError | LimitExceeded, Scope.Scope>
+  /** How many form fields a body may have (from `maxParametersPerJob`); none = no limit. */
+  readonly pairLimit: PairLimit | undefined
 }
 
 export const makeDeps = (config: Config): Deps => {
@@ -85,7 +87,7 @@ export const makeDeps = (config: Config): Deps => {
   const closing = Deferred.await(config.closing)
 
   const maxParameters = service.policy.maxParametersPerJob
-  const pairLimit =
+  const pairLimit: PairLimit | undefined =
     maxParameters === null
       ? undefined
       : {
@@ -101,5 +103,5 @@ export const makeDeps = (config: Config): Deps => {
   const formOf = (ctx: Ctx) =>
     Effect.map(readForm(ctx.req, limit, config.spoolDirectory, pairLimit), (b) => ({ params: [...ctx.query, ...b.params] as Form.Pairs, uploads: b.uploads }))
 
-  return { config, service, limit, closing, formOf }
+  return { config, service, limit, closing, formOf, pairLimit }
 }

@@ -72,7 +72,7 @@ export const make = (deps: Deps) => {
       )
     })
 
-  const create = (ctx: Ctx, pairs: Form.Pairs, uploads: ReadonlyArray<Upload>, forceRun: boolean) =>
+  const create = (ctx: Pick<Ctx, "caller">, pairs: Form.Pairs, uploads: ReadonlyArray<Upload>, forceRun: boolean) =>
     Effect.gen(function* () {
       const request = yield* fromEither(Params.creation(pairs))
       return yield* service.create(ctx.caller, {
