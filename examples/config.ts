@@ -24,7 +24,9 @@ export const defaultConfigFile = "uws-kit.config.json"
 const WholeAtLeast = (min: number, what = `a whole number ≥ ${min}`) =>
   Schema.Number.pipe(Schema.filter((n) => (Number.isSafeInteger(n) && n >= min) || `expected ${what}, got ${JSON.stringify(n)}`))
 /** A whole number ≥ 0, or `null` for no limit (the core's `Policy` convention). */
-const Limit = Schema.NullOr(WholeAtLeast(0, "a whole number ≥ 0 or null (no limit)"))
+const Limit = Schema.NullOr(Schema.Number).pipe(
+  Schema.filter((n) => n === null || (Number.isSafeInteger(n) && n >= 0) || `expected a whole number ≥ 0 or null (no limit), got ${JSON.stringify(n)}`)
+)
 const Port = WholeAtLeast(0).pipe(Schema.filter((n) => n <= 65535 || `expected a port number 0-65535, got ${n}`))
 const NonEmpty = Schema.String.pipe(Schema.filter((s) => s.trim() !== "" || "expected a non-empty string"))
 
@@ -58,6 +60,16 @@ const MountPath = Schema.String.pipe(
 )
 
 // Exact: an absent key is absent, never `undefined` (the options are exactOptionalPropertyTypes).
+/**
+ * One of these words: checked as a string first so that the message lists them all (a literal
+ * union reports each member apart), then typed as the literal union.
+ */
+const OneOf = <const L extends ReadonlyArray<string>>(...words: L) =>
+  Schema.compose(
+    Schema.String.pipe(Schema.filter((s) => words.includes(s) || `expected one of ${words.map((w) => JSON.stringify(w)).join(", ")}, got ${JSON.stringify(s)}`)),
+    Schema.Literal(...words),
+    { strict: false }
+  )
 const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const Toggle = Schema.Struct({ enabled: opt(Schema.Boolean) })
 const RestApp = Schema.Struct({ enabled: opt(Schema.Boolean), path: opt(MountPath) })
@@ -71,7 +83,7 @@ const PolicySchema = Schema.Struct({
   maxExecutionDuration: opt(WholeAtLeast(0)),
   defaultDestructionLifetime: opt(Limit),
   maxDestructionLifetime: opt(Limit),
-  overLimit: opt(Schema.Literal("clamp", "refuse")),
+  overLimit: opt(OneOf("clamp", "refuse")),
   concurrency: opt(WholeAtLeast(1)),
   maxQueuedJobs: opt(Limit),
   maxStoredJobs: opt(Limit),
@@ -117,10 +129,10 @@ export const ConfigSchema = Schema.Struct({
   ),
   runLog: opt(NonEmpty),
   leaseMillis: opt(WholeAtLeast(1)),
-  logFormat: opt(Schema.Literal("logfmt", "json", "off")),
-  logLevel: opt(Schema.Literal("debug", "info", "warning", "error")),
+  logFormat: opt(OneOf("logfmt", "json", "off")),
+  logLevel: opt(OneOf("debug", "info", "warning", "error")),
   metrics: opt(Schema.Boolean),
-  sqliteSynchronous: opt(Schema.Literal("normal", "full"))
+  sqliteSynchronous: opt(OneOf("normal", "full"))
 })
 export type Config = Schema.Schema.Type<typeof ConfigSchema>
 
@@ -272,11 +284,12 @@ export const load = (source: Source, cwd = process.cwd()): Either.Either<Loaded,
   if (text !== undefined) {
     const errors: Array<ParseError> = []
     raw = parseJsonc(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false })
-    for (const e of errors) {
-      const { line, column } = positionOf(text, e.offset)
-      problems.push(`${file}:${line}:${column}: JSON syntax error: ${printParseErrorCode(e.error)}.`)
+    // The first error only: the parser's later ones follow from it.
+    const first = errors[0]
+    if (first !== undefined) {
+      const { line, column } = positionOf(text, first.offset)
+      return Either.left([`${file}:${line}:${column}: JSON syntax error: ${printParseErrorCode(first.error)}.`])
     }
-    if (problems.length > 0) return Either.left(problems)
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return Either.left([`${file}: expected a JSON object at the top level.`])
   }
   // The environment over the file; remember which keys it set, to name it in a problem.
@@ -306,7 +319,8 @@ export const load = (source: Source, cwd = process.cwd()): Either.Either<Loaded,
       problems.push(`${where}: unknown key${near === undefined ? "" : `; did you mean "${[...at.slice(0, -1), near].join(".")}"?`}`)
     } else problems.push(`${where}: ${issue.message.replace(/^Expected (.*), actual /, "expected $1, got ")}`)
   }
-  return Either.left(problems)
+  // A union's members each report the same annotated message: once is enough.
+  return Either.left([...new Set(problems)])
 }
 
 /** `startDemo`'s options from a checked configuration, defaults filled in. */
