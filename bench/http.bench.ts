@@ -39,7 +39,7 @@ const ARCHIVE_MIB = env("UWS_BENCH_HTTP_ARCHIVE_MIB", 200)
 const ROWS = new Set((process.env["UWS_BENCH_HTTP_ROWS"] ?? "get,create,lifecycle,wake,memory,archive").split(",").map((r) => r.trim()))
 const CONCURRENCY = 16
 const MiB = 1024 * 1024
-const noQuotas = { UWS_MAX_STORED_JOBS: "none", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none" }
+const noQuotas = { UWS_MAX_STORED_JOBS: "none", UWS_MAX_ACTIVE_JOBS_PER_OWNER: "none", UWS_LOG_FORMAT: "off" }
 const form = "A=1&B=2"
 
 const ok = (status: number, expected: number, what: string, body = "") => {

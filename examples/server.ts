@@ -33,6 +33,13 @@
  * proxy that sets `X-Forwarded-*`/`Forwarded`, `UWS_TRUST_FORWARDED=1` makes every adapter
  * believe them (off by default: a direct client could forge them and change the links).
  *
+ * Operations (issue #15): a log line per request and per job lifecycle event through Effect's
+ * Logger, `UWS_LOG_FORMAT` = `logfmt` (the default of `npm start`), `json` or `off`, at
+ * `UWS_LOG_LEVEL` (default `Info`); `/health` (liveness), `/ready` (store reachable, schema
+ * migrated, archive plugins loaded; else 503 naming what failed) and, unless `UWS_METRICS=0`,
+ * `/metrics` (Prometheus text format). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request
+ * and per job run goes to that OTLP/HTTP collector.
+ *
  * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
  * everything in memory and a temporary folder, as before.
  */
@@ -42,11 +49,14 @@ import { pathToFileURL } from "node:url"
 import { mkdir } from "node:fs/promises"
 import * as path from "node:path"
 import { appendFileSync } from "node:fs"
-import { Uws, Worker } from "@uws-kit/core"
+import { Lifecycle, Uws, Worker } from "@uws-kit/core"
 import type { Policy } from "@uws-kit/core"
-import { BrowserPages } from "@uws-kit/http"
-import { Effect } from "effect"
-import { SqlDatabase } from "@uws-kit/store-sql"
+import { AccessLog, BrowserPages, Health, Prometheus } from "@uws-kit/http"
+import { Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Schema, SqlDatabase } from "@uws-kit/store-sql"
+import { byClientAddress } from "./mount.js"
+import { tracing, type Tracing } from "./tracing.js"
 import { archiveContribution } from "./archive.js"
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
@@ -118,12 +128,54 @@ export interface DemoOptions {
   readonly allowedOrigins?: ReadonlyArray<string>
   /** The archive's plugin-config.json (default examples/plugin-config.json). */
   readonly archivePluginConfig?: string
-  /** Log lines as logfmt, JSON or none (used by the logging of issue 15, ops-observe). */
-  readonly logFormat?: "logfmt" | "json" | "off"
-  /** Least level logged (used by the logging of issue 15, ops-observe). */
-  readonly logLevel?: "debug" | "info" | "warning" | "error"
-  /** Whether `/metrics` is served (used by the metrics of issue 15, ops-observe). */
+  /** Request and lifecycle log lines on stdout: `logfmt`, `json` or `off` (default `off`; `npm start`: `UWS_LOG_FORMAT`, else `logfmt`). */
+  readonly logFormat?: LogFormat
+  /** The least level logged (Effect's names: `Debug`, `Info`, `Warning`, `Error`…; default `Info`, `npm start`: `UWS_LOG_LEVEL`). */
+  readonly logLevel?: string
+  /** Serve `/metrics` and keep the HTTP metrics (default `UWS_METRICS`, else on). */
   readonly metrics?: boolean
+}
+
+export type LogFormat = "logfmt" | "json" | "off"
+
+/** `UWS_LOG_FORMAT`; throws on anything but logfmt, json or off. */
+export const logFormatFromEnv = (env: NodeJS.ProcessEnv = process.env): LogFormat | undefined => {
+  const text = env["UWS_LOG_FORMAT"]?.trim()
+  if (text === undefined || text === "") return undefined
+  if (text === "logfmt" || text === "json" || text === "off") return text
+  throw new Error(`UWS_LOG_FORMAT must be logfmt, json or off, not "${text}".`)
+}
+
+/** `UWS_METRICS`: `0` off, `1` on, unset: undefined; throws on anything else. */
+export const metricsFromEnv = (env: NodeJS.ProcessEnv = process.env): boolean | undefined => {
+  const text = env["UWS_METRICS"]?.trim()
+  if (text === undefined || text === "") return undefined
+  if (text === "0" || text === "1") return text === "1"
+  throw new Error(`UWS_METRICS must be 1 or 0, not "${text}".`)
+}
+
+const logLevelOf = (name: string): LogLevel.LogLevel => {
+  const level = LogLevel.allLevels.find((l) => l._tag.toLowerCase() === name.trim().toLowerCase() || l.label.toLowerCase() === name.trim().toLowerCase())
+  if (level === undefined) throw new Error(`The log level must be one of ${LogLevel.allLevels.map((l) => l._tag).join(", ")}, not "${name}".`)
+  return level
+}
+
+/** The Effect runtime the demo's logs go through: Effect's own logfmt or JSON logger on stdout. */
+const logRuntime = (format: LogFormat, level: LogLevel.LogLevel, extra: Layer.Layer<never>) =>
+  ManagedRuntime.make(
+    Layer.mergeAll(
+      format === "logfmt" ? Logger.logFmt : format === "json" ? Logger.json : Logger.remove(Logger.defaultLogger),
+      Logger.minimumLogLevel(format === "off" ? LogLevel.None : level),
+      extra
+    )
+  )
+
+/** Is the schema at the newest migration this code knows (a real query: the store answers)? */
+const schemaCheck = (db: SqlDatabase.Database) => async () => {
+  const latest = Math.max(...Object.keys(Schema.migrations).map((k) => Number(k.split("_")[0])))
+  const rows = await db.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe<{ readonly v: number | string | null }>(`SELECT max(migration_id) AS v FROM ${Schema.migrationsTable}`)))
+  const found = Number(rows[0]?.v ?? 0)
+  if (found < latest) throw new Error(`the schema is at migration ${found}, this code needs ${latest}`)
 }
 
 /** The job quotas the demo lets its operator change (`null` = no limit). */
@@ -343,8 +395,15 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     const dispatcher = db?.dispatcher(list, options.leaseMillis === undefined ? {} : { leaseMillis: options.leaseMillis })
     return { ...stores(list), ...(dispatcher === undefined ? {} : { dispatcher }) }
   }
-  const logged = (worker: Worker.Worker): Worker.Worker =>
-    options.runLog === undefined ? worker : withRunLog(worker, options.runLog, instance)
+  const logFormat = options.logFormat ?? "off"
+  const logLevel = logLevelOf(options.logLevel ?? "Info")
+  const metricsOn = options.metrics ?? metricsFromEnv() ?? true
+  const trace: Tracing | undefined = tracing(process.env)
+  const runtime = logRuntime(logFormat, logLevel, trace?.layer ?? Layer.empty)
+  const logged = (worker: Worker.Worker): Worker.Worker => {
+    const traced = trace === undefined ? worker : trace.worker(worker, runtime)
+    return options.runLog === undefined ? traced : withRunLog(traced, options.runLog, instance)
+  }
   const quotas: Partial<Policy.Policy> = { ...options.policy, ...quotasFromEnv(), ...options.quotas }
   const maxWait = options.maxWait === undefined ? {} : { maxWait: options.maxWait }
   const started = await Promise.all([
@@ -352,14 +411,26 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...quotas }, ...maxWait, ...shared("sleep") })
   ])
   const [echoService, sleepService] = started
-  const apps: DemoApps = { echo: echoService.service, sleep: sleepService.service }
+  // Adapters get services whose blocking waits are counted (uws_wait_waiters).
+  const apps: DemoApps = { echo: Lifecycle.instrument(echoService.service, "echo"), sleep: Lifecycle.instrument(sleepService.service, "sleep") }
+  // Lifecycle logs and job metrics, from each service's change feed, for as long as the demo runs.
+  const observing = Effect.runSync(Scope.make())
+  await runtime.runPromise(
+    Effect.forEach(
+      [["echo", echoService.service], ["sleep", sleepService.service]] as const,
+      ([name, service]) => Lifecycle.observe(service, { service: name, log: logFormat !== "off", ...(db === undefined ? {} : { jobStore: db.jobStore(name) }) }),
+      { discard: true }
+    ).pipe(Scope.extend(observing))
+  )
   const contributions: Array<Contribution> = []
   // This server's own address (set once it listens), for applications that call back into it.
   let selfUrl: string | undefined
   const closeAll = async () => {
+    await Effect.runPromise(Scope.close(observing, Exit.void))
     for (const c of contributions.reverse()) await c.close().catch((e: unknown) => console.error("closing a mount failed:", e))
     await Promise.all(started.map((s) => s.close()))
     await db?.close()
+    await runtime.dispose()
   }
   const mounted = new Set<ApplicationName>(options.applications ?? Config.applicationNames)
   const mountOptions = { trustForwarded, ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }) }
@@ -423,13 +494,26 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     mounts.find((m) => m.prefix === "/" || path === m.prefix || path.startsWith(m.prefix.endsWith("/") ? m.prefix : `${m.prefix}/`)) ??
     landing
 
-  const server = createServer({
-    headersTimeout: limits.headersTimeout,
-    requestTimeout: limits.requestTimeout,
-    keepAliveTimeout: limits.keepAliveTimeout,
-    connectionsCheckingInterval: limits.connectionsCheckingInterval
-  }, (req: IncomingMessage, res: ServerResponse) => {
+  // /health, /ready and /metrics answer before the mounts (no mount uses these paths).
+  const health = Health.handler({
+    checks: {
+      store: db === undefined ? () => undefined : schemaCheck(db),
+      archivePlugins: () => {
+        if (!mounts.some((m) => m.prefix === "/api")) throw new Error("the archive's plugins are not loaded")
+      }
+    }
+  })
+  const templates = AccessLog.routeTemplates([...mounts.map((m) => m.prefix), "/health", "/ready", "/metrics"])
+  const serve = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"
+    if (health(req, res)) return
+    if (metricsOn && path === "/metrics") {
+      if (req.method !== "GET" && req.method !== "HEAD") {
+        res.setHeader("allow", "GET, HEAD")
+        return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n")
+      }
+      return void runtime.runPromise(Prometheus.scrape).then((text) => send(res, 200, Prometheus.contentType, req.method === "HEAD" ? "" : text))
+    }
     try {
       edge.rewrite(req)
       route(path).listener(req, res)
@@ -438,7 +522,21 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       if (!res.headersSent) send(res, 500, "text/plain; charset=utf-8", "The demo failed to handle this request.\n")
       else res.destroy()
     }
+  }
+  const observed = AccessLog.wrap(trace === undefined ? serve : trace.requests(serve, runtime, templates), {
+    route: templates,
+    caller: (req) => byClientAddress(req).quotaKey,
+    log: logFormat !== "off",
+    metrics: metricsOn,
+    run: (effect) => runtime.runFork(effect)
   })
+
+  const server = createServer({
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    keepAliveTimeout: limits.keepAliveTimeout,
+    connectionsCheckingInterval: limits.connectionsCheckingInterval
+  }, observed)
   server.keepAliveTimeout = limits.keepAliveTimeout
   server.maxConnections = limits.maxConnections
   // A per-address cap: one client (or one attacker) cannot take every file descriptor.

@@ -1,0 +1,205 @@
+/**
+ * One access-log line a request (method, path, status, bytes, duration, caller, job id) through
+ * Effect's `Logger`, and the HTTP metrics (`uws_http_requests_total{route,method,status}`,
+ * `uws_http_request_duration_seconds{route}`), both by wrapping a Node request listener. Metrics
+ * are labelled by route template (`/uws/{service}/jobs/{id}`), never the raw path: a client
+ * sending random paths must not create a series each.
+ *
+ * @since 0.1.0
+ */
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { Effect, Metric, MetricBoundaries } from "effect"
+
+/**
+ * What one request did.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  readonly method: string
+  readonly path: string
+  /** The path's template (the metrics label). */
+  readonly route: string
+  readonly status: number
+  /** Body bytes sent. */
+  readonly bytes: number
+  readonly durationMs: number
+  readonly caller?: string
+  readonly jobId?: string
+}
+
+/**
+ * A path's template and the job it names, if any.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Route {
+  readonly template: string
+  readonly jobId?: string
+}
+
+// Segments that are part of the protocols' paths (UWS 1.1, TAP, the archive and dump APIs);
+// any other segment is a name the client chose.
+const WORDS = new Set([
+  "jobs", "async", "sync", "phase", "results", "result", "parameters", "error", "quote", "executionduration",
+  "destruction", "owner", "runid", "jobinfo", "applications", "fetch", "chunks", "index.json", "export", "import",
+  "capabilities", "availability", "tables", "openapi.json", "docs", "pages", "document", "content", "search",
+  "status", "sign", "wsdl", "upload", "uploads", "files", "health", "ready", "metrics"
+])
+const JOB_LISTS = new Set(["jobs", "async", "sync"])
+
+/**
+ * Templates paths by the mounts' prefixes: the longest prefix matching on whole segments, its
+ * second segment as `{service}` (`/uws/echo` → `/uws/{service}`); after it, protocol words are
+ * kept, a segment after a job list is the `{id}` (and the entry's job id), one after `results`
+ * the `{result}`, any other a `{name}`. A path under no prefix is `/{unmatched}`.
+ *
+ * @since 0.1.0
+ * @category routes
+ */
+export const routeTemplates = (prefixes: ReadonlyArray<string>): ((path: string) => Route) => {
+  const sorted = [...prefixes].filter((p) => p !== "/").sort((a, b) => b.length - a.length)
+  return (path) => {
+    if (path === "/" && prefixes.includes("/")) return { template: "/" }
+    const prefix = sorted.find((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`))
+    if (prefix === undefined) return { template: "/{unmatched}" }
+    const head = prefix.split("/").filter((s) => s !== "")
+    const parts = head.length >= 2 ? [head[0]!, "{service}", ...head.slice(2).map(() => "{name}")] : head
+    let jobId: string | undefined
+    let previous = head[head.length - 1] ?? ""
+    for (const raw of path.slice(prefix.length).split("/")) {
+      if (raw === "") continue
+      let segment: string
+      try {
+        segment = decodeURIComponent(raw)
+      } catch {
+        segment = raw
+      }
+      const word = segment.toLowerCase()
+      if (WORDS.has(word)) parts.push(word)
+      else if (JOB_LISTS.has(previous) && jobId === undefined) {
+        jobId = segment
+        parts.push("{id}")
+      } else parts.push(previous === "results" ? "{result}" : "{name}")
+      previous = WORDS.has(word) ? word : ""
+    }
+    return { template: `/${parts.join("/")}`, ...(jobId === undefined ? {} : { jobId }) }
+  }
+}
+
+/**
+ * The log line of one request: `request` at Info, annotated with the entry's fields.
+ *
+ * @since 0.1.0
+ * @category logging
+ */
+export const log = (entry: Entry): Effect.Effect<void> =>
+  Effect.annotateLogs(Effect.logInfo("request"), {
+    method: entry.method,
+    path: entry.path,
+    status: entry.status,
+    bytes: entry.bytes,
+    durationMs: entry.durationMs,
+    ...(entry.caller === undefined ? {} : { caller: entry.caller }),
+    ...(entry.jobId === undefined ? {} : { jobId: entry.jobId })
+  })
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const metrics = {
+  requests: Metric.counter("uws_http_requests_total", { description: "HTTP requests by route template, method and status." }),
+  duration: Metric.histogram(
+    "uws_http_request_duration_seconds",
+    MetricBoundaries.fromIterable([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
+    "HTTP request duration by route template."
+  )
+} as const
+
+// Methods outside this list become "other": a client must not mint label values.
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
+
+/**
+ * The metrics' update for one request.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const record = (entry: Entry): Effect.Effect<void> =>
+  Effect.zipRight(
+    Metric.increment(
+      Metric.tagged(Metric.tagged(Metric.tagged(metrics.requests, "route", entry.route), "method", METHODS.has(entry.method) ? entry.method : "other"), "status", String(entry.status))
+    ),
+    Metric.update(Metric.tagged(metrics.duration, "route", entry.route), entry.durationMs / 1000)
+  )
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly route: (path: string) => Route
+  /** Who called (e.g. the client's address); absent = not logged. */
+  readonly caller?: (req: IncomingMessage) => string | undefined
+  /** Write the log line (default true). */
+  readonly log?: boolean
+  /** Keep the HTTP metrics (default true). */
+  readonly metrics?: boolean
+  /** Runs the effects (the host's runtime, carrying its Logger). */
+  readonly run: (effect: Effect.Effect<void>) => void
+}
+
+/**
+ * The listener, observed: when the response is done (or the connection dropped), its entry is
+ * logged and counted.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const wrap = (
+  listener: (req: IncomingMessage, res: ServerResponse) => void,
+  options: Options
+): ((req: IncomingMessage, res: ServerResponse) => void) => {
+  const logging = options.log !== false
+  const counting = options.metrics !== false
+  if (!logging && !counting) return listener
+  return (req, res) => {
+    const started = performance.now()
+    let bytes = 0
+    const write = res.write
+    const end = res.end
+    const count = (chunk: unknown, encoding: unknown) => {
+      if (typeof chunk === "string") bytes += Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+      else if (chunk instanceof Uint8Array) bytes += chunk.byteLength
+    }
+    res.write = function(this: ServerResponse, chunk: unknown, ...rest: Array<unknown>) {
+      count(chunk, rest[0])
+      return (write as (...a: Array<unknown>) => boolean).call(this, chunk, ...rest)
+    } as typeof res.write
+    res.end = function(this: ServerResponse, chunk?: unknown, ...rest: Array<unknown>) {
+      if (typeof chunk !== "function") count(chunk, rest[0])
+      return (end as (...a: Array<unknown>) => ServerResponse).call(this, chunk, ...rest)
+    } as typeof res.end
+    res.once("close", () => {
+      const path = (req.url ?? "/").split("?")[0] ?? "/"
+      const route = options.route(path)
+      const caller = options.caller?.(req)
+      const entry: Entry = {
+        method: req.method ?? "GET",
+        path,
+        route: route.template,
+        // A response never finished (the client went away) is logged as 499, nginx's convention.
+        status: res.writableFinished ? res.statusCode : 499,
+        bytes,
+        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        ...(caller === undefined ? {} : { caller }),
+        ...(route.jobId === undefined ? {} : { jobId: route.jobId })
+      }
+      options.run(logging && counting ? Effect.zipRight(log(entry), record(entry)) : logging ? log(entry) : record(entry))
+    })
+    listener(req, res)
+  }
+}

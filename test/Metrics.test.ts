@@ -1,0 +1,67 @@
+/**
+ * /metrics on the running demo: after a few jobs (two that complete, one that fails) the scrape,
+ * read by a real Prometheus text parser, has every family with the right counts, HTTP requests
+ * labelled by route template, and /health and /ready answer.
+ */
+import parse, { type ParsedFamily } from "parse-prometheus-text-format"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { startDemo, type Demo } from "../examples/server.js"
+
+let demo: Demo
+beforeAll(async () => {
+  demo = await startDemo({ port: 0, metrics: true })
+})
+afterAll(() => demo?.close())
+
+const create = async (body: string) => {
+  const res = await fetch(`${demo.url}/uws/echo/jobs`, { method: "POST", body: new URLSearchParams(body), redirect: "manual" })
+  expect(res.status).toBe(303)
+  return res.headers.get("location")!
+}
+const final = async (job: string) => {
+  for (let i = 0; i < 100; i++) {
+    const phase = await (await fetch(`${job}/phase`)).text()
+    if (["COMPLETED", "ERROR", "ABORTED"].includes(phase.trim())) return phase.trim()
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`${job} never ended`)
+}
+const sample = (families: ReadonlyArray<ParsedFamily>, name: string, labels: Record<string, string>) =>
+  families.find((f) => f.name === name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))
+
+describe("the demo's /metrics", () => {
+  it("counts jobs by phase, runs, waits and requests by route template", async () => {
+    const jobs = [await create("PHASE=RUN&A=1"), await create("PHASE=RUN&A=2"), await create("PHASE=RUN&ERROR=boom")]
+    expect(await Promise.all(jobs.map(final))).toEqual(["COMPLETED", "COMPLETED", "ERROR"])
+    // A blocking WAIT on a final job returns at once, but still passes through the counted wait.
+    expect((await fetch(`${jobs[0]}?WAIT=1`)).status).toBe(200)
+    const res = await fetch(`${demo.url}/metrics`)
+    expect(res.status).toBe(200)
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8")
+    const families = parse(await res.text())
+    const names = new Set(families.map((f) => f.name))
+    for (const n of ["uws_jobs", "uws_queue_length", "uws_wait_waiters", "uws_dispatch_latency_seconds", "uws_execution_seconds", "uws_http_requests_total", "uws_http_request_duration_seconds"]) {
+      expect(names, n).toContain(n)
+    }
+    expect(sample(families, "uws_jobs", { service: "echo", phase: "COMPLETED" })?.value).toBe("2")
+    expect(sample(families, "uws_jobs", { service: "echo", phase: "ERROR" })?.value).toBe("1")
+    expect(sample(families, "uws_jobs", { service: "echo", phase: "EXECUTING" })?.value).toBe("0")
+    expect(sample(families, "uws_queue_length", { service: "echo" })?.value).toBe("0")
+    expect(sample(families, "uws_wait_waiters", { service: "echo" })?.value).toBe("0")
+    expect(families.find((f) => f.name === "uws_execution_seconds")?.type).toBe("HISTOGRAM")
+    expect(sample(families, "uws_http_requests_total", { route: "/uws/{service}/jobs", method: "POST", status: "303" })?.value).toBe("3")
+    const phaseReads = sample(families, "uws_http_requests_total", { route: "/uws/{service}/jobs/{id}/phase", method: "GET", status: "200" })
+    expect(Number(phaseReads?.value)).toBeGreaterThanOrEqual(3)
+    // No series is labelled by a raw job path.
+    for (const m of families.find((f) => f.name === "uws_http_requests_total")!.metrics) expect(m.labels?.["route"]).not.toMatch(/jobs\/[a-z0-9]{8,}/)
+    const durations = families.find((f) => f.name === "uws_http_request_duration_seconds")!
+    expect(durations.type).toBe("HISTOGRAM")
+  })
+
+  it("answers /health and /ready (in memory: nothing to fail)", async () => {
+    expect((await fetch(`${demo.url}/health`)).status).toBe(200)
+    const ready = await fetch(`${demo.url}/ready`)
+    expect(ready.status).toBe(200)
+    expect(await ready.json()).toEqual({ status: "ready", checks: { store: "ok", archivePlugins: "ok" } })
+  })
+})
