@@ -89,7 +89,11 @@ describe("the HTML pages in Chromium", () => {
     when.setUTCMilliseconds(0)
     await page.fill("#destruction", when.toISOString().slice(0, 19))
     await Promise.all([page.waitForURL(jobUrl), page.click("#destruction-form button")])
-    expect(await page.locator("#field-destruction").innerText()).toBe(when.toISOString())
+    // Shown in the browser's local time (issue 15), the UTC instant in the element and its title.
+    const destruction = page.locator("#field-destruction time")
+    expect(await destruction.getAttribute("datetime")).toBe(when.toISOString())
+    expect(await destruction.getAttribute("title")).toBe(`${when.toISOString()} (UTC)`)
+    expect(await destruction.innerText()).toBe(await page.evaluate((iso) => new Date(iso).toLocaleString(), when.toISOString()))
 
     await page.fill("#executionduration", "90")
     await Promise.all([page.waitForURL(jobUrl), page.click("#executionduration-form button")])

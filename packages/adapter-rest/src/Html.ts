@@ -122,6 +122,8 @@ dl.fields{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dl.
 form.inline{display:inline-block;margin:0 .6rem .6rem 0}fieldset{border:1px solid var(--line);border-radius:.4rem;margin:0 0 1rem;padding:.6rem .9rem}
 textarea{width:100%;font-family:ui-monospace,monospace}button{cursor:pointer}
 .error{border-left:4px solid #c33;padding:.4rem .8rem;background:#fff3f3;color:#511}
+progress{width:18rem;max-width:100%;height:1rem;vertical-align:middle}progress.bar{width:6rem;margin-left:.4rem}
+#live{border:1px solid var(--line);border-radius:.4rem;padding:.5rem .9rem;margin:0 0 1rem}#live p{margin:.2rem 0}
 `
 
 const page = (title: string, body: string, assets: Assets | undefined, head = "", withScript = false) =>
@@ -134,10 +136,43 @@ const page = (title: string, body: string, assets: Assets | undefined, head = ""
   (assets === undefined || !withScript ? "" : `<script src="${escape(assets.script)}" defer></script>`) +
   `</head><body>${body}</body></html>\n`
 
+// The UTC value is the text (no JavaScript) and the hover title; the pages' script shows the
+// text in the browser's local time.
 const time = (ms: number | null): string =>
-  ms === null || !Number.isFinite(ms) ? `<span class="muted">none</span>` : `<time datetime="${new Date(ms).toISOString()}">${new Date(ms).toISOString()}</time>`
+  ms === null || !Number.isFinite(ms)
+    ? `<span class="muted">none</span>`
+    : `<time datetime="${new Date(ms).toISOString()}" title="${new Date(ms).toISOString()} (UTC)">${new Date(ms).toISOString()}</time>`
 
 const phaseBadge = (phase: string) => `<span class="phase phase-${escape(phase)}">${escape(phase)}</span>`
+
+/**
+ * How far a job is, from 0 to 1, read from the `progress` entry of its jobInfo (what
+ * applications report with `reportProgress`): `3/10`, `30%` or `0.3`. `null` when the job
+ * reports none or nothing readable.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const progressOf = (job: Pick<Job, "jobInfo">): number | null => {
+  const info = job.jobInfo
+  if (info === null) return null
+  const key = Object.keys(info).find((k) => k.toLowerCase() === "progress")
+  const raw = key === undefined ? undefined : info[key]?.trim()
+  if (raw === undefined) return null
+  const number = "\\s*(\\d+(?:\\.\\d+)?|\\.\\d+)\\s*"
+  let value: number | undefined
+  const ratio = new RegExp(`^${number}/${number}$`).exec(raw)
+  const percent = new RegExp(`^${number}%$`).exec(raw)
+  const plain = new RegExp(`^${number}$`).exec(raw)
+  if (ratio !== null) value = Number(ratio[2]) > 0 ? Number(ratio[1]) / Number(ratio[2]) : undefined
+  else if (percent !== null) value = Number(percent[1]) / 100
+  else if (plain !== null && Number(plain[1]) <= 1) value = Number(plain[1])
+  return value === undefined || !Number.isFinite(value) ? null : Math.min(1, Math.max(0, value))
+}
+
+const percentText = (p: number) => `${Math.round(p * 100)}%`
+
+const progressBar = (p: number, attrs: string) => `<progress max="1" value="${p}"${attrs}>${percentText(p)}</progress>`
 
 const text = (s: string | null) => (s === null ? `<span class="muted">none</span>` : escape(s))
 
@@ -185,6 +220,92 @@ document.querySelectorAll("form[data-uws-create]").forEach(function (form) {
   });
   form.querySelector("textarea[data-uws-parameters]").addEventListener("input", function (e) { e.target.setCustomValidity(""); });
 });
+(function () {
+  function localize() {
+    document.querySelectorAll("time[datetime]").forEach(function (el) {
+      var d = new Date(el.getAttribute("datetime"));
+      if (!isNaN(d.getTime())) el.textContent = d.toLocaleString();
+    });
+  }
+  function span(ms) {
+    var s = Math.max(0, Math.round(ms / 1000)), h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60);
+    return (h > 0 ? h + " h " : "") + (h > 0 || m > 0 ? m + " min " : "") + (s % 60) + " s";
+  }
+  function set(id, text, muted) {
+    var el = document.getElementById(id);
+    if (el) { el.textContent = text; el.className = muted ? "muted" : ""; }
+  }
+  var state = null, skew = 0, source = null, timer = null, reloading = false;
+  function time(iso) { return iso === null || iso === undefined ? null : new Date(iso).getTime(); }
+  function show() {
+    if (!state) return;
+    var now = Date.now() + skew;
+    var start = time(state.startTime), end = time(state.endTime), destruction = time(state.destruction);
+    set("elapsed", start === null ? "none" : span((end === null ? now : end) - start), start === null);
+    var limit = start === null || end !== null || !state.executionDuration ? null : start + state.executionDuration * 1000 - now;
+    set("left-execution", limit === null ? "none" : span(limit), limit === null);
+    set("left-destruction", destruction === null ? "none" : span(destruction - now), destruction === null);
+  }
+  function apply(job) {
+    state = job;
+    skew = time(job.now) - Date.now();
+    var bar = document.getElementById("progress-bar");
+    if (bar && job.progress !== null) {
+      bar.value = job.progress;
+      bar.textContent = Math.round(job.progress * 100) + "%";
+      set("progress-text", Math.round(job.progress * 100) + "%", false);
+    }
+    var info = document.getElementById("job-info");
+    if (info) {
+      var body = info.tBodies[0];
+      while (body.firstChild) body.removeChild(body.firstChild);
+      Object.keys(job.jobInfo).forEach(function (k) {
+        var tr = body.insertRow(), th = document.createElement("th"), td = tr.insertCell();
+        th.textContent = k; td.className = "v"; td.textContent = job.jobInfo[k];
+        tr.insertBefore(th, td);
+      });
+    }
+    show();
+  }
+  // A new phase brings other forms, fields and results: the page's own HTML, fetched (no navigation).
+  function refresh(live) {
+    if (reloading) return;
+    reloading = true;
+    fetch(live.getAttribute("data-job"), { headers: { accept: "text/html,application/xhtml+xml" }, cache: "no-store", credentials: "same-origin" })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, "text/html");
+        document.title = doc.title;
+        document.body.innerHTML = doc.body.innerHTML;
+        reloading = false;
+        start();
+      }, function () { reloading = false; });
+  }
+  function start() {
+    localize();
+    var live = document.getElementById("live");
+    if (!live) return;
+    state = {
+      startTime: live.getAttribute("data-start"), endTime: live.getAttribute("data-end"),
+      destruction: live.getAttribute("data-destruction"), executionDuration: Number(live.getAttribute("data-duration"))
+    };
+    skew = time(live.getAttribute("data-now")) - Date.now();
+    if (timer === null) timer = setInterval(show, 1000);
+    var url = live.getAttribute("data-events");
+    if (source !== null || !url || typeof EventSource === "undefined") return;
+    source = new EventSource(url);
+    source.addEventListener("job", function (e) {
+      var job = JSON.parse(e.data), here = document.getElementById("live");
+      var final = ["COMPLETED", "ERROR", "ABORTED", "ARCHIVED"].indexOf(job.phase) >= 0;
+      if (final) { source.close(); source = null; }
+      var news = !document.getElementById("job-info") && Object.keys(job.jobInfo).length > 0;
+      if (here && (here.getAttribute("data-phase") !== job.phase || news)) refresh(here);
+      else apply(job);
+    });
+    source.addEventListener("gone", function () { source.close(); source = null; });
+  }
+  start();
+})();
 `
 
 const version = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12)
@@ -197,6 +318,12 @@ const version = (text: string) => createHash("sha256").update(text).digest("hex"
  * @category assets
  */
 export const assetName = { stylesheet: `uws-pages.${version(stylesheet)}.css`, script: `uws-pages.${version(script)}.js` } as const
+
+/** An EXECUTING job's bar in a listing (nothing when it reports no progress). */
+const listProgress = (job: Job): string => {
+  const p = job.phase === "EXECUTING" ? progressOf(job) : null
+  return p === null ? "" : progressBar(p, ` class="bar" title="${percentText(p)}"`)
+}
 
 /**
  * The job list: filter links by phase, a table of the jobs, and a form that creates a job.
@@ -224,14 +351,14 @@ export const jobListPage = (view: JobListView): string => {
     .map(
       (j) =>
         `<tr><td><a href="${escape(view.jobUrl(j.jobId))}">${escape(j.jobId)}</a></td>` +
-        `<td>${phaseBadge(j.phase)}</td><td>${text(j.runId)}</td><td>${text(j.ownerId)}</td>` +
+        `<td>${phaseBadge(j.phase)}${listProgress(j)}</td><td>${text(j.runId)}</td><td>${text(j.ownerId)}</td>` +
         `<td>${time(j.creationTime)}</td><td>${j.results.length}</td></tr>`
     )
     .join("")
   const table =
     view.jobs.length === 0
       ? `<p class="muted" id="no-jobs">No jobs${view.query === "" ? " yet" : " match this filter"}.</p>`
-      : `<table id="jobs"><thead><tr><th>Job</th><th>Phase</th><th>Run id</th><th>Owner</th><th>Created (UTC)</th><th>Results</th></tr></thead><tbody>${rows}</tbody></table>`
+      : `<table id="jobs"><thead><tr><th>Job</th><th>Phase</th><th>Run id</th><th>Owner</th><th>Created</th><th>Results</th></tr></thead><tbody>${rows}</tbody></table>`
   const form =
     `<form method="post" action="${escape(view.listUrl)}" enctype="application/x-www-form-urlencoded" data-uws-create id="create">` +
     `<fieldset><label for="parameters">Parameters, one <code>NAME=value</code> per line ` +
@@ -277,19 +404,67 @@ const quoteField = (job: Job): string => {
   return `${time(job.quote)} ${status}${quote.acceptedAt === null ? "" : ` <span class="muted">on ${time(quote.acceptedAt)}</span>`}`
 }
 
+/** `1 h 2 min 3 s`: a span of time for people. */
+const span = (ms: number): string => {
+  const s = Math.max(0, Math.round(ms / 1000))
+  const h = Math.floor(s / 3600)
+  const m = Math.floor((s % 3600) / 60)
+  return `${h > 0 ? `${h} h ` : ""}${h > 0 || m > 0 ? `${m} min ` : ""}${s % 60} s`
+}
+
+/**
+ * Where a started job stands: its progress bar, the time it has run, and the time left before
+ * its execution limit and its destruction. The values are right when the page is made; the
+ * pages' script keeps them current from the job's events (`data-events`), counting from the
+ * server's clock (`data-now`).
+ */
+const liveSection = (view: JobView, now: number): string => {
+  const { job } = view
+  const follow = moving.has(job.phase)
+  if (!follow && job.startTime === null) return ""
+  const p = progressOf(job)
+  const elapsed = job.startTime === null ? null : (job.endTime ?? now) - job.startTime
+  const limit = job.startTime === null || job.executionDuration === 0 || job.endTime !== null ? null : job.startTime + job.executionDuration * 1000 - now
+  const destruction = job.destruction === null ? null : job.destruction - now
+  const none = `<span class="muted">none</span>`
+  const attrs = [
+    follow ? ` data-events="${escape(`${view.jobUrl}/events`)}"` : "",
+    ` data-job="${escape(view.jobUrl)}" data-phase="${escape(job.phase)}" data-now="${new Date(now).toISOString()}"`,
+    job.startTime === null ? "" : ` data-start="${new Date(job.startTime).toISOString()}"`,
+    job.endTime === null ? "" : ` data-end="${new Date(job.endTime).toISOString()}"`,
+    ` data-duration="${job.executionDuration}"`,
+    job.destruction === null ? "" : ` data-destruction="${new Date(job.destruction).toISOString()}"`
+  ].join("")
+  return (
+    `<section id="live"${attrs}>` +
+    `<p><label for="progress-bar">Progress</label> ` +
+    (p === null
+      ? `<progress id="progress-bar" max="1"></progress> <span id="progress-text" class="muted">not reported</span>`
+      : `${progressBar(p, ` id="progress-bar"`)} <span id="progress-text">${percentText(p)}</span>`) +
+    `</p><p>Running for <span id="elapsed">${elapsed === null ? none : span(elapsed)}</span>` +
+    ` · left before the execution limit: <span id="left-execution">${limit === null ? none : span(limit)}</span>` +
+    ` · before destruction: <span id="left-destruction">${destruction === null ? none : span(destruction)}</span></p>` +
+    `</section>`
+  )
+}
+
 const duration = (seconds: number) => (seconds === 0 ? "0 (unlimited)" : `${seconds} s`)
 
 /**
  * A job: every field of the job record, its parameters, results, error summary and progress,
  * and the forms that work in its phase (run, abort, destruction, execution duration, delete).
- * Jobs that move by themselves (QUEUED, EXECUTING, SUSPENDED) reload with a short blocking
- * `WAIT` guarded by their phase, so the page updates as soon as the phase changes, and its
- * progress every few seconds.
+ * A started job shows a progress bar, the time it has run and the time left before its execution
+ * limit and its destruction. Jobs that move by themselves (QUEUED, EXECUTING, SUSPENDED) are
+ * followed live: the pages' script reads the job's server-sent events (`…/events`), updates the
+ * bar, times and progress table in place, and on a phase change fetches the page again and
+ * swaps its content (no navigation). Without JavaScript the page reloads itself with a short
+ * blocking `WAIT` guarded by its phase (`<noscript>` meta refresh). Times show in the browser's
+ * local time, their UTC value on hover.
  *
  * @since 0.1.0
  * @category pages
  */
-export const jobPage = (view: JobView): string => {
+export const jobPage = (view: JobView, now: number = Date.now()): string => {
   const { job } = view
   const accepts = (event: string) => view.acceptedEvents.includes(event)
   const jobUrl = escape(view.jobUrl)
@@ -377,15 +552,17 @@ export const jobPage = (view: JobView): string => {
         `<button type="submit">Set execution duration</button></fieldset></form>`
     )
   }
+  // Without JavaScript the page reloads itself (a WAIT answers on a phase change only: a short
+  // one keeps the progress shown current too); with it, the events stream updates it in place.
   const refresh = moving.has(job.phase)
-    ? // A WAIT answers on a phase change only: a short one keeps the progress shown current too.
-      `<meta http-equiv="refresh" content="1; url=${escape(`${view.jobUrl}?WAIT=3&PHASE=${job.phase}`)}">`
+    ? `<noscript><meta http-equiv="refresh" content="1; url=${escape(`${view.jobUrl}?WAIT=3&PHASE=${job.phase}`)}"></noscript>`
     : ""
   return page(
     `Job ${job.jobId} (${job.phase}) · ${view.title}`,
     `<nav><a href="${escape(view.listUrl)}">${escape(view.title)} jobs</a> › ${escape(job.jobId)}</nav>` +
       `<h1>Job ${escape(job.jobId)} ${phaseBadge(job.phase)}</h1>` +
       (refresh === "" ? "" : `<p class="muted">This page follows the job until it stops moving.</p>`) +
+      liveSection(view, now) +
       (actions.length === 0 ? "" : `<div id="actions">${actions.join("")}</div>`) +
       list +
       quoteSection +
@@ -395,7 +572,8 @@ export const jobPage = (view: JobView): string => {
       info +
       (settings.length === 0 ? "" : `<h2>Settings</h2>${settings.join("")}`),
     view.assets,
-    refresh
+    refresh,
+    true
   )
 }
 

@@ -17,6 +17,7 @@
  * | `…/termination` (v0.3) | GET = destruction; PUT the instant (text or a one-element XML document) or POST `TIME=` |
  * | POST `…/quote` (v0.3) | accepts the quote: commits the job (= `PHASE=RUN`) |
  * | `/{sync}` | GET or POST creates and runs → 303 to `/{sync}/{id}`, which blocks until the job is over → 303 to its result (`result`, else the first), or to `…/error` (TAP layout: a job in ERROR answers a DALI VOTable error, 400). HEAD is refused (405, `Allow: GET, POST, OPTIONS`): it must not create a job |
+ * | `…/events` | GET the job's changes as server-sent events (`job` events with the page's snapshot, heartbeat comments; ends at a final phase), for the live HTML page; owner only, like the job |
  * | `…/delete` (HTML) | GET the page asking whether to delete the job (its form POSTs `ACTION=DELETE`) |
  * | `/availability`, `/capabilities` | GET the IVOA VOSI 1.0 documents (option `vosi`, default on) |
  * | `/uws-assets/{name}` | the HTML pages' stylesheet and script (versioned names, cached for ever) |

@@ -3,7 +3,7 @@ import { acceptedEvents } from "@uws-kit/core/JobMachine"
 import type { Phase } from "@uws-kit/core/Phase"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { testJob } from "@uws-kit/core/testing"
+import { propertyRuns, testJob } from "@uws-kit/core/testing"
 import * as Html from "../src/Html.js"
 
 const LIST = "http://example.org/uws/echo/jobs"
@@ -233,5 +233,71 @@ describe("escaping", () => {
         expect(structure(err(v))).toBe(structure(err(v.map(() => "x"))))
       })
     )
+  })
+})
+
+describe("progressOf", () => {
+  const of = (progress: string | undefined) => Html.progressOf({ jobInfo: progress === undefined ? null : { progress } })
+  it("reads a/b, n% and a fraction; anything else is no progress", () => {
+    expect(of("3/10")).toBe(0.3)
+    expect(of(" 45% ")).toBe(0.45)
+    expect(of("0.25")).toBe(0.25)
+    expect(Html.progressOf({ jobInfo: { Progress: "1/4" } })).toBe(0.25)
+    for (const bad of [undefined, "", "abc", "1/0", "2", "-1/2", "50 percent", "1/2/3", "Infinity"]) expect(of(bad)).toBeNull()
+    expect(of("12/10")).toBe(1)
+  })
+  it("is a number in [0, 1] or null for any text, and a/b for whole a ≤ b", () => {
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const p = of(s)
+        expect(p === null || (p >= 0 && p <= 1)).toBe(true)
+      }),
+      { numRuns: propertyRuns(500) }
+    )
+    fc.assert(
+      fc.property(fc.nat(1000), fc.integer({ min: 1, max: 1000 }), (a, b) => {
+        expect(of(`${Math.min(a, b)}/${b}`)).toBeCloseTo(Math.min(a, b) / b, 12)
+      }),
+      { numRuns: propertyRuns(300) }
+    )
+  })
+})
+
+describe("live pages", () => {
+  const start = Date.UTC(2026, 10, 25, 20, 0, 10)
+  const now = start + 65_000
+  const executing = job({ jobId: "j1", phase: "EXECUTING", startTime: start, jobInfo: { progress: "3/10" } })
+
+  it("an EXECUTING job's page: bar, elapsed and left times, events URL, refresh only without script", () => {
+    const html = Html.jobPage({ ...jobView(executing), assets: { stylesheet: "/s.css", script: "/p.js" } }, now)
+    expect(html).toContain(`<progress max="1" value="0.3" id="progress-bar">30%</progress>`)
+    expect(html).toContain(`data-events="${jobUrl("j1")}/events"`)
+    expect(html).toContain(`<span id="elapsed">1 min 5 s</span>`)
+    expect(html).toContain(`<span id="left-execution">8 min 55 s</span>`)
+    expect(html).toMatch(/<noscript><meta http-equiv="refresh"[^>]*><\/noscript>/)
+    expect(html).not.toMatch(/<meta http-equiv="refresh"(?![^<]*<\/noscript>)[^>]*>(?!<\/noscript>)/)
+    expect(html).toContain(`<script src="/p.js" defer></script>`)
+  })
+
+  it("a final job's page follows nothing and a never-started one shows no live section", () => {
+    const done = Html.jobPage(jobView(job({ phase: "COMPLETED", startTime: start, endTime: start + 3000 })), now)
+    expect(done).toContain(`<span id="elapsed">3 s</span>`)
+    expect(done).not.toContain("data-events")
+    expect(done).not.toContain("http-equiv")
+    expect(Html.jobPage(jobView(job({ phase: "PENDING" })), now)).not.toContain(`id="live"`)
+  })
+
+  it("times carry their UTC value in a title; listings show a bar for EXECUTING jobs only", () => {
+    const html = Html.jobPage(jobView(executing), now)
+    expect(html).toContain(`<time datetime="2026-11-25T20:00:00.123Z" title="2026-11-25T20:00:00.123Z (UTC)">`)
+    const list = Html.jobListPage({ title: "echo", listUrl: LIST, jobUrl, query: "", jobs: [executing, job({ jobId: "j2", phase: "COMPLETED", jobInfo: { progress: "1/1" } })] })
+    expect(list.match(/<progress /g)).toHaveLength(1)
+    expect(list).toContain(`<progress max="1" value="0.3" class="bar" title="30%">30%</progress>`)
+  })
+
+  it("the script reads the events and keeps times local (served as a file, nothing inline)", () => {
+    expect(Html.script).toContain("new EventSource(")
+    expect(Html.script).toContain("toLocaleString()")
+    expect(Html.jobPage(jobView(executing), now)).not.toMatch(/<script>|<style>| on[a-z]+="/)
   })
 })

@@ -17,6 +17,7 @@ import * as Form from "./form.js"
 import { isBrowser } from "./negotiate.js"
 import { makeDeps, type Config, type Ctx, type Handler, type Method, type Urls } from "./request.js"
 import { errorResponse, see } from "./respond.js"
+import * as Events from "./routes/events.js"
 import * as Job from "./routes/job.js"
 import * as JobList from "./routes/jobList.js"
 import * as JobResources from "./routes/jobResources.js"
@@ -43,6 +44,7 @@ export const makeApp = (config: Config) => {
     JobResources.make(deps)
   const { getResults, getResult } = Results.make(deps)
   const { createSync, waitSync } = Sync.make(deps, create)
+  const { events } = Events.make(deps, Events.makeFeeds(config.service))
 
   // ---- routing -------------------------------------------------------------------------------
 
@@ -90,7 +92,8 @@ export const makeApp = (config: Config) => {
     { path: at(`${job}/parameters`), methods: { GET: id(getParameters), POST: id(postParameters) } },
     { path: at(`${job}/parameters/:name`), methods: { GET: handle((p) => getParameter(p["id"]!, p["name"]!)), PUT: handle((p) => putParameter(p["id"]!, p["name"]!)) } },
     { path: at(`${job}/owner`), methods: { GET: id(getOwner) } },
-    { path: at(`${job}/delete`), methods: { GET: id(confirmDelete) } }
+    { path: at(`${job}/delete`), methods: { GET: id(confirmDelete) } },
+    { path: at(`${job}/events`), methods: { GET: id(events) } }
   ]
 
   const router = Routes.make(routes, {
@@ -99,7 +102,7 @@ export const makeApp = (config: Config) => {
   })
 
   /** A job's sub-resource names are matched in any case (`/jobs/1/PHASE`), as clients send them. */
-  const SUBRESOURCES = new Set(["phase", "executionduration", "destruction", "termination", "quote", "error", "results", "parameters", "owner", "delete"])
+  const SUBRESOURCES = new Set(["phase", "executionduration", "destruction", "termination", "quote", "error", "results", "parameters", "owner", "delete", "events"])
   const startsWith = (segs: ReadonlyArray<string>, head: ReadonlyArray<string>) =>
     head.length <= segs.length && head.every((s, i) => segs[i] === s)
 

@@ -25,8 +25,9 @@ export const NEGOTIATED = { vary: "Accept", "cache-control": "no-cache" } as con
 
 export const see = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
 
-// HTML pages load their stylesheet and script from this binding (same origin), nothing inline.
-export const PAGE_HEADERS = BrowserPages.headers({ script: "'self'", style: "'self'" })
+// HTML pages load their stylesheet and script from this binding (same origin), nothing inline;
+// the script reads the job's events and page from it too.
+export const PAGE_HEADERS = BrowserPages.headers({ script: "'self'", style: "'self'", connect: "'self'" })
 
 export const body = (type: MediaType, text: string, headers: Readonly<Record<string, string>> = {}, status = 200) =>
   HttpServerResponse.text(text, {
