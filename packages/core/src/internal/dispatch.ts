@@ -40,7 +40,8 @@ export const startSlots = (deps: Pick<Services, "store" | "dispatcher" | "policy
           // The in-process dispatcher's claims are never lost: racing its `Effect.never` cost two
           // fibers a run for nothing.
           const ended = lost === Effect.never ? Fiber.await(fiber) : Effect.raceFirst(Fiber.await(fiber), Effect.zipRight(lost, Fiber.interrupt(fiber)))
-          return (entry.cancelled ? Effect.asVoid(Fiber.interruptFork(fiber)) : Effect.void).pipe(Effect.zipRight(ended), Effect.zipRight(release))
+          const done = Effect.zipRight(ended, release)
+          return entry.cancelled ? Effect.zipRight(Fiber.interruptFork(fiber), done) : done
         })
     })
   }

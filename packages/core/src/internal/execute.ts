@@ -3,7 +3,7 @@
  * (progress, published results, suspend/resume, an abort signal), and ends the job with its
  * results or its failure.
  */
-import { Cause, Effect, Exit, Runtime } from "effect"
+import { Cause, Effect, Either, Exit, Runtime } from "effect"
 import { StorageFailure, type UwsError } from "../Errors.js"
 import type { ErrorSummary, Job, ResultRef } from "../Job.js"
 import type { JobEvent } from "../JobEvent.js"
@@ -71,21 +71,26 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
       })
     }).pipe(Effect.onInterrupt(() => Effect.sync(() => controller.abort())))
 
+  /** A result kept elsewhere: only its reference is stored. */
+  const hrefRef = (spec: Extract<ResultSpec, { readonly href: string }>): ResultRef => ({
+    id: spec.id,
+    href: spec.href,
+    ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }),
+    ...(spec.size === undefined ? {} : { size: spec.size })
+  })
+
   const storeResult = (jobId: string, spec: ResultSpec): Effect.Effect<ResultRef, StorageFailure> => {
-    if ("href" in spec) {
-      return Effect.succeed({
-        id: spec.id,
-        href: spec.href,
-        ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }),
-        ...(spec.size === undefined ? {} : { size: spec.size })
-      })
-    }
+    if ("href" in spec) return Effect.succeed(hrefRef(spec))
     return results.put(jobId, resultKey(spec.id), spec.content, spec.mimeType).pipe(
       Effect.map(({ size }) => ({ id: spec.id, size, ...(spec.mimeType === undefined ? {} : { mimeType: spec.mimeType }) }))
     )
   }
 
-  const storeResults = (jobId: string, specs: ReadonlyArray<ResultSpec>) => Effect.forEach(specs, (spec) => storeResult(jobId, spec))
+  /** The results' references; those kept elsewhere (most services') without a step of the run loop. */
+  const storeResults = (jobId: string, specs: ReadonlyArray<ResultSpec>): Either.Either<ReadonlyArray<ResultRef>> | Effect.Effect<ReadonlyArray<ResultRef>, StorageFailure> =>
+    specs.every((spec) => "href" in spec)
+      ? Either.right(specs.map((spec) => hrefRef(spec as Extract<ResultSpec, { readonly href: string }>)))
+      : Effect.forEach(specs, (spec) => storeResult(jobId, spec))
 
   /** A result published while the job runs: stored, then listed (not when the job stopped meanwhile). */
   const publishResult = (jobId: string, spec: ResultSpec): Effect.Effect<void, StorageFailure> =>
@@ -113,14 +118,19 @@ export const makeExecute = (deps: Pick<Services, "worker" | "results"> & {
         hasDetail: false
       }, started)
     } else {
-      outcome = Effect.matchEffect(storeResults(jobId, exit.value), {
-        onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }, started),
-        onSuccess: (refs) =>
-          transact.system(jobId, "COMPLETE", (_j, at) => ({ type: "COMPLETE", at, results: refs } satisfies JobEvent), started).pipe(
-            // The job was aborted, held or destroyed meanwhile: nothing refers to these contents.
-            Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, RESULTS_PREFIX)))
-          )
-      })
+      const complete = (refs: ReadonlyArray<ResultRef>) =>
+        transact.system(jobId, "COMPLETE", (_j, at) => ({ type: "COMPLETE", at, results: refs } satisfies JobEvent), started).pipe(
+          // The job was aborted, held or destroyed meanwhile: nothing refers to these contents
+          // (nor to those it published while it ran).
+          Effect.tapError(() => Effect.ignore(results.deleteAll(jobId, RESULTS_PREFIX)))
+        )
+      const refs = storeResults(jobId, exit.value)
+      outcome = Either.isEither(refs)
+        ? complete(Either.getOrThrow(refs))
+        : Effect.matchEffect(refs, {
+            onFailure: (e) => failWith(jobId, { type: "transient", message: e.message, hasDetail: false }, started),
+            onSuccess: complete
+          })
     }
     return Effect.catchAll(Effect.asVoid(outcome), (e) => Effect.logWarning(`job ${jobId} could not be finished: ${e.message}`))
   }

@@ -17,7 +17,11 @@ const iso = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOSt
 const refused = (machine: "quote" | "termination", job: Job, event: string, refusal: { readonly state: string }) =>
   new InvalidTransition({ jobId: job.jobId, event, phase: job.phase, reason: `its ${machine} is ${refusal.state}` })
 
-const withQuote = (job: Job, decision: QuoteMachine.QuoteDecision): Job => ({ ...job, ...QuoteMachine.toJob(decision.quote) })
+// One copy of the job, the quote's fields written in it (not a spread of a second object).
+const withQuote = (job: Job, decision: QuoteMachine.QuoteDecision): Job => {
+  const { quote } = decision
+  return { ...job, quote: quote.quote, quoteStatus: quote.status, quoteAcceptedAt: quote.acceptedAt }
+}
 
 /**
  * The terms after the job machine accepted `event` (`after` is its decision): a parameter
@@ -79,5 +83,5 @@ export const initial = (worker: Pick<Worker, "quote">, draft: Job, now: number):
   const estimated = QuoteMachine.decide(QuoteMachine.initial, QuoteMachine.estimate(worker, draft, now))
   // Every estimate is accepted from `unknown`; the fallback only keeps the types honest.
   const quote = Either.isRight(estimated) ? estimated.right.quote : QuoteMachine.initial
-  return { ...draft, ...QuoteMachine.toJob(quote), terminationStatus: "scheduled" }
+  return { ...draft, quote: quote.quote, quoteStatus: quote.status, quoteAcceptedAt: quote.acceptedAt, terminationStatus: "scheduled" }
 }
