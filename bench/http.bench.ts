@@ -1,7 +1,8 @@
 /**
  * The demo end to end over loopback (issue 12's table): the demo runs as `npm start` runs it
  * (`node --conditions=@uws-kit/source --import tsx examples/server.ts`, a fresh temporary
- * UWS_DATA_DIR, so the SQLite store) in a process of its own on a free port, with its job quotas
+ * UWS_DATA_DIR, so the SQLite store, at the demo's default synchronous = NORMAL; the environment's
+ * UWS_SQLITE_SYNC=full reaches the demo for a flush per commit) in a process of its own on a free port, with its job quotas
  * lifted (`UWS_MAX_STORED_JOBS=none`, `UWS_MAX_ACTIVE_JOBS_PER_OWNER=none`: the rows store 20,000
  * jobs and create from one address), `--expose-gc` and bench/support/gc-hook.ts (a collection
  * on SIGUSR2, for the memory row). The baselines are bare `node:http` servers in processes of
