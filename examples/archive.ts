@@ -59,6 +59,8 @@ export interface ArchiveDemoOptions {
   readonly trustForwarded?: boolean
   /** The plugin-config.json to load (default examples/plugin-config.json). */
   readonly pluginConfig?: string
+  /** Wraps the loaded plugins (the demo's server counts and logs their calls: examples/archiveObserve.ts). */
+  readonly observePlugins?: (plugins: Plugins.LoadedPlugins) => Plugins.LoadedPlugins
   /** The job list of exports and imports (beside a durable job store: in the same database). */
   readonly dumpStores?: {
     readonly jobStore?: JobStore.JobStoreService
@@ -113,7 +115,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
         e.name === "upstream_01" && upstreamUrl !== undefined && upstreamUrl !== "" ? { ...e, enabled: true, parameters: { ...e.parameters, UrlTemplate: upstreamUrl } } : e
       )
     }
-    const plugins = await Effect.runPromise(Scope.extend(Plugins.load(placed), scope))
+    const loaded = await Effect.runPromise(Scope.extend(Plugins.load(placed), scope))
+    const plugins = options.observePlugins?.(loaded) ?? loaded
     const clockAt = process.env["UWS_ARCHIVE_DEMO_CLOCK"]
     const start = clockAt === undefined || clockAt === "" ? undefined : Date.parse(clockAt)
     if (start !== undefined && !Number.isFinite(start)) throw new Error(`UWS_ARCHIVE_DEMO_CLOCK="${clockAt}" is not a date`)

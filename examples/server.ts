@@ -52,12 +52,13 @@ import { appendFileSync } from "node:fs"
 import { Lifecycle, Uws, Worker } from "@uws-kit/core"
 import type { Policy } from "@uws-kit/core"
 import { AccessLog, BrowserPages, Health, Prometheus } from "@uws-kit/http"
-import { Effect, Exit, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
+import { Effect, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Scope } from "effect"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Schema, SqlDatabase } from "@uws-kit/store-sql"
 import { byClientAddress } from "./mount.js"
 import { tracing, type Tracing } from "./tracing.js"
 import { archiveContribution } from "./archive.js"
+import { observePlugins, type WithLogging } from "./archiveObserve.js"
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import { imageContribution } from "./image/mount.js"
@@ -400,6 +401,11 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const metricsOn = options.metrics ?? metricsFromEnv() ?? true
   const trace: Tracing | undefined = tracing(process.env)
   const runtime = logRuntime(logFormat, logLevel, trace?.layer ?? Layer.empty)
+  // The demo's loggers, for effects the libraries run on Effect's default runtime.
+  const loggers = runtime.runSync(FiberRef.get(FiberRef.currentLoggers))
+  const minimum = runtime.runSync(FiberRef.get(FiberRef.currentMinimumLogLevel))
+  const withLogging: WithLogging = (effect) =>
+    effect.pipe(Effect.locally(FiberRef.currentLoggers, loggers), Effect.locally(FiberRef.currentMinimumLogLevel, minimum))
   const logged = (worker: Worker.Worker): Worker.Worker => {
     const traced = trace === undefined ? worker : trace.worker(worker, runtime)
     return options.runLog === undefined ? traced : withRunLog(traced, options.runLog, instance)
@@ -449,6 +455,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       await archiveContribution({
         trustForwarded,
         ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
+        observePlugins: (plugins) => observePlugins(plugins, withLogging),
         ...(dataDir === undefined || db === undefined
           ? {}
           : {

@@ -58,6 +58,20 @@ describe("the demo's /metrics", () => {
     expect(durations.type).toBe("HISTOGRAM")
   })
 
+  it("counts the archive's plugin calls and the bytes it stored", async () => {
+    const form = new FormData()
+    for (const [k, v] of Object.entries({ ContainerName: "metrics", StorageId: "4", SaveType: "Permanent", UseArchiveCa: "false" })) form.append(k, v)
+    const content = "a document for the metrics test\n"
+    form.append("Content", new Blob([content], { type: "text/plain" }), "metrics.txt")
+    const res = await fetch(`${demo.url}/api/document/content`, { method: "POST", body: form, headers: { "x-source-system": "4" } })
+    expect(res.status).toBe(200)
+    const families = parse(await (await fetch(`${demo.url}/metrics`)).text())
+    const saves = families.find((f) => f.name === "uws_archive_plugin_calls_total")?.metrics.filter((m) => m.labels?.["operation"] === "save" && m.labels["outcome"] === "ok")
+    expect(saves?.length).toBeGreaterThan(0)
+    const stored = families.find((f) => f.name === "uws_archive_bytes_stored_total")?.metrics ?? []
+    expect(stored.reduce((n, m) => n + Number(m.value), 0)).toBeGreaterThanOrEqual(Buffer.byteLength(content))
+  })
+
   it("answers /health and /ready (in memory: nothing to fail)", async () => {
     expect((await fetch(`${demo.url}/health`)).status).toBe(200)
     const ready = await fetch(`${demo.url}/ready`)
