@@ -57,10 +57,13 @@ const serve = async (rest: Partial<RestAdapter.RestOptions> = {}, hostCaller?: (
   return { url, service: started.service, reads: () => reads }
 }
 
-/** Status, headers but the date, and body: what a client can tell apart. */
+/**
+ * Status, headers but the date, and body: what a client can tell apart. The HTML page's
+ * `data-now` is, like `Date`, the moment of answering (the live page's clock reference).
+ */
 const seen = async (res: Response) => {
   const headers = [...res.headers].filter(([k]) => k !== "date")
-  return { status: res.status, headers, body: await res.text() }
+  return { status: res.status, headers, body: (await res.text()).replace(/ data-now="[^"]*"/, ' data-now="…"') }
 }
 
 const create = async (url: string, init: RequestInit = {}) => {

@@ -203,6 +203,9 @@ export const makeApp = (config: Config) => {
   const fastCreate = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
     if (req.method !== "POST" || url === undefined || url.includes("?") || config.isClosed() || config.jobDescription !== undefined) return false
+    // A host's body parser got the body first: the app says so (Body.check), the fast path cannot.
+    const source = req as IncomingMessage & { _body?: unknown }
+    if (source._body === true || req.readableEnded) return false
     const lengthText = req.headers["content-length"]
     if (lengthText === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(lengthText)) return false
     const length = Number(lengthText)
