@@ -10,7 +10,6 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
-import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { createRequire } from "node:module"
@@ -22,7 +21,11 @@ import { environment } from "../../examples/config.js"
 // A CommonJS module whose typings claim a default export: required as what it is.
 const ignore = createRequire(import.meta.url)("@balena/dockerignore") as typeof import("@balena/dockerignore").default
 const repo = fileURLToPath(new URL("../..", import.meta.url))
-const work = mkdtempSync(path.join(tmpdir(), "uws-kit-dockerfile-"))
+// Under the repository's ignored test/artifacts, not the shared temporary folder: the build
+// takes many minutes, and other suites' clean-ups of their own temporary folders must not reach it.
+const artifacts = path.join(repo, "test", "artifacts")
+mkdirSync(artifacts, { recursive: true })
+const work = mkdtempSync(path.join(artifacts, "dockerfile-"))
 const children: Array<ReturnType<typeof spawn>> = []
 afterAll(() => {
   for (const c of children) c.kill("SIGKILL")
