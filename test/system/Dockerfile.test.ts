@@ -10,6 +10,7 @@
  */
 import { spawn, spawnSync } from "node:child_process"
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { createRequire } from "node:module"
@@ -21,11 +22,10 @@ import { environment } from "../../examples/config.js"
 // A CommonJS module whose typings claim a default export: required as what it is.
 const ignore = createRequire(import.meta.url)("@balena/dockerignore") as typeof import("@balena/dockerignore").default
 const repo = fileURLToPath(new URL("../..", import.meta.url))
-// Under the repository's ignored test/artifacts, not the shared temporary folder: the build
-// takes many minutes, and other suites' clean-ups of their own temporary folders must not reach it.
-const artifacts = path.join(repo, "test", "artifacts")
-mkdirSync(artifacts, { recursive: true })
-const work = mkdtempSync(path.join(artifacts, "dockerfile-"))
+// Not under the repository (the clone's own tests would match `npm test`'s globs), and not
+// named uws-kit-*: the build takes many minutes, and a clean-up of such folders removed a first
+// run's stages midway.
+const work = mkdtempSync(path.join(tmpdir(), "dockerfile-steps-"))
 const children: Array<ReturnType<typeof spawn>> = []
 afterAll(() => {
   for (const c of children) c.kill("SIGKILL")
