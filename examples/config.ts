@@ -240,6 +240,12 @@ const keysAt = (ast: SchemaAST.AST, at: ReadonlyArray<PropertyKey>): ReadonlyArr
   return node?.propertySignatures.map((s) => String(s.name)) ?? []
 }
 
+/** Every key's path (`policy.concurrency`), leaves only, as the example file and README list them. */
+export const allKeys = (ast: SchemaAST.AST = ConfigSchema.ast, at: ReadonlyArray<string> = []): ReadonlyArray<string> => {
+  const struct = keysAt(ast, at)
+  return struct.length === 0 ? [at.join(".")] : struct.flatMap((k) => allKeys(ast, [...at, k]))
+}
+
 export type Source = { readonly file?: string; readonly env: Readonly<Record<string, string | undefined>> }
 
 /** A loaded configuration: the checked values, and where the file was (if one was read). */
@@ -305,10 +311,10 @@ export const load = (source: Source, cwd = process.cwd()): Either.Either<Loaded,
       fromEnv.set(key, name)
     }
   }
-  if (problems.length > 0) return Either.left(problems)
+  // The file's own mistakes too, so that one run lists everything.
   const decoded = Schema.decodeUnknownEither(ConfigSchema, { errors: "all", onExcessProperty: "error" })(merged)
-  if (Either.isRight(decoded)) return Either.right({ config: decoded.right, file: text === undefined ? undefined : file })
-  for (const issue of ParseResult.ArrayFormatter.formatErrorSync(decoded.left)) {
+  if (Either.isRight(decoded) && problems.length === 0) return Either.right({ config: decoded.right, file: text === undefined ? undefined : file })
+  for (const issue of Either.isLeft(decoded) ? ParseResult.ArrayFormatter.formatErrorSync(decoded.left) : []) {
     const at = issue.path.map(String)
     const key = at.join(".")
     // Name the variable when it set this key (or the list this element is in).

@@ -84,6 +84,18 @@ describe("mistakes", () => {
   })
 })
 
+describe("the example file", () => {
+  it("examples/uws-kit.config.example.json is a valid configuration naming every key", () => {
+    const example = fileURLToPath(new URL("../examples/uws-kit.config.example.json", import.meta.url))
+    const r = Config.load({ file: example, env: {} })
+    if (Either.isLeft(r)) throw new Error(r.left.join("\n"))
+    const keys = (o: object, at = ""): Array<string> =>
+      Object.entries(o).flatMap(([k, v]) => (typeof v === "object" && v !== null && !Array.isArray(v) ? keys(v, `${at}${k}.`) : [`${at}${k}`]))
+    // Every key of the schema appears in the example (so the README's table and it stay complete).
+    expect(new Set(keys(r.right.config))).toEqual(new Set(Config.allKeys()))
+  })
+})
+
 describe("precedence", () => {
   it("the environment wins over the file, key by key", () => {
     const text = `{"listen":{"host":"0.0.0.0","port":1000},"policy":{"maxStoredJobs":5,"concurrency":2},"allowedOrigins":["https://a.example"]}`

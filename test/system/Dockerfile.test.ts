@@ -22,7 +22,10 @@ import { environment } from "../../examples/config.js"
 // A CommonJS module whose typings claim a default export: required as what it is.
 const ignore = createRequire(import.meta.url)("@balena/dockerignore") as typeof import("@balena/dockerignore").default
 const repo = fileURLToPath(new URL("../..", import.meta.url))
-const work = mkdtempSync(path.join(tmpdir(), "uws-kit-dockerfile-"))
+// Not under the repository (the clone's own tests would match `npm test`'s globs), and not
+// named uws-kit-*: the build takes many minutes, and a clean-up of such folders removed a first
+// run's stages midway.
+const work = mkdtempSync(path.join(tmpdir(), "dockerfile-steps-"))
 const children: Array<ReturnType<typeof spawn>> = []
 afterAll(() => {
   for (const c of children) c.kill("SIGKILL")
