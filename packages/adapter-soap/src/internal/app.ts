@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
 import { Body, BrowserPages, type CrossSite, Identity, PublicOrigin, type Xml } from "@uws-kit/http"
-import { Cause, Deferred, Effect } from "effect"
+import { Cause, Deferred, Effect, Either } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
 import type { UwsService } from "@uws-kit/core/Uws"
@@ -104,20 +104,19 @@ const readBody = (request: HttpServerRequest.HttpServerRequest, max: number): Ef
 // Decoding resets a decoder (no `stream` option): the UTF-8 one serves every request.
 const utf8 = new TextDecoder("utf-8", { fatal: true })
 
-const decodeText = (bytes: Uint8Array, charset: string) =>
-  Effect.suspend(() => {
-    let decoder: TextDecoder
-    try {
-      decoder = charset === "utf-8" ? utf8 : new TextDecoder(charset, { fatal: true })
-    } catch {
-      return Effect.fail(Fault.make("UnsupportedMediaType", `the charset "${charset}" is not supported (use utf-8).`))
-    }
-    try {
-      return Effect.succeed(decoder.decode(bytes))
-    } catch {
-      return Effect.fail(Fault.make("MalformedEnvelope", `the request is not valid ${charset}.`))
-    }
-  })
+const decodeText = (bytes: Uint8Array, charset: string): Either.Either<string, SoapFault> => {
+  let decoder: TextDecoder
+  try {
+    decoder = charset === "utf-8" ? utf8 : new TextDecoder(charset, { fatal: true })
+  } catch {
+    return Either.left(Fault.make("UnsupportedMediaType", `the charset "${charset}" is not supported (use utf-8).`))
+  }
+  try {
+    return Either.right(decoder.decode(bytes))
+  } catch {
+    return Either.left(Fault.make("MalformedEnvelope", `the request is not valid ${charset}.`))
+  }
+}
 
 const refusals: Identity.Refusals<SoapFault> = {
   unauthorized: (e) => Fault.make("Unauthenticated", e instanceof Error && e.message !== "" ? e.message : "the caller could not be identified."),
@@ -141,21 +140,20 @@ const toFault = (e: UwsError | SoapFault): SoapFault => (e._tag === "SoapFault" 
 
 const internalError = () => Fault.make("InternalError", "the service failed while handling this request; the failure was logged.")
 
-/** Handles a SOAP POST. */
+/**
+ * Handles a SOAP POST. Written as a chain of plain checks rather than a generator: it is the path
+ * of every call, and each `yield*` costs a step of the run loop.
+ */
 const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions, loc: Location, endpoint: string) => {
   let version: SoapVersion = "1.1"
   let echo: { messageId: string | undefined; resourceId: string | undefined } | undefined
-  return Effect.gen(function* () {
-    const transport = yield* Envelope.transport(request.headers["content-type"], request.headers["soapaction"])
-    version = transport.version
-    const bytes = yield* readBody(request, options.maxEnvelopeBytes)
-    const text = yield* decodeText(bytes, transport.charset)
-    const envelope = yield* Envelope.parse(text, version, options.xmlLimits)
+  /** Everything after the envelope is read: plain checks, then the operation. */
+  const call = (envelope: Envelope.RequestEnvelope, action: string | undefined): Effect.Effect<HttpServerResponse.HttpServerResponse, UwsError | SoapFault> => {
     echo = { messageId: envelope.addressing.messageId, resourceId: envelope.resourceId }
     const body = envelope.body
     const op = body.ns === Namespaces.uwsSoap ? byName.get(body.local) : undefined
     if (op === undefined) {
-      return yield* Effect.fail(
+      return Effect.fail(
         Fault.make(
           "UnknownOperation",
           `this endpoint has no operation {${body.ns}}${body.local}; it offers ${operations.map((o) => o.name).join(", ")} in the namespace ${Namespaces.uwsSoap} (see ?wsdl).`
@@ -163,22 +161,22 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
       )
     }
     const expected = Wsdl.requestAction(op.name)
-    for (const [what, action] of [
-      [version === "1.1" ? "SOAPAction" : "the action parameter", transport.action],
+    for (const [what, given] of [
+      [version === "1.1" ? "SOAPAction" : "the action parameter", action],
       ["wsa:Action", envelope.addressing.action]
     ] as const) {
-      if (action !== undefined && action !== expected) {
-        return yield* Effect.fail(
-          Fault.make("ActionMismatch", `${what} "${action}" does not match the operation ${op.name}, whose action is "${expected}".`)
+      if (given !== undefined && given !== expected) {
+        return Effect.fail(
+          Fault.make("ActionMismatch", `${what} "${given}" does not match the operation ${op.name}, whose action is "${expected}".`)
         )
       }
     }
     const input = F.decode(op.request, body)
-    if (!input.ok) return yield* Effect.fail(Fault.make("InvalidRequest", `${op.name}: ${input.reason}`))
+    if (!input.ok) return Effect.fail(Fault.make("InvalidRequest", `${op.name}: ${input.reason}`))
     let jobId = ""
     if (op.jobSpecific) {
       if (envelope.resourceId === undefined || envelope.resourceId === "") {
-        return yield* Effect.fail(
+        return Effect.fail(
           Fault.make(
             "MissingResourceIdentifier",
             `${op.name} is about a job: send the job's ResourceIdentifier (from createJob's endpoint reference) as the SOAP header {${Namespaces.uwsSoap}}ResourceIdentifier.`
@@ -187,19 +185,33 @@ const soap = (request: HttpServerRequest.HttpServerRequest, options: AppOptions,
       }
       jobId = envelope.resourceId
     }
-    const caller = yield* identify(options, request, loc)
-    const output = yield* (op as Operation).run(
-      { service: options.service, caller, jobId, endpoint, closing: Deferred.await(options.closing) },
-      input.value
+    return Effect.flatMap(identify(options, request, loc), (caller) =>
+      Effect.map(
+        (op as Operation).run({ service: options.service, caller, jobId, endpoint, closing: Deferred.await(options.closing) }, input.value),
+        (output) => {
+          const resourceId = op.resourceOf !== undefined ? op.resourceOf(output) : op.jobSpecific ? jobId : undefined
+          const reply = Envelope.render(
+            version,
+            Envelope.replyHeaders(Wsdl.responseAction(op.name), envelope.addressing.messageId, resourceId),
+            `<u:${op.name}Response>${F.encode(op.response, output, renderContext(options, endpoint))}</u:${op.name}Response>`
+          )
+          return xml(reply, 200, Envelope.contentType(version))
+        }
+      )
     )
-    const resourceId = op.resourceOf !== undefined ? op.resourceOf(output) : op.jobSpecific ? jobId : undefined
-    const reply = Envelope.render(
-      version,
-      Envelope.replyHeaders(Wsdl.responseAction(op.name), envelope.addressing.messageId, resourceId),
-      `<u:${op.name}Response>${F.encode(op.response, output, renderContext(options, endpoint))}</u:${op.name}Response>`
-    )
-    return xml(reply, 200, Envelope.contentType(version))
-  }).pipe(
+  }
+  const handled = Effect.suspend((): Effect.Effect<HttpServerResponse.HttpServerResponse, UwsError | SoapFault> => {
+    const transport = Envelope.transport(request.headers["content-type"], request.headers["soapaction"])
+    if (Either.isLeft(transport)) return Effect.fail(transport.left)
+    version = transport.right.version
+    return Effect.flatMap(readBody(request, options.maxEnvelopeBytes), (bytes) => {
+      const text = decodeText(bytes, transport.right.charset)
+      if (Either.isLeft(text)) return Effect.fail(text.left)
+      const envelope = Envelope.parse(text.right, version, options.xmlLimits)
+      return Either.isLeft(envelope) ? Effect.fail(envelope.left) : call(envelope.right, transport.right.action)
+    })
+  })
+  return handled.pipe(
     Effect.catchAll((e) => Effect.succeed(faultResponse(toFault(e), version, echo))),
     Effect.catchAllCause((cause) =>
       Cause.isInterruptedOnly(cause)
