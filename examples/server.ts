@@ -433,7 +433,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     caller: (req) => byClientAddress(req).quotaKey,
     log: logFormat !== "off",
     metrics: metricsOn,
-    run: (effect) => runtime.runFork(effect)
+    // Logging and counting are synchronous: no fiber a request.
+    run: (effect) => runtime.runSync(effect)
   })
 
   const server = createServer({
