@@ -52,7 +52,7 @@ import { Schema, SqlDatabase } from "@uws-kit/store-sql"
 import { byClientAddress } from "./mount.js"
 import { tracing, type Tracing } from "./tracing.js"
 import { archiveContribution } from "./archive.js"
-import { observePlugins, type WithLogging } from "./archiveObserve.js"
+import { countFixityCheck, observePlugins, type WithLogging } from "./archiveObserve.js"
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import { imageContribution } from "./image/mount.js"
@@ -355,6 +355,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       await archiveContribution({
         trustForwarded,
         observePlugins: (plugins) => observePlugins(plugins, withLogging),
+        onFixityCheck: countFixityCheck,
         ...(dataDir === undefined || db === undefined
           ? {}
           : {
