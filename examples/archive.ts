@@ -202,6 +202,11 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       listener: api.listener
     }
     return {
+      services: {
+        archive: archive.uws,
+        "archive-dumps": dumpsStarted.dumps.uws,
+        ...(archive.fixity === undefined ? {} : { "archive-fixity": archive.fixity.uws })
+      },
       mounts: [
         mount,
         { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly },

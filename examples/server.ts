@@ -376,6 +376,14 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         ...(db === undefined ? {} : { stores: shared("space") })
       })
     )
+    // The same lifecycle logs and job metrics for the services the contributions started.
+    await runtime.runPromise(
+      Effect.forEach(
+        contributions.flatMap((c) => Object.entries(c.services ?? {})),
+        ([name, service]) => Lifecycle.observe(service, { service: name, log: logFormat !== "off", ...(db === undefined ? {} : { jobStore: db.jobStore(name) }) }),
+        { discard: true }
+      ).pipe(Scope.extend(observing))
+    )
   } catch (e) {
     await closeAll()
     throw e

@@ -77,6 +77,23 @@ describe("the demo's /metrics", () => {
     expect(stored.reduce((n, m) => n + Number(m.value), 0)).toBeGreaterThanOrEqual(Buffer.byteLength(content))
   })
 
+  it("counts the jobs of the other services too (an ADQL query)", async () => {
+    const res = await fetch(`${demo.url}/uws/adql/jobs`, {
+      method: "POST",
+      body: new URLSearchParams({ PHASE: "RUN", LANG: "ADQL", QUERY: "SELECT TOP 3 id, mag FROM stars ORDER BY mag" }),
+      redirect: "manual"
+    })
+    expect(res.status).toBe(303)
+    expect(await final(res.headers.get("location")!)).toBe("COMPLETED")
+    const families = parse(await (await fetch(`${demo.url}/metrics`)).text())
+    expect(sample(families, "uws_jobs", { service: "adql", phase: "COMPLETED" })?.value).toBe("1")
+    expect(sample(families, "uws_jobs", { service: "adql", phase: "EXECUTING" })?.value).toBe("0")
+    // Every service the demo starts is observed, whether or not it has jobs yet.
+    for (const service of ["image", "cea", "space", "archive", "archive-dumps", "archive-fixity"]) {
+      expect(sample(families, "uws_queue_length", { service }), service).toBeDefined()
+    }
+  })
+
   it("answers /health and /ready (in memory: nothing to fail)", async () => {
     expect((await fetch(`${demo.url}/health`)).status).toBe(200)
     const ready = await fetch(`${demo.url}/ready`)
