@@ -31,7 +31,7 @@ import { fileURLToPath } from "node:url"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Archive, ArchiveAdapter, DumpAdapter, Dumps, PluginConfig, Plugins, ReplicationConfig } from "@uws-kit/adapter-archive"
 import { RestAdapter } from "@uws-kit/adapter-rest"
-import type { ContainerIndex, CopyCatalogue } from "@uws-kit/adapter-archive"
+import type { ContainerIndex, CopyCatalogue, Replicas } from "@uws-kit/adapter-archive"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import { byClientAddress, type Contribution } from "./mount.js"
@@ -61,6 +61,8 @@ export interface ArchiveDemoOptions {
   readonly pluginConfig?: string
   /** Wraps the loaded plugins (the demo's server counts and logs their calls: examples/archiveObserve.ts). */
   readonly observePlugins?: (plugins: Plugins.LoadedPlugins) => Plugins.LoadedPlugins
+  /** Told each content a fixity run checks (the demo's server counts outcomes: examples/archiveObserve.ts). */
+  readonly onFixityCheck?: (check: Replicas.ContentCheck) => Effect.Effect<void>
   /** The job list of exports and imports (beside a durable job store: in the same database). */
   readonly dumpStores?: {
     readonly jobStore?: JobStore.JobStoreService
@@ -139,7 +141,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
               return {
                 ...r,
                 ...(options.copyCatalogue === undefined ? {} : { catalogue: options.copyCatalogue }),
-                fixity: { ...r.fixity, ...options.fixityStores }
+                fixity: { ...r.fixity, ...options.fixityStores, ...(options.onFixityCheck === undefined ? {} : { onCheck: options.onFixityCheck }) }
               }
             })()
           }),
@@ -202,6 +204,11 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       listener: api.listener
     }
     return {
+      services: {
+        archive: archive.uws,
+        "archive-dumps": dumpsStarted.dumps.uws,
+        ...(archive.fixity === undefined ? {} : { "archive-fixity": archive.fixity.uws })
+      },
       mounts: [
         mount,
         { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly },

@@ -2,15 +2,17 @@
  * The archive's plugin calls, observed for operators (issue #15): every storage call and
  * post-processor call counted by plugin, operation and outcome
  * (`uws_archive_plugin_calls_total`), bytes saved by storage (`uws_archive_bytes_stored_total`),
+ * copies checked by fixity runs by outcome (`uws_archive_fixity_checks_total`),
  * and each failure logged (`plugin call failed`, a warning with plugin, operation and reason)
  * through the demo's loggers. The plugins are wrapped, not changed.
  */
-import type { Plugins } from "@uws-kit/adapter-archive"
+import type { Plugins, Replicas } from "@uws-kit/adapter-archive"
 import { Effect, Metric } from "effect"
 
 export const metrics = {
   calls: Metric.counter("uws_archive_plugin_calls_total", { description: "Archive plugin calls by plugin, operation and outcome (ok, failed)." }),
-  bytes: Metric.counter("uws_archive_bytes_stored_total", { description: "Bytes saved into each archive storage." })
+  bytes: Metric.counter("uws_archive_bytes_stored_total", { description: "Bytes saved into each archive storage." }),
+  fixity: Metric.counter("uws_archive_fixity_checks_total", { description: "Copies checked by fixity runs, by outcome (good, corrupt, missing, unreachable)." })
 } as const
 
 /** Runs an effect with the demo's loggers (the archive's own effects run on Effect's default runtime). */
@@ -57,3 +59,7 @@ export const observePlugins = (plugins: Plugins.LoadedPlugins, withLogging: With
   })),
   postProcessors: plugins.postProcessors.map((p) => ({ ...p, process: (c) => observed(p.name, "process", withLogging, p.process(c)) }))
 })
+
+/** Counts a fixity run's check of one content, copy by copy, by the outcome the check reports. */
+export const countFixityCheck = (check: Replicas.ContentCheck): Effect.Effect<void> =>
+  Effect.forEach(check.copies, (c) => Metric.increment(Metric.tagged(metrics.fixity, "outcome", c.outcome)), { discard: true })

@@ -37,6 +37,8 @@ export interface MountOptions {
 export interface Contribution {
   readonly mounts: ReadonlyArray<Mount>
   readonly close: () => Promise<void>
+  /** The UWS services it started, by job list name, so the server can log and count their jobs. */
+  readonly services?: Readonly<Record<string, UwsService>>
 }
 
 /**

@@ -58,7 +58,7 @@ import { Schema, SqlDatabase } from "@uws-kit/store-sql"
 import { byClientAddress } from "./mount.js"
 import { tracing, type Tracing } from "./tracing.js"
 import { archiveContribution } from "./archive.js"
-import { observePlugins, type WithLogging } from "./archiveObserve.js"
+import { countFixityCheck, observePlugins, type WithLogging } from "./archiveObserve.js"
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import { imageContribution } from "./image/mount.js"
@@ -456,6 +456,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         trustForwarded,
         ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
         observePlugins: (plugins) => observePlugins(plugins, withLogging),
+        onFixityCheck: countFixityCheck,
         ...(dataDir === undefined || db === undefined
           ? {}
           : {
@@ -476,6 +477,14 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         ...(dataDir === undefined ? {} : { dataDir: path.join(dataDir, "spaces") }),
         ...(db === undefined ? {} : { stores: shared("space") })
       }))
+    // The same lifecycle logs and job metrics for the services the contributions started.
+    await runtime.runPromise(
+      Effect.forEach(
+        contributions.flatMap((c) => Object.entries(c.services ?? {})),
+        ([name, service]) => Lifecycle.observe(service, { service: name, log: logFormat !== "off", ...(db === undefined ? {} : { jobStore: db.jobStore(name) }) }),
+        { discard: true }
+      ).pipe(Scope.extend(observing))
+    )
   } catch (e) {
     await closeAll()
     throw e
@@ -535,7 +544,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     caller: (req) => byClientAddress(req).quotaKey,
     log: logFormat !== "off",
     metrics: metricsOn,
-    run: (effect) => runtime.runFork(effect)
+    // Logging and counting are synchronous: no fiber a request.
+    run: (effect) => runtime.runSync(effect)
   })
 
   const server = createServer({

@@ -3,8 +3,13 @@
  * read by a real Prometheus text parser, has every family with the right counts, HTTP requests
  * labelled by route template, and /health and /ready answer.
  */
+import { createHash } from "node:crypto"
+import { existsSync, readdirSync } from "node:fs"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
 import parse, { type ParsedFamily } from "parse-prometheus-text-format"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import { startDemo, type Demo } from "../examples/server.js"
 
 let demo: Demo
@@ -72,10 +77,82 @@ describe("the demo's /metrics", () => {
     expect(stored.reduce((n, m) => n + Number(m.value), 0)).toBeGreaterThanOrEqual(Buffer.byteLength(content))
   })
 
+  it("counts the jobs of the other services too (an ADQL query)", async () => {
+    const res = await fetch(`${demo.url}/uws/adql/jobs`, {
+      method: "POST",
+      body: new URLSearchParams({ PHASE: "RUN", LANG: "ADQL", QUERY: "SELECT TOP 3 id, mag FROM stars ORDER BY mag" }),
+      redirect: "manual"
+    })
+    expect(res.status).toBe(303)
+    expect(await final(res.headers.get("location")!)).toBe("COMPLETED")
+    const families = parse(await (await fetch(`${demo.url}/metrics`)).text())
+    expect(sample(families, "uws_jobs", { service: "adql", phase: "COMPLETED" })?.value).toBe("1")
+    expect(sample(families, "uws_jobs", { service: "adql", phase: "EXECUTING" })?.value).toBe("0")
+    // Every service the demo starts is observed, whether or not it has jobs yet.
+    for (const service of ["image", "cea", "space", "archive", "archive-dumps", "archive-fixity"]) {
+      expect(sample(families, "uws_queue_length", { service }), service).toBeDefined()
+    }
+  })
+
   it("answers /health and /ready (in memory: nothing to fail)", async () => {
     expect((await fetch(`${demo.url}/health`)).status).toBe(200)
     const ready = await fetch(`${demo.url}/ready`)
     expect(ready.status).toBe(200)
     expect(await ready.json()).toEqual({ status: "ready", checks: { store: "ok", archivePlugins: "ok" } })
+  })
+})
+
+describe("the demo's /metrics with a mirrored archive on disk", () => {
+  const KEY = "metrics-operator-key"
+  let disk: Demo | undefined
+  let dataDir: string
+  afterAll(async () => {
+    await disk?.close()
+    delete process.env["UWS_ARCHIVE_OPERATOR_KEY"]
+    if (dataDir !== undefined) await fs.rm(dataDir, { recursive: true, force: true })
+  })
+  const objects = (storage: string) => {
+    const out: Array<string> = []
+    const walk = (p: string) => {
+      if (!existsSync(p)) return
+      for (const e of readdirSync(p, { withFileTypes: true })) e.isDirectory() ? walk(path.join(p, e.name)) : out.push(path.join(p, e.name))
+    }
+    walk(path.join(dataDir, "archive", storage, "objects"))
+    return out
+  }
+
+  it("counts a fixity run's copies by outcome: the good ones and the damaged one", async () => {
+    dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-metrics-fixity-"))
+    process.env["UWS_ARCHIVE_OPERATOR_KEY"] = KEY
+    disk = await startDemo({ port: 0, metrics: true, dataDir })
+    const before = parse(await (await fetch(`${disk.url}/metrics`)).text())
+    const count = (families: ReadonlyArray<ParsedFamily>, outcome: string) => Number(sample(families, "uws_archive_fixity_checks_total", { outcome })?.value ?? 0)
+    const form = new FormData()
+    for (const [k, v] of Object.entries({ ContainerName: "fixity-metrics", StorageId: "4", SaveType: "Permanent", UseArchiveCa: "false" })) form.append(k, v)
+    const content = "a document whose mirror copy the test damages\n"
+    form.append("Content", new Blob([content], { type: "text/plain" }), "fixity.txt")
+    expect((await fetch(`${disk.url}/api/document/content`, { method: "POST", body: form, headers: { "x-source-system": "4" } })).status).toBe(200)
+    const digest = createHash("sha256").update(content).digest("hex")
+    const mirrored = await vi.waitFor(() => {
+      const f = objects("filesystem_02").find((p) => p.endsWith(`.${digest}`))
+      expect(f).toBeDefined()
+      return f!
+    }, { timeout: 20_000 })
+    const bytes = await fs.readFile(mirrored)
+    bytes[0] = bytes[0]! ^ 0x20
+    await fs.writeFile(mirrored, bytes)
+
+    const operator = { "x-operator-key": KEY }
+    const started = await fetch(`${disk.url}/api/fixity`, { method: "POST", headers: operator })
+    expect(started.status).toBe(200)
+    const runId = ((await started.json()) as { data: { id: string } }).data.id
+    await vi.waitFor(async () => {
+      const run = ((await (await fetch(`${disk!.url}/api/fixity/${runId}?wait=5`, { headers: operator })).json()) as { data: { phase: string } }).data
+      expect(run.phase).toBe("COMPLETED")
+    }, { timeout: 30_000 })
+    const after = parse(await (await fetch(`${disk.url}/metrics`)).text())
+    expect(after.find((f) => f.name === "uws_archive_fixity_checks_total")?.type).toBe("COUNTER")
+    expect(count(after, "corrupt") - count(before, "corrupt")).toBe(1)
+    expect(count(after, "good") - count(before, "good")).toBeGreaterThanOrEqual(1)
   })
 })

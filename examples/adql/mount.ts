@@ -30,6 +30,7 @@ export const adqlContribution = async (options: AdqlOptions): Promise<Contributi
   })
   const { mount, adapters } = mountApp("adql", started.service, { trustForwarded: options.trustForwarded }, { tap: true })
   return {
+    services: { adql: started.service },
     mounts: [{ ...mount, title: "adql: ADQL queries on a 300 000-star catalogue (UWS job list; TAP layout at /uws/adql/async and /sync for pyvo)" }],
     close: async () => {
       await Promise.all(adapters.map((a) => a.dispose()))

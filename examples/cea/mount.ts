@@ -91,6 +91,7 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
     send(res, 200, "text/html; charset=utf-8", Catalogue.html(catalogue, `${BASE}/jobs`), pageHeaders)
   }
   return {
+    services: { cea: started.service },
     mounts: [{ prefix: BASE, href: `${BASE}/applications`, title: "cea: parameterized applications (gzip, votable-stats) run from XML job descriptions (UWS 0.3 §3.4)", listener }],
     close: async () => {
       await rest.dispose()

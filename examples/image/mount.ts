@@ -46,6 +46,7 @@ export const imageContribution = async (options: ImageMountOptions): Promise<Con
     adapter.listener(req, res)
   }
   return {
+    services: { image: started.service },
     mounts: [{ prefix: basePath, href: `${basePath}/jobs`, title: "image: SIAP-style cutouts of a synthetic sky, published as they are made (POS, SIZE, FORMAT, DELAY)", listener }],
     close: async () => {
       await adapter.dispose()

@@ -46,6 +46,7 @@ export const spaceContribution = async (options: SpaceOptions): Promise<Contribu
   const rest = RestAdapter.makeRestAdapter({ ...adapterOptions, basePath: "/uws/space", title: "space" })
   const files = spaceFiles({ service, root, identify: byClientOwner })
   return {
+    services: { space: service },
     mounts: [
       { prefix: "/soap/space", href: "/soap/space?wsdl", listener: soap.listener, title: "space: leases on storage (UWS v0.3 §3.3, SOAP); WSDL at /soap/space?wsdl" },
       { prefix: "/uws/space", href: "/uws/space/jobs", listener: rest.listener, title: "space: the same leases as a UWS 1.1 job list (REST)" },

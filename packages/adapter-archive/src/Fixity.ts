@@ -34,6 +34,8 @@ export interface FixityOptions {
   /** Where runs are kept (default: in memory). */
   readonly jobStore?: JobStore.JobStoreService
   readonly resultStore?: ResultStore.ResultStoreService
+  /** Told each content's check as a run completes it, e.g. to count outcomes (default: none). */
+  readonly onCheck?: (check: ContentCheck) => Effect.Effect<void>
 }
 
 /**
@@ -107,6 +109,7 @@ export const make = (options: FixityOptions): Effect.Effect<FixityService, never
               inBatch++
               const checked = yield* replicas.check(content.sha256, pace)
               checks.push(checked)
+              if (options.onCheck !== undefined) yield* options.onCheck(checked)
               counts[Info.contents]!++
               counts[Info.bytes]! += checked.bytes
               if (checked.collected) counts[Info.collected]!++

@@ -128,13 +128,22 @@ const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIO
  * @since 0.1.0
  * @category metrics
  */
-export const record = (entry: Entry): Effect.Effect<void> =>
-  Effect.zipRight(
-    Metric.increment(
-      Metric.tagged(Metric.tagged(Metric.tagged(metrics.requests, "route", entry.route), "method", METHODS.has(entry.method) ? entry.method : "other"), "status", String(entry.status))
-    ),
-    Metric.update(Metric.tagged(metrics.duration, "route", entry.route), entry.durationMs / 1000)
-  )
+export const record = (entry: Entry): Effect.Effect<void> => {
+  const method = METHODS.has(entry.method) ? entry.method : "other"
+  // Tagged metrics kept by label values (bounded: templates × methods × statuses), so a request
+  // builds no new metric keys.
+  const key = `${entry.route} ${method} ${entry.status}`
+  let counter = taggedRequests.get(key)
+  if (counter === undefined) {
+    counter = Metric.increment(Metric.tagged(Metric.tagged(Metric.tagged(metrics.requests, "route", entry.route), "method", method), "status", String(entry.status)))
+    taggedRequests.set(key, counter)
+  }
+  let duration = taggedDurations.get(entry.route)
+  if (duration === undefined) taggedDurations.set(entry.route, (duration = Metric.tagged(metrics.duration, "route", entry.route)))
+  return Effect.zipRight(counter, Metric.update(duration, entry.durationMs / 1000))
+}
+const taggedRequests = new Map<string, Effect.Effect<void>>()
+const taggedDurations = new Map<string, Metric.Metric.Histogram<number>>()
 
 /**
  * @since 0.1.0
