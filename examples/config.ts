@@ -147,7 +147,7 @@ export const defaults = {
   sqliteSynchronous: "normal"
 } as const
 
-type Kind = "string" | "port" | "whole" | "limit" | "boolean" | "list"
+type Kind = "string" | "word" | "port" | "whole" | "limit" | "boolean" | "list"
 
 /** Each environment variable, the key it sets, and how its text is read. */
 export const environment: ReadonlyArray<readonly [name: string, key: string, kind: Kind]> = [
@@ -171,10 +171,10 @@ export const environment: ReadonlyArray<readonly [name: string, key: string, kin
   ["UWS_MAX_CONNECTIONS", "limits.maxConnections", "whole"],
   ["UWS_RUN_LOG", "runLog", "string"],
   ["UWS_LEASE_MS", "leaseMillis", "whole"],
-  ["UWS_LOG_FORMAT", "logFormat", "string"],
-  ["UWS_LOG_LEVEL", "logLevel", "string"],
+  ["UWS_LOG_FORMAT", "logFormat", "word"],
+  ["UWS_LOG_LEVEL", "logLevel", "word"],
   ["UWS_METRICS", "metrics", "boolean"],
-  ["UWS_SQLITE_SYNC", "sqliteSynchronous", "string"]
+  ["UWS_SQLITE_SYNC", "sqliteSynchronous", "word"]
 ]
 
 /** An environment variable's text as the JSON value its key takes; `Left` = what was expected. */
@@ -183,6 +183,9 @@ const readEnv = (kind: Kind, text: string): Either.Either<unknown, string> => {
   switch (kind) {
     case "string":
       return Either.right(t)
+    case "word":
+      // Effect's own level names (Info, Warning) and any other case read as the file's words.
+      return Either.right(t.toLowerCase())
     case "boolean":
       return t === "1" || t === "true" ? Either.right(true) : t === "0" || t === "false" ? Either.right(false) : Either.left("1 (on) or 0 (off)")
     case "list":
