@@ -9,9 +9,9 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { Archive, ArchiveAdapter, HttpUpstream, MemoryStorage, Plugins } from "@uws-kit/adapter-archive"
 import { Effect, Exit, Scope } from "effect"
-import { chromium, type Browser } from "playwright-core"
+import { type Browser } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { CHROMIUM, requireChromium } from "./support.js"
+import { CHROMIUM, launchChromium, requireChromium } from "./support.js"
 
 let browser: Browser | undefined
 const closers: Array<() => Promise<void>> = []
@@ -61,7 +61,7 @@ beforeAll(async () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
   if (!existsSync(CHROMIUM)) return
-  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"] })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -10,10 +10,10 @@ import { existsSync } from "node:fs"
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
-import { chromium, type Browser, type Page } from "playwright-core"
+import { type Browser, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startDemo, type Demo } from "../../examples/server.js"
-import { CHROMIUM, ensureArtifacts, repoRoot, requireChromium } from "./support.js"
+import { CHROMIUM, launchChromium, ensureArtifacts, repoRoot, requireChromium } from "./support.js"
 
 let demo: Demo
 let browser: Browser
@@ -26,11 +26,7 @@ beforeAll(async () => {
   shots = ensureArtifacts()
   demo = await startDemo({ port: 0, host: "127.0.0.1" })
   if (!existsSync(CHROMIUM)) return
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-  })
+  browser = await launchChromium()
 })
 
 afterAll(async () => {

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
+import { chromium, type Browser } from "playwright-core"
 
 export const repoRoot = resolve(fileURLToPath(new URL(".", import.meta.url)), "../..")
 export const artifacts = join(repoRoot, "test/artifacts")
@@ -42,6 +43,17 @@ export const requireXmllint = () =>
 
 export const requireChromium = () =>
   requireTool("Chromium at /usr/bin/chromium (Debian chromium)", () => existsSync(CHROMIUM), "apt-get install -y chromium")
+
+/**
+ * Debian's Chromium, headless, as root, with the flags that keep it off this machine's closed
+ * network (without them it opens many refused connections at every start).
+ */
+export const launchChromium = (): Promise<Browser> =>
+  chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+  })
 
 export const ensureArtifacts = (): string => {
   mkdirSync(artifacts, { recursive: true })
