@@ -81,7 +81,8 @@ describe("Dockerfile", () => {
           break
         case "COPY": {
           const copy = instruction as Copy
-          const from = copy.getFromFlag()?.getValue()
+          // Not getFromFlag(): dockerfile-ast answers undefined there when COPY has a second flag (--chown).
+          const from = copy.getFlags().find((f) => f.getName() === "from")?.getValue() ?? undefined
           const words = copy.getArguments().map((a) => a.getValue())
           const dest = words.pop()!
           const source = from === undefined ? undefined : stages.find((x) => x.name === from)
