@@ -175,13 +175,6 @@ export const wrap = (
   const logging = options.log !== false
   const counting = options.metrics !== false
   if (!logging && !counting) return listener
-  let pending: Array<Entry> = []
-  const one = (entry: Entry) => (logging && counting ? Effect.zipRight(log(entry), record(entry)) : logging ? log(entry) : record(entry))
-  const flush = () => {
-    const entries = pending
-    pending = []
-    options.run(Effect.forEach(entries, one, { discard: true }))
-  }
   return (req, res) => {
     const started = performance.now()
     let bytes = 0
@@ -214,10 +207,7 @@ export const wrap = (
         ...(caller === undefined ? {} : { caller }),
         ...(route.jobId === undefined ? {} : { jobId: route.jobId })
       }
-      pending.push(entry)
-      // One run of the host's runtime per turn of the event loop, not one per request: a run
-      // costs about as much as answering a small GET.
-      if (pending.length === 1) setImmediate(flush)
+      options.run(logging && counting ? Effect.zipRight(log(entry), record(entry)) : logging ? log(entry) : record(entry))
     })
     listener(req, res)
   }
