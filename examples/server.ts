@@ -139,14 +139,6 @@ export interface DemoOptions {
 
 export type LogFormat = "logfmt" | "json" | "off"
 
-/** `UWS_LOG_FORMAT`; throws on anything but logfmt, json or off. */
-export const logFormatFromEnv = (env: NodeJS.ProcessEnv = process.env): LogFormat | undefined => {
-  const text = env["UWS_LOG_FORMAT"]?.trim()
-  if (text === undefined || text === "") return undefined
-  if (text === "logfmt" || text === "json" || text === "off") return text
-  throw new Error(`UWS_LOG_FORMAT must be logfmt, json or off, not "${text}".`)
-}
-
 /** `UWS_METRICS`: `0` off, `1` on, unset: undefined; throws on anything else. */
 export const metricsFromEnv = (env: NodeJS.ProcessEnv = process.env): boolean | undefined => {
   const text = env["UWS_METRICS"]?.trim()
