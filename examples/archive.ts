@@ -32,7 +32,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { Archive, ArchiveAdapter, DumpAdapter, Dumps, PluginConfig, Plugins, ReplicationConfig } from "@uws-kit/adapter-archive"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import type { ContainerIndex, CopyCatalogue, Replicas } from "@uws-kit/adapter-archive"
-import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
+import { Lifecycle, type Dispatcher, type JobStore, type ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Scope } from "effect"
 import { byClientAddress, type Contribution } from "./mount.js"
 
@@ -168,7 +168,8 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       trustForwarded: options.trustForwarded ?? false
     })
     const dumpJobs = RestAdapter.makeRestAdapter({
-      service: dumpsStarted.dumps.uws,
+      // Blocking waits counted in uws_wait_waiters, as for every job list the demo serves.
+      service: Lifecycle.instrument(dumpsStarted.dumps.uws, "archive-dumps"),
       basePath: "/uws/archive-dumps",
       title: "archive dumps (exports and imports)",
       identifyNode,
@@ -191,7 +192,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
     })
     // The archive's job list as UWS, read-only: fetches (anybody's) can be watched and waited on;
     // containers stay with their source systems, changed only through the archive API.
-    const jobs = RestAdapter.makeRestAdapter({ service: archive.uws, basePath: "/uws/archive", title: "archive", identifyNode: byClientAddress, trustForwarded: options.trustForwarded ?? false })
+    const jobs = RestAdapter.makeRestAdapter({ service: Lifecycle.instrument(archive.uws, "archive"), basePath: "/uws/archive", title: "archive", identifyNode: byClientAddress, trustForwarded: options.trustForwarded ?? false })
     const readOnly = (req: IncomingMessage, res: ServerResponse) => {
       if (req.method === "GET" || req.method === "HEAD") return void jobs.listener(req, res)
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" })
@@ -211,9 +212,9 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       },
       mounts: [
         mount,
-        { prefix: "/uws/archive", href: "/uws/archive/jobs", title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly },
+        { prefix: "/uws/archive", href: "/uws/archive/jobs", vosi: true, title: "archive: the document fetches as UWS jobs (read-only; GET /api/fetch/{identifier} starts one)", listener: readOnly },
         { prefix: "/dumps", href: "/dumps/index.json", title: "verifiable dumps: BagIt chunks (index.json, chunks/…), POST /dumps/export, POST /dumps/import", listener: dumpApi.listener },
-        { prefix: "/uws/archive-dumps", href: "/uws/archive-dumps/jobs", title: "archive dumps: the exports and imports as a UWS 1.1 job list", listener: dumpJobs.listener }
+        { prefix: "/uws/archive-dumps", href: "/uws/archive-dumps/jobs", vosi: true, title: "archive dumps: the exports and imports as a UWS 1.1 job list", listener: dumpJobs.listener }
       ],
       close: async () => {
         await dumpJobs.dispose()

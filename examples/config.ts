@@ -16,6 +16,7 @@ import { Command as CliCommand, Options as CliOptions } from "@effect/cli"
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Either, Exit, Option, ParseResult, Schema, SchemaAST } from "effect"
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from "jsonc-parser"
+import { archivePaths, defaultPaths, type ApplicationPaths, type PathName } from "./mount.js"
 import type { DemoOptions } from "./server.js"
 
 /** The file read when neither `--config` nor `UWS_CONFIG` names one. */
@@ -72,11 +73,58 @@ const OneOf = <const L extends ReadonlyArray<string>>(...words: L) =>
   )
 const opt = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const Toggle = Schema.Struct({ enabled: opt(Schema.Boolean) })
-const RestApp = Schema.Struct({ enabled: opt(Schema.Boolean), path: opt(MountPath) })
+const App = Schema.Struct({ enabled: opt(Schema.Boolean), path: opt(MountPath) })
+// The space has three mounts: its REST job list (`path`), its SOAP endpoint and its files.
+const SpaceApp = Schema.Struct({ enabled: opt(Schema.Boolean), path: opt(MountPath), soapPath: opt(MountPath), filesPath: opt(MountPath) })
 
 /** The names of what the demo mounts, and what `enabled: false` leaves out. */
 export const applicationNames = ["echo", "sleep", "soap", "adql", "archive", "cea", "image", "space"] as const
 export type ApplicationName = (typeof applicationNames)[number]
+
+/**
+ * Each movable mount: the application, its key under `applications.<app>`, its name in
+ * `defaultPaths` (examples/mount.ts) and its environment variable. The archive has none: its
+ * API's paths (`/api/...`) are the seed's curl contract.
+ */
+export const pathKeys = [
+  ["echo", "path", "echo", "UWS_ECHO_PATH"],
+  ["sleep", "path", "sleep", "UWS_SLEEP_PATH"],
+  ["soap", "path", "soap", "UWS_SOAP_PATH"],
+  ["adql", "path", "adql", "UWS_ADQL_PATH"],
+  ["cea", "path", "cea", "UWS_CEA_PATH"],
+  ["image", "path", "image", "UWS_IMAGE_PATH"],
+  ["space", "path", "space", "UWS_SPACE_PATH"],
+  ["space", "soapPath", "spaceSoap", "UWS_SPACE_SOAP_PATH"],
+  ["space", "filesPath", "spaceFiles", "UWS_SPACE_FILES_PATH"]
+] as const satisfies ReadonlyArray<readonly [ApplicationName, string, PathName, string]>
+
+type AppsConfig = { readonly [A in ApplicationName]?: { readonly enabled?: boolean; readonly path?: string; readonly soapPath?: string; readonly filesPath?: string } }
+
+const pathOf = (apps: AppsConfig, app: ApplicationName, field: string): string | undefined => (apps[app] as Record<string, unknown> | undefined)?.[field] as string | undefined
+
+/**
+ * No two mounts at one path (one would never be reached), nor at the server's own `/health`,
+ * `/ready`, `/metrics` or the archive's fixed paths. A path the configuration set is blamed
+ * before a default one.
+ */
+const distinctPaths = (apps: AppsConfig): ReadonlyArray<Schema.FilterIssue> => {
+  const taken = new Map<string, string>(["/health", "/ready", "/metrics"].map((p) => [p, `the server's own ${p}`]))
+  if (apps.archive?.enabled !== false) for (const p of archivePaths) taken.set(p, "the archive (its paths are fixed)")
+  const issues: Array<Schema.FilterIssue> = []
+  const on = pathKeys.filter(([app]) => apps[app]?.enabled !== false)
+  const ordered = [...on.filter(([app, field]) => pathOf(apps, app, field) === undefined), ...on.filter(([app, field]) => pathOf(apps, app, field) !== undefined)]
+  for (const [app, field, name] of ordered) {
+    const base = pathOf(apps, app, field) ?? defaultPaths[name]
+    // SOAP's path is a base: its endpoints are below it.
+    const prefixes = app === "soap" ? (["echo", "sleep"] as const).map((n) => [`${base}/${n}`, ` puts its ${n} endpoint at ${base}/${n},`] as const) : [[base, " is"] as const]
+    for (const [prefix, what] of prefixes) {
+      const holder = taken.get(prefix)
+      if (holder !== undefined) issues.push({ path: [app, field], message: `${JSON.stringify(base)}${what} taken by ${holder}` })
+      else taken.set(prefix, `applications.${app}.${field}`)
+    }
+  }
+  return issues
+}
 
 const PolicySchema = Schema.Struct({
   defaultExecutionDuration: opt(WholeAtLeast(0)),
@@ -102,15 +150,15 @@ export const ConfigSchema = Schema.Struct({
   instanceName: opt(NonEmpty),
   applications: opt(
     Schema.Struct({
-      echo: opt(RestApp),
-      sleep: opt(RestApp),
-      soap: opt(Toggle),
-      adql: opt(Toggle),
+      echo: opt(App),
+      sleep: opt(App),
+      soap: opt(App),
+      adql: opt(App),
       archive: opt(Toggle),
-      cea: opt(Toggle),
-      image: opt(Toggle),
-      space: opt(Toggle)
-    })
+      cea: opt(App),
+      image: opt(App),
+      space: opt(SpaceApp)
+    }).pipe(Schema.filter(distinctPaths))
   ),
   policy: opt(PolicySchema),
   maxWait: opt(WholeAtLeast(1, "a whole number of milliseconds ≥ 1")),
@@ -174,7 +222,9 @@ export const environment: ReadonlyArray<readonly [name: string, key: string, kin
   ["UWS_LOG_FORMAT", "logFormat", "word"],
   ["UWS_LOG_LEVEL", "logLevel", "word"],
   ["UWS_METRICS", "metrics", "boolean"],
-  ["UWS_SQLITE_SYNC", "sqliteSynchronous", "word"]
+  ["UWS_SQLITE_SYNC", "sqliteSynchronous", "word"],
+  ...applicationNames.map((a) => [`UWS_${a.toUpperCase()}_ENABLED`, `applications.${a}.enabled`, "boolean"] as const),
+  ...pathKeys.map(([app, field, , name]) => [name, `applications.${app}.${field}`, "string"] as const)
 ]
 
 /** An environment variable's text as the JSON value its key takes; `Left` = what was expected. */
@@ -336,7 +386,10 @@ export const load = (source: Source, cwd = process.cwd()): Either.Either<Loaded,
 export const toDemoOptions = (config: Config, cwd = process.cwd()): DemoOptions => {
   const apps = config.applications ?? {}
   const enabled = applicationNames.filter((n) => apps[n]?.enabled !== false)
-  const paths = { ...(apps.echo?.path === undefined ? {} : { echo: apps.echo.path }), ...(apps.sleep?.path === undefined ? {} : { sleep: apps.sleep.path }) }
+  const paths: ApplicationPaths = Object.fromEntries(pathKeys.flatMap(([app, field, name]) => {
+    const p = pathOf(apps, app, field)
+    return p === undefined ? [] : [[name, p]]
+  }))
   const some = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } => (value === undefined ? {} : ({ [key]: value } as { [P in K]: V }))
   return {
     host: config.listen?.host ?? defaults.listen.host,
@@ -367,7 +420,13 @@ export const toDemoOptions = (config: Config, cwd = process.cwd()): DemoOptions 
 export const effective = (config: Config, cwd = process.cwd()): Config => {
   const o = toDemoOptions(config, cwd)
   const apps = Object.fromEntries(
-    applicationNames.map((n) => [n, n === "echo" || n === "sleep" ? { enabled: o.applications!.includes(n), path: o.applicationPaths?.[n] ?? `/uws/${n}` } : { enabled: o.applications!.includes(n) }])
+    applicationNames.map((a) => [
+      a,
+      {
+        enabled: o.applications!.includes(a),
+        ...Object.fromEntries(pathKeys.filter(([app]) => app === a).map(([, field, name]) => [field, o.applicationPaths?.[name] ?? defaultPaths[name]]))
+      }
+    ])
   )
   return Schema.decodeUnknownSync(ConfigSchema)({
     ...config,

@@ -15,7 +15,32 @@ export interface Mount {
   readonly title: string
   /** The link the landing page and banner show (default: the prefix). */
   readonly href?: string
+  /** It serves IVOA VOSI `…/availability` and `…/capabilities` (every REST job list and SOAP endpoint). */
+  readonly vosi?: boolean
 }
+
+/**
+ * Where each application is mounted unless the configuration says otherwise
+ * (`applications.<app>.path` in examples/config.ts; the space's SOAP endpoint and files are
+ * `applications.space.soapPath` and `.filesPath`). SOAP's is a base: its endpoints are
+ * `<soap>/echo` and `<soap>/sleep`. The archive is not here: its API's paths are the seed's.
+ */
+export const defaultPaths = {
+  echo: "/uws/echo",
+  sleep: "/uws/sleep",
+  soap: "/soap",
+  adql: "/uws/adql",
+  cea: "/uws/cea",
+  image: "/uws/image",
+  space: "/uws/space",
+  spaceSoap: "/soap/space",
+  spaceFiles: "/spaces"
+} as const
+export type PathName = keyof typeof defaultPaths
+export type ApplicationPaths = Partial<Record<PathName, string>>
+
+/** The paths the archive mounts whatever the configuration says (the seed's API and its job lists). */
+export const archivePaths: ReadonlyArray<string> = ["/api", "/uws/archive", "/dumps", "/uws/archive-dumps"]
 
 /** The demo's UWS applications, each one job list. */
 export interface DemoApps {
@@ -32,6 +57,12 @@ export interface MountOptions {
   readonly trustForwarded: boolean
   /** Other sites whose pages may change jobs here (see `CrossSite`); default none. */
   readonly allowedOrigins?: ReadonlyArray<string>
+}
+
+/** What the demo tells every UWS service a contribution starts. */
+export interface ServiceOptions {
+  /** The longest blocking WAIT (ms; default the core's 55,000). */
+  readonly maxWait?: number
 }
 
 export interface Contribution {

@@ -14,7 +14,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import { Vosi } from "@uws-kit/http"
 import type { UwsService } from "@uws-kit/core/Uws"
-import { byClientAddress, type Contribution, type DemoApps, type Mount, type MountOptions } from "./mount.js"
+import { byClientAddress, type Contribution, type DemoApps, defaultPaths, type Mount, type MountOptions } from "./mount.js"
 
 const inside = (path: string, prefix: string) => path === prefix || path.startsWith(`${prefix}/`)
 
@@ -43,7 +43,7 @@ export const mountApp = (name: string, service: UwsService, options: MountOption
     ;(inside(path, `${basePath}/async`) || inside(path, `${basePath}/sync`) ? tap : jobs).listener(req, res)
   }
   return {
-    mount: { prefix: basePath, title: `${name}: UWS 1.1 job list (REST; TAP layout at ${basePath}/async for pyvo)`, href: `${basePath}/jobs`, listener },
+    mount: { prefix: basePath, title: `${name}: UWS 1.1 job list (REST; TAP layout at ${basePath}/async for pyvo)`, href: `${basePath}/jobs`, vosi: true, listener },
     adapters: [jobs, tap]
   }
 }
@@ -55,7 +55,7 @@ export const restContribution = async (
   paths: Partial<Record<keyof DemoApps, string>> = {},
   only: ReadonlyArray<keyof DemoApps> = ["echo", "sleep"]
 ): Promise<Contribution> => {
-  const mounted = only.map((name) => mountApp(name, apps[name], options, { basePath: paths[name] }))
+  const mounted = only.map((name) => mountApp(name, apps[name], options, { basePath: paths[name] ?? defaultPaths[name] }))
   return {
     mounts: mounted.map((m) => m.mount),
     close: async () => {

@@ -25,8 +25,9 @@
  *
  * The SQLite store runs in WAL with `synchronous = NORMAL` by default: every answered change
  * survives the process being killed (kill -9, a crash), while a power cut or OS crash may undo the
- * commits since the last checkpoint (never corrupt the file); `UWS_SQLITE_SYNC=full` (or
- * `startDemo({ sqliteSynchronous: "full" })`) flushes every commit instead. Five flushes made up
+ * commits since the last checkpoint (never corrupt the file); `UWS_SQLITE_SYNC=full` for `npm start`
+ * (read by examples/config.ts, like every variable of the configuration reference), or
+ * `startDemo({ sqliteSynchronous: "full" })`, flushes every commit instead. Five flushes made up
  * most of a 15 ms HTTP lifecycle (README "## Persistence and scaling").
  *
  * URLs in answers (Location, job links, WSDL address) come from the request's own Host; behind a
@@ -36,8 +37,8 @@
  * Operations (issue #15): a log line per request and per job lifecycle event through Effect's
  * Logger, `UWS_LOG_FORMAT` = `logfmt` (the default of `npm start`), `json` or `off`, at
  * `UWS_LOG_LEVEL` (default `Info`); `/health` (liveness), `/ready` (store reachable, schema
- * migrated, archive plugins loaded; else 503 naming what failed) and, unless `UWS_METRICS=0`,
- * `/metrics` (Prometheus text format). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request
+ * migrated, archive plugins loaded; else 503 naming what failed) and, unless `UWS_METRICS=0`
+ * (`startDemo({ metrics: false })`), `/metrics` (Prometheus text format). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request
  * and per job run goes to that OTLP/HTTP collector.
  *
  * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
@@ -62,7 +63,7 @@ import { countFixityCheck, observePlugins, type WithLogging } from "./archiveObs
 import { ceaContribution } from "./cea/mount.js"
 import { echo, sleep } from "./apps.js"
 import { imageContribution } from "./image/mount.js"
-import type { Contribution, DemoApps, Mount } from "./mount.js"
+import { defaultPaths, type ApplicationPaths, type Contribution, type DemoApps, type Mount } from "./mount.js"
 import { restContribution } from "./rest.js"
 import { adqlContribution } from "./adql/mount.js"
 import { soapContribution } from "./soap.js"
@@ -93,8 +94,8 @@ export interface DemoOptions {
   /** Jobs in this database (`postgres://…`) rather than `dataDir/uws.sqlite`. */
   readonly databaseUrl?: string
   /**
-   * SQLite only: `"normal"` (default `UWS_SQLITE_SYNC`, else normal) survives kill -9, `"full"`
-   * also a power cut (a flush per commit); see `SqlDatabase.SqliteSynchronous`.
+   * SQLite only: `"normal"` (the default) survives kill -9, `"full"` also a power cut (a flush
+   * per commit); see `SqlDatabase.SqliteSynchronous`. `npm start`: `UWS_SQLITE_SYNC`.
    */
   readonly sqliteSynchronous?: SqlDatabase.SqliteSynchronous
   /** This instance's name, shown on the landing page (default: its database instance id). */
@@ -109,12 +110,15 @@ export interface DemoOptions {
   readonly quotas?: Quotas
   /** Every application's policy (limits, durations, concurrency); `quotas` and the quota variables win over it. */
   readonly policy?: Partial<Policy.Policy>
-  /** Longest blocking WAIT of the echo and sleep job lists (ms; default the core's 55,000). */
+  /**
+   * Longest blocking WAIT of every UWS service the demo starts (echo, sleep, adql, cea, image,
+   * space; not the archive's, whose services the archive starts) in ms; default the core's 55,000.
+   */
   readonly maxWait?: number
   /** What is mounted (default all): see `applicationNames` in examples/config.ts. */
   readonly applications?: ReadonlyArray<ApplicationName>
-  /** Where the echo and sleep job lists are mounted (default `/uws/echo`, `/uws/sleep`). */
-  readonly applicationPaths?: Partial<Record<"echo" | "sleep", string>>
+  /** Where each application is mounted (default `defaultPaths` of examples/mount.ts). */
+  readonly applicationPaths?: ApplicationPaths
   /**
    * The URL clients reach this service at (e.g. `https://uws.example.org/base`): links in
    * answers use it whatever the request's Host or forwarding headers say.
@@ -133,19 +137,11 @@ export interface DemoOptions {
   readonly logFormat?: LogFormat
   /** The least level logged (Effect's names: `Debug`, `Info`, `Warning`, `Error`…; default `Info`, `npm start`: `UWS_LOG_LEVEL`). */
   readonly logLevel?: string
-  /** Serve `/metrics` and keep the HTTP metrics (default `UWS_METRICS`, else on). */
+  /** Serve `/metrics` and keep the HTTP metrics (default on; `npm start`: `UWS_METRICS`). */
   readonly metrics?: boolean
 }
 
 export type LogFormat = "logfmt" | "json" | "off"
-
-/** `UWS_METRICS`: `0` off, `1` on, unset: undefined; throws on anything else. */
-export const metricsFromEnv = (env: NodeJS.ProcessEnv = process.env): boolean | undefined => {
-  const text = env["UWS_METRICS"]?.trim()
-  if (text === undefined || text === "") return undefined
-  if (text === "0" || text === "1") return text === "1"
-  throw new Error(`UWS_METRICS must be 1 or 0, not "${text}".`)
-}
 
 const logLevelOf = (name: string): LogLevel.LogLevel => {
   const level = LogLevel.allLevels.find((l) => l._tag.toLowerCase() === name.trim().toLowerCase() || l.label.toLowerCase() === name.trim().toLowerCase())
@@ -233,14 +229,6 @@ export const trustForwardedFromEnv = (env: NodeJS.ProcessEnv = process.env): boo
   throw new Error(`UWS_TRUST_FORWARDED must be 1 (believe X-Forwarded-* from a proxy) or 0, not "${env["UWS_TRUST_FORWARDED"]}".`)
 }
 
-/** `UWS_SQLITE_SYNC`: `normal` (the default when unset) or `full`; throws on anything else. */
-export const sqliteSynchronousFromEnv = (env: NodeJS.ProcessEnv = process.env): SqlDatabase.SqliteSynchronous => {
-  const text = env["UWS_SQLITE_SYNC"]?.trim().toLowerCase()
-  if (text === undefined || text === "" || text === "normal") return "normal"
-  if (text === "full") return "full"
-  throw new Error(`UWS_SQLITE_SYNC must be normal or full, not "${env["UWS_SQLITE_SYNC"]}".`)
-}
-
 export interface Demo {
   /** The demo's root URL, without a trailing slash (e.g. `http://localhost:8080`). */
   readonly url: string
@@ -254,7 +242,7 @@ export interface Demo {
 export const mountHref = (mount: Mount): string => mount.href ?? mount.prefix
 
 /** Every REST and SOAP mount serves IVOA VOSI `…/availability` and `…/capabilities` (adapters' `vosi` option, default on). */
-export const servesVosi = (mount: Mount): boolean => /^\/(uws|soap)\//.test(mount.prefix)
+export const servesVosi = (mount: Mount): boolean => mount.vosi === true
 
 const escape = (s: string) =>
   s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;")
@@ -378,7 +366,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       : await SqlDatabase.open(databaseUrl, {
           ...(options.instanceName === undefined ? {} : { instanceId: options.instanceName }),
           // Ignored for PostgreSQL (its durability is the server's).
-          sqlite: { synchronous: options.sqliteSynchronous ?? sqliteSynchronousFromEnv() }
+          sqlite: { synchronous: options.sqliteSynchronous ?? "normal" }
         })
   const instance = options.instanceName ?? db?.instanceId ?? "local"
   // One database, one job list per service.
@@ -390,7 +378,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   }
   const logFormat = options.logFormat ?? "off"
   const logLevel = logLevelOf(options.logLevel ?? "Info")
-  const metricsOn = options.metrics ?? metricsFromEnv() ?? true
+  const metricsOn = options.metrics ?? true
   const trace: Tracing | undefined = tracing(process.env)
   const runtime = logRuntime(logFormat, logLevel, trace?.layer ?? Layer.empty)
   // The demo's loggers, for effects the libraries run on Effect's default runtime.
@@ -403,7 +391,9 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     return options.runLog === undefined ? traced : withRunLog(traced, options.runLog, instance)
   }
   const quotas: Partial<Policy.Policy> = { ...options.policy, ...quotasFromEnv(), ...options.quotas }
+  // Every UWS service the demo starts takes the same longest WAIT.
   const maxWait = options.maxWait === undefined ? {} : { maxWait: options.maxWait }
+  const paths = { ...defaultPaths, ...options.applicationPaths }
   const started = await Promise.all([
     Uws.start({ worker: logged(echo), policy: quotas, ...maxWait, ...shared("echo") }),
     Uws.start({ worker: logged(sleep), policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...quotas }, ...maxWait, ...shared("sleep") })
@@ -434,11 +424,13 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
   const mountOptions = { trustForwarded, ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }) }
   const rest = (["echo", "sleep"] as const).filter((n) => mounted.has(n))
   try {
-    if (rest.length > 0) contributions.push(await restContribution(apps, mountOptions, options.applicationPaths, rest))
-    if (mounted.has("soap")) contributions.push(await soapContribution(apps, mountOptions))
+    if (rest.length > 0) contributions.push(await restContribution(apps, mountOptions, paths, rest))
+    if (mounted.has("soap")) contributions.push(await soapContribution(apps, mountOptions, paths.soap))
     if (mounted.has("adql")) contributions.push(
       await adqlContribution({
         trustForwarded,
+        basePath: paths.adql,
+        ...maxWait,
         stores: shared("adql"),
         policy: quotas,
         ...(dataDir === undefined ? {} : { catalogue: path.join(dataDir, "adql-stars.sqlite") })
@@ -461,11 +453,23 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
             })
       }))
     // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
-    if (mounted.has("cea")) contributions.push(await ceaContribution({ trustForwarded, policy: quotas, ...shared("cea"), resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl)) }))
-    if (mounted.has("image")) contributions.push(await imageContribution({ trustForwarded, policy: quotas, ...shared("image") }))
+    if (mounted.has("cea")) contributions.push(
+      await ceaContribution({
+        trustForwarded,
+        basePath: paths.cea,
+        ...maxWait,
+        policy: quotas,
+        ...shared("cea"),
+        resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl, paths.spaceFiles))
+      }))
+    if (mounted.has("image")) contributions.push(await imageContribution({ trustForwarded, basePath: paths.image, ...maxWait, policy: quotas, ...shared("image") }))
     if (mounted.has("space")) contributions.push(
       await spaceContribution({
         trustForwarded,
+        basePath: paths.space,
+        soapPath: paths.spaceSoap,
+        filesPath: paths.spaceFiles,
+        ...maxWait,
         ...(dataDir === undefined ? {} : { dataDir: path.join(dataDir, "spaces") }),
         ...(db === undefined ? {} : { stores: shared("space") })
       }))
@@ -482,6 +486,12 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     throw e
   }
   let mounts: Array<Mount> = contributions.flatMap((c) => c.mounts)
+  // Two mounts at one path would leave one unreachable (the configuration refuses it first).
+  const twice = mounts.find((m, i) => mounts.findIndex((o) => o.prefix === m.prefix) !== i)
+  if (twice !== undefined) {
+    await closeAll()
+    throw new Error(`two services are mounted at ${twice.prefix}`)
+  }
   const landing: Mount = {
     prefix: "/",
     title: "this page",

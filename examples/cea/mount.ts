@@ -1,24 +1,26 @@
 /**
- * Mounts the CEA-style application server at `/uws/cea`: the UWS 1.1 job list at
- * `/uws/cea/jobs` taking job descriptions (`application/xml`, Description.ts) as well as forms,
- * the application list at `/uws/cea/applications` (HTML; `?format=xml` or `.xml` for the XML
- * document) and the two schemas at `/uws/cea/cea-jdl.xsd` and `/uws/cea/applications.xsd`.
+ * Mounts the CEA-style application server at `/uws/cea` (or `basePath`): the UWS 1.1 job list at
+ * `…/jobs` taking job descriptions (`application/xml`, Description.ts) as well as forms,
+ * the application list at `…/applications` (HTML; `?format=xml` or `.xml` for the XML
+ * document) and the two schemas at `…/cea-jdl.xsd` and `…/applications.xsd`.
  */
 import { readFileSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import * as path from "node:path"
 import { RestAdapter } from "@uws-kit/adapter-rest"
-import { Uws } from "@uws-kit/core"
+import { Lifecycle, Uws } from "@uws-kit/core"
 import type { Dispatcher, JobStore, Policy, ResultStore } from "@uws-kit/core"
 import { BrowserPages } from "@uws-kit/http"
 import { Either } from "effect"
-import { byClientAddress, type Contribution, type MountOptions } from "../mount.js"
+import { byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import * as Catalogue from "./Catalogue.js"
 import * as Config from "./Config.js"
 import * as Description from "./Description.js"
 import * as Cea from "./worker.js"
 
-export interface CeaMountOptions extends MountOptions {
+export interface CeaMountOptions extends MountOptions, ServiceOptions {
+  /** Where it is mounted (default `/uws/cea`). */
+  readonly basePath?: string
   /** The application configuration (default examples/cea/applications.json). */
   readonly configFile?: string
   /** Maps `vos://` identifiers to HTTP URLs (the space example's `spaceUrl`); without it they are refused. */
@@ -33,7 +35,6 @@ export interface CeaMountOptions extends MountOptions {
   readonly workDirectory?: string
 }
 
-const BASE = "/uws/cea"
 const pageHeaders = BrowserPages.headers({ style: BrowserPages.hashSource(Catalogue.style) })
 const schemas: Readonly<Record<string, string>> = {
   "cea-jdl.xsd": Description.schemaFile,
@@ -46,6 +47,7 @@ const send = (res: ServerResponse, status: number, type: string, body: string, h
 }
 
 export const ceaContribution = async (options: CeaMountOptions): Promise<Contribution> => {
+  const base = options.basePath ?? defaultPaths.cea
   const catalogue = Config.load(options.configFile)
   const worker = Cea.make({
     catalogue,
@@ -58,11 +60,14 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
     policy: { defaultExecutionDuration: 600, maxExecutionDuration: 3600, ...options.policy },
     ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
     ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
-    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+    ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
   })
+  // Its blocking waits counted in uws_wait_waiters{service="cea"}.
+  const service = Lifecycle.instrument(started.service, "cea")
   const rest = RestAdapter.makeRestAdapter({
-    service: started.service,
-    basePath: BASE,
+    service,
+    basePath: base,
     title: "cea",
     identifyNode: byClientAddress,
     trustForwarded: options.trustForwarded,
@@ -78,8 +83,8 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
   const xml = Catalogue.xml(catalogue)
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? "/", "http://x")
-    const sub = url.pathname.slice(BASE.length)
-    if (sub === "" || sub === "/") return send(res, 302, "text/plain; charset=utf-8", `The cea job list is at ${BASE}/jobs\n`, { location: `${BASE}/jobs` })
+    const sub = url.pathname.slice(base.length)
+    if (sub === "" || sub === "/") return send(res, 302, "text/plain; charset=utf-8", `The cea job list is at ${base}/jobs\n`, { location: `${base}/jobs` })
     const own = sub === "/applications" || sub === "/applications.xml" || schemas[sub.slice(1)] !== undefined
     if (!own) return rest.listener(req, res)
     if (req.method !== "GET" && req.method !== "HEAD") return send(res, 405, "text/plain; charset=utf-8", "Only GET here.\n", { allow: "GET, HEAD" })
@@ -88,11 +93,11 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
     const format = url.searchParams.get("format")
     if (sub === "/applications.xml" || format === "xml") return send(res, 200, "application/xml; charset=utf-8", xml)
     if (format !== null && format !== "html") return send(res, 400, "text/plain; charset=utf-8", `format=${format} is not known; use xml or html.\n`)
-    send(res, 200, "text/html; charset=utf-8", Catalogue.html(catalogue, `${BASE}/jobs`), pageHeaders)
+    send(res, 200, "text/html; charset=utf-8", Catalogue.html(catalogue, `${base}/jobs`), pageHeaders)
   }
   return {
-    services: { cea: started.service },
-    mounts: [{ prefix: BASE, href: `${BASE}/applications`, title: "cea: parameterized applications (gzip, votable-stats) run from XML job descriptions (UWS 0.3 §3.4)", listener }],
+    services: { cea: service },
+    mounts: [{ prefix: base, href: `${base}/applications`, vosi: true, title: "cea: parameterized applications (gzip, votable-stats) run from XML job descriptions (UWS 0.3 §3.4)", listener }],
     close: async () => {
       await rest.dispose()
       await started.close()

@@ -1,15 +1,17 @@
 /**
- * Mounts the image service at `/uws/image` (REST binding: UWS 1.1 job list at
- * `/uws/image/jobs`), with its own job list, in the demo's database when it gives one.
+ * Mounts the image service at `/uws/image` (or `basePath`; REST binding: UWS 1.1 job list at
+ * `…/jobs`), with its own job list, in the demo's database when it gives one.
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
-import { Uws, type Dispatcher, type JobStore, type Policy, type ResultStore } from "@uws-kit/core"
-import { byClientAddress, type Contribution, type MountOptions } from "../mount.js"
+import { Lifecycle, Uws, type Dispatcher, type JobStore, type Policy, type ResultStore } from "@uws-kit/core"
+import { byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import { loadSky, skyFile } from "./sky.js"
 import { makeImageWorker } from "./worker.js"
 
-export interface ImageMountOptions extends MountOptions {
+export interface ImageMountOptions extends MountOptions, ServiceOptions {
+  /** Where it is mounted (default `/uws/image`). */
+  readonly basePath?: string
   readonly jobStore?: JobStore.JobStoreService
   readonly resultStore?: ResultStore.ResultStoreService
   readonly dispatcher?: Dispatcher.DispatcherService
@@ -18,19 +20,21 @@ export interface ImageMountOptions extends MountOptions {
   readonly skyFile?: string
 }
 
-export const basePath = "/uws/image"
-
 export const imageContribution = async (options: ImageMountOptions): Promise<Contribution> => {
+  const basePath = options.basePath ?? defaultPaths.image
   const sky = await loadSky(options.skyFile ?? skyFile)
   const started = await Uws.start({
     worker: makeImageWorker(sky),
     ...(options.policy === undefined ? {} : { policy: options.policy }),
     ...(options.jobStore === undefined ? {} : { jobStore: options.jobStore }),
     ...(options.resultStore === undefined ? {} : { resultStore: options.resultStore }),
-    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher })
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
+    ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
   })
+  // Its blocking waits counted in uws_wait_waiters{service="image"}.
+  const service = Lifecycle.instrument(started.service, "image")
   const adapter = RestAdapter.makeRestAdapter({
-    service: started.service,
+    service,
     basePath,
     title: "image",
     identifyNode: byClientAddress,
@@ -46,8 +50,8 @@ export const imageContribution = async (options: ImageMountOptions): Promise<Con
     adapter.listener(req, res)
   }
   return {
-    services: { image: started.service },
-    mounts: [{ prefix: basePath, href: `${basePath}/jobs`, title: "image: SIAP-style cutouts of a synthetic sky, published as they are made (POS, SIZE, FORMAT, DELAY)", listener }],
+    services: { image: service },
+    mounts: [{ prefix: basePath, href: `${basePath}/jobs`, vosi: true, title: "image: SIAP-style cutouts of a synthetic sky, published as they are made (POS, SIZE, FORMAT, DELAY)", listener }],
     close: async () => {
       await adapter.dispose()
       await started.close()

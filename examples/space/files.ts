@@ -50,8 +50,11 @@ export const spaceFiles = (options: {
   readonly service: UwsService
   readonly root: string
   readonly identify: (req: IncomingMessage) => Caller
+  /** Where the files are mounted (default `/spaces`): requests come with it, unstripped. */
+  readonly prefix?: string
 }) => async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-  const [, , spaceId = "", ...rest] = (req.url ?? "/").split("?")[0]!.split("/")
+  const prefix = options.prefix ?? "/spaces"
+  const [, spaceId = "", ...rest] = (req.url ?? "/").split("?")[0]!.slice(prefix.length).split("/")
   if (!isSpaceId(spaceId)) return text(res, 404, "No such space.\n")
   const job = await Effect.runPromise(Effect.either(options.service.get(options.identify(req), spaceId)))
   if (Either.isLeft(job)) {
@@ -104,7 +107,7 @@ export const spaceFiles = (options: {
         }
         return text(res, 500, "The file could not be written.\n")
       }
-      return text(res, 201, `Stored ${name.name}.\n`, { location: `/spaces/${spaceId}/${name.name}` })
+      return text(res, 201, `Stored ${name.name}.\n`, { location: `${prefix}/${spaceId}/${name.name}` })
     }
     default:
       return text(res, 405, "PUT, GET, HEAD or DELETE a file.\n", { allow: "PUT, GET, HEAD, DELETE" })

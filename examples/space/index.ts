@@ -19,14 +19,15 @@ export const vosId = (spaceId: string): string => `${VOS_PREFIX}${spaceId}`
 
 /**
  * The HTTP URL of a space's folder (ending in `/`) on the demo at `base` (e.g.
- * `http://localhost:8080`), or of one file in it (`vos://…!space/<id>/<file name>`), or
- * `undefined` when `vos` is not one of this demo's spaces or names no valid file.
+ * `http://localhost:8080`) whose files are at `files` (default `/spaces`), or of one file in it
+ * (`vos://…!space/<id>/<file name>`), or `undefined` when `vos` is not one of this demo's spaces
+ * or names no valid file.
  */
-export const spaceUrl = (vos: string, base: string): string | undefined => {
+export const spaceUrl = (vos: string, base: string, files = "/spaces"): string | undefined => {
   if (!vos.startsWith(VOS_PREFIX)) return undefined
   const [id = "", name = "", ...more] = vos.slice(VOS_PREFIX.length).split("/")
   if (!isSpaceId(id) || more.length > 0 || (name !== "" && !fileName(name).ok)) return undefined
-  return `${base.replace(/\/+$/, "")}/spaces/${id}/${name}`
+  return `${base.replace(/\/+$/, "")}${files}/${id}/${name}`
 }
 
 /**
