@@ -56,8 +56,9 @@ export const isAddressOrBlock = (s: string): boolean => {
 const Proxy = Schema.String.pipe(
   Schema.filter((s) => isAddressOrBlock(s) || `expected an IP address or CIDR block (e.g. "10.0.0.0/8"), got ${JSON.stringify(s)}`)
 )
+// No `.` or `..` segment: a URL's path is normalised before it is routed, so none would be reached.
 const MountPath = Schema.String.pipe(
-  Schema.filter((s) => /^(\/[A-Za-z0-9._~-]+)+$/.test(s) || `expected an absolute path of plain segments (e.g. "/uws/echo"), got ${JSON.stringify(s)}`)
+  Schema.filter((s) => (/^(\/[A-Za-z0-9._~-]+)+$/.test(s) && !/\/\.{1,2}(?=\/|$)/.test(s)) || `expected an absolute path of plain segments (e.g. "/uws/echo"), got ${JSON.stringify(s)}`)
 )
 
 // Exact: an absent key is absent, never `undefined` (the options are exactOptionalPropertyTypes).

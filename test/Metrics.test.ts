@@ -94,6 +94,30 @@ describe("the demo's /metrics", () => {
     }
   })
 
+  it("counts the blocking WAITs of every UWS service while they block, by service", async () => {
+    const lists: ReadonlyArray<readonly [string, Record<string, string>]> = [
+      ["adql", { LANG: "ADQL", QUERY: "SELECT TOP 1 id FROM stars" }],
+      ["cea", { application: "gzip", file: "inline text" }],
+      ["image", { POS: "150.0,2.2", SIZE: "0.1" }],
+      ["space", {}],
+      ["sleep", {}],
+      ["echo", {}]
+    ]
+    const waiters = async (service: string) => sample(parse(await (await fetch(`${demo.url}/metrics`)).text()), "uws_wait_waiters", { service })?.value
+    for (const [service, fields] of lists) {
+      const created = await fetch(`${demo.url}/uws/${service}/jobs`, { method: "POST", body: new URLSearchParams(fields), redirect: "manual" })
+      expect(created.status, service).toBe(303)
+      const job = created.headers.get("location")!
+      // A PENDING job: the WAIT blocks until the job changes.
+      const waiting = fetch(`${job}?WAIT=50`)
+      await vi.waitFor(async () => expect(await waiters(service), service).toBe("1"), { timeout: 20_000 })
+      // Aborting the job ends the WAIT, and the count goes back.
+      expect((await fetch(`${job}/phase`, { method: "POST", body: new URLSearchParams({ PHASE: "ABORT" }), redirect: "manual" })).status, service).toBe(303)
+      expect((await waiting).status, service).toBe(200)
+      await vi.waitFor(async () => expect(await waiters(service), service).toBe("0"), { timeout: 20_000 })
+    }
+  })
+
   it("answers /health and /ready (in memory: nothing to fail)", async () => {
     expect((await fetch(`${demo.url}/health`)).status).toBe(200)
     const ready = await fetch(`${demo.url}/ready`)

@@ -18,6 +18,7 @@ import fc from "fast-check"
 import { propertyRuns } from "@uws-kit/core/testing"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import * as Config from "../examples/config.js"
+import { archivePaths, defaultPaths } from "../examples/mount.js"
 import { startDemo, type Demo } from "../examples/server.js"
 
 const dir = mkdtempSync(path.join(tmpdir(), "uws-kit-config-"))
@@ -75,6 +76,69 @@ describe("mistakes", () => {
     expect(problems(undefined, { UWS_METRICS: "yes" })).toEqual(['UWS_METRICS (metrics): expected 1 (on) or 0 (off), got "yes".'])
     expect(problems(undefined, { UWS_ALLOWED_ORIGINS: "https://ok.example, ftp://x" })[0]).toMatch(/^allowedOrigins\.1 \(from UWS_ALLOWED_ORIGINS\): expected an origin/)
     expect(problems(undefined, { PORT: "99999" })).toEqual(["listen.port (from PORT): expected a port number 0-65535, got 99999"])
+  })
+
+  it("every application's path is checked, named by its key or its variable", () => {
+    const pathMistake = (key: string, got: string) => `${key}: expected an absolute path of plain segments (e.g. "/uws/echo"), got ${JSON.stringify(got)}`
+    for (const [app, field, , variable] of Config.pathKeys) {
+      const key = `applications.${app}.${field}`
+      for (const bad of ["relative/path", "/trailing/", "/a/../b", "/", "/with space"]) {
+        expect(problems(JSON.stringify({ applications: { [app]: { [field]: bad } } }))).toEqual([pathMistake(key, bad)])
+      }
+      expect(problems(undefined, { [variable]: "tap" })).toEqual([pathMistake(`${key} (from ${variable})`, "tap")])
+      expect(problems(JSON.stringify({ applications: { [app]: { [`${field}x`]: "/x" } } }))).toEqual([`${key}x: unknown key; did you mean "${key}"?`])
+    }
+    expect(problems(undefined, { UWS_IMAGE_ENABLED: "yes" })).toEqual(['UWS_IMAGE_ENABLED (applications.image.enabled): expected 1 (on) or 0 (off), got "yes".'])
+    // The archive's paths are the seed's: there is nothing to move.
+    expect(problems(`{"applications":{"archive":{"path":"/docs"}}}`)).toEqual(["applications.archive.path: unknown key"])
+  })
+
+  it("two services at one path are refused, naming the key that put one there", () => {
+    expect(problems(`{"applications":{"adql":{"path":"/uws/echo"}}}`)).toEqual(['applications.adql.path: "/uws/echo" is taken by applications.echo.path'])
+    expect(problems(undefined, { UWS_ECHO_PATH: "/uws/adql" })).toEqual(['applications.echo.path (from UWS_ECHO_PATH): "/uws/adql" is taken by applications.adql.path'])
+    expect(problems(`{"applications":{"soap":{"path":"/uws"},"echo":{"enabled":false}}}`)).toEqual([
+      'applications.soap.path: "/uws" puts its sleep endpoint at /uws/sleep, taken by applications.sleep.path'
+    ])
+    expect(problems(`{"applications":{"space":{"filesPath":"/api"}}}`)).toEqual(['applications.space.filesPath: "/api" is taken by the archive (its paths are fixed)'])
+    expect(problems(`{"applications":{"image":{"path":"/metrics"}}}`)).toEqual(["applications.image.path: \"/metrics\" is taken by the server's own /metrics"])
+    // A service left out leaves its path free.
+    expect(config(`{"applications":{"space":{"filesPath":"/api"},"archive":{"enabled":false}}}`)).toMatchObject({ applications: { space: { filesPath: "/api" } } })
+  })
+
+  it("property: any paths given to the applications are either all distinct mounts or refused by key", () => {
+    const pool = ["/uws/echo", "/uws/sleep", "/soap", "/uws", "/uws/adql", "/svc/tap", "/spaces", "/api", "/metrics", "/soap/space", "/x"]
+    fc.assert(
+      fc.property(
+        fc.tuple(...Config.pathKeys.map(() => fc.option(fc.constantFrom(...pool), { nil: undefined }))),
+        fc.array(fc.constantFrom(...Config.applicationNames), { maxLength: 3 }),
+        (chosen, off) => {
+          const applications: Record<string, Record<string, unknown>> = {}
+          Config.pathKeys.forEach(([app, field], i) => {
+            if (chosen[i] !== undefined) applications[app] = { ...applications[app], [field]: chosen[i] }
+          })
+          for (const app of off) applications[app] = { ...applications[app], enabled: false }
+          const r = Config.load({ file: file(JSON.stringify({ applications })), env: {} }, dir)
+          if (Either.isLeft(r)) {
+            for (const p of r.left) expect(p).toMatch(/^applications\.[a-z]+\.[a-zA-Z]+: "[^"]+" (is|puts its \w+ endpoint at \S+,) taken by /)
+            return
+          }
+          // Loaded: the mounts it makes are distinct, and none is the server's or the archive's.
+          const o = Config.toDemoOptions(r.right.config, dir)
+          const on = new Set(o.applications)
+          const paths = { ...defaultPaths, ...o.applicationPaths }
+          const prefixes = [
+            ...Config.pathKeys.filter(([app, , name]) => on.has(app) && name !== "soap").map(([, , name]) => paths[name]),
+            ...(on.has("soap") ? [`${paths.soap}/echo`, `${paths.soap}/sleep`] : []),
+            ...(on.has("archive") ? archivePaths : []),
+            "/health",
+            "/ready",
+            "/metrics"
+          ]
+          expect(new Set(prefixes).size).toBe(prefixes.length)
+        }
+      ),
+      { numRuns: propertyRuns(200) }
+    )
   })
 
   it("a named file that is missing is a mistake; the default one missing means the defaults", () => {
@@ -214,6 +278,111 @@ describe("end to end", () => {
     expect(created.status).toBe(303)
     expect(new URL(created.headers.get("location")!).pathname).toMatch(/^\/svc\/echo\/jobs\/[^/]+$/)
     expect((await fetch(`${demo!.url}/uws/echo/jobs`)).status).toBe(404)
+  })
+
+  // Without a data folder: the ADQL catalogue is the one in the temporary folder, written once.
+  const startInMemory = async (c: object, env: Record<string, string> = {}) => {
+    const { dataDir: _, ...options } = Config.toDemoOptions(config(JSON.stringify({ listen: { port: 0 }, ...c }), env), dir)
+    return (demo = await startDemo(options))
+  }
+  const form = (url: string, fields: Record<string, string>) => fetch(url, { method: "POST", redirect: "manual", body: new URLSearchParams(fields) })
+  const finalPhase = async (job: string) => {
+    for (;;) {
+      const phase = ((await (await fetch(`${job}?WAIT=30`, { headers: { accept: "application/json" } })).json()) as { phase: string }).phase
+      if (!["PENDING", "QUEUED", "EXECUTING"].includes(phase)) return phase
+    }
+  }
+  const pathOf = (href: string) => new URL(href).pathname
+
+  it("applications.adql.path moves the TAP service: its jobs, their links, sync, VOSI and the index; the old path is gone", async () => {
+    await startInMemory({ applications: { ...only("adql").applications, adql: { path: "/svc/tap" } } })
+    const base = `${demo!.url}/svc/tap`
+    const created = await form(`${base}/async`, { LANG: "ADQL", QUERY: "SELECT TOP 2 id, mag FROM stars ORDER BY mag", PHASE: "RUN" })
+    expect(created.status).toBe(303)
+    const job = created.headers.get("location")!
+    expect(pathOf(job)).toMatch(/^\/svc\/tap\/async\/[^/]+$/)
+    expect(await finalPhase(job)).toBe("COMPLETED")
+    // Every link in the job's document points under the new path, and answers there.
+    const xml = await (await fetch(job)).text()
+    const links = [...xml.matchAll(/xlink:href="([^"]+)"/g)].map((m) => m[1]!)
+    expect(links.length).toBeGreaterThan(0)
+    for (const link of links) {
+      expect(pathOf(link)).toMatch(/^\/svc\/tap\//)
+      expect((await fetch(link)).status, link).toBe(200)
+    }
+    const listed = await (await fetch(`${base}/jobs`)).text()
+    expect([...listed.matchAll(/xlink:href="([^"]+)"/g)].map((m) => pathOf(m[1]!))).toContain(`/svc/tap/jobs/${job.split("/").pop()}`)
+    const sync = await fetch(`${base}/sync?${new URLSearchParams({ LANG: "ADQL", QUERY: "SELECT TOP 1 id FROM stars" })}`)
+    expect(sync.status).toBe(200)
+    expect(await sync.text()).toContain("<VOTABLE")
+    const capabilities = await (await fetch(`${base}/capabilities`)).text()
+    expect(capabilities).toContain("/svc/tap")
+    expect(capabilities).not.toContain("/uws/adql")
+    const index = await (await fetch(`${demo!.url}/`)).text()
+    expect(index).toContain('href="/svc/tap/jobs"')
+    expect(index).toContain('href="/svc/tap/availability"')
+    for (const old of ["/uws/adql/jobs", "/uws/adql/async", "/uws/adql/capabilities"]) expect((await fetch(`${demo!.url}${old}`)).status, old).toBe(404)
+  })
+
+  it("every other application moves with its paths, its pages, links and files included", async () => {
+    await startInMemory({
+      applications: {
+        echo: { path: "/a/echo" },
+        sleep: { path: "/a/sleep" },
+        soap: { path: "/ws" },
+        cea: { path: "/a/cea" },
+        image: { path: "/a/image" },
+        space: { path: "/a/space", soapPath: "/ws/space", filesPath: "/a/files" },
+        adql: { enabled: false },
+        archive: { enabled: false }
+      }
+    })
+    const u = demo!.url
+    const index = await (await fetch(`${u}/`)).text()
+    const moves = [["/a/echo", "/uws/echo"], ["/a/sleep", "/uws/sleep"], ["/a/cea", "/uws/cea"], ["/a/image", "/uws/image"], ["/a/space", "/uws/space"], ["/ws/echo", "/soap/echo"], ["/ws/sleep", "/soap/sleep"], ["/ws/space", "/soap/space"]]
+    for (const [now, was] of moves) {
+      expect((await fetch(`${u}${now}/availability`)).status, now).toBe(200)
+      expect(await (await fetch(`${u}${now}/capabilities`)).text(), now).toContain(now)
+      expect(index, now).toContain(`href="${now}/capabilities"`)
+      expect((await fetch(`${u}${was}/availability`)).status, was).toBe(404)
+    }
+    expect(await (await fetch(`${u}/ws/echo?wsdl`)).text()).toMatch(/location="http:\/\/[^"]+\/ws\/echo"/)
+    expect(await (await fetch(`${u}/a/cea/applications`)).text()).toContain('href="/a/cea/jobs"')
+    const image = await form(`${u}/a/image/jobs`, { POS: "150.0,2.2", SIZE: "0.1" })
+    expect(pathOf(image.headers.get("location")!)).toMatch(/^\/a\/image\/jobs\/[^/]+$/)
+    // A space's files are under the moved files path; a CEA job reads them through its vos:// name.
+    const space = await form(`${u}/a/space/jobs`, { PHASE: "RUN" })
+    expect(pathOf(space.headers.get("location")!)).toMatch(/^\/a\/space\/jobs\/[^/]+$/)
+    expect(await finalPhase(space.headers.get("location")!)).toBe("COMPLETED")
+    const id = space.headers.get("location")!.split("/").pop()!
+    const put = await fetch(`${u}/a/files/${id}/notes.txt`, { method: "PUT", body: "moved files" })
+    expect(put.status).toBe(201)
+    expect(put.headers.get("location")).toBe(`/a/files/${id}/notes.txt`)
+    expect(await (await fetch(`${u}/a/files/${id}/notes.txt`)).text()).toBe("moved files")
+    expect((await fetch(`${u}/spaces/${id}/notes.txt`)).status).toBe(404)
+    const cea = await form(`${u}/a/cea/jobs`, { application: "gzip", file: `vos://uws-kit.demo!space/${id}/notes.txt`, PHASE: "RUN" })
+    expect(pathOf(cea.headers.get("location")!)).toMatch(/^\/a\/cea\/jobs\/[^/]+$/)
+    expect(await finalPhase(cea.headers.get("location")!)).toBe("COMPLETED")
+  })
+
+  it("maxWait (UWS_MAX_WAIT_MS) ends a blocking WAIT on every UWS job list the demo starts", async () => {
+    await startInMemory({ applications: { archive: { enabled: false }, soap: { enabled: false } } }, { UWS_MAX_WAIT_MS: "200" })
+    const lists: ReadonlyArray<readonly [string, Record<string, string>]> = [
+      ["/uws/echo", {}],
+      ["/uws/sleep", {}],
+      ["/uws/adql", { LANG: "ADQL", QUERY: "SELECT TOP 1 id FROM stars" }],
+      ["/uws/cea", { application: "gzip", file: "inline text" }],
+      ["/uws/image", { POS: "150.0,2.2", SIZE: "0.1" }],
+      ["/uws/space", {}]
+    ]
+    for (const [list, fields] of lists) {
+      const created = await form(`${demo!.url}${list}/jobs`, fields)
+      expect(created.status, list).toBe(303)
+      // A PENDING job changes by no one's hand: only maxWait ends this WAIT (the test's time-out would fail it).
+      const waited = await fetch(`${created.headers.get("location")}?WAIT=600`, { headers: { accept: "application/json" } })
+      expect(waited.status, list).toBe(200)
+      expect(((await waited.json()) as { phase: string }).phase, list).toBe("PENDING")
+    }
   })
 
   it("allowedOrigins lets that site's pages create jobs and no other", async () => {
