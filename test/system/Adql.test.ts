@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises"
 import os from "node:os"
 import path from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Config from "../../examples/config.js"
 import { startDemo, type Demo } from "../../examples/server.js"
 import { PYTHON, repoRoot, requirePyvo, requireTool, runProcess } from "./support.js"
 
@@ -59,6 +60,28 @@ describe("the ADQL service with real clients", () => {
     // The TAP layout's /error is a DALI VOTable.
     expect(seen["bad_message"]).toContain('<INFO name="QUERY_STATUS" value="ERROR">ADQL error at line 1, column 8: no column "nope" in stars; its columns are id, ra, dec, mag, bv, plx</INFO>')
     expect(seen["sync_error"]).toContain('ADQL error at line 1, column 37: no column "nope"')
+  })
+
+  it("pyvo finds the service where the configuration put it (applications.adql.path)", async () => {
+    requirePyvo()
+    const configured = Config.load({ env: { UWS_ADQL_PATH: "/svc/tap", PORT: "0", UWS_LOG_FORMAT: "off", ...Object.fromEntries(Config.applicationNames.filter((a) => a !== "adql").map((a) => [`UWS_${a.toUpperCase()}_ENABLED`, "0"])) } }, dataDir)
+    if (configured._tag === "Left") throw new Error(configured.left.join("\n"))
+    // In memory (no data folder): its catalogue is the temporary folder's, written once.
+    const { dataDir: _, ...options } = Config.toDemoOptions(configured.right.config, dataDir)
+    const moved = await startDemo(options)
+    try {
+      const session = await run(PYTHON, [path.join(repoRoot, "test/system/adql/session.py"), moved.url.replace("localhost", "127.0.0.1"), "/svc/tap"])
+      if (session.status !== 0) throw new Error(`session.py failed (exit ${session.status}):\n${session.stderr}\n${session.stdout}`)
+      const seen = JSON.parse(session.stdout) as Record<string, any>
+      expect(seen["async"].ids).toHaveLength(10)
+      expect(seen["sync_ids"]).toEqual(seen["async"].ids)
+      expect(seen["result_uri"]).toMatch(/\/svc\/tap\/async\/[^/]+\/results\/table$/)
+      expect((seen["pages"] as Array<Array<number>>).flat()).toEqual(seen["whole"])
+      expect(seen["async_error"]).toBe("DALQueryError")
+      expect((await fetch(`${moved.url}/uws/adql/async`)).status).toBe(404)
+    } finally {
+      await moved.close()
+    }
   })
 
   it("runs the README's curl session verbatim", async () => {

@@ -1,6 +1,7 @@
 """pyvo against the demo's ADQL service (/uws/adql): prints what it saw as JSON.
 
-Usage: session.py BASE_URL   (the demo's root, e.g. http://127.0.0.1:8080)
+Usage: session.py BASE_URL [PATH]   (the demo's root, e.g. http://127.0.0.1:8080; PATH: where
+the service is mounted, default /uws/adql)
 """
 import io
 import json
@@ -12,7 +13,7 @@ import pyvo
 import requests
 
 base = sys.argv[1]
-tap = pyvo.dal.TAPService(base + "/uws/adql")
+tap = pyvo.dal.TAPService(base + (sys.argv[2] if len(sys.argv) > 2 else "/uws/adql"))
 seen = {}
 
 # run_async: submit, run, wait, fetch the result (pyvo takes the first result: `table`).
