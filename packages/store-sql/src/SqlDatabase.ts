@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto"
 import { SqlClient } from "@effect/sql"
 import { PgClient } from "@effect/sql-pg"
-import { SqliteClient } from "@effect/sql-sqlite-node"
+import * as SqliteConnection from "./internal/sqliteClient.js"
 import type { Dispatcher, JobStore, ResultStore } from "@uws-kit/core"
 import { Effect, Exit, Layer, ManagedRuntime, Redacted, Scope } from "effect"
 import * as SqlContainerIndex from "./SqlContainerIndex.js"
@@ -58,7 +58,7 @@ export interface SqliteOptions {
  */
 export const layerSqlite = (filename: string, options: SqliteOptions = {}) =>
   Layer.effectDiscard(Effect.zipRight(tuneSqlite(options.synchronous ?? "full"), Schema.migrate)).pipe(
-    Layer.provideMerge(SqliteClient.layer({ filename }))
+    Layer.provideMerge(SqliteConnection.layer({ filename }))
   )
 
 /** `busy_timeout` lets a second process wait its turn. */

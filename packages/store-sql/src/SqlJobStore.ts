@@ -62,6 +62,40 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
       body: JSON.stringify(job)
     })
 
+    // SQLite on this package's client: the same statements as plain calls in the group commit
+    // (internal/groupCommit.ts), "applied" read from the changed-row count instead of RETURNING.
+    const plain = commit.plain
+    const plainInsert =
+      plain &&
+      (({ job, deadlines }: Creation) =>
+        plain(
+          ({ prepare }) =>
+            prepare(
+              `INSERT INTO uws_jobs (list, job_id, owner_id, quota_key, phase, creation_time, version, destruction_at, execution_at, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (list, job_id) DO NOTHING`
+            ).run(list, job.jobId, job.ownerId, quotaKeyOf(job), job.phase, job.creationTime, job.version, deadlines.destruction, deadlines.execution, JSON.stringify(job))
+              .changes === 1
+        ))
+    const plainUpdate =
+      plain &&
+      (({ job, expectedVersion, deadlines }: Change) =>
+        plain(
+          ({ prepare }) =>
+            prepare(
+              `UPDATE uws_jobs SET phase = ?, version = ?, destruction_at = ?, execution_at = ?, body = ? WHERE list = ? AND job_id = ? AND version = ?`
+            ).run(job.phase, job.version, deadlines.destruction, deadlines.execution, JSON.stringify(job), list, job.jobId, expectedVersion).changes === 1
+        ))
+    const plainRemove =
+      plain &&
+      ((jobId: string, expectedVersion: number) =>
+        plain(({ prepare }) => prepare(`DELETE FROM uws_jobs WHERE list = ? AND job_id = ? AND version = ?`).run(list, jobId, expectedVersion).changes === 1))
+    const removeOne = (jobId: string, expectedVersion: number) =>
+      plainRemove !== undefined
+        ? plainRemove(jobId, expectedVersion)
+        : commit(sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
+            Effect.map((rows) => rows.length === 1)
+          )
+
     interface Change {
       readonly job: Job
       readonly expectedVersion: number
@@ -97,7 +131,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
         })
       )
     }
-    const update = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, updateMany, updateOne), orElse: () => updateOne })
+    const update = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, updateMany, updateOne), orElse: () => plainUpdate ?? updateOne })
 
     interface Creation {
       readonly job: Job
@@ -120,7 +154,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
         })
       )
     }
-    const insert = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, insertMany, insertOne), orElse: () => insertOne })
+    const insert = sql.onDialectOrElse({ pg: () => makeBatcher(runtime, insertMany, insertOne), orElse: () => plainInsert ?? insertOne })
 
     const versionOf = (jobId: string) =>
       Effect.map(
@@ -210,9 +244,9 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
           )
         ),
       remove: (jobId, expectedVersion) =>
-        commit(sql`DELETE FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId} AND version = ${expectedVersion} RETURNING job_id`).pipe(
+        removeOne(jobId, expectedVersion).pipe(
           Effect.mapError(failure("remove")),
-          Effect.flatMap((rows) => (rows.length === 1 ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
+          Effect.flatMap((removed) => (removed ? jobChanged(jobId, undefined) : lost(jobId, expectedVersion)))
         ),
       list: (query) => Effect.mapError(listJobs(query), failure("list")),
       count: (query) => {

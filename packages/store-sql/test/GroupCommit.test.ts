@@ -11,6 +11,7 @@ import { Effect, Option } from "effect"
 import fc from "fast-check"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { makeGroupCommit, type Commit } from "../src/internal/groupCommit.js"
+import type { Direct } from "../src/internal/sqliteClient.js"
 import { makeSqliteFile } from "./databases.js"
 
 const writer = fileURLToPath(new URL("./fixtures/writer.ts", import.meta.url))
@@ -88,6 +89,55 @@ describe("group commit (SQLite)", () => {
       }),
       { numRuns: 40 }
     )
+  })
+
+  /** The same write as plain calls on the connection: inserts key k, then throws when it fails. */
+  const plainWrite = (name: string, k: number, fails: boolean) => (direct: Direct) => {
+    direct.prepare(`INSERT INTO ${name} (k, v) VALUES (?, 'x')`).run(k)
+    if (fails) throw new Error(`write ${k} failed`)
+    return k
+  }
+
+  it("runs plain writes (SQLite's own client) as the effect writes run, alone, mixed with them, some failing", async () => {
+    expect(commit.plain).toBeDefined()
+    const plain = commit.plain!
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ fails: fc.boolean(), isPlain: fc.boolean(), durable: fc.boolean() }), { minLength: 1, maxLength: 24 }),
+        async (writes) => {
+          const name = await newTable()
+          const outcomes = await db.run(
+            Effect.flatMap(SqlClient.SqlClient, (sql) =>
+              Effect.forEach(
+                writes,
+                ({ fails, isPlain, durable }, k) =>
+                  Effect.either(
+                    isPlain ? plain(plainWrite(name, k, fails), { durable }) : commit(write(sql, name, k, fails), { durable })
+                  ),
+                { concurrency: "unbounded" }
+              )
+            )
+          )
+          outcomes.forEach((o, k) => expect(o._tag).toBe(writes[k]!.fails ? "Left" : "Right"))
+          expect(await committedKeys(name)).toEqual(writes.flatMap(({ fails }, k) => (fails ? [] : [k])))
+          // A batch below FULL put the connection's level back.
+          const level = await db.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly synchronous: number }>`PRAGMA synchronous`))
+          expect(level[0]?.synchronous).toBe(2)
+        }
+      ),
+      { numRuns: 40 }
+    )
+  })
+
+  it("leaves a plain write made inside the caller's own transaction to that transaction", async () => {
+    const name = await newTable()
+    const result = await db.run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.either(sql.withTransaction(Effect.zipRight(commit.plain!(plainWrite(name, 1, false)), Effect.fail("the caller gives up"))))
+      )
+    )
+    expect(result._tag).toBe("Left")
+    expect(await committedKeys(name)).toEqual([])
   })
 
   it("leaves a write made inside the caller's own transaction to that transaction", async () => {

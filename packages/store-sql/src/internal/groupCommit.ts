@@ -24,19 +24,36 @@
  */
 import { SqlClient } from "@effect/sql"
 import type { Connection } from "@effect/sql/SqlConnection"
-import { Deferred, Effect, Exit, FiberId, Option, Runtime } from "effect"
+import type { SqlError } from "@effect/sql/SqlError"
+import { Effect, Exit, Option, Runtime } from "effect"
+import { directOf, sqlError, type Direct } from "./sqliteClient.js"
 
 export interface CommitOptions {
   /** false: answer once committed; the next flush makes it durable (default true). */
   readonly durable?: boolean
 }
 
+/**
+ * A write as plain better-sqlite3 calls on the connection (see internal/sqliteClient.ts): what it
+ * throws is the writer's `SqlError`. Run again after a rollback, like any write.
+ */
+export type Plain<A> = (direct: Direct) => A
+
 /** Runs one write, alone or together with the writes queued beside it. */
-export type Commit = <A, E>(write: Effect.Effect<A, E>, options?: CommitOptions) => Effect.Effect<A, E>
+export interface Commit {
+  <A, E>(write: Effect.Effect<A, E>, options?: CommitOptions): Effect.Effect<A, E>
+  /**
+   * The same for a plain write, when the client lets its connection be used so (else
+   * `undefined`). A batch of plain writes only is one synchronous call: no effect per statement.
+   */
+  readonly plain: (<A>(write: Plain<A>, options?: CommitOptions) => Effect.Effect<A, SqlError>) | undefined
+}
 
 interface Queued {
   /** The write; its last outcome is kept for `answer`. */
   readonly write: Effect.Effect<unknown, unknown>
+  /** A plain write: runs it, keeps its outcome, and throws what it threw. */
+  readonly plain: (() => void) | undefined
   readonly durable: boolean
   /** Answers the writer with the write's last outcome. */
   readonly answer: () => void
@@ -62,7 +79,8 @@ export const groupCommitOf = (sql: SqlClient.SqlClient, runtime: Runtime.Runtime
 }
 
 export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runtime<never>): Commit => {
-  if (sql.onDialectOrElse({ sqlite: () => false, orElse: () => true })) return (write) => write
+  if (sql.onDialectOrElse({ sqlite: () => false, orElse: () => true })) return Object.assign(<A, E>(write: Effect.Effect<A, E>) => write, { plain: undefined })
+  const direct = directOf(sql)
   let pending: Array<Queued> = []
   let flushing = false
   /** The connection's synchronous level, read before the first batch that could commit below it. */
@@ -95,9 +113,52 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
       })
     )
 
+  /**
+   * A batch of plain writes, as the effects below run one: one transaction (committed under
+   * NORMAL when no write needs a flush), each write alone if any write or the COMMIT fails.
+   */
+  const plainBatch = (d: Direct, batch: ReadonlyArray<Queued>) => {
+    const { db } = d
+    const alone = (q: Queued) => {
+      try {
+        d.prepare("BEGIN").run()
+        q.plain!()
+        d.prepare("COMMIT").run()
+      } catch {
+        if (db.inTransaction) d.prepare("ROLLBACK").run()
+      }
+    }
+    const together = () => {
+      try {
+        d.prepare("BEGIN").run()
+        for (const q of batch) q.plain!()
+        d.prepare("COMMIT").run()
+        return true
+      } catch {
+        if (db.inTransaction) d.prepare("ROLLBACK").run()
+        return false
+      }
+    }
+    level ??= Number(db.pragma("synchronous", { simple: true }) ?? 2)
+    const restore = level
+    const lower = restore > 1 && !batch.some((q) => q.durable)
+    if (lower) db.pragma("synchronous = NORMAL")
+    try {
+      if (batch.length === 1 || !together()) batch.forEach(alone)
+    } finally {
+      if (lower) db.pragma(`synchronous = ${restore}`)
+    }
+  }
+
   const flush: Effect.Effect<void> = Effect.suspend(() => {
     const batch = pending
     pending = []
+    if (direct !== undefined && batch.every((q) => q.plain !== undefined)) {
+      return direct.lock.withPermits(1)(Effect.sync(() => plainBatch(direct, batch))).pipe(
+        Effect.zipRight(Effect.sync(() => batch.forEach((q) => q.answer()))),
+        Effect.zipRight(Effect.sync(schedule))
+      )
+    }
     // Alone, a write still is a transaction: all of its statements or none.
     const alone = Effect.forEach(batch, (q) => Effect.exit(sql.withTransaction(q.write)), { discard: true })
     const together = Effect.forEach(batch, (q) => q.write, { discard: true })
@@ -132,19 +193,51 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
     setImmediate(() => Runtime.runFork(runtime)(flush))
   }
 
-  return <A, E>(write: Effect.Effect<A, E>, options?: CommitOptions) =>
+  const commit = <A, E>(write: Effect.Effect<A, E>, options?: CommitOptions) =>
     Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) => {
       // Inside a caller's own transaction the write belongs to that transaction (and the
       // connection is the caller's until it ends).
       if (Option.isSome(inTransaction)) return write
-      const done = Deferred.unsafeMake<A, E>(FiberId.none)
-      let outcome: Exit.Exit<A, E> = didNotRun
-      pending.push({
-        write: Effect.onExit(write, (exit) => Effect.sync(() => (outcome = exit))),
-        durable: options?.durable !== false,
-        answer: () => Deferred.unsafeDone(done, outcome)
+      // Effect.async, not a Deferred: making a Deferred copies the whole effect prototype (µs).
+      return Effect.async<A, E>((resume) => {
+        let outcome: Exit.Exit<A, E> = didNotRun
+        pending.push({
+          write: Effect.onExit(write, (exit) => Effect.sync(() => (outcome = exit))),
+          plain: undefined,
+          durable: options?.durable !== false,
+          answer: () => resume(outcome)
+        })
+        if (!flushing) schedule()
       })
-      if (!flushing) schedule()
-      return Deferred.await(done)
     })
+
+  const plain =
+    direct === undefined
+      ? undefined
+      : <A>(write: Plain<A>, options?: CommitOptions): Effect.Effect<A, SqlError> =>
+          Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) => {
+            const once = Effect.try({ try: () => write(direct), catch: (cause) => sqlError(cause) })
+            // In a caller's transaction: its connection, already held.
+            if (Option.isSome(inTransaction)) return once
+            return Effect.async<A, SqlError>((resume) => {
+              let outcome: Exit.Exit<A, SqlError> = didNotRun
+              pending.push({
+                // In a batch with effect writes, it runs as one of them.
+                write: Effect.onExit(once, (exit) => Effect.sync(() => (outcome = exit))),
+                plain: () => {
+                  try {
+                    outcome = Exit.succeed(write(direct))
+                  } catch (cause) {
+                    outcome = Exit.fail(sqlError(cause))
+                    throw cause
+                  }
+                },
+                durable: options?.durable !== false,
+                answer: () => resume(outcome)
+              })
+              if (!flushing) schedule()
+            })
+          })
+
+  return Object.assign(commit, { plain })
 }
