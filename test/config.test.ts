@@ -365,6 +365,10 @@ describe("end to end", () => {
     expect(await finalPhase(cea.headers.get("location")!)).toBe("COMPLETED")
   })
 
+  it("startDemo given two services at one path (no configuration to check it) refuses to start", async () => {
+    await expect(startDemo({ port: 0, applications: ["echo", "image"], applicationPaths: { image: "/uws/echo" } })).rejects.toThrow("two services are mounted at /uws/echo")
+  })
+
   it("maxWait (UWS_MAX_WAIT_MS) ends a blocking WAIT on every UWS job list the demo starts", async () => {
     await startInMemory({ applications: { archive: { enabled: false }, soap: { enabled: false } } }, { UWS_MAX_WAIT_MS: "200" })
     const lists: ReadonlyArray<readonly [string, Record<string, string>]> = [
