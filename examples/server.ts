@@ -38,8 +38,9 @@
  * Logger, `UWS_LOG_FORMAT` = `logfmt` (the default of `npm start`), `json` or `off`, at
  * `UWS_LOG_LEVEL` (default `Info`); `/health` (liveness), `/ready` (store reachable, schema
  * migrated, archive plugins loaded; else 503 naming what failed) and, unless `UWS_METRICS=0`
- * (`startDemo({ metrics: false })`), `/metrics` (Prometheus text format). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request
- * and per job run goes to that OTLP/HTTP collector.
+ * (`startDemo({ metrics: false })`), `/metrics` (Prometheus text format). With
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request and per job run goes to that OTLP/HTTP
+ * collector.
  *
  * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
  * everything in memory and a temporary folder, as before.
