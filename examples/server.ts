@@ -429,7 +429,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     if (mounted.has("soap")) contributions.push(await soapContribution(apps, mountOptions, paths.soap))
     if (mounted.has("adql")) contributions.push(
       await adqlContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.adql,
         ...maxWait,
         stores: shared("adql"),
@@ -438,7 +438,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       }))
     if (mounted.has("archive")) contributions.push(
       await archiveContribution({
-        trustForwarded,
+        ...mountOptions,
         ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
         observePlugins: (plugins) => observePlugins(plugins, withLogging),
         onFixityCheck: countFixityCheck,
@@ -456,17 +456,17 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
     if (mounted.has("cea")) contributions.push(
       await ceaContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.cea,
         ...maxWait,
         policy: quotas,
         ...shared("cea"),
         resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl, paths.spaceFiles))
       }))
-    if (mounted.has("image")) contributions.push(await imageContribution({ trustForwarded, basePath: paths.image, ...maxWait, policy: quotas, ...shared("image") }))
+    if (mounted.has("image")) contributions.push(await imageContribution({ ...mountOptions, basePath: paths.image, ...maxWait, policy: quotas, ...shared("image") }))
     if (mounted.has("space")) contributions.push(
       await spaceContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.space,
         soapPath: paths.spaceSoap,
         filesPath: paths.spaceFiles,
