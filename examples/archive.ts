@@ -59,6 +59,8 @@ export interface ArchiveDemoOptions {
   readonly trustForwarded?: boolean
   /** See `MountOptions` (default none). */
   readonly allowedOrigins?: ReadonlyArray<string>
+  /** See `ServiceOptions`: the longest blocking wait on the archive's and the dumps' job lists. */
+  readonly maxWait?: number
   /** The plugin-config.json to load (default examples/plugin-config.json). */
   readonly pluginConfig?: string
   /** Wraps the loaded plugins (the demo's server counts and logs their calls: examples/archiveObserve.ts). */
@@ -149,13 +151,15 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
             })()
           }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) }),
-      fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") }
+      fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") },
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
     })
     // Verifiable dumps: chunks under <dataDir>/dumps, served at /dumps, their jobs at /uws/archive-dumps.
     const dumpsStarted = await Dumps.start({
       archive,
       plugins: archive.loadedPlugins,
       directory: path.join(dataDir, "dumps"),
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait }),
       // The demo lets any caller import (a real host gives this to its operators only).
       mayImport: () => true,
       ...options.dumpStores

@@ -439,6 +439,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     if (mounted.has("archive")) contributions.push(
       await archiveContribution({
         ...mountOptions,
+        ...maxWait,
         ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
         observePlugins: (plugins) => observePlugins(plugins, withLogging),
         onFixityCheck: countFixityCheck,
