@@ -57,6 +57,10 @@ export interface ArchiveDemoOptions {
   readonly fixityStores?: { readonly jobStore: JobStore.JobStoreService; readonly resultStore: ResultStore.ResultStoreService }
   /** See `MountOptions` (default off). */
   readonly trustForwarded?: boolean
+  /** See `MountOptions` (default none). */
+  readonly allowedOrigins?: ReadonlyArray<string>
+  /** See `ServiceOptions`: the longest blocking wait on the archive's and the dumps' job lists. */
+  readonly maxWait?: number
   /** The plugin-config.json to load (default examples/plugin-config.json). */
   readonly pluginConfig?: string
   /** Wraps the loaded plugins (the demo's server counts and logs their calls: examples/archiveObserve.ts). */
@@ -96,6 +100,7 @@ const tsaFromEnv = (env: NodeJS.ProcessEnv = process.env): Pick<PluginConfig.Plu
 
 export const archiveContribution = async (options: ArchiveDemoOptions = {}): Promise<Contribution> => {
   const temporary = options.dataDir === undefined
+  const origins = options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }
   const dataDir = options.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), "uws-kit-demo-archive-")))
   if (!temporary) await mkdir(dataDir, { recursive: true })
   const scope = Effect.runSync(Scope.make())
@@ -146,13 +151,15 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
             })()
           }),
       ...(start === undefined ? {} : { clock: Archive.offsetClock(start - Date.now()) }),
-      fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") }
+      fetch: { upstreams: plugins.upstreams ?? [], spoolDirectory: path.join(dataDir, "fetch-spool") },
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
     })
     // Verifiable dumps: chunks under <dataDir>/dumps, served at /dumps, their jobs at /uws/archive-dumps.
     const dumpsStarted = await Dumps.start({
       archive,
       plugins: archive.loadedPlugins,
       directory: path.join(dataDir, "dumps"),
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait }),
       // The demo lets any caller import (a real host gives this to its operators only).
       mayImport: () => true,
       ...options.dumpStores
@@ -165,7 +172,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       dumps: dumpsStarted.dumps,
       basePath: "/dumps",
       identify: (request) => ({ id: request.headers.get("x-source-system")?.trim() || "4" }),
-      trustForwarded: options.trustForwarded ?? false
+      trustForwarded: options.trustForwarded ?? false, ...origins
     })
     const dumpJobs = RestAdapter.makeRestAdapter({
       // Blocking waits counted in uws_wait_waiters, as for every job list the demo serves.
@@ -173,7 +180,7 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       basePath: "/uws/archive-dumps",
       title: "archive dumps (exports and imports)",
       identifyNode,
-      trustForwarded: options.trustForwarded ?? false
+      trustForwarded: options.trustForwarded ?? false, ...origins
     })
     const api = ArchiveAdapter.makeArchiveAdapter({
       archive,
@@ -187,12 +194,12 @@ export const archiveContribution = async (options: ArchiveDemoOptions = {}): Pro
       },
       sourceSystem: (id) => ({ id: id !== null && /^\d+$/.test(id) ? Number(id) : id, name: id === null ? null : (sourceSystems[id] ?? null) }),
       dateOffsetMinutes: 180,
-      trustForwarded: options.trustForwarded ?? false,
+      trustForwarded: options.trustForwarded ?? false, ...origins,
       fetchJobUrl: (id) => `/uws/archive/jobs/${id}`
     })
     // The archive's job list as UWS, read-only: fetches (anybody's) can be watched and waited on;
     // containers stay with their source systems, changed only through the archive API.
-    const jobs = RestAdapter.makeRestAdapter({ service: Lifecycle.instrument(archive.uws, "archive"), basePath: "/uws/archive", title: "archive", identifyNode: byClientAddress, trustForwarded: options.trustForwarded ?? false })
+    const jobs = RestAdapter.makeRestAdapter({ service: Lifecycle.instrument(archive.uws, "archive"), basePath: "/uws/archive", title: "archive", identifyNode: byClientAddress, trustForwarded: options.trustForwarded ?? false, ...origins })
     const readOnly = (req: IncomingMessage, res: ServerResponse) => {
       if (req.method === "GET" || req.method === "HEAD") return void jobs.listener(req, res)
       res.writeHead(405, { allow: "GET, HEAD", "content-type": "text/plain; charset=utf-8" })

@@ -59,6 +59,10 @@ export interface MountOptions {
   readonly allowedOrigins?: ReadonlyArray<string>
 }
 
+/** The adapter options a contribution passes on from its `MountOptions`. */
+export const adapterOptions = (options: MountOptions): MountOptions =>
+  options.allowedOrigins === undefined ? { trustForwarded: options.trustForwarded } : { trustForwarded: options.trustForwarded, allowedOrigins: options.allowedOrigins }
+
 /** What the demo tells every UWS service a contribution starts. */
 export interface ServiceOptions {
   /** The longest blocking WAIT (ms; default the core's 55,000). */

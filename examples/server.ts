@@ -38,8 +38,9 @@
  * Logger, `UWS_LOG_FORMAT` = `logfmt` (the default of `npm start`), `json` or `off`, at
  * `UWS_LOG_LEVEL` (default `Info`); `/health` (liveness), `/ready` (store reachable, schema
  * migrated, archive plugins loaded; else 503 naming what failed) and, unless `UWS_METRICS=0`
- * (`startDemo({ metrics: false })`), `/metrics` (Prometheus text format). With `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request
- * and per job run goes to that OTLP/HTTP collector.
+ * (`startDemo({ metrics: false })`), `/metrics` (Prometheus text format). With
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` set, a span per request and per job run goes to that OTLP/HTTP
+ * collector.
  *
  * `startDemo` is also what the system suites start, on a free port; without `dataDir` it keeps
  * everything in memory and a temporary folder, as before.
@@ -428,7 +429,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     if (mounted.has("soap")) contributions.push(await soapContribution(apps, mountOptions, paths.soap))
     if (mounted.has("adql")) contributions.push(
       await adqlContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.adql,
         ...maxWait,
         stores: shared("adql"),
@@ -437,7 +438,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       }))
     if (mounted.has("archive")) contributions.push(
       await archiveContribution({
-        trustForwarded,
+        ...mountOptions,
+        ...maxWait,
         ...(options.archivePluginConfig === undefined ? {} : { pluginConfig: options.archivePluginConfig }),
         observePlugins: (plugins) => observePlugins(plugins, withLogging),
         onFixityCheck: countFixityCheck,
@@ -455,17 +457,17 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     // CEA jobs read and write `vos://` spaces through this server itself, once it listens.
     if (mounted.has("cea")) contributions.push(
       await ceaContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.cea,
         ...maxWait,
         policy: quotas,
         ...shared("cea"),
         resolveVos: (vos) => (selfUrl === undefined ? undefined : spaceUrl(vos, selfUrl, paths.spaceFiles))
       }))
-    if (mounted.has("image")) contributions.push(await imageContribution({ trustForwarded, basePath: paths.image, ...maxWait, policy: quotas, ...shared("image") }))
+    if (mounted.has("image")) contributions.push(await imageContribution({ ...mountOptions, basePath: paths.image, ...maxWait, policy: quotas, ...shared("image") }))
     if (mounted.has("space")) contributions.push(
       await spaceContribution({
-        trustForwarded,
+        ...mountOptions,
         basePath: paths.space,
         soapPath: paths.spaceSoap,
         filesPath: paths.spaceFiles,

@@ -365,6 +365,10 @@ describe("end to end", () => {
     expect(await finalPhase(cea.headers.get("location")!)).toBe("COMPLETED")
   })
 
+  it("startDemo given two services at one path (no configuration to check it) refuses to start", async () => {
+    await expect(startDemo({ port: 0, applications: ["echo", "image"], applicationPaths: { image: "/uws/echo" } })).rejects.toThrow("two services are mounted at /uws/echo")
+  })
+
   it("maxWait (UWS_MAX_WAIT_MS) ends a blocking WAIT on every UWS job list the demo starts", async () => {
     await startInMemory({ applications: { archive: { enabled: false }, soap: { enabled: false } } }, { UWS_MAX_WAIT_MS: "200" })
     const lists: ReadonlyArray<readonly [string, Record<string, string>]> = [
@@ -385,11 +389,22 @@ describe("end to end", () => {
     }
   })
 
-  it("allowedOrigins lets that site's pages create jobs and no other", async () => {
-    await start({ ...only("echo"), allowedOrigins: ["https://portal.example"] })
-    const from = (origin: string) => create(`${demo!.url}/uws/echo/jobs`, { origin, "sec-fetch-site": "cross-site" })
-    expect((await from("https://portal.example")).status).toBe(303)
-    expect((await from("https://evil.example")).status).toBe(403)
+  it("allowedOrigins lets that site's pages create jobs and no other, on every job list the demo mounts", async () => {
+    await start({ ...only("echo", "sleep", "adql", "cea", "image", "space"), allowedOrigins: ["https://portal.example"] })
+    const lists: ReadonlyArray<readonly [string, string]> = [
+      ["/uws/echo", "A=1"],
+      ["/uws/sleep", "A=1"],
+      ["/uws/adql", "LANG=ADQL&QUERY=SELECT+TOP+1+id+FROM+stars"],
+      ["/uws/cea", "application=gzip&file=inline+text"],
+      ["/uws/image", "POS=150.0,2.2&SIZE=0.1"],
+      ["/uws/space", ""]
+    ]
+    for (const [list, body] of lists) {
+      const from = (origin: string) =>
+        fetch(`${demo!.url}${list}/jobs`, { method: "POST", redirect: "manual", headers: { "content-type": "application/x-www-form-urlencoded", origin, "sec-fetch-site": "cross-site" }, body })
+      expect((await from("https://portal.example")).status, list).toBe(303)
+      expect((await from("https://evil.example")).status, list).toBe(403)
+    }
   })
 
   it("publicBaseUrl makes the links, whatever the request says", async () => {

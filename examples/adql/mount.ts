@@ -6,7 +6,7 @@
 import os from "node:os"
 import path from "node:path"
 import { Lifecycle, Uws } from "@uws-kit/core"
-import { defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
+import { adapterOptions, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import { mountApp } from "../rest.js"
 import * as Adql from "./worker.js"
 
@@ -34,7 +34,7 @@ export const adqlContribution = async (options: AdqlOptions): Promise<Contributi
   })
   // Its blocking waits counted in uws_wait_waiters{service="adql"}.
   const service = Lifecycle.instrument(started.service, "adql")
-  const { mount, adapters } = mountApp("adql", service, { trustForwarded: options.trustForwarded }, { basePath, tap: true })
+  const { mount, adapters } = mountApp("adql", service, adapterOptions(options), { basePath, tap: true })
   return {
     services: { adql: service },
     mounts: [{ ...mount, title: `adql: ADQL queries on a 300 000-star catalogue (UWS job list; TAP layout at ${basePath}/async and /sync for pyvo)` }],

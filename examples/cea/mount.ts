@@ -12,7 +12,7 @@ import { Lifecycle, Uws } from "@uws-kit/core"
 import type { Dispatcher, JobStore, Policy, ResultStore } from "@uws-kit/core"
 import { BrowserPages } from "@uws-kit/http"
 import { Either } from "effect"
-import { byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
+import { adapterOptions, byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import * as Catalogue from "./Catalogue.js"
 import * as Config from "./Config.js"
 import * as Description from "./Description.js"
@@ -70,7 +70,7 @@ export const ceaContribution = async (options: CeaMountOptions): Promise<Contrib
     basePath: base,
     title: "cea",
     identifyNode: byClientAddress,
-    trustForwarded: options.trustForwarded,
+    ...adapterOptions(options),
     maxBodyBytes: 1024 * 1024,
     jobDescription: {
       mediaTypes: ["application/xml", "text/xml"],

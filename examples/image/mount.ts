@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import { Lifecycle, Uws, type Dispatcher, type JobStore, type Policy, type ResultStore } from "@uws-kit/core"
-import { byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
+import { adapterOptions, byClientAddress, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import { loadSky, skyFile } from "./sky.js"
 import { makeImageWorker } from "./worker.js"
 
@@ -38,7 +38,7 @@ export const imageContribution = async (options: ImageMountOptions): Promise<Con
     basePath,
     title: "image",
     identifyNode: byClientAddress,
-    trustForwarded: options.trustForwarded
+    ...adapterOptions(options)
   })
   const listener = (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/"

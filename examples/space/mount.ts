@@ -12,7 +12,7 @@ import { RestAdapter } from "@uws-kit/adapter-rest"
 import { SoapAdapter } from "@uws-kit/adapter-soap"
 import { Identity, Lifecycle, Uws } from "@uws-kit/core"
 import { Effect, Either } from "effect"
-import { defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
+import { adapterOptions, defaultPaths, type Contribution, type MountOptions, type ServiceOptions } from "../mount.js"
 import { spaceFiles } from "./files.js"
 import { isSpaceId, leasePolicy } from "./index.js"
 import { spaceFolder, spaceWorker } from "./worker.js"
@@ -54,9 +54,9 @@ export const spaceContribution = async (options: SpaceOptions): Promise<Contribu
     const job = await Effect.runPromise(Effect.either(service.get(Identity.system, id)))
     if (Either.isLeft(job) && job.left._tag === "JobNotFound") await rm(spaceFolder(root, id), { recursive: true, force: true })
   }
-  const adapterOptions = { service, identifyNode: byClientOwner, trustForwarded: options.trustForwarded }
-  const soap = SoapAdapter.makeSoapAdapter({ ...adapterOptions, basePath: soapPath })
-  const rest = RestAdapter.makeRestAdapter({ ...adapterOptions, basePath: restPath, title: "space" })
+  const shared = { service, identifyNode: byClientOwner, ...adapterOptions(options) }
+  const soap = SoapAdapter.makeSoapAdapter({ ...shared, basePath: soapPath })
+  const rest = RestAdapter.makeRestAdapter({ ...shared, basePath: restPath, title: "space" })
   const files = spaceFiles({ service, root, identify: byClientOwner, prefix: filesPath })
   return {
     services: { space: service },

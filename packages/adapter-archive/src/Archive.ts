@@ -213,6 +213,8 @@ export interface ArchiveOptions {
    * set and a parameter may hold 1 MiB (a container's manifest).
    */
   readonly policy?: Partial<Policy.Policy>
+  /** The longest blocking wait on a container (ms; default the core's 55,000). */
+  readonly maxWait?: number
   /** Time limit of plugin calls made by the step (upgrader); default 30 s. */
   readonly pluginTimeout?: Duration.DurationInput
   /**
@@ -734,7 +736,8 @@ export const make = (
         archivedResults: "drop",
         anonymousJobs: "shared",
         concurrency: options.concurrency ?? options.policy?.concurrency ?? 2
-      }
+      },
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
     }).pipe(Effect.provideService(JobStore.JobStore, indexingStore))
 
     const fetching = fetcher?.bind(uws)

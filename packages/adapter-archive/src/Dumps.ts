@@ -56,6 +56,8 @@ export interface DumpsOptions {
   readonly plugins: LoadedPlugins
   /** Where chunks, selections, the index and the staging area live. */
   readonly directory: string
+  /** The longest blocking wait on an export or import (ms; default the core's 55,000). */
+  readonly maxWait?: number
   /** Containers per chunk at most (default 1000). */
   readonly maxContainersPerChunk?: number
   /** Containers created this recently wait for the next export (default 2000 ms): the clock's edge. */
@@ -790,7 +792,8 @@ export const make = (options: DumpsOptions): Effect.Effect<DumpsService, never, 
         maxExecutionDuration: 7 * 24 * 3600,
         defaultDestructionLifetime: 30 * 24 * 3600,
         concurrency: options.concurrency ?? 1
-      }
+      },
+      ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
     })
 
     const service: DumpsService = {

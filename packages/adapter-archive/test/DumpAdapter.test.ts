@@ -17,10 +17,10 @@ afterEach(async () => {
   }
 })
 
-const setup = async (mayImport?: Dumps.DumpsOptions["mayImport"]) => {
+const setup = async (mayImport?: Dumps.DumpsOptions["mayImport"], maxWait?: number) => {
   const h = await makeDumpHarness()
   // A second dumps service on the same archive, with the access rule under test.
-  const started = await Dumps.start({ archive: h.archive, plugins: h.plugins, directory: join(h.dir, "dumps2"), settleMillis: 0, ...(mayImport === undefined ? {} : { mayImport }) })
+  const started = await Dumps.start({ archive: h.archive, plugins: h.plugins, directory: join(h.dir, "dumps2"), settleMillis: 0, ...(mayImport === undefined ? {} : { mayImport }), ...(maxWait === undefined ? {} : { maxWait }) })
   open.push({ h, close: started.close })
   const api = DumpAdapter.makeDumpAdapter({ dumps: started.dumps, identify: (r) => ({ id: r.headers.get("x-caller") ?? "4", admin: r.headers.get("x-admin") === "1" }) })
   const call = async (method: string, path: string, body?: BodyInit, headers: Record<string, string> = {}) => {
@@ -51,6 +51,29 @@ it("export, index and chunk over HTTP; the chunk is served with its SHA-512 as E
   expect(got.headers.get("etag")).toBe(`"${chunk.sha512}"`)
   expect((got.body as Buffer).length).toBe(chunk.size)
   expect((await call("GET", `/dumps/chunks/${chunk.name}`, undefined, { "if-none-match": `"${chunk.sha512}"` })).status).toBe(304)
+})
+
+it("maxWait bounds a blocking wait on an export, whatever the caller asks", async () => {
+  const { h, dumps, call, finish } = await setup(undefined, 100)
+  expect(dumps.uws.maxWait).toBe(100)
+  await h.upload("a", "document a")
+  await h.settled()
+  const started = await call("POST", "/dumps/export")
+  await finish(started.body.data.id)
+  // A finished export changes no more: only maxWait ends this wait (the core's 55 s would time the test out).
+  const job = await Effect.runPromise(dumps.uws.waitForChange({ id: null, admin: true }, started.body.data.id, { timeout: "600 seconds" }))
+  expect(job.phase).toBe("COMPLETED")
+})
+
+it("maxWait bounds a blocking wait on a container", async () => {
+  const h = await makeDumpHarness({ maxWait: 100 })
+  open.push({ h, close: async () => {} })
+  expect(h.archive.uws.maxWait).toBe(100)
+  await h.upload("a", "document a")
+  await h.settled()
+  const [container] = (await Effect.runPromise(h.archive.uws.list({ id: null, admin: true }, {}))).jobs
+  const job = await Effect.runPromise(h.archive.uws.waitForChange({ id: null, admin: true }, container!.jobId, { timeout: "600 seconds" }))
+  expect(job.jobId).toBe(container!.jobId)
 })
 
 it("refusals come in the envelope and change nothing", async () => {

@@ -28,7 +28,7 @@ export interface DumpHarness {
 }
 
 export const makeDumpHarness = async (
-  options: { readonly dir?: string; readonly perChunk?: number; readonly maxActivePerOwner?: number } = {}
+  options: { readonly dir?: string; readonly perChunk?: number; readonly maxActivePerOwner?: number; readonly maxWait?: number } = {}
 ): Promise<DumpHarness> => {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), "uws-dumps-")))
   const scope = Effect.runSync(Scope.make())
@@ -61,7 +61,8 @@ export const makeDumpHarness = async (
   const { archive, close } = await Archive.start({
     plugins,
     storages: [{ id: 4, name: "Support" }, { id: 7, name: "Accounts" }],
-    ...(options.maxActivePerOwner === undefined ? {} : { policy: { maxActiveJobsPerOwner: options.maxActivePerOwner } })
+    ...(options.maxActivePerOwner === undefined ? {} : { policy: { maxActiveJobsPerOwner: options.maxActivePerOwner } }),
+    ...(options.maxWait === undefined ? {} : { maxWait: options.maxWait })
   })
   const started = await Dumps.start({ archive, plugins, directory: join(dir, "dumps"), settleMillis: 0, mayImport: () => true, ...(options.perChunk === undefined ? {} : { maxContainersPerChunk: options.perChunk }) })
   const all = async () => (await Effect.runPromise(archive.search(Identity.system, { filters: {}, page: 1, pageSize: 1000 }))).documents
