@@ -206,8 +206,27 @@ export interface Options {
 }
 
 /**
- * The listener, observed: when the response is done (or the connection dropped), its entry is
- * logged and counted.
+ * A wrapped listener.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Observed {
+  (req: IncomingMessage, res: ServerResponse): void
+  /**
+   * Logs the lines still held, now, and drops any later one (the metrics are still counted):
+   * call it once the server is closed and before disposing what `run` runs on.
+   */
+  readonly close: () => void
+}
+
+// Lines held at most before they are logged at once (a burst's memory is bounded).
+const HELD = 1024
+
+/**
+ * The listener, observed: when the response is done (or the connection dropped), it is counted
+ * at once and its log line is held until the end of the event loop's turn, then the held lines
+ * are logged in one `run` (a runtime fiber a turn, not a request), or at `close`.
  *
  * @since 0.1.0
  * @category constructors
@@ -215,11 +234,28 @@ export interface Options {
 export const wrap = (
   listener: (req: IncomingMessage, res: ServerResponse) => void,
   options: Options
-): ((req: IncomingMessage, res: ServerResponse) => void) => {
+): Observed => {
   const logging = options.log !== false
   const counting = options.metrics !== false
-  if (!logging && !counting) return listener
-  return (req, res) => {
+  if (!logging && !counting) return Object.assign((req: IncomingMessage, res: ServerResponse) => listener(req, res), { close: () => {} })
+  let held: Array<Entry> = []
+  let flushing: NodeJS.Immediate | undefined
+  let closed = false
+  const flush = () => {
+    if (flushing !== undefined) clearImmediate(flushing)
+    flushing = undefined
+    if (held.length === 0) return
+    const entries = held
+    held = []
+    options.run(Effect.forEach(entries, log, { discard: true }))
+  }
+  const hold = (entry: Entry) => {
+    if (closed) return
+    held.push(entry)
+    if (held.length >= HELD) flush()
+    else flushing ??= setImmediate(flush)
+  }
+  const observed = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
     let bytes = 0
     // Bytes are only logged: without the log line, write and end stay Node's own.
@@ -251,7 +287,7 @@ export const wrap = (
       if (counting) count(route.template, method, status, durationMs)
       if (!logging) return
       const caller = options.caller?.(req)
-      options.run(log({
+      hold({
         method,
         path,
         route: route.template,
@@ -260,8 +296,14 @@ export const wrap = (
         durationMs,
         ...(caller === undefined ? {} : { caller }),
         ...(route.jobId === undefined ? {} : { jobId: route.jobId })
-      }))
+      })
     })
     listener(req, res)
   }
+  return Object.assign(observed, {
+    close: () => {
+      flush()
+      closed = true
+    }
+  })
 }
