@@ -548,7 +548,8 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     caller: (req) => byClientAddress(req).quotaKey,
     log: logFormat !== "off",
     metrics: metricsOn,
-    // Logging and counting are synchronous: no fiber a request.
+    // The log lines held over a turn, in one fiber; `observed.close()` logs the last ones before
+    // the runtime is disposed.
     run: (effect) => runtime.runSync(effect)
   })
 
@@ -586,6 +587,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
       })
     })
   } catch (e) {
+    observed.close()
     await closeAll()
     throw e
   }
@@ -603,6 +605,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()))
         server.closeAllConnections()
         await closed
+        observed.close()
         await closeAll()
       })())
   }

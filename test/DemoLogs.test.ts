@@ -64,6 +64,18 @@ describe("the demo's JSON logs", () => {
     expect(created.annotations).toMatchObject({ service: "echo", owner: "client:127.0.0.1", phase: "PENDING" })
   })
 
+  it("logs each request of a burst once (lines are held over a turn, then written together)", async () => {
+    const job = await post(`${demo.url}/uws/echo/jobs`, "A=1")
+    const id = idOf(job)
+    const statuses = await Promise.all(Array.from({ length: 40 }, () => fetch(`${job}/parameters`).then(async (r) => (await r.arrayBuffer(), r.status))))
+    expect(statuses.every((s) => s === 200)).toBe(true)
+    const mine = () => lines.filter((l) => l.message === "request" && l.annotations["path"] === `/uws/echo/jobs/${id}/parameters`)
+    await until("40 request lines", () => (mine().length >= 40 ? true : undefined))
+    await new Promise((r) => setTimeout(r, 200))
+    expect(mine()).toHaveLength(40)
+    for (const l of mine()) expect(l.annotations).toMatchObject({ method: "GET", status: 200, jobId: id })
+  })
+
   it("logs phase changes of a run, an abort and an error with from, to and reason", async () => {
     const ok = idOf(await post(`${demo.url}/uws/echo/jobs`, "PHASE=RUN&A=1"))
     const bad = idOf(await post(`${demo.url}/uws/echo/jobs`, "PHASE=RUN&ERROR=it broke"))

@@ -63,6 +63,24 @@ describe("the demo's /metrics", () => {
     expect(durations.type).toBe("HISTOGRAM")
   })
 
+  it("has counted every request of a burst by the time each was answered", async () => {
+    const job = await create("A=1")
+    const reads = async () => {
+      const text = await (await fetch(`${demo.url}/metrics`)).text()
+      return {
+        count: Number(sample(parse(text), "uws_http_requests_total", { route: "/uws/{service}/jobs/{id}", method: "GET", status: "200" })?.value ?? 0),
+        // The parser keeps no labels on a histogram's samples: the line itself.
+        timed: Number(/^uws_http_request_duration_seconds_count\{route="\/uws\/\{service\}\/jobs\/\{id\}"\} (\d+)$/m.exec(text)?.[1] ?? 0)
+      }
+    }
+    const before = await reads()
+    const answers = await Promise.all(Array.from({ length: 30 }, () => fetch(job).then(async (r) => (await r.text(), r.status))))
+    expect(answers.every((s) => s === 200)).toBe(true)
+    const after = await reads()
+    expect(after.count - before.count).toBe(30)
+    expect(after.timed - before.timed).toBe(30)
+  })
+
   it("counts the archive's plugin calls and the bytes it stored", async () => {
     const form = new FormData()
     for (const [k, v] of Object.entries({ ContainerName: "metrics", StorageId: "4", SaveType: "Permanent", UseArchiveCa: "false" })) form.append(k, v)

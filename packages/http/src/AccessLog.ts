@@ -8,7 +8,7 @@
  * @since 0.1.0
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { Effect, Metric, MetricBoundaries } from "effect"
+import { Effect, Metric, MetricBoundaries, MetricKey, MetricLabel } from "effect"
 
 /**
  * What one request did.
@@ -61,7 +61,7 @@ const JOB_LISTS = new Set(["jobs", "async", "sync"])
  */
 export const routeTemplates = (prefixes: ReadonlyArray<string>): ((path: string) => Route) => {
   const sorted = [...prefixes].filter((p) => p !== "/").sort((a, b) => b.length - a.length)
-  return (path) => {
+  const template = (path: string): Route => {
     if (path === "/" && prefixes.includes("/")) return { template: "/" }
     const prefix = sorted.find((p) => path === p || path.startsWith(p.endsWith("/") ? p : `${p}/`))
     if (prefix === undefined) return { template: "/{unmatched}" }
@@ -87,7 +87,20 @@ export const routeTemplates = (prefixes: ReadonlyArray<string>): ((path: string)
     }
     return { template: `/${parts.join("/")}`, ...(jobId === undefined ? {} : { jobId }) }
   }
+  // Templating is a split and a decode a segment: the paths seen lately are remembered, at most
+  // ROUTE_CACHE of them (the oldest goes first), so random paths cannot grow the map.
+  const seen = new Map<string, Route>()
+  return (path) => {
+    let route = seen.get(path)
+    if (route === undefined) {
+      route = template(path)
+      if (seen.size >= ROUTE_CACHE) seen.delete(seen.keys().next().value!)
+      seen.set(path, route)
+    }
+    return route
+  }
 }
+const ROUTE_CACHE = 1024
 
 /**
  * The log line of one request: `request` at Info, annotated with the entry's fields.
@@ -110,13 +123,15 @@ export const log = (entry: Entry): Effect.Effect<void> =>
  * @since 0.1.0
  * @category metrics
  */
+const requestsKey = MetricKey.counter("uws_http_requests_total", { description: "HTTP requests by route template, method and status." })
+const durationKey = MetricKey.histogram(
+  "uws_http_request_duration_seconds",
+  MetricBoundaries.fromIterable([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
+  "HTTP request duration by route template."
+)
 export const metrics = {
-  requests: Metric.counter("uws_http_requests_total", { description: "HTTP requests by route template, method and status." }),
-  duration: Metric.histogram(
-    "uws_http_request_duration_seconds",
-    MetricBoundaries.fromIterable([0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]),
-    "HTTP request duration by route template."
-  )
+  requests: Metric.fromMetricKey(requestsKey),
+  duration: Metric.fromMetricKey(durationKey)
 } as const
 
 // Methods outside this list become "other": a client must not mint label values.
@@ -145,6 +160,35 @@ export const record = (entry: Entry): Effect.Effect<void> => {
 const taggedRequests = new Map<string, Effect.Effect<void>>()
 const taggedDurations = new Map<string, Metric.Metric.Histogram<number>>()
 
+// The same series as `record`'s, each a metric on its full key: its registry hook is looked up once
+// and then updated in place, with no fiber (`record` runs one) and no tag arrays built a request.
+const NO_TAGS: ReadonlyArray<MetricLabel.MetricLabel> = []
+const requestSeries = new Map<string, Metric.Metric.Counter<number>>()
+const durationSeries = new Map<string, Metric.Metric.Histogram<number>>()
+
+/**
+ * The metrics' update for one request, done now (what `record` does, outside a fiber: the
+ * fiber's metric labels are not added).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const count = (route: string, method: string, status: number, durationMs: number): void => {
+  const m = METHODS.has(method) ? method : "other"
+  const key = `${route} ${m} ${status}`
+  let requests = requestSeries.get(key)
+  if (requests === undefined) {
+    const labels = [MetricLabel.make("route", route), MetricLabel.make("method", m), MetricLabel.make("status", String(status))]
+    requestSeries.set(key, (requests = Metric.fromMetricKey(MetricKey.taggedWithLabels(requestsKey, labels))))
+  }
+  let duration = durationSeries.get(route)
+  if (duration === undefined) {
+    durationSeries.set(route, (duration = Metric.fromMetricKey(MetricKey.taggedWithLabels(durationKey, [MetricLabel.make("route", route)]))))
+  }
+  requests.unsafeUpdate(1, NO_TAGS)
+  duration.unsafeUpdate(durationMs / 1000, NO_TAGS)
+}
+
 /**
  * @since 0.1.0
  * @category models
@@ -157,13 +201,32 @@ export interface Options {
   readonly log?: boolean
   /** Keep the HTTP metrics (default true). */
   readonly metrics?: boolean
-  /** Runs the effects (the host's runtime, carrying its Logger). */
+  /** Runs the log line's effect (the host's runtime, carrying its Logger); metrics are counted without it. */
   readonly run: (effect: Effect.Effect<void>) => void
 }
 
 /**
- * The listener, observed: when the response is done (or the connection dropped), its entry is
- * logged and counted.
+ * A wrapped listener.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Observed {
+  (req: IncomingMessage, res: ServerResponse): void
+  /**
+   * Logs the lines still held, now, and drops any later one (the metrics are still counted):
+   * call it once the server is closed and before disposing what `run` runs on.
+   */
+  readonly close: () => void
+}
+
+// Lines held at most before they are logged at once (a burst's memory is bounded).
+const HELD = 1024
+
+/**
+ * The listener, observed: when the response is done (or the connection dropped), it is counted
+ * at once and its log line is held until the end of the event loop's turn, then the held lines
+ * are logged in one `run` (a runtime fiber a turn, not a request), or at `close`.
  *
  * @since 0.1.0
  * @category constructors
@@ -171,44 +234,76 @@ export interface Options {
 export const wrap = (
   listener: (req: IncomingMessage, res: ServerResponse) => void,
   options: Options
-): ((req: IncomingMessage, res: ServerResponse) => void) => {
+): Observed => {
   const logging = options.log !== false
   const counting = options.metrics !== false
-  if (!logging && !counting) return listener
-  return (req, res) => {
+  if (!logging && !counting) return Object.assign((req: IncomingMessage, res: ServerResponse) => listener(req, res), { close: () => {} })
+  let held: Array<Entry> = []
+  let flushing: NodeJS.Immediate | undefined
+  let closed = false
+  const flush = () => {
+    if (flushing !== undefined) clearImmediate(flushing)
+    flushing = undefined
+    if (held.length === 0) return
+    const entries = held
+    held = []
+    options.run(Effect.forEach(entries, log, { discard: true }))
+  }
+  const hold = (entry: Entry) => {
+    if (closed) return
+    held.push(entry)
+    if (held.length >= HELD) flush()
+    else flushing ??= setImmediate(flush)
+  }
+  const observed = (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now()
     let bytes = 0
-    const write = res.write
-    const end = res.end
-    const count = (chunk: unknown, encoding: unknown) => {
-      if (typeof chunk === "string") bytes += Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
-      else if (chunk instanceof Uint8Array) bytes += chunk.byteLength
+    // Bytes are only logged: without the log line, write and end stay Node's own.
+    if (logging) {
+      const write = res.write
+      const end = res.end
+      const tally = (chunk: unknown, encoding: unknown) => {
+        if (typeof chunk === "string") bytes += Buffer.byteLength(chunk, typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8")
+        else if (chunk instanceof Uint8Array) bytes += chunk.byteLength
+      }
+      res.write = function(this: ServerResponse, chunk: unknown, ...rest: Array<unknown>) {
+        tally(chunk, rest[0])
+        return (write as (...a: Array<unknown>) => boolean).call(this, chunk, ...rest)
+      } as typeof res.write
+      res.end = function(this: ServerResponse, chunk?: unknown, ...rest: Array<unknown>) {
+        if (typeof chunk !== "function") tally(chunk, rest[0])
+        return (end as (...a: Array<unknown>) => ServerResponse).call(this, chunk, ...rest)
+      } as typeof res.end
     }
-    res.write = function(this: ServerResponse, chunk: unknown, ...rest: Array<unknown>) {
-      count(chunk, rest[0])
-      return (write as (...a: Array<unknown>) => boolean).call(this, chunk, ...rest)
-    } as typeof res.write
-    res.end = function(this: ServerResponse, chunk?: unknown, ...rest: Array<unknown>) {
-      if (typeof chunk !== "function") count(chunk, rest[0])
-      return (end as (...a: Array<unknown>) => ServerResponse).call(this, chunk, ...rest)
-    } as typeof res.end
     res.once("close", () => {
-      const path = (req.url ?? "/").split("?")[0] ?? "/"
+      const durationMs = Math.round((performance.now() - started) * 1000) / 1000
+      const url = req.url ?? "/"
+      const query = url.indexOf("?")
+      const path = query === -1 ? url : url.slice(0, query)
       const route = options.route(path)
+      const method = req.method ?? "GET"
+      // A response never finished (the client went away) is logged as 499, nginx's convention.
+      const status = res.writableFinished ? res.statusCode : 499
+      if (counting) count(route.template, method, status, durationMs)
+      if (!logging) return
       const caller = options.caller?.(req)
-      const entry: Entry = {
-        method: req.method ?? "GET",
+      hold({
+        method,
         path,
         route: route.template,
-        // A response never finished (the client went away) is logged as 499, nginx's convention.
-        status: res.writableFinished ? res.statusCode : 499,
+        status,
         bytes,
-        durationMs: Math.round((performance.now() - started) * 1000) / 1000,
+        durationMs,
         ...(caller === undefined ? {} : { caller }),
         ...(route.jobId === undefined ? {} : { jobId: route.jobId })
-      }
-      options.run(logging && counting ? Effect.zipRight(log(entry), record(entry)) : logging ? log(entry) : record(entry))
+      })
     })
     listener(req, res)
   }
+  return Object.assign(observed, {
+    close: () => {
+      flush()
+      closed = true
+    }
+  })
 }
