@@ -49,12 +49,16 @@ const WORDS = new Set([
   "status", "sign", "wsdl", "upload", "uploads", "files", "health", "ready", "metrics"
 ])
 const JOB_LISTS = new Set(["jobs", "async", "sync"])
+// Bounds on the labels clients can make (see routeTemplates).
+const MAX_DEPTH = 8
+const MAX_TEMPLATES = 256
 
 /**
  * Templates paths by the mounts' prefixes: the longest prefix matching on whole segments, its
  * second segment as `{service}` (`/uws/echo` → `/uws/{service}`); after it, protocol words are
  * kept, a segment after a job list is the `{id}` (and the entry's job id), one after `results`
- * the `{result}`, any other a `{name}`. A path under no prefix is `/{unmatched}`.
+ * the `{result}`, any other a `{name}`. A path under no prefix is `/{unmatched}`. Segments past
+ * the eighth are one `{more}`, and once 256 templates are known, new ones are `/{other}`.
  *
  * @since 0.1.0
  * @category routes
@@ -71,6 +75,11 @@ export const routeTemplates = (prefixes: ReadonlyArray<string>): ((path: string)
     let previous = head[head.length - 1] ?? ""
     for (const raw of path.slice(prefix.length).split("/")) {
       if (raw === "") continue
+      // No protocol path is this deep: the rest is one label, not a new one per extra segment.
+      if (parts.length >= MAX_DEPTH) {
+        parts.push("{more}")
+        break
+      }
       let segment: string
       try {
         segment = decodeURIComponent(raw)
@@ -85,8 +94,16 @@ export const routeTemplates = (prefixes: ReadonlyArray<string>): ((path: string)
       } else parts.push(previous === "results" ? "{result}" : "{name}")
       previous = WORDS.has(word) ? word : ""
     }
-    return { template: `/${parts.join("/")}`, ...(jobId === undefined ? {} : { jobId }) }
+    let name = `/${parts.join("/")}`
+    // Protocol words in any order still make new templates: past MAX_TEMPLATES the new ones share
+    // one label, so no client can grow the metrics without bound (a service has a few dozen).
+    if (!templates.has(name)) {
+      if (templates.size >= MAX_TEMPLATES) name = "/{other}"
+      else templates.add(name)
+    }
+    return { template: name, ...(jobId === undefined ? {} : { jobId }) }
   }
+  const templates = new Set<string>()
   // Templating is a split and a decode a segment: the paths seen lately are remembered, at most
   // ROUTE_CACHE of them (the oldest goes first), so random paths cannot grow the map.
   const seen = new Map<string, Route>()
