@@ -83,7 +83,7 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
             const bytes = row.content
             const parts: Array<Uint8Array> = []
             for (let i = 0; i < bytes.length; i += CHUNK) parts.push(bytes.subarray(i, i + CHUNK))
-            return { size: bytes.length, mimeType: row.mime_type ?? undefined, stream: Stream.fromIterable(parts) }
+            return { size: bytes.length, mimeType: row.mime_type ?? undefined, stream: Stream.fromIterable(parts), bytes }
           })
         ),
       deleteAll: (jobId, prefix) =>
