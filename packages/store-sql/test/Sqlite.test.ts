@@ -144,3 +144,29 @@ describe("SQLite result contents", () => {
     }
   })
 })
+
+describe("SQLite reads inside a caller's transaction", () => {
+  it("read on the caller's connection: no wait for the connection the caller holds, and its own writes seen", async () => {
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    try {
+      const store = db.jobStore("in-tx")
+      const job = testJob({ jobId: "seen" })
+      const seen = await db.run(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.withTransaction(
+            Effect.zipRight(
+              sql`INSERT INTO uws_jobs (list, job_id, owner_id, phase, creation_time, version, body) VALUES ('in-tx', 'seen', NULL, ${job.phase}, ${job.creationTime}, ${job.version}, ${JSON.stringify(job)})`,
+              Effect.zip(store.get("seen"), db.resultStore("in-tx").get("seen", "r"))
+            )
+          )
+        )
+      )
+      expect(seen[0]?.jobId).toBe("seen")
+      expect(seen[1]).toBeUndefined()
+    } finally {
+      await db.close()
+      await file.drop()
+    }
+  })
+})
