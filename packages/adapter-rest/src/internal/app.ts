@@ -38,9 +38,9 @@ export const makeApp = (config: Config) => {
   const deps = makeDeps(config)
   const { listJobs, create, createJob } = JobList.make(deps)
   const { getParameters, getParameter, postParameters, putParameter, updateParameters } = Parameters.make(deps)
-  const { getJob, deleteJob, postJob, renderJob } = Job.make(deps, updateParameters)
+  const { getJob, deleteJob, deleteNow, postJob, renderJob } = Job.make(deps, updateParameters)
   const { confirmDelete } = Pages.make(deps)
-  const { getPhase, postPhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
+  const { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
     JobResources.make(deps)
   const { getResults, getResult } = Results.make(deps)
   const { createSync, waitSync } = Sync.make(deps, create)
@@ -190,52 +190,75 @@ export const makeApp = (config: Config) => {
   }
 
   const jobsRoute = at(jobsAt)
+  const phaseRoute = at(`${job}/phase`)
 
   /**
-   * A job creation from a small urlencoded form (the commonest change), answered without the
-   * platform's request and router: the same route, cross-site check, caller, form reading
-   * (`urlencodedForm`), parameters (`JobList.create`, so the same quotas) and answers (303 and
-   * Location, or the app's own error answers) as the app. Whatever could go another way before
-   * the body is read — another route, a query string, a chunked or large body, another media
-   * type, a refused site, a caller not known at once — is left to the app; test/FastCreate.test.ts
-   * compares both paths on generated requests.
+   * The commonest changes answered without the platform's request and router: a job creation
+   * from a small urlencoded form, PHASE=RUN/ABORT from one, a DELETE of a job. The same route,
+   * cross-site check, caller, form reading (`urlencodedForm`), service calls (`JobList.create`,
+   * `changePhase`, `deleteNow`, so the same quotas and rules) and answers (303 and Location, or
+   * the app's own error answers) as the app. Whatever could go another way before the body is
+   * read — another route, a query string, a chunked or large body, another media type, a body on
+   * a DELETE, a refused site, a caller not known at once — is left to the app;
+   * test/FastCreate.test.ts compares both paths on generated requests. A client that hangs up
+   * before its answer interrupts the work, as the platform does for the app.
    */
-  const fastCreate = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
+  const fastChange = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
-    if (req.method !== "POST" || url === undefined || url.includes("?") || config.isClosed() || config.jobDescription !== undefined) return false
+    const method = req.method
+    if ((method !== "POST" && method !== "DELETE") || url === undefined || url.includes("?") || config.isClosed()) return false
     // A host's body parser got the body first: the app says so (Body.check), the fast path cannot.
     const source = req as IncomingMessage & { _body?: unknown }
     if (source._body === true || req.readableEnded) return false
     const lengthText = req.headers["content-length"]
-    if (lengthText === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(lengthText)) return false
-    const length = Number(lengthText)
-    if (length > deps.limit || length > FAST_BODY_BYTES) return false
-    const mt = mediaTypeOf(Header.get(req.headers, "content-type"))
-    const charset = mt.params["charset"]?.toLowerCase()
-    if (mt.type !== "application/x-www-form-urlencoded" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) return false
+    if (req.headers["transfer-encoding"] !== undefined) return false
+    if (method === "POST") {
+      if (config.jobDescription !== undefined || lengthText === undefined || !/^\d+$/.test(lengthText)) return false
+      const length = Number(lengthText)
+      if (length > deps.limit || length > FAST_BODY_BYTES) return false
+      const mt = mediaTypeOf(Header.get(req.headers, "content-type"))
+      const charset = mt.params["charset"]?.toLowerCase()
+      if (mt.type !== "application/x-www-form-urlencoded" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) return false
+    } else if (lengthText !== undefined && lengthText !== "0") return false
     const found = seen({ url, headers: req.headers, source: req })
     const { accept, browser, loc, urls } = found
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
-    if (matched === undefined || matched.route !== jobsRoute) return false
+    if (matched === undefined) return false
+    const route = matched.route
+    const jobId = matched.params["id"]
+    const change: ((caller: Caller, body: Uint8Array) => Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError>) | undefined =
+      method === "DELETE"
+        ? route === jobRoute
+          ? (caller) => deleteNow({ caller, urls }, jobId!)
+          : undefined
+        : route === jobsRoute
+          ? (caller, body) =>
+              Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) => Effect.map(create({ caller }, form.params, [], false), (made) => see(urls.job(made.jobId))))
+          : route === phaseRoute
+            ? (caller, body) => Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) => changePhase({ caller, urls }, jobId!, form.params))
+            : undefined
+    if (change === undefined) return false
     if (config.crossSite(req as { method: string; headers: IncomingMessage["headers"] }, loc.origin) !== undefined) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
     const segments = loc.segments
     const chunks: Array<Buffer> = []
     let done = false
+    let cancel: (() => void) | undefined
+    const onHangUp = () => {
+      if (!res.writableFinished) cancel?.()
+    }
     const finish = (body: Uint8Array | undefined) => {
       if (done) return
       done = true
       req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose)
       const work: Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError> =
-        body === undefined
-          ? Effect.fail(unreadableBody(deps.limit))
-          : Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) =>
-              Effect.map(create({ caller }, form.params, [], false), (job) => see(urls.job(job.jobId)))
-            )
-      Effect.runCallback(answered(work, accept, browser, segments, urls), {
+        body === undefined ? Effect.fail(unreadableBody(deps.limit)) : change(caller, body)
+      res.once("close", onHangUp)
+      cancel = Effect.runCallback(answered(work, accept, browser, segments, urls), {
         onExit: (exit) => {
+          res.off("close", onHangUp)
           if (Exit.isSuccess(exit)) writeNode(res, exit.value)
           else res.destroy()
         }
@@ -304,5 +327,5 @@ export const makeApp = (config: Config) => {
       return yield* routed ?? Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
     }), accept, browser, loc.segments, urls)
   }))
-  return { app, fast: (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined) => fast(req, res, hostCaller) || fastCreate(req, res, hostCaller) }
+  return { app, fast: (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined) => fast(req, res, hostCaller) || fastChange(req, res, hostCaller) }
 }

@@ -97,7 +97,10 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
   const deleteJob =
     (jobId: string): Handler =>
     (ctx) =>
-      Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
+      deleteNow(ctx, jobId)
+
+  /** Deletes the job and sends the client to the list (also the Node listener's, app.ts). */
+  const deleteNow = (ctx: Pick<Ctx, "caller" | "urls">, jobId: string) => Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
 
   const postJob =
     (jobId: string): Handler =>
@@ -120,5 +123,5 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
         return yield* updateParameters(ctx, jobId, form.params, form.uploads)
       })
 
-  return { getJob, deleteJob, postJob, renderJob }
+  return { getJob, deleteJob, deleteNow, postJob, renderJob }
 }
