@@ -193,4 +193,42 @@ describe("a job creation answered by the Node listener", () => {
       { numRuns: propertyRuns(40) }
     )
   })
+
+  it("answers a GET of a job with a query (WAIT, PHASE) as the app does, and a hang-up ends the wait", async () => {
+    const { url, close } = await pair()
+    try {
+      const create: Generated = {
+        path: "/uws/jobs",
+        method: "POST",
+        contentType: "application/x-www-form-urlencoded",
+        body: "MODE=block",
+        user: "alice",
+        origin: undefined,
+        site: undefined,
+        accept: undefined
+      }
+      for (const general of [false, true]) expect((await send(url, create, general)).status).toBe(303)
+      const queries = ["?WAIT=0", "?wait=0&PHASE=PENDING", "?WAIT=0&PHASE=EXECUTING", "?WAIT=1&PHASE=EXECUTING", "?WAIT=abc", "?WAIT=0&PHASE=X", "?WAIT=0&PHASE=PENDING&PHASE=QUEUED", "?A=%ZZ", "?", "?WAIT=0&x"]
+      for (const query of queries) {
+        for (const user of ["alice", "bob", undefined] as const) {
+          for (const accept of [undefined, "application/json", "text/html"]) {
+            const r: Generated = { ...create, path: `/uws/jobs/job1${query}` as Generated["path"], method: "GET" as Generated["method"], body: undefined as unknown as string, contentType: undefined, user, accept: accept as Generated["accept"] }
+            // The two services created their job1 a few ms apart: instants aside.
+            const instantsAside = (a: Awaited<ReturnType<typeof seen>>) => ({ ...a, body: a.body.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<instant>") })
+            const fast = instantsAside(await seen(await send(url, r, false)))
+            expect(fast).toEqual(instantsAside(await seen(await send(url, r, true))))
+          }
+        }
+      }
+      // A client that gives up on a blocked WAIT: the service is not held (the next answer comes at once).
+      const gone = new AbortController()
+      const blocked = fetch(`${url}/uws/jobs/job1?WAIT=30`, { headers: { "x-user": "alice" }, signal: gone.signal }).catch(() => "aborted")
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      gone.abort()
+      expect(await blocked).toBe("aborted")
+      expect((await fetch(`${url}/uws/jobs/job1?WAIT=0`, { headers: { "x-user": "alice" } })).status).toBe(200)
+    } finally {
+      await close()
+    }
+  })
 })

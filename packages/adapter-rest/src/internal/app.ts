@@ -173,19 +173,47 @@ export const makeApp = (config: Config) => {
    */
   const fast = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
-    if (req.method !== "GET" || url === undefined || url.includes("?") || config.isClosed()) return false
+    if (req.method !== "GET" || url === undefined || config.isClosed()) return false
     const { accept, browser, loc, urls } = seen({ url, headers: req.headers, source: req })
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
     if (matched === undefined || matched.route !== jobRoute) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
+    if (url.includes("?")) return waitFast(req, res, caller, matched.params["id"]!, { accept, browser, loc, urls })
     const peeked = config.service.peek(caller, matched.params["id"]!)
     if (peeked === undefined || Either.isLeft(peeked)) return false
     const response = renderJob({ accept, browser, urls }, peeked.right)
     if (response.body._tag !== "Uint8Array") return false
     res.writeHead(response.status, response.headers)
     res.end(response.body.body)
+    return true
+  }
+
+  /**
+   * A GET of a job with a query (WAIT, PHASE), as the app's `getJob` answers it, run by the
+   * listener (no platform request: the handler reads no body). A client that hangs up ends its
+   * wait, as the platform does for the app. A query the app would refuse is left to it.
+   */
+  const waitFast = (req: IncomingMessage, res: ServerResponse, caller: Caller, jobId: string, found: Pick<Ctx, "accept" | "browser" | "loc" | "urls">): boolean => {
+    // Only a body-less GET: anything else may be answered another way by the platform.
+    if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false
+    const query = Form.parse(found.loc.query)
+    if (Either.isLeft(query)) return false
+    const { accept, browser, loc, urls } = found
+    const work = getJob(jobId)({ query: query.right, caller, accept, browser, urls })
+    let cancel: (() => void) | undefined
+    const onHangUp = () => {
+      if (!res.writableFinished) cancel?.()
+    }
+    res.once("close", onHangUp)
+    cancel = Effect.runCallback(answered(work, accept, browser, loc.segments, urls), {
+      onExit: (exit) => {
+        res.off("close", onHangUp)
+        if (Exit.isSuccess(exit)) writeNode(res, exit.value)
+        else res.destroy()
+      }
+    })
     return true
   }
 

@@ -75,9 +75,10 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
 
   // ---- one job -------------------------------------------------------------------------------
 
+  /** GET of a job, blocking under WAIT (also the Node listener's, app.ts: it needs no request body). */
   const getJob =
-    (jobId: string): Handler =>
-    (ctx) =>
+    (jobId: string) =>
+    (ctx: Pick<Ctx, "query" | "caller" | "accept" | "browser" | "urls">) =>
       Effect.gen(function* () {
         const wait = yield* fromEither(Params.parseWait(Params.values(ctx.query, "wait")))
         const guards = Params.values(ctx.query, "phase")
