@@ -142,6 +142,9 @@ export const makeApp = (config: Config) => {
 
   // ---- the app -------------------------------------------------------------------------------
 
+  /** A URL below `base` by id; returned, not bound to a name (no `__name` per request under tsx). */
+  const below = (base: string) => (id: string) => `${base}/${encodeURIComponent(id)}`
+
   /** What every answer starts from: the negotiated preferences and the public URLs. */
   const seen = (req: Source) => {
     const accept = Header.get(req.headers, "accept")
@@ -152,9 +155,9 @@ export const makeApp = (config: Config) => {
     const sync = root + syncAt
     const urls: Urls = {
       list,
-      job: (id) => `${list}/${encodeURIComponent(id)}`,
+      job: below(list),
       sync,
-      syncJob: (id) => `${sync}/${encodeURIComponent(id)}`,
+      syncJob: below(sync),
       assets: {
         stylesheet: `${root}/${ASSETS_SEGMENT}/${Html.assetName.stylesheet}`,
         script: `${root}/${ASSETS_SEGMENT}/${Html.assetName.script}`
