@@ -160,4 +160,75 @@ describe("a job creation answered by the Node listener", () => {
       await close()
     }
   })
+
+  it("answers PHASE=RUN/ABORT and DELETE of a job as the app does, for generated sequences", async () => {
+    const change = fc.record({
+      path: fc.constantFrom("/uws/jobs", "/uws/jobs/job1", "/uws/jobs/job2", "/uws/jobs/job9", "/uws/jobs/job1/phase", "/uws/jobs/job2/PHASE", "/uws/jobs/job2/phase?x=1", "/uws/jobs/job1/phase/"),
+      method: fc.constantFrom("POST", "POST", "DELETE", "DELETE", "PUT"),
+      contentType: fc.constantFrom(undefined, "application/x-www-form-urlencoded", "application/x-www-form-urlencoded", "text/plain"),
+      body: fc.oneof(
+        { weight: 3, arbitrary: fc.constantFrom("PHASE=RUN", "PHASE=ABORT", "phase=run", "PHASE=SUSPEND", "PHASE=RUN&PHASE=ABORT", "", "MODE=block&TEXT=hi", "PHASE=%ZZ") },
+        form
+      ),
+      user: fc.constantFrom(undefined, "alice", "bob", "nobody"),
+      origin: fc.constantFrom(undefined, undefined, "https://evil.example"),
+      site: fc.constantFrom(undefined, undefined, "cross-site"),
+      accept: fc.constantFrom(undefined, "application/json", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+    })
+    await fc.assert(
+      fc.asyncProperty(fc.array(change, { minLength: 1, maxLength: 14 }), async (requests) => {
+        const { url, close } = await pair()
+        try {
+          for (const r of requests) {
+            // A DELETE carries no body (fetch would send an empty one with a length).
+            const sent = (r.method === "DELETE" ? { ...r, body: undefined, contentType: undefined } : r) as unknown as Generated
+            const fast = await seen(await send(url, sent, false))
+            const app = await seen(await send(url, sent, true))
+            expect(fast).toEqual(app)
+          }
+        } finally {
+          await close()
+        }
+      }),
+      { numRuns: propertyRuns(40) }
+    )
+  })
+
+  it("answers a GET of a job with a query (WAIT, PHASE) as the app does, and a hang-up ends the wait", async () => {
+    const { url, close } = await pair()
+    try {
+      const create: Generated = {
+        path: "/uws/jobs",
+        method: "POST",
+        contentType: "application/x-www-form-urlencoded",
+        body: "MODE=block",
+        user: "alice",
+        origin: undefined,
+        site: undefined,
+        accept: undefined
+      }
+      for (const general of [false, true]) expect((await send(url, create, general)).status).toBe(303)
+      const queries = ["?WAIT=0", "?wait=0&PHASE=PENDING", "?WAIT=0&PHASE=EXECUTING", "?WAIT=1&PHASE=EXECUTING", "?WAIT=abc", "?WAIT=0&PHASE=X", "?WAIT=0&PHASE=PENDING&PHASE=QUEUED", "?A=%ZZ", "?", "?WAIT=0&x"]
+      for (const query of queries) {
+        for (const user of ["alice", "bob", undefined] as const) {
+          for (const accept of [undefined, "application/json", "text/html"]) {
+            const r: Generated = { ...create, path: `/uws/jobs/job1${query}` as Generated["path"], method: "GET" as Generated["method"], body: undefined as unknown as string, contentType: undefined, user, accept: accept as Generated["accept"] }
+            // The two services created their job1 a few ms apart: instants aside.
+            const instantsAside = (a: Awaited<ReturnType<typeof seen>>) => ({ ...a, body: a.body.replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, "<instant>") })
+            const fast = instantsAside(await seen(await send(url, r, false)))
+            expect(fast).toEqual(instantsAside(await seen(await send(url, r, true))))
+          }
+        }
+      }
+      // A client that gives up on a blocked WAIT: the service is not held (the next answer comes at once).
+      const gone = new AbortController()
+      const blocked = fetch(`${url}/uws/jobs/job1?WAIT=30`, { headers: { "x-user": "alice" }, signal: gone.signal }).catch(() => "aborted")
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      gone.abort()
+      expect(await blocked).toBe("aborted")
+      expect((await fetch(`${url}/uws/jobs/job1?WAIT=0`, { headers: { "x-user": "alice" } })).status).toBe(200)
+    } finally {
+      await close()
+    }
+  })
 })

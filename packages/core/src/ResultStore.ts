@@ -18,6 +18,8 @@ export interface StoredContent {
   readonly size: number
   readonly mimeType: string | undefined
   readonly stream: Stream.Stream<Uint8Array, StorageFailure>
+  /** The whole content, when the store read it into memory anyway: answered without streaming it. */
+  readonly bytes?: Uint8Array
 }
 
 /**

@@ -16,6 +16,7 @@ import { makeJobAnnouncer } from "./internal/announce.js"
 import { makeBatcher } from "./internal/batch.js"
 import { groupCommitOf } from "./internal/groupCommit.js"
 import { withReadCache } from "./internal/readCache.js"
+import { directOf, readPlain } from "./internal/sqliteClient.js"
 
 /**
  * @since 0.1.0
@@ -65,6 +66,7 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
     // SQLite on this package's client: the same statements as plain calls in the group commit
     // (internal/groupCommit.ts), "applied" read from the changed-row count instead of RETURNING.
     const plain = commit.plain
+    const direct = directOf(sql)
     const plainInsert =
       plain &&
       (({ job, deadlines }: Creation) =>
@@ -223,7 +225,10 @@ export const make = (options: Options): Effect.Effect<JobStore.JobStoreService, 
 
     const service: JobStore.JobStoreService = {
       get: (jobId) =>
-        sql<Row>`SELECT body FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId}`.pipe(
+        (direct !== undefined
+          ? readPlain(direct, (d) => d.prepare(`SELECT body FROM uws_jobs WHERE list = ? AND job_id = ?`).all(list, jobId) as ReadonlyArray<Row>)
+          : sql<Row>`SELECT body FROM uws_jobs WHERE list = ${list} AND job_id = ${jobId}`
+        ).pipe(
           Effect.map((rows) => (rows[0] === undefined ? undefined : decodeJob(rows[0]))),
           Effect.mapError(failure("get"))
         ),

@@ -13,6 +13,7 @@ import { Content, Errors } from "@uws-kit/core"
 import type { ResultStore } from "@uws-kit/core"
 import { Chunk, Effect, Stream } from "effect"
 import { groupCommitOf } from "./internal/groupCommit.js"
+import { directOf, readPlain } from "./internal/sqliteClient.js"
 
 /**
  * @since 0.1.0
@@ -49,6 +50,9 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
     // flush: nobody sees a result's content before the job listing it is stored (a durable write
     // after it, whose flush covers it), and a deleted job's contents are a clean-up.
     const commit = groupCommitOf(sql, runtime)
+    // SQLite on this package's client: plain calls (internal/sqliteClient.ts).
+    const plain = commit.plain
+    const direct = directOf(sql)
     const unflushed = { durable: false } as const
     const maxSize = options.maxSize ?? 64 * 1024 * 1024
     return {
@@ -66,16 +70,37 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
           )
           const bytes = Content.concat(Chunk.toReadonlyArray(chunks))
           const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-          yield* commit(
-            sql`INSERT INTO uws_results ${sql.insert({ list, job_id: jobId, name: key, mime_type: mimeType ?? null, size: bytes.length, content: blob })}
-              ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`,
-            unflushed
+          yield* (
+            plain !== undefined
+              ? plain(({ prepare }) => {
+                  prepare(`INSERT INTO uws_results (list, job_id, name, mime_type, size, content) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`).run(
+                    list,
+                    jobId,
+                    key,
+                    mimeType ?? null,
+                    bytes.length,
+                    blob
+                  )
+                }, unflushed)
+              : commit(
+                  sql`INSERT INTO uws_results ${sql.insert({ list, job_id: jobId, name: key, mime_type: mimeType ?? null, size: bytes.length, content: blob })}
+                    ON CONFLICT (list, job_id, name) DO UPDATE SET mime_type = excluded.mime_type, size = excluded.size, content = excluded.content`,
+                  unflushed
+                )
           ).pipe(Effect.mapError(failure("put")))
           return { size: bytes.length }
         }),
       get: (jobId, key) =>
-        sql<{ readonly mime_type: string | null; readonly content: Uint8Array }>`SELECT mime_type, content FROM uws_results
-            WHERE list = ${list} AND job_id = ${jobId} AND name = ${key}`.pipe(
+        (direct !== undefined
+          ? readPlain(direct, (d) =>
+              d
+                .prepare(`SELECT mime_type, content FROM uws_results WHERE list = ? AND job_id = ? AND name = ?`)
+                .all(list, jobId, key) as ReadonlyArray<{ readonly mime_type: string | null; readonly content: Uint8Array }>
+            )
+          : sql<{ readonly mime_type: string | null; readonly content: Uint8Array }>`SELECT mime_type, content FROM uws_results
+            WHERE list = ${list} AND job_id = ${jobId} AND name = ${key}`
+        ).pipe(
           Effect.mapError(failure("get")),
           Effect.map((rows) => {
             const row = rows[0]
@@ -83,11 +108,17 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
             const bytes = row.content
             const parts: Array<Uint8Array> = []
             for (let i = 0; i < bytes.length; i += CHUNK) parts.push(bytes.subarray(i, i + CHUNK))
-            return { size: bytes.length, mimeType: row.mime_type ?? undefined, stream: Stream.fromIterable(parts) }
+            return { size: bytes.length, mimeType: row.mime_type ?? undefined, stream: Stream.fromIterable(parts), bytes }
           })
         ),
       deleteAll: (jobId, prefix) =>
-        commit(sql`DELETE FROM uws_results WHERE list = ${list} AND job_id = ${jobId} AND ${prefixClause(sql, prefix)}`, unflushed).pipe(
+        (plain !== undefined
+          ? plain(({ prepare }) => {
+              if (prefix === undefined) prepare(`DELETE FROM uws_results WHERE list = ? AND job_id = ?`).run(list, jobId)
+              else prepare(`DELETE FROM uws_results WHERE list = ? AND job_id = ? AND substr(name, 1, ?) = ?`).run(list, jobId, prefix.length, prefix)
+            }, unflushed)
+          : commit(sql`DELETE FROM uws_results WHERE list = ${list} AND job_id = ${jobId} AND ${prefixClause(sql, prefix)}`, unflushed)
+        ).pipe(
           Effect.asVoid,
           Effect.mapError(failure("deleteAll"))
         )

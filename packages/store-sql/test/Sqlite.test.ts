@@ -121,3 +121,52 @@ describe("quotas on SQLite, where concurrent creations share one commit", () => 
     }
   })
 })
+
+describe("SQLite result contents", () => {
+  it("gives a content's bytes with it, the same as its stream", async () => {
+    const { Stream, Chunk } = await import("effect")
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    try {
+      const store = db.resultStore("bytes")
+      const content = new Uint8Array(200_000).map((_, i) => i % 251)
+      await Effect.runPromise(store.put("j", "r", content, "application/octet-stream"))
+      const got = (await Effect.runPromise(store.get("j", "r")))!
+      const streamed = Chunk.toReadonlyArray(await Effect.runPromise(Stream.runCollect(got.stream)))
+      const joined = Buffer.concat(streamed.map((c) => Buffer.from(c)))
+      expect(got.bytes).toBeDefined()
+      expect(Buffer.from(got.bytes!).equals(joined)).toBe(true)
+      expect(joined.equals(Buffer.from(content))).toBe(true)
+      expect(got.size).toBe(content.length)
+    } finally {
+      await db.close()
+      await file.drop()
+    }
+  })
+})
+
+describe("SQLite reads inside a caller's transaction", () => {
+  it("read on the caller's connection: no wait for the connection the caller holds, and its own writes seen", async () => {
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    try {
+      const store = db.jobStore("in-tx")
+      const job = testJob({ jobId: "seen" })
+      const seen = await db.run(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          sql.withTransaction(
+            Effect.zipRight(
+              sql`INSERT INTO uws_jobs (list, job_id, owner_id, phase, creation_time, version, body) VALUES ('in-tx', 'seen', NULL, ${job.phase}, ${job.creationTime}, ${job.version}, ${JSON.stringify(job)})`,
+              Effect.zip(store.get("seen"), db.resultStore("in-tx").get("seen", "r"))
+            )
+          )
+        )
+      )
+      expect(seen[0]?.jobId).toBe("seen")
+      expect(seen[1]).toBeUndefined()
+    } finally {
+      await db.close()
+      await file.drop()
+    }
+  })
+})

@@ -38,9 +38,9 @@ export const makeApp = (config: Config) => {
   const deps = makeDeps(config)
   const { listJobs, create, createJob } = JobList.make(deps)
   const { getParameters, getParameter, postParameters, putParameter, updateParameters } = Parameters.make(deps)
-  const { getJob, deleteJob, postJob, renderJob } = Job.make(deps, updateParameters)
+  const { getJob, deleteJob, deleteNow, postJob, renderJob } = Job.make(deps, updateParameters)
   const { confirmDelete } = Pages.make(deps)
-  const { getPhase, postPhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
+  const { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
     JobResources.make(deps)
   const { getResults, getResult } = Results.make(deps)
   const { createSync, waitSync } = Sync.make(deps, create)
@@ -142,6 +142,9 @@ export const makeApp = (config: Config) => {
 
   // ---- the app -------------------------------------------------------------------------------
 
+  /** A URL below `base` by id; returned, not bound to a name (no `__name` per request under tsx). */
+  const below = (base: string) => (id: string) => `${base}/${encodeURIComponent(id)}`
+
   /** What every answer starts from: the negotiated preferences and the public URLs. */
   const seen = (req: Source) => {
     const accept = Header.get(req.headers, "accept")
@@ -152,9 +155,9 @@ export const makeApp = (config: Config) => {
     const sync = root + syncAt
     const urls: Urls = {
       list,
-      job: (id) => `${list}/${encodeURIComponent(id)}`,
+      job: below(list),
       sync,
-      syncJob: (id) => `${sync}/${encodeURIComponent(id)}`,
+      syncJob: below(sync),
       assets: {
         stylesheet: `${root}/${ASSETS_SEGMENT}/${Html.assetName.stylesheet}`,
         script: `${root}/${ASSETS_SEGMENT}/${Html.assetName.script}`
@@ -173,13 +176,14 @@ export const makeApp = (config: Config) => {
    */
   const fast = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
-    if (req.method !== "GET" || url === undefined || url.includes("?") || config.isClosed()) return false
+    if (req.method !== "GET" || url === undefined || config.isClosed()) return false
     const { accept, browser, loc, urls } = seen({ url, headers: req.headers, source: req })
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
     if (matched === undefined || matched.route !== jobRoute) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
+    if (url.includes("?")) return waitFast(req, res, caller, matched.params["id"]!, { accept, browser, loc, urls })
     const peeked = config.service.peek(caller, matched.params["id"]!)
     if (peeked === undefined || Either.isLeft(peeked)) return false
     const response = renderJob({ accept, browser, urls }, peeked.right)
@@ -189,63 +193,120 @@ export const makeApp = (config: Config) => {
     return true
   }
 
-  const jobsRoute = at(jobsAt)
+  /**
+   * A GET of a job with a query (WAIT, PHASE), as the app's `getJob` answers it, run by the
+   * listener (no platform request: the handler reads no body). A client that hangs up ends its
+   * wait, as the platform does for the app. A query the app would refuse is left to it.
+   */
+  const waitFast = (req: IncomingMessage, res: ServerResponse, caller: Caller, jobId: string, found: Pick<Ctx, "accept" | "browser" | "loc" | "urls">): boolean => {
+    // Only a body-less GET: anything else may be answered another way by the platform.
+    if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false
+    const query = Form.parse(found.loc.query)
+    if (Either.isLeft(query)) return false
+    const { accept, browser, loc, urls } = found
+    runAnswer(res, answered(getJob(jobId)({ query: query.right, caller, accept, browser, urls }), accept, browser, loc.segments, urls))
+    return true
+  }
+
+  // The two helpers below make no named closure per request: under tsx (`npm start`) each one
+  // costs a `__name` call (defineProperty), ~5% of a creation's CPU in all.
 
   /**
-   * A job creation from a small urlencoded form (the commonest change), answered without the
-   * platform's request and router: the same route, cross-site check, caller, form reading
-   * (`urlencodedForm`), parameters (`JobList.create`, so the same quotas) and answers (303 and
-   * Location, or the app's own error answers) as the app. Whatever could go another way before
-   * the body is read — another route, a query string, a chunked or large body, another media
-   * type, a refused site, a caller not known at once — is left to the app; test/FastCreate.test.ts
-   * compares both paths on generated requests.
+   * Runs a listener-answered request's work and writes its answer; a client that hangs up first
+   * interrupts the work, as the platform does for the app.
    */
-  const fastCreate = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
+  const runAnswer = (res: ServerResponse, work: Effect.Effect<HttpServerResponse.HttpServerResponse>) => {
+    let finished = false
+    const cancel = Effect.runCallback(work, {
+      onExit: (exit) => {
+        finished = true
+        if (Exit.isSuccess(exit)) writeNode(res, exit.value)
+        else res.destroy()
+      }
+    })
+    if (!finished) res.once("close", () => finished || cancel())
+  }
+
+  /** Reads a request's (small) body, then calls `then` once: its bytes, or undefined if it was cut off. */
+  const readBody = (req: IncomingMessage, then: (body: Uint8Array | undefined) => void) => {
+    const chunks: Array<Buffer> = []
+    let done = false
+    req
+      .on("data", (chunk: Buffer) => void chunks.push(chunk))
+      .on("end", () => {
+        if (done) return
+        done = true
+        then(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
+      })
+      .on("error", () => {
+        if (done) return
+        done = true
+        then(undefined)
+      })
+      .on("close", () => {
+        if (done) return
+        done = true
+        then(req.complete ? (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)) : undefined)
+      })
+  }
+
+  const jobsRoute = at(jobsAt)
+  const phaseRoute = at(`${job}/phase`)
+
+  /**
+   * The commonest changes answered without the platform's request and router: a job creation
+   * from a small urlencoded form, PHASE=RUN/ABORT from one, a DELETE of a job. The same route,
+   * cross-site check, caller, form reading (`urlencodedForm`), service calls (`JobList.create`,
+   * `changePhase`, `deleteNow`, so the same quotas and rules) and answers (303 and Location, or
+   * the app's own error answers) as the app. Whatever could go another way before the body is
+   * read — another route, a query string, a chunked or large body, another media type, a body on
+   * a DELETE, a refused site, a caller not known at once — is left to the app;
+   * test/FastCreate.test.ts compares both paths on generated requests. A client that hangs up
+   * before its answer interrupts the work, as the platform does for the app.
+   */
+  const fastChange = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
-    if (req.method !== "POST" || url === undefined || url.includes("?") || config.isClosed() || config.jobDescription !== undefined) return false
+    const method = req.method
+    if ((method !== "POST" && method !== "DELETE") || url === undefined || url.includes("?") || config.isClosed()) return false
     // A host's body parser got the body first: the app says so (Body.check), the fast path cannot.
     const source = req as IncomingMessage & { _body?: unknown }
     if (source._body === true || req.readableEnded) return false
     const lengthText = req.headers["content-length"]
-    if (lengthText === undefined || req.headers["transfer-encoding"] !== undefined || !/^\d+$/.test(lengthText)) return false
-    const length = Number(lengthText)
-    if (length > deps.limit || length > FAST_BODY_BYTES) return false
-    const mt = mediaTypeOf(Header.get(req.headers, "content-type"))
-    const charset = mt.params["charset"]?.toLowerCase()
-    if (mt.type !== "application/x-www-form-urlencoded" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) return false
+    if (req.headers["transfer-encoding"] !== undefined) return false
+    if (method === "POST") {
+      if (config.jobDescription !== undefined || lengthText === undefined || !/^\d+$/.test(lengthText)) return false
+      const length = Number(lengthText)
+      if (length > deps.limit || length > FAST_BODY_BYTES) return false
+      const mt = mediaTypeOf(Header.get(req.headers, "content-type"))
+      const charset = mt.params["charset"]?.toLowerCase()
+      if (mt.type !== "application/x-www-form-urlencoded" || (charset !== undefined && charset !== "utf-8" && charset !== "utf8")) return false
+    } else if (lengthText !== undefined && lengthText !== "0") return false
     const found = seen({ url, headers: req.headers, source: req })
     const { accept, browser, loc, urls } = found
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
-    if (matched === undefined || matched.route !== jobsRoute) return false
+    if (matched === undefined) return false
+    const route = matched.route
+    const jobId = matched.params["id"]
+    const change: ((caller: Caller, body: Uint8Array) => Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError>) | undefined =
+      method === "DELETE"
+        ? route === jobRoute
+          ? (caller) => deleteNow({ caller, urls }, jobId!)
+          : undefined
+        : route === jobsRoute
+          ? (caller, body) =>
+              Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) => Effect.map(create({ caller }, form.params, [], false), (made) => see(urls.job(made.jobId))))
+          : route === phaseRoute
+            ? (caller, body) => Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) => changePhase({ caller, urls }, jobId!, form.params))
+            : undefined
+    if (change === undefined) return false
     if (config.crossSite(req as { method: string; headers: IncomingMessage["headers"] }, loc.origin) !== undefined) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
     const segments = loc.segments
-    const chunks: Array<Buffer> = []
-    let done = false
-    const finish = (body: Uint8Array | undefined) => {
-      if (done) return
-      done = true
-      req.off("data", onData).off("end", onEnd).off("error", onError).off("close", onClose)
-      const work: Effect.Effect<HttpServerResponse.HttpServerResponse, AnyError> =
-        body === undefined
-          ? Effect.fail(unreadableBody(deps.limit))
-          : Effect.flatMap(urlencodedForm(body, deps.pairLimit), (form) =>
-              Effect.map(create({ caller }, form.params, [], false), (job) => see(urls.job(job.jobId)))
-            )
-      Effect.runCallback(answered(work, accept, browser, segments, urls), {
-        onExit: (exit) => {
-          if (Exit.isSuccess(exit)) writeNode(res, exit.value)
-          else res.destroy()
-        }
-      })
-    }
-    const onData = (chunk: Buffer) => void chunks.push(chunk)
-    const onEnd = () => finish(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks))
-    const onError = () => finish(undefined)
-    const onClose = () => (req.complete ? onEnd() : finish(undefined))
-    req.on("data", onData).on("end", onEnd).on("error", onError).on("close", onClose)
+    readBody(req, (body) =>
+      runAnswer(res, answered(body === undefined ? Effect.fail(unreadableBody(deps.limit)) : change(caller, body), accept, browser, segments, urls))
+    )
     return true
   }
 
@@ -304,5 +365,5 @@ export const makeApp = (config: Config) => {
       return yield* routed ?? Effect.fail(new RestError({ kind: "NotFound", message: `There is no UWS resource at ${req.url.split("?")[0]}.` }))
     }), accept, browser, loc.segments, urls)
   }))
-  return { app, fast: (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined) => fast(req, res, hostCaller) || fastCreate(req, res, hostCaller) }
+  return { app, fast: (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined) => fast(req, res, hostCaller) || fastChange(req, res, hostCaller) }
 }

@@ -60,6 +60,43 @@ interface Queued {
 }
 
 /**
+ * A plain write waiting for its batch; a class, so that queueing one makes no closures (under
+ * tsx each named closure costs a `__name` call).
+ */
+class PlainWrite<A> implements Queued {
+  outcome: Exit.Exit<A, SqlError> = didNotRun
+  constructor(
+    readonly direct: Direct,
+    readonly run: Plain<A>,
+    readonly durable: boolean,
+    readonly resume: (exit: Exit.Exit<A, SqlError>) => void
+  ) {}
+  /** In a batch with effect writes, it runs as one of them (its failure fails the batch). */
+  get write(): Effect.Effect<unknown, unknown> {
+    return Effect.suspend(() => {
+      try {
+        this.plain()
+      } catch {
+        // Kept in `outcome`.
+      }
+      return this.outcome
+    })
+  }
+  /** Runs it, keeps its outcome, and throws what it threw. */
+  plain(): void {
+    try {
+      this.outcome = Exit.succeed(this.run(this.direct))
+    } catch (cause) {
+      this.outcome = Exit.fail(sqlError(cause))
+      throw cause
+    }
+  }
+  answer(): void {
+    this.resume(this.outcome)
+  }
+}
+
+/**
  * A write's outcome until it has run: one shared value, not an `Error` (with its stack trace)
  * made for every write, since nearly every write runs and replaces it.
  */
@@ -215,29 +252,15 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
     direct === undefined
       ? undefined
       : <A>(write: Plain<A>, options?: CommitOptions): Effect.Effect<A, SqlError> =>
-          Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) => {
-            const once = Effect.try({ try: () => write(direct), catch: (cause) => sqlError(cause) })
+          Effect.flatMap(Effect.serviceOption(SqlClient.TransactionConnection), (inTransaction) =>
             // In a caller's transaction: its connection, already held.
-            if (Option.isSome(inTransaction)) return once
-            return Effect.async<A, SqlError>((resume) => {
-              let outcome: Exit.Exit<A, SqlError> = didNotRun
-              pending.push({
-                // In a batch with effect writes, it runs as one of them.
-                write: Effect.onExit(once, (exit) => Effect.sync(() => (outcome = exit))),
-                plain: () => {
-                  try {
-                    outcome = Exit.succeed(write(direct))
-                  } catch (cause) {
-                    outcome = Exit.fail(sqlError(cause))
-                    throw cause
-                  }
-                },
-                durable: options?.durable !== false,
-                answer: () => resume(outcome)
-              })
-              if (!flushing) schedule()
-            })
-          })
+            Option.isSome(inTransaction)
+              ? Effect.try({ try: () => write(direct), catch: (cause) => sqlError(cause) })
+              : Effect.async<A, SqlError>((resume) => {
+                  pending.push(new PlainWrite(direct, write, options?.durable !== false, resume))
+                  if (!flushing) schedule()
+                })
+          )
 
   return Object.assign(commit, { plain })
 }

@@ -16,7 +16,7 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Layer, Option, Scope } from "effect"
 
 /** The connection as plain calls, for code that holds `lock`. */
 export interface Direct {
@@ -34,6 +34,14 @@ export const directOf = (client: object): Direct | undefined => directs.get(clie
 
 /** A thrown better-sqlite3 error as the client's statements fail with it. */
 export const sqlError = (cause: unknown, message = "Failed to execute statement") => new SqlError({ cause, message })
+
+/** A read as plain calls, holding the connection's permit (so never inside another's transaction). */
+export const readPlain = <A>(direct: Direct, read: (direct: Direct) => A): Effect.Effect<A, SqlError> =>
+  Effect.flatMap(Effect.serviceOption(Client.TransactionConnection), (inTransaction) => {
+    const once = Effect.try({ try: () => read(direct), catch: (cause) => sqlError(cause) })
+    // In the caller's own transaction the connection is already the caller's.
+    return Option.isSome(inTransaction) ? once : direct.lock.withPermits(1)(once)
+  })
 
 const PREPARED = 200
 

@@ -75,9 +75,10 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
 
   // ---- one job -------------------------------------------------------------------------------
 
+  /** GET of a job, blocking under WAIT (also the Node listener's, app.ts: it needs no request body). */
   const getJob =
-    (jobId: string): Handler =>
-    (ctx) =>
+    (jobId: string) =>
+    (ctx: Pick<Ctx, "query" | "caller" | "accept" | "browser" | "urls">) =>
       Effect.gen(function* () {
         const wait = yield* fromEither(Params.parseWait(Params.values(ctx.query, "wait")))
         const guards = Params.values(ctx.query, "phase")
@@ -97,7 +98,10 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
   const deleteJob =
     (jobId: string): Handler =>
     (ctx) =>
-      Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
+      deleteNow(ctx, jobId)
+
+  /** Deletes the job and sends the client to the list (also the Node listener's, app.ts). */
+  const deleteNow = (ctx: Pick<Ctx, "caller" | "urls">, jobId: string) => Effect.as(service.delete(ctx.caller, jobId), see(ctx.urls.list))
 
   const postJob =
     (jobId: string): Handler =>
@@ -120,5 +124,5 @@ export const make = (deps: Deps, updateParameters: Parameters.Update) => {
         return yield* updateParameters(ctx, jobId, form.params, form.uploads)
       })
 
-  return { getJob, deleteJob, postJob, renderJob }
+  return { getJob, deleteJob, deleteNow, postJob, renderJob }
 }

@@ -7,6 +7,7 @@ import { Effect, Either } from "effect"
 import * as Json from "../../Json.js"
 import { FORM_TYPES, decodeText, mediaTypeOf, readBytes, unsupportedMediaType } from "../body.js"
 import { badRequest } from "../errors.js"
+import type * as Form from "../form.js"
 import { ATOMS, negotiate } from "../negotiate.js"
 import * as Params from "../params.js"
 import { fromEither, header, type Ctx, type Deps, type Handler } from "../request.js"
@@ -18,10 +19,12 @@ export const make = (deps: Deps) => {
   const getPhase = (jobId: string): Handler => (ctx) =>
     Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "phase", job.phase, job.phase))
 
-  const postPhase = (jobId: string): Handler => (ctx) =>
+  const postPhase = (jobId: string): Handler => (ctx) => Effect.flatMap(formOf(ctx), (form) => changePhase(ctx, jobId, form.params))
+
+  /** PHASE=RUN or ABORT from a form's fields (also the Node listener's, app.ts). */
+  const changePhase = (ctx: Pick<Ctx, "caller" | "urls">, jobId: string, params: Form.Pairs) =>
     Effect.gen(function* () {
-      const form = yield* formOf(ctx)
-      const phase = yield* fromEither(Params.single(form.params, "phase", "PHASE"))
+      const phase = yield* fromEither(Params.single(params, "phase", "PHASE"))
       if (phase === undefined) return yield* Effect.fail(badRequest("Send PHASE=RUN to start the job or PHASE=ABORT to abort it."))
       const p = phase.trim().toUpperCase()
       if (p === "RUN") yield* service.run(ctx.caller, jobId)
@@ -127,5 +130,5 @@ export const make = (deps: Deps) => {
       })
     )
 
-  return { getPhase, postPhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError }
+  return { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError }
 }
