@@ -12,7 +12,7 @@ export interface Waiters {
    * Ends every WAIT blocked on the job. `job`: the job as the change stored it, which spares the
    * waiters a read; absent, they read it again (a change another instance made, a deletion).
    */
-  readonly wake: (jobId: string, job?: Job) => void
+  readonly wake: (jobId: string, job?: Job) => boolean
   /** Ends every blocked WAIT (after a lost signal, nothing is known about what changed). */
   readonly wakeAll: () => void
   /**
@@ -45,7 +45,9 @@ export const makeWaiters = (clock: Clock.Clock): Waiters => {
     if (set !== undefined) {
       waiters.delete(jobId)
       for (const f of set) f(job)
+      return true
     }
+    return false
   }
   const listen = (jobId: string): Ticket => {
     /** A change heard before `changed` was called. */
