@@ -11,6 +11,7 @@ export interface Waiters {
   /**
    * Ends every WAIT blocked on the job. `job`: the job as the change stored it, which spares the
    * waiters a read; absent, they read it again (a change another instance made, a deletion).
+   * Answers whether a WAIT was blocked on it.
    */
   readonly wake: (jobId: string, job?: Job) => boolean
   /** Ends every blocked WAIT (after a lost signal, nothing is known about what changed). */
