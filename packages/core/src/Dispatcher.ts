@@ -10,7 +10,7 @@
  *
  * @since 0.1.0
  */
-import { Context, Deferred, Effect, Exit, FiberId, Layer, Option, Queue, Stream } from "effect"
+import { Context, Effect, Layer, Option, Stream } from "effect"
 import type { JobEventType } from "./JobEvent.js"
 import type { Phase } from "./Phase.js"
 import * as ServiceEvents from "./ServiceEvents.js"
@@ -84,20 +84,45 @@ export class Dispatcher extends Context.Tag("@uws-kit/core/Dispatcher")<Dispatch
  */
 export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherService> =>
   Effect.sync(() => {
-    const queue = Effect.runSync(Queue.unbounded<string>())
+    // The queue as an array read from `head` (compacted once half of it is read): every job
+    // passes through it, and an Effect `Queue` cost a Deferred per take that found it empty.
+    let queue: Array<string> = []
+    let head = 0
     const held = new Set<string>()
     // A job offered again while held is offered once more when it is released.
     const again = new Set<string>()
-    // Made only while a claim waits for a free slot: a release with nobody waiting (every
-    // release, when the slots are the only claimers) allocates nothing.
-    let free: Deferred.Deferred<void> | undefined
-    const waitForFree = Effect.suspend(() => Deferred.await((free ??= Deferred.unsafeMake<void>(FiberId.none))))
-    const freed = () => {
-      const d = free
-      if (d === undefined) return
-      free = undefined
-      Deferred.unsafeDone(d, Exit.void)
+    // Claims waiting for a job, or for a free slot: woken all at once, each tries again.
+    let waiting: Array<() => void> = []
+    const wakeAll = () => {
+      if (waiting.length === 0) return
+      const woken = waiting
+      waiting = []
+      for (const resume of woken) resume()
     }
+    const enqueue = (jobId: string) => {
+      queue.push(jobId)
+      wakeAll()
+    }
+    const dequeue = (): string | undefined => {
+      if (head === queue.length) return undefined
+      const jobId = queue[head++]!
+      if (head === queue.length) {
+        queue = []
+        head = 0
+      } else if (head > 1024 && head * 2 > queue.length) {
+        queue = queue.slice(head)
+        head = 0
+      }
+      return jobId
+    }
+    const wait: Effect.Effect<void> = Effect.async<void>((resume) => {
+      const entry = () => resume(Effect.void)
+      waiting.push(entry)
+      return Effect.sync(() => {
+        const i = waiting.indexOf(entry)
+        if (i >= 0) waiting.splice(i, 1)
+      })
+    })
     const hold = (jobId: string): Claim => {
       held.add(jobId)
       let released = false
@@ -108,30 +133,27 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
           if (released) return
           released = true
           held.delete(jobId)
-          if (again.delete(jobId)) queue.unsafeOffer(jobId)
-          freed()
+          if (again.delete(jobId)) queue.push(jobId)
+          wakeAll()
         })
       }
     }
     const claim = (concurrency: number): Effect.Effect<Claim> =>
       Effect.suspend(() => {
-        if (held.size >= concurrency) return Effect.zipRight(waitForFree, claim(concurrency))
-        return Effect.flatMap(Queue.take(queue), (jobId) => {
+        for (;;) {
+          if (held.size >= concurrency) return Effect.zipRight(wait, claim(concurrency))
+          const jobId = dequeue()
+          if (jobId === undefined) return Effect.zipRight(wait, claim(concurrency))
           if (held.has(jobId)) {
             again.add(jobId)
-            return claim(concurrency)
-          }
-          // A slot may have been taken while this fiber waited for a job.
-          if (held.size >= concurrency) {
-            queue.unsafeOffer(jobId)
-            return Effect.zipRight(waitForFree, claim(concurrency))
+            continue
           }
           return Effect.succeed(hold(jobId))
-        })
+        }
       })
     return {
       instanceId,
-      offer: (jobId) => Effect.sync(() => void queue.unsafeOffer(jobId)),
+      offer: (jobId) => Effect.sync(() => enqueue(jobId)),
       claim,
       adopt: (jobId) => Effect.sync(() => (held.has(jobId) ? Option.none() : Option.some(hold(jobId)))),
       expired: Effect.never,

@@ -18,6 +18,7 @@ import type { JobEvent, JobEventType } from "./JobEvent.js"
 import type { Phase } from "./Phase.js"
 import * as flat from "./internal/flatMachine.js"
 import { updates } from "./internal/jobUpdates.js"
+import { copyJob } from "./internal/jobCopy.js"
 
 /**
  * A side effect the service carries out after a decision has been stored.
@@ -200,7 +201,9 @@ export const decide = (job: Job, event: JobEvent): Either.Either<Decision, Inval
   if (entry === undefined) {
     return Either.left(new InvalidTransition({ jobId: job.jobId, event: event.type, phase: job.phase }))
   }
-  const next = { ...job, phase: entry.target, version: job.version + 1 }
+  const next = copyJob(job)
+  next.phase = entry.target
+  next.version = job.version + 1
   for (const name of entry.updates) Object.assign(next, updates[name as keyof typeof updates](next, event as never))
   return Either.right({ job: next, effects: entry.effects })
 }

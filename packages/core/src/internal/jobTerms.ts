@@ -10,6 +10,7 @@ import type { JobEvent } from "../JobEvent.js"
 import * as QuoteMachine from "../QuoteMachine.js"
 import * as TerminationMachine from "../TerminationMachine.js"
 import type { Worker } from "../Worker.js"
+import { copyJob, withTerms } from "./jobCopy.js"
 
 const iso = (ms: number | null) => (ms === null ? "never" : new Date(ms).toISOString())
 
@@ -20,7 +21,11 @@ const refused = (machine: "quote" | "termination", job: Job, event: string, refu
 // One copy of the job, the quote's fields written in it (not a spread of a second object).
 const withQuote = (job: Job, decision: QuoteMachine.QuoteDecision): Job => {
   const { quote } = decision
-  return { ...job, quote: quote.quote, quoteStatus: quote.status, quoteAcceptedAt: quote.acceptedAt }
+  const next = copyJob(job)
+  next.quote = quote.quote
+  next.quoteStatus = quote.status
+  next.quoteAcceptedAt = quote.acceptedAt
+  return next
 }
 
 /**
@@ -83,5 +88,5 @@ export const initial = (worker: Pick<Worker, "quote">, draft: Job, now: number):
   const estimated = QuoteMachine.decide(QuoteMachine.initial, QuoteMachine.estimate(worker, draft, now))
   // Every estimate is accepted from `unknown`; the fallback only keeps the types honest.
   const quote = Either.isRight(estimated) ? estimated.right.quote : QuoteMachine.initial
-  return { ...draft, quote: quote.quote, quoteStatus: quote.status, quoteAcceptedAt: quote.acceptedAt, terminationStatus: "scheduled" }
+  return withTerms(draft, quote.quote, quote.status, quote.acceptedAt, "scheduled")
 }

@@ -1,5 +1,6 @@
 /** The jobs this instance is starting or running, and how one is stopped. */
-import { Effect, Fiber } from "effect"
+import { Effect } from "effect"
+import type { Fiber } from "effect"
 import type { Job } from "../Job.js"
 
 /** A job this instance is starting or running; `cancelled` covers a cancel that lands before the fiber exists. */
@@ -35,8 +36,13 @@ export const makeRuns = (): Runs => {
       run.cancelled = true
       if (run.fiber === undefined) return Effect.void
       running.delete(jobId)
-      // Interrupt without waiting: the caller's request must not hang on a slow application.
-      return Effect.asVoid(Fiber.interruptFork(run.fiber))
+      // Interrupt without waiting (the caller's request must not hang on a slow application),
+      // and without a fiber to deliver it: the run hears of it at its next step.
+      const fiber = run.fiber
+      return Effect.withFiberRuntime<void>((caller) => {
+        fiber.unsafeInterruptAsFork(caller.id())
+        return Effect.void
+      })
     })
   const queued = new Map<string, Job>()
   return {

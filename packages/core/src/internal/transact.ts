@@ -114,9 +114,10 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     return job === undefined ? undefined : authorize(caller, jobId, job ?? undefined)
   }
 
-  const notify = (jobId: string, job: Job | undefined, previous: Job | undefined) => {
-    waiters.wake(jobId, job)
+  const notify = (jobId: string, job: Job | undefined, previous: Job | undefined): boolean => {
+    const woke = waiters.wake(jobId, job)
     changes.unsafeOffer({ jobId, job, previous })
+    return woke
   }
 
   /** Carries out a stored decision's effects; the common ones synchronously. */
@@ -146,7 +147,9 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
           )
           break
         case "notify":
-          notify(before.jobId, forgotten ? undefined : decision.job, before)
+          // A WAIT woken here answers before this change's own caller goes on (its answer,
+          // its logs): the waiter is already queued first, a yield lets it run.
+          if (notify(before.jobId, forgotten ? undefined : decision.job, before)) then(Effect.yieldNow())
           break
         case "forget":
           if (worker.release !== undefined) then(releaseOf(worker.release, before))

@@ -1,5 +1,5 @@
 /** Blocked WAITs: each job's waiters, woken when this or another instance changes the job. */
-import { Deferred, Duration, Effect, Exit, FiberId } from "effect"
+import { Duration, Effect, Exit, FiberId } from "effect"
 import type { Clock } from "effect"
 import type { UwsError } from "../Errors.js"
 import type { Caller } from "../Identity.js"
@@ -11,8 +11,9 @@ export interface Waiters {
   /**
    * Ends every WAIT blocked on the job. `job`: the job as the change stored it, which spares the
    * waiters a read; absent, they read it again (a change another instance made, a deletion).
+   * Answers whether a WAIT was blocked on it.
    */
-  readonly wake: (jobId: string, job?: Job) => void
+  readonly wake: (jobId: string, job?: Job) => boolean
   /** Ends every blocked WAIT (after a lost signal, nothing is known about what changed). */
   readonly wakeAll: () => void
   /**
@@ -32,38 +33,74 @@ export interface Ticket {
   readonly stop: () => void
 }
 
+type Woken = Job | undefined | "timedOut" | "ended"
+
 export const makeWaiters = (clock: Clock.Clock): Waiters => {
-  const waiters = new Map<string, Set<Deferred.Deferred<Job | undefined>>>()
+  // Each ticket's callback, not a Deferred awaited in a race: a woken WAIT resumes in one hop of
+  // the scheduler, queued before what the same change set going (the change feed's subscribers,
+  // the cancelled run's interruption), instead of a race's child, then its parent, then the
+  // losers' interruption each queued behind them.
+  const waiters = new Map<string, Set<(job: Job | undefined) => void>>()
   const wake = (jobId: string, job?: Job) => {
     const set = waiters.get(jobId)
     if (set !== undefined) {
       waiters.delete(jobId)
-      const exit = Exit.succeed(job)
-      for (const d of set) Deferred.unsafeDone(d, exit)
+      for (const f of set) f(job)
+      return true
     }
+    return false
   }
   const listen = (jobId: string): Ticket => {
-    const changed = Deferred.unsafeMake<Job | undefined>(FiberId.none)
+    /** A change heard before `changed` was called. */
+    let heard: { readonly job: Job | undefined } | undefined
+    /** Ends the wait in progress, if there is one. */
+    let end: ((value: Woken) => void) | undefined
+    const onChange = (job: Job | undefined) => {
+      if (end !== undefined) end(job)
+      else heard ??= { job }
+    }
     let set = waiters.get(jobId)
     if (set === undefined) waiters.set(jobId, (set = new Set()))
-    set.add(changed)
+    set.add(onChange)
+    const stop = () => {
+      const current = waiters.get(jobId)
+      if (current === undefined) return
+      current.delete(onChange)
+      if (current.size === 0) waiters.delete(jobId)
+    }
     return {
-      // Interruptible even when the caller is not (HTTP apps run uninterruptibly): the losing
-      // side of the race must be stopped at once.
-      changed: (ms, until) => {
-        const timedOut = Effect.as(clock.sleep(Duration.millis(ms)), "timedOut" as const)
-        return Effect.interruptible(
-          until === undefined
-            ? Effect.raceFirst(Deferred.await(changed), timedOut)
-            : Effect.raceAll<Effect.Effect<Job | undefined | "timedOut" | "ended">>([Deferred.await(changed), timedOut, Effect.as(until, "ended" as const)])
-        )
-      },
-      stop: () => {
-        const current = waiters.get(jobId)
-        if (current === undefined) return
-        current.delete(changed)
-        if (current.size === 0) waiters.delete(jobId)
-      }
+      changed: (ms, until) =>
+        Effect.suspend(() => {
+          if (heard !== undefined) return Effect.succeed<Woken>(heard.job)
+          // The timer and `until` in fibers of their own, interruptible even when the caller is
+          // not (HTTP apps run uninterruptibly): the losers are stopped at once, and not awaited.
+          const timer = Effect.as(clock.sleep(Duration.millis(ms)), "timedOut" as const)
+          const racers: Array<Effect.Effect<Woken>> = until === undefined ? [timer] : [timer, Effect.as(until, "ended" as const)]
+          return Effect.uninterruptible(
+            Effect.flatMap(
+              Effect.forEach(racers, (racer) => Effect.forkDaemon(Effect.interruptible(racer))),
+              (fibers) => {
+                const stopRacers = () => {
+                  end = undefined
+                  for (const f of fibers) f.unsafeInterruptAsFork(FiberId.none)
+                }
+                return Effect.interruptible(
+                  Effect.async<Woken>((resume) => {
+                    const settle = (value: Woken) => {
+                      if (end !== settle) return
+                      stopRacers()
+                      resume(Effect.succeed(value))
+                    }
+                    end = settle
+                    for (const f of fibers) f.addObserver((exit) => Exit.isSuccess(exit) && settle(exit.value))
+                    return Effect.sync(stopRacers)
+                  })
+                )
+              }
+            )
+          )
+        }),
+      stop
     }
   }
   return {
