@@ -155,36 +155,21 @@ export const metrics = {
 const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"])
 
 /**
- * The metrics' update for one request.
+ * The metrics' update for one request, as an effect (`count`, run when the effect is).
  *
  * @since 0.1.0
  * @category metrics
  */
-export const record = (entry: Entry): Effect.Effect<void> => {
-  const method = METHODS.has(entry.method) ? entry.method : "other"
-  // Tagged metrics kept by label values (bounded: templates × methods × statuses), so a request
-  // builds no new metric keys.
-  const key = `${entry.route} ${method} ${entry.status}`
-  let counter = taggedRequests.get(key)
-  if (counter === undefined) {
-    counter = Metric.increment(Metric.tagged(Metric.tagged(Metric.tagged(metrics.requests, "route", entry.route), "method", method), "status", String(entry.status)))
-    taggedRequests.set(key, counter)
-  }
-  let duration = taggedDurations.get(entry.route)
-  if (duration === undefined) taggedDurations.set(entry.route, (duration = Metric.tagged(metrics.duration, "route", entry.route)))
-  return Effect.zipRight(counter, Metric.update(duration, entry.durationMs / 1000))
-}
-const taggedRequests = new Map<string, Effect.Effect<void>>()
-const taggedDurations = new Map<string, Metric.Metric.Histogram<number>>()
+export const record = (entry: Entry): Effect.Effect<void> => Effect.sync(() => count(entry.route, entry.method, entry.status, entry.durationMs))
 
-// The same series as `record`'s, each a metric on its full key: its registry hook is looked up once
-// and then updated in place, with no fiber (`record` runs one) and no tag arrays built a request.
+// Each series a metric on its full key: its registry hook is looked up once
+// and then updated in place, with no fiber and no tag arrays built a request.
 const NO_TAGS: ReadonlyArray<MetricLabel.MetricLabel> = []
 const requestSeries = new Map<string, Metric.Metric.Counter<number>>()
 const durationSeries = new Map<string, Metric.Metric.Histogram<number>>()
 
 /**
- * The metrics' update for one request, done now (what `record` does, outside a fiber: the
+ * The metrics' update for one request, done now (outside a fiber: the
  * fiber's metric labels are not added).
  *
  * @since 0.1.0
