@@ -115,7 +115,10 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
       }
       return jobId
     }
-    const wait: Effect.Effect<void> = Effect.async<void>((resume) => {
+    // Looks again when it starts waiting: the fiber may have yielded between the look that found
+    // nothing and this, and a job offered in between woke nobody.
+    const wait = (concurrency: number): Effect.Effect<void> => Effect.async<void>((resume) => {
+      if (held.size < concurrency && head < queue.length) return resume(Effect.void)
       const entry = () => resume(Effect.void)
       waiting.push(entry)
       return Effect.sync(() => {
@@ -141,9 +144,9 @@ export const makeInProcess = (instanceId = "local"): Effect.Effect<DispatcherSer
     const claim = (concurrency: number): Effect.Effect<Claim> =>
       Effect.suspend(() => {
         for (;;) {
-          if (held.size >= concurrency) return Effect.zipRight(wait, claim(concurrency))
+          if (held.size >= concurrency) return Effect.zipRight(wait(concurrency), claim(concurrency))
           const jobId = dequeue()
-          if (jobId === undefined) return Effect.zipRight(wait, claim(concurrency))
+          if (jobId === undefined) return Effect.zipRight(wait(concurrency), claim(concurrency))
           if (held.has(jobId)) {
             again.add(jobId)
             continue
