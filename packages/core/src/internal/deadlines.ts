@@ -38,14 +38,18 @@ export interface Schedule {
 
 export const makeSchedule = (store: JobStoreService, clock: Clock.Clock, rescanInterval: number): Effect.Effect<Schedule> =>
   Effect.gen(function* () {
-    const wakeups = { destruction: yield* Queue.sliding<void>(1), execution: yield* Queue.sliding<void>(1) }
+    // A wakeup carries the deadline this service wrote (the loop sleeps until it without reading
+    // the store), or null: read the store again.
+    const wakeups = { destruction: yield* Queue.sliding<number | null>(1), execution: yield* Queue.sliding<number | null>(1) }
     const scheduledFor: Record<DeadlineKind, number> = { destruction: Infinity, execution: Infinity }
+    // Set by wakeAll: a later wakeup that carries a deadline must not slide its "read again" away.
+    const reread: Record<DeadlineKind, boolean> = { destruction: false, execution: false }
     const now = clock.currentTimeMillis
 
     const loop = (kind: DeadlineKind, handle: (jobId: string) => Effect.Effect<unknown, UwsError>) =>
       Effect.gen(function* () {
+        let next = yield* store.nextDeadline(kind)
         for (;;) {
-          const next = yield* store.nextDeadline(kind)
           const t = yield* now
           if (next !== null && next <= t) {
             scheduledFor[kind] = t
@@ -62,15 +66,22 @@ export const makeSchedule = (store: JobStoreService, clock: Clock.Clock, rescanI
                 ),
               { discard: true }
             )
+            next = yield* store.nextDeadline(kind)
             continue
           }
           // Sleep until the next deadline, or until this service writes an earlier one; a store
           // shared with other instances is re-read every `rescanInterval` as well.
           const wait = Math.min(next === null ? Infinity : next - t, rescanInterval)
           scheduledFor[kind] = t + wait
-          yield* wait === Infinity
+          const woken = yield* wait === Infinity
             ? Queue.take(wakeups[kind])
-            : Effect.raceFirst(clock.sleep(Duration.millis(wait)), Queue.take(wakeups[kind]))
+            : Effect.raceFirst(Effect.as(clock.sleep(Duration.millis(wait)), null), Queue.take(wakeups[kind]))
+          // An earlier deadline written here is known without a read: a job that starts wakes the
+          // loop once, not the next one that starts later (nor a read for each).
+          if (woken === null || reread[kind]) {
+            reread[kind] = false
+            next = yield* store.nextDeadline(kind)
+          } else next = next === null ? woken : Math.min(next, woken)
         }
       }).pipe(
         Effect.catchAllCause((cause) =>
@@ -79,21 +90,25 @@ export const makeSchedule = (store: JobStoreService, clock: Clock.Clock, rescanI
         Effect.forever
       )
 
+    /** Wakes the loop of a kind for an earlier deadline, which from now on is the one it sleeps for. */
+    const earlier = (kind: DeadlineKind, at: number | null) => {
+      if (at !== null && at < scheduledFor[kind]) {
+        scheduledFor[kind] = at
+        wakeups[kind].unsafeOffer(at)
+      }
+    }
     return {
       wakeIfEarlier: (job) => {
-        for (const kind of KINDS) {
-          const at = deadlineOf(kind, job)
-          if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
-        }
+        for (const kind of KINDS) earlier(kind, deadlineOf(kind, job))
       },
       wakeIfEarlierThan: (deadlines) => {
-        for (const kind of KINDS) {
-          const at = deadlines[kind]
-          if (at !== null && at < scheduledFor[kind]) wakeups[kind].unsafeOffer(undefined)
-        }
+        for (const kind of KINDS) earlier(kind, deadlines[kind])
       },
       wakeAll: () => {
-        for (const kind of KINDS) wakeups[kind].unsafeOffer(undefined)
+        for (const kind of KINDS) {
+          reread[kind] = true
+          wakeups[kind].unsafeOffer(null)
+        }
       },
       loop
     }
