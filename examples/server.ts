@@ -58,6 +58,7 @@ import { Effect, Exit, FiberRef, Layer, Logger, LogLevel, ManagedRuntime, Scope 
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Schema, SqlDatabase } from "@uws-kit/store-sql"
 import { byClientAddress } from "./mount.js"
+import { batchedStdout, flushLogLines } from "./logLines.js"
 import { tracing, type Tracing } from "./tracing.js"
 import { archiveContribution } from "./archive.js"
 import { countFixityCheck, observePlugins, type WithLogging } from "./archiveObserve.js"
@@ -150,11 +151,11 @@ const logLevelOf = (name: string): LogLevel.LogLevel => {
   return level
 }
 
-/** The Effect runtime the demo's logs go through: Effect's own logfmt or JSON logger on stdout. */
+/** The Effect runtime the demo's logs go through: Effect's own logfmt or JSON lines on stdout, a write a turn. */
 const logRuntime = (format: LogFormat, level: LogLevel.LogLevel, extra: Layer.Layer<never>) =>
   ManagedRuntime.make(
     Layer.mergeAll(
-      format === "logfmt" ? Logger.logFmt : format === "json" ? Logger.json : Logger.remove(Logger.defaultLogger),
+      format === "off" ? Logger.remove(Logger.defaultLogger) : Logger.replace(Logger.defaultLogger, batchedStdout(format === "json" ? Logger.jsonLogger : Logger.logfmtLogger)),
       Logger.minimumLogLevel(format === "off" ? LogLevel.None : level),
       extra
     )
@@ -420,6 +421,7 @@ export const startDemo = async (options: DemoOptions = {}): Promise<Demo> => {
     await Promise.all(started.map((s) => s.close()))
     await db?.close()
     await runtime.dispose()
+    flushLogLines()
   }
   const mounted = new Set<ApplicationName>(options.applications ?? Config.applicationNames)
   const mountOptions = { trustForwarded, ...(options.allowedOrigins === undefined ? {} : { allowedOrigins: options.allowedOrigins }) }
