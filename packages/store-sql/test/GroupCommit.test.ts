@@ -205,4 +205,31 @@ describe("group commit (SQLite)", () => {
       await target.drop()
     }
   })
+  it("commits a write made as soon as its writer is answered before the loop's next turn, and a long chain of them still lets the loop turn", async () => {
+    const name = await newTable()
+    const plain = commit.plain!
+    /** Writes keys from..to-1, each once the one before is answered; notes each commit's order against the loop's turns. */
+    const chain = (from: number, to: number, order: Array<string>) =>
+      db.run(
+        Effect.gen(function* () {
+          for (let k = from; k < to; k++) {
+            yield* plain(plainWrite(name, k, false))
+            order.push(`write ${k}`)
+            // A turn of the loop asked for now shows whether the next write waits for it.
+            if (k === from) setImmediate(() => order.push("turn"))
+          }
+        })
+      )
+    // A job's steps: RUN, START, result, COMPLETE, each set going by the answer to the last.
+    const steps: Array<string> = []
+    await chain(0, 4, steps)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(steps).toEqual(["write 0", "write 1", "write 2", "write 3", "turn"])
+    // Forty such steps in a row: the loop still has its turn among them (requests are read).
+    const many: Array<string> = []
+    await chain(100, 140, many)
+    expect(many.indexOf("turn")).toBeGreaterThan(0)
+    expect(many.indexOf("turn")).toBeLessThan(many.length - 1)
+    expect(await committedKeys(name)).toEqual([0, 1, 2, 3, ...Array.from({ length: 40 }, (_, i) => 100 + i)])
+  })
 })

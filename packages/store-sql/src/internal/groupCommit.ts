@@ -1,7 +1,8 @@
 /**
  * Group commit for SQLite: the writes that arrive in one turn of the event loop, or while a commit
  * is on its way, share the next transaction, started on the loop's next turn (setImmediate), so
- * one flush (fsync, with synchronous = FULL) serves them all. Every writer is
+ * one flush (fsync, with synchronous = FULL) serves them all. A write that a batch's writers make
+ * as soon as they are answered (a job's next step) starts its batch at once (`followUp`). Every writer is
  * answered only after the COMMIT has returned, so an acknowledged write is on disk exactly as with
  * one transaction per write.
  *
@@ -102,6 +103,11 @@ class PlainWrite<A> implements Queued {
  */
 const didNotRun: Exit.Exit<never, never> = Exit.die(new Error("the write did not run"))
 
+/** Microtask rounds after a batch is answered in which a write its writers make starts the next batch at once. */
+const FOLLOW_ROUNDS = 8
+/** Batches started so in a row, at most, before the event loop has a turn. */
+const FOLLOWED_BATCHES = 8
+
 /** One group commit per client, shared by every store on it (their writes commit together). */
 const commits = new WeakMap<SqlClient.SqlClient, Commit>()
 
@@ -193,7 +199,7 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
     if (direct !== undefined && batch.every((q) => q.plain !== undefined)) {
       return direct.lock.withPermits(1)(Effect.sync(() => plainBatch(direct, batch))).pipe(
         Effect.zipRight(Effect.sync(() => batch.forEach((q) => q.answer()))),
-        Effect.zipRight(Effect.sync(schedule))
+        Effect.zipRight(Effect.sync(() => followUp(0)))
       )
     }
     // Alone, a write still is a transaction: all of its statements or none.
@@ -212,7 +218,7 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
         )
     return committed.pipe(
       Effect.zipRight(Effect.sync(() => batch.forEach((q) => q.answer()))),
-      Effect.zipRight(Effect.sync(schedule))
+      Effect.zipRight(Effect.sync(() => followUp(0)))
     )
   })
 
@@ -227,7 +233,35 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
       return
     }
     flushing = true
-    setImmediate(() => Runtime.runFork(runtime)(flush))
+    setImmediate(() => {
+      followed = 0
+      Runtime.runFork(runtime)(flush)
+    })
+  }
+
+  /** Batches started by `followUp` since the loop last had a turn. */
+  let followed = 0
+
+  /**
+   * After a batch is answered: a write its writers go on to make within a few microtask rounds
+   * (the job's next step: RUN's dispatch STARTs it, the run COMPLETEs it) starts the next batch
+   * at once, not a turn of the loop later, after the client's next request has been read. At
+   * most FOLLOWED_BATCHES such batches in a row: then the loop has its turn (a queue of jobs
+   * each starting the next must not keep requests waiting). Writes read from sockets still
+   * gather until the loop's next turn (`schedule`).
+   */
+  const followUp = (round: number): void => {
+    if (pending.length > 0) {
+      if (followed >= FOLLOWED_BATCHES) return schedule()
+      followed++
+      Runtime.runFork(runtime)(flush)
+      return
+    }
+    if (round >= FOLLOW_ROUNDS) {
+      flushing = false
+      return
+    }
+    queueMicrotask(() => followUp(round + 1))
   }
 
   const commit = <A, E>(write: Effect.Effect<A, E>, options?: CommitOptions) =>
