@@ -48,13 +48,26 @@ export const toStream = (content: Content): Stream.Stream<Uint8Array, unknown> =
 }
 
 /**
+ * The bytes of content held in memory (bytes or text) at once, without a stream; `undefined`
+ * for a stream. Stores take the common small result this way: a stream of one chunk costs a
+ * pipeline of fibers.
+ *
+ * @since 0.1.0
+ * @category conversions
+ */
+export const inMemory = (content: Content): Uint8Array | undefined =>
+  typeof content === "string" ? encoder.encode(content) : content instanceof Uint8Array ? content : undefined
+
+/**
  * Collects content into one byte array (for small documents and tests only).
  *
  * @since 0.1.0
  * @category conversions
  */
-export const toBytes = (content: Content): Effect.Effect<Uint8Array, unknown> =>
-  Stream.runCollect(toStream(content)).pipe(Effect.map((chunks) => concat(Chunk.toReadonlyArray(chunks))))
+export const toBytes = (content: Content): Effect.Effect<Uint8Array, unknown> => {
+  const held = inMemory(content)
+  return held !== undefined ? Effect.succeed(held) : Stream.runCollect(toStream(content)).pipe(Effect.map((chunks) => concat(Chunk.toReadonlyArray(chunks))))
+}
 
 /**
  * @since 0.1.0

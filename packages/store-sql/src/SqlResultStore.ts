@@ -55,19 +55,20 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
     const direct = directOf(sql)
     const unflushed = { durable: false } as const
     const maxSize = options.maxSize ?? 64 * 1024 * 1024
+    const tooLarge = () => new Error(`the content is larger than ${maxSize} bytes`)
+    const unreadable = (cause: unknown) => new Errors.StorageFailure({ operation: "put", reason: `reading the content failed: ${String(cause)}`, cause })
     return {
       put: (jobId, key, content, mimeType) =>
         Effect.gen(function* () {
           let size = 0
-          const chunks = yield* Stream.runCollect(
-            Content.toStream(content).pipe(
-              Stream.tap((chunk) =>
-                (size += chunk.length) > maxSize ? Effect.fail(new Error(`the content is larger than ${maxSize} bytes`)) : Effect.void
-              )
-            )
-          ).pipe(
-            Effect.mapError((cause) => new Errors.StorageFailure({ operation: "put", reason: `reading the content failed: ${String(cause)}`, cause }))
-          )
+          const held = Content.inMemory(content)
+          if (held !== undefined && held.length > maxSize) return yield* Effect.fail(unreadable(tooLarge()))
+          const chunks =
+            held !== undefined
+              ? Chunk.of(held)
+              : yield* Stream.runCollect(
+                  Content.toStream(content).pipe(Stream.tap((chunk) => ((size += chunk.length) > maxSize ? Effect.fail(tooLarge()) : Effect.void)))
+                ).pipe(Effect.mapError(unreadable))
           const bytes = Content.concat(Chunk.toReadonlyArray(chunks))
           const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
           yield* (

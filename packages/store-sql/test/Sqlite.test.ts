@@ -145,6 +145,35 @@ describe("SQLite result contents", () => {
   })
 })
 
+describe("SQLite result size limit", () => {
+  it("refuses content larger than maxSize, held in memory or streamed, and stores nothing of it", async () => {
+    const { Stream } = await import("effect")
+    const file = await makeSqliteFile()
+    const db = await SqlDatabase.open(file.url)
+    try {
+      const store = db.resultStore("limit", { maxSize: 10 })
+      const refusals = [
+        new Uint8Array(11),
+        "x".repeat(11),
+        // Ten characters, eleven bytes in UTF-8: the limit is on bytes.
+        "é" + "x".repeat(9),
+        Stream.make(new Uint8Array(6), new Uint8Array(5))
+      ]
+      for (const [i, content] of refusals.entries()) {
+        const failed = await Effect.runPromise(Effect.flip(store.put("j", `r${i}`, content)))
+        expect(failed.message).toContain("the content is larger than 10 bytes")
+        expect(await Effect.runPromise(store.get("j", `r${i}`))).toBeUndefined()
+      }
+      for (const content of [new Uint8Array(10), "x".repeat(10), Stream.make(new Uint8Array(5), new Uint8Array(5))]) {
+        expect(await Effect.runPromise(store.put("j", "fits", content))).toEqual({ size: 10 })
+      }
+    } finally {
+      await db.close()
+      await file.drop()
+    }
+  })
+})
+
 describe("SQLite reads inside a caller's transaction", () => {
   it("read on the caller's connection: no wait for the connection the caller holds, and its own writes seen", async () => {
     const file = await makeSqliteFile()

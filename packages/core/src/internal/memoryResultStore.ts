@@ -1,5 +1,5 @@
-import { Chunk, Effect, Stream } from "effect"
-import { concat, toStream } from "../Content.js"
+import { Effect, Stream } from "effect"
+import { toBytes } from "../Content.js"
 import { StorageFailure } from "../Errors.js"
 import type { ResultStoreService } from "../ResultStore.js"
 
@@ -13,15 +13,14 @@ export const makeMemoryResultStore = (): ResultStoreService => {
   const jobs = new Map<string, Map<string, Entry>>()
   return {
     put: (jobId, key, content, mimeType) =>
-      Stream.runCollect(toStream(content)).pipe(
-        Effect.mapError((cause) => new StorageFailure({ operation: "put", reason: `reading the content failed: ${String(cause)}`, cause })),
-        Effect.map((chunks) => {
-          const bytes = concat(Chunk.toReadonlyArray(chunks))
+      Effect.map(
+        Effect.mapError(toBytes(content), (cause) => new StorageFailure({ operation: "put", reason: `reading the content failed: ${String(cause)}`, cause })),
+        (bytes) => {
           let entries = jobs.get(jobId)
           if (entries === undefined) jobs.set(jobId, (entries = new Map()))
           entries.set(key, { bytes, mimeType })
           return { size: bytes.length }
-        })
+        }
       ),
     get: (jobId, key) =>
       Effect.sync(() => {
