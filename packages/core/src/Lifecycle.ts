@@ -6,7 +6,8 @@
  *
  * @since 0.1.0
  */
-import { Clock, Effect, Metric, MetricBoundaries, Queue } from "effect"
+import { Effect, Metric, MetricBoundaries, Queue } from "effect"
+import type { MetricLabel } from "effect"
 import type { Scope } from "effect"
 import type { Job } from "./Job.js"
 import type { JobStoreService } from "./JobStore.js"
@@ -93,6 +94,8 @@ export const log = (service: string, event: LifecycleEvent): Effect.Effect<void>
 const latencyBounds = MetricBoundaries.fromIterable([0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60, 300, 3600])
 const executionBounds = MetricBoundaries.fromIterable([0.01, 0.1, 0.5, 1, 5, 10, 60, 300, 1800, 3600, 21600, 86400])
 
+const NO_TAGS: ReadonlyArray<MetricLabel.MetricLabel> = []
+
 /**
  * The metrics this module keeps (Effect's default registry; `Metric.snapshot` reads them).
  *
@@ -132,12 +135,16 @@ export const observe = (uws: UwsService, options: ObserveOptions): Effect.Effect
     const service = options.service
     const counts = new Map<Phase.Phase, number>(Phase.all.map((p) => [p, 0]))
     const queuedAt = new Map<string, number>()
-    const phaseGauge = (p: Phase.Phase) => Metric.tagged(Metric.tagged(metrics.jobs, "service", service), "phase", p)
-    const publish = (p: Phase.Phase) =>
-      Effect.zipRight(
-        Metric.set(phaseGauge(p), counts.get(p) ?? 0),
-        p === "QUEUED" ? Metric.set(Metric.tagged(metrics.queueLength, "service", service), counts.get(p) ?? 0) : Effect.void
-      )
+    // Each series tagged once, updated in place: a change used to build, tag and hash its gauges'
+    // keys again, in an effect each.
+    const phaseGauges = new Map(Phase.all.map((p) => [p, Metric.tagged(Metric.tagged(metrics.jobs, "service", service), "phase", p)] as const))
+    const queueGauge = Metric.tagged(metrics.queueLength, "service", service)
+    const publish = (p: Phase.Phase) => {
+      const n = counts.get(p) ?? 0
+      phaseGauges.get(p)!.unsafeUpdate(n, NO_TAGS)
+      if (p === "QUEUED") queueGauge.unsafeUpdate(n, NO_TAGS)
+    }
+    const clock = yield* Effect.clock
     const feed = yield* uws.subscribe
     if (options.jobStore !== undefined) {
       const store = options.jobStore
@@ -146,31 +153,37 @@ export const observe = (uws: UwsService, options: ObserveOptions): Effect.Effect
         counts.set(p, (counts.get(p) ?? 0) + n)
       }
     }
-    for (const p of Phase.all) yield* publish(p)
+    for (const p of Phase.all) publish(p)
     const dispatch = Metric.tagged(metrics.dispatchLatency, "application", service)
     const execution = Metric.tagged(metrics.executionTime, "application", service)
-    const handle = (change: JobChange) =>
-      Effect.gen(function*() {
-        const now = yield* Clock.currentTimeMillis
-        const { job, previous } = change
-        if (previous?.phase !== job?.phase) {
-          for (const [p, d] of [[previous?.phase, -1], [job?.phase, 1]] as const) {
-            if (p === undefined) continue
-            counts.set(p, Math.max(0, (counts.get(p) ?? 0) + d))
-            yield* publish(p)
-          }
-          if (job?.phase === "QUEUED") queuedAt.set(change.jobId, now)
-          if (job?.phase === "EXECUTING") {
-            const since = queuedAt.get(change.jobId)
-            if (since !== undefined) yield* Metric.update(dispatch, Math.max(0, (job.startTime ?? now) - since) / 1000)
-          }
-          if (job === undefined || Phase.isFinal(job.phase)) queuedAt.delete(change.jobId)
-          if (previous?.phase === "EXECUTING" && job !== undefined && Phase.isFinal(job.phase) && job.startTime !== null) {
-            yield* Metric.update(execution, Math.max(0, (job.endTime ?? now) - job.startTime) / 1000)
-          }
+    const logging = options.log !== false
+    /** Keeps the metrics at once; answers the change's log lines' effect, if any. */
+    const handle = (change: JobChange): Effect.Effect<void> => {
+      const now = clock.unsafeCurrentTimeMillis()
+      const { job, previous } = change
+      if (previous?.phase !== job?.phase) {
+        if (previous !== undefined) {
+          counts.set(previous.phase, Math.max(0, (counts.get(previous.phase) ?? 0) - 1))
+          publish(previous.phase)
         }
-        if (options.log !== false) for (const e of eventsOf(change, now)) yield* log(service, e)
-      })
+        if (job !== undefined) {
+          counts.set(job.phase, (counts.get(job.phase) ?? 0) + 1)
+          publish(job.phase)
+        }
+        if (job?.phase === "QUEUED") queuedAt.set(change.jobId, now)
+        if (job?.phase === "EXECUTING") {
+          const since = queuedAt.get(change.jobId)
+          if (since !== undefined) dispatch.unsafeUpdate(Math.max(0, (job.startTime ?? now) - since) / 1000, NO_TAGS)
+        }
+        if (job === undefined || Phase.isFinal(job.phase)) queuedAt.delete(change.jobId)
+        if (previous?.phase === "EXECUTING" && job !== undefined && Phase.isFinal(job.phase) && job.startTime !== null) {
+          execution.unsafeUpdate(Math.max(0, (job.endTime ?? now) - job.startTime) / 1000, NO_TAGS)
+        }
+      }
+      if (!logging) return Effect.void
+      const events = eventsOf(change, now)
+      return events.length === 0 ? Effect.void : Effect.forEach(events, (e) => log(service, e), { discard: true })
+    }
     yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(feed), handle)))
   })
 
