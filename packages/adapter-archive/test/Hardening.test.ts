@@ -3,7 +3,8 @@
  * another site's page are refused (403 envelope) and change nothing, while same-origin pages and
  * clients that are not browsers work; HEAD changes nothing, in process and over node:http,
  * whatever body it carries; a client that half-closes after its complete upload is answered; an
- * upload aborted mid-body leaves no spool once its request is over; a delete during a signature
+ * upload refused before the end of its body is answered over node:http; an upload aborted
+ * mid-body leaves no spool once its request is over; a delete during a signature
  * download leaves the download complete or cleanly reset, and nothing logged as unhandled.
  */
 import * as fs from "node:fs/promises"
@@ -253,6 +254,37 @@ describe("over node:http (the Node listener)", () => {
       socket.destroy()
       await server.over()
       expect(await fs.readdir(spool)).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("an upload refused before the end of its body, over node:http", () => {
+  const boundary = "----formdata-undici-0123456789"
+  /** A Content part sent as text (refused at that part), then `rest` more bytes of a signature. */
+  const refusedAtFirstPart = (rest: number) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="Content"\r\n\r\nMyContainer\r\n--${boundary}\r\nContent-Disposition: form-data; name="Signs"; filename="s.sig"\r\n\r\n`),
+      Buffer.alloc(rest, 0x78),
+      Buffer.from(`\r\n--${boundary}--\r\n`)
+    ])
+  const head = (length: number) =>
+    `POST /api/document/content HTTP/1.1\r\nhost: archive.test\r\nx-caller: 4\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n`
+
+  it("is answered with the refusal (the request, and its socket, are not destroyed before the answer)", async () => {
+    // Fuzz seed -1430253458: the platform's body stream destroyed the unfinished Node request when
+    // the parser stopped at the refused part, and with it the socket: no answer at all.
+    const h = await memoryHarness()
+    const before = await containers(h)
+    const server = await serve(h)
+    try {
+      const body = refusedAtFirstPart(10)
+      const answer = await exchange(server.port, head(body.length), body)
+      expect(answer.status, answer.body).toBe(400)
+      expect(isErrorEnvelope(JSON.parse(answer.body), "InvalidArgument")).toBe(true)
+      await server.over()
+      expect(await containers(h)).toBe(before)
     } finally {
       await server.close()
     }
