@@ -3,9 +3,10 @@
  * another site's page are refused (403 envelope) and change nothing, while same-origin pages and
  * clients that are not browsers work; HEAD changes nothing, in process and over node:http,
  * whatever body it carries; a client that half-closes after its complete upload is answered; an
- * upload refused before the end of its body is answered over node:http; an upload aborted
- * mid-body leaves no spool once its request is over; a delete during a signature
- * download leaves the download complete or cleanly reset, and nothing logged as unhandled.
+ * upload refused before the end of its body is answered over node:http, even to a client that
+ * reads only once its whole body is sent; an upload aborted mid-body leaves no spool once its
+ * request is over; a delete during a signature download leaves the download complete or cleanly
+ * reset, and nothing logged as unhandled.
  */
 import * as fs from "node:fs/promises"
 import { createServer, request } from "node:http"
@@ -285,6 +286,37 @@ describe("an upload refused before the end of its body, over node:http", () => {
       expect(isErrorEnvelope(JSON.parse(answer.body), "InvalidArgument")).toBe(true)
       await server.over()
       expect(await containers(h)).toBe(before)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("reaches a client that sends its whole 17 MiB upload before reading (the rest is read and dropped)", async () => {
+    const h = await memoryHarness()
+    const server = await serve(h)
+    try {
+      const body = refusedAtFirstPart(17 * 1024 * 1024)
+      // As Python's http.client: the socket reads nothing until the whole body is written.
+      const answer = await new Promise<{ status: number | undefined; body: string; error: string | undefined }>((resolve) => {
+        const socket = connect(server.port, "127.0.0.1")
+        socket.pause()
+        const chunks: Array<Buffer> = []
+        let error: string | undefined
+        socket.on("error", (e: NodeJS.ErrnoException) => (error ??= e.code))
+        socket.on("close", () => {
+          const raw = Buffer.concat(chunks).toString("latin1")
+          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]) || undefined, body: raw.slice(raw.indexOf("\r\n\r\n") + 4), error })
+        })
+        socket.write(head(body.length), "latin1")
+        socket.write(body, (e) => {
+          if (e) return
+          socket.on("data", (d: Buffer) => chunks.push(d))
+          socket.resume()
+        })
+      })
+      expect(answer.error).toBeUndefined()
+      expect(answer.status, answer.body).toBe(400)
+      expect(isErrorEnvelope(JSON.parse(answer.body), "InvalidArgument")).toBe(true)
     } finally {
       await server.close()
     }

@@ -242,7 +242,7 @@ const nodeChunks = (
  * The body as a stream, for a reader that may stop before its end (a multipart upload refused at
  * a part). A Node request is then left unread, not destroyed: the platform's own `req.stream`
  * destroys it when the stream stops, and an unfinished request takes its socket with it, so the
- * refusal was never written.
+ * refusal was never written. (The Node listener reads and drops the rest after the answer: `Linger`.)
  *
  * @since 0.1.0
  * @category reading
