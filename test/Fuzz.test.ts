@@ -198,6 +198,24 @@ describe("regressions", () => {
     )
   })
 
+  it("a multipart upload refused at a part before the end of its body is answered 400, not left unanswered (node:http)", async () => {
+    // Seed -1430253458, path "20:2:5:4:6:6:6:5:6:6:6:6:6:6:6:5:5:5:5:5:5:5" (shrunk to these two
+    // requests; the first went unanswered): Content sent as a text part is refused there, and the
+    // platform's body stream, stopped early, destroyed the unfinished Node request and its socket
+    // before the answer was written.
+    const parts = [...validUpload.slice(0, 4), { name: "Content", file: undefined, content: "MyContainer", type: undefined }, { name: "Content", file: undefined, content: "", type: undefined }]
+    const contentType = `multipart/form-data; boundary=${BOUNDARY}`
+    const answer = await expectWithinRules(
+      fixed({ target: "archive", transport: "node", method: "POST", path: "/document/content", headers: [["x-user", "bob"], ["content-type", contentType]], body: { label: "multipart", pieces: multipartPieces(parts), contentType } })
+    )
+    expect(answer.status).toBe(400)
+    expect(JSON.parse(answer.body)).toMatchObject({ data: null, errorCode: "InvalidArgument" })
+    // The second request of the counterexample (fetch cannot send a HEAD with a body: over the socket).
+    await expectWithinRules(
+      fixed({ target: "rest", transport: "fetch", method: "HEAD", path: "/jobs", query: "?", headers: [["content-type", "application/octet-stream"]], body: { label: "oversized", pieces: [{ repeat: "x", times: 17 * 1024 * 1024 }], contentType: "application/octet-stream" } })
+    )
+  })
+
   it("deleting a container while its signatures download cuts the download and logs no unhandled failure", async () => {
     const errors = captureProcessErrors()
     try {

@@ -3,8 +3,10 @@
  * another site's page are refused (403 envelope) and change nothing, while same-origin pages and
  * clients that are not browsers work; HEAD changes nothing, in process and over node:http,
  * whatever body it carries; a client that half-closes after its complete upload is answered; an
- * upload aborted mid-body leaves no spool once its request is over; a delete during a signature
- * download leaves the download complete or cleanly reset, and nothing logged as unhandled.
+ * upload refused before the end of its body is answered over node:http, even to a client that
+ * reads only once its whole body is sent; an upload aborted mid-body leaves no spool once its
+ * request is over; a delete during a signature download leaves the download complete or cleanly
+ * reset, and nothing logged as unhandled.
  */
 import * as fs from "node:fs/promises"
 import { createServer, request } from "node:http"
@@ -253,6 +255,68 @@ describe("over node:http (the Node listener)", () => {
       socket.destroy()
       await server.over()
       expect(await fs.readdir(spool)).toEqual([])
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("an upload refused before the end of its body, over node:http", () => {
+  const boundary = "----formdata-undici-0123456789"
+  /** A Content part sent as text (refused at that part), then `rest` more bytes of a signature. */
+  const refusedAtFirstPart = (rest: number) =>
+    Buffer.concat([
+      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="Content"\r\n\r\nMyContainer\r\n--${boundary}\r\nContent-Disposition: form-data; name="Signs"; filename="s.sig"\r\n\r\n`),
+      Buffer.alloc(rest, 0x78),
+      Buffer.from(`\r\n--${boundary}--\r\n`)
+    ])
+  const head = (length: number) =>
+    `POST /api/document/content HTTP/1.1\r\nhost: archive.test\r\nx-caller: 4\r\ncontent-type: multipart/form-data; boundary=${boundary}\r\ncontent-length: ${length}\r\nconnection: close\r\n\r\n`
+
+  it("is answered with the refusal (the request, and its socket, are not destroyed before the answer)", async () => {
+    // Fuzz seed -1430253458: the platform's body stream destroyed the unfinished Node request when
+    // the parser stopped at the refused part, and with it the socket: no answer at all.
+    const h = await memoryHarness()
+    const before = await containers(h)
+    const server = await serve(h)
+    try {
+      const body = refusedAtFirstPart(10)
+      const answer = await exchange(server.port, head(body.length), body)
+      expect(answer.status, answer.body).toBe(400)
+      expect(isErrorEnvelope(JSON.parse(answer.body), "InvalidArgument")).toBe(true)
+      await server.over()
+      expect(await containers(h)).toBe(before)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it("reaches a client that sends its whole 17 MiB upload before reading (the rest is read and dropped)", async () => {
+    const h = await memoryHarness()
+    const server = await serve(h)
+    try {
+      const body = refusedAtFirstPart(17 * 1024 * 1024)
+      // As Python's http.client: the socket reads nothing until the whole body is written.
+      const answer = await new Promise<{ status: number | undefined; body: string; error: string | undefined }>((resolve) => {
+        const socket = connect(server.port, "127.0.0.1")
+        socket.pause()
+        const chunks: Array<Buffer> = []
+        let error: string | undefined
+        socket.on("error", (e: NodeJS.ErrnoException) => (error ??= e.code))
+        socket.on("close", () => {
+          const raw = Buffer.concat(chunks).toString("latin1")
+          resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]) || undefined, body: raw.slice(raw.indexOf("\r\n\r\n") + 4), error })
+        })
+        socket.write(head(body.length), "latin1")
+        socket.write(body, (e) => {
+          if (e) return
+          socket.on("data", (d: Buffer) => chunks.push(d))
+          socket.resume()
+        })
+      })
+      expect(answer.error).toBeUndefined()
+      expect(answer.status, answer.body).toBe(400)
+      expect(isErrorEnvelope(JSON.parse(answer.body), "InvalidArgument")).toBe(true)
     } finally {
       await server.close()
     }

@@ -8,7 +8,9 @@
  * @since 0.1.0
  */
 import type { IncomingMessage } from "node:http"
+import { RequestError } from "@effect/platform/HttpServerError"
 import type { HttpServerRequest } from "@effect/platform/HttpServerRequest"
+import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Content from "@uws-kit/core/Content"
 import { Data, Effect, Either, Stream } from "effect"
 
@@ -235,6 +237,25 @@ const nodeChunks = (
     req.resume()
   })
 
+
+/**
+ * The body as a stream, for a reader that may stop before its end (a multipart upload refused at
+ * a part). A Node request is then left unread, not destroyed: the platform's own `req.stream`
+ * destroys it when the stream stops, and an unfinished request takes its socket with it, so the
+ * refusal was never written. (The Node listener reads and drops the rest after the answer: `Linger`.)
+ *
+ * @since 0.1.0
+ * @category reading
+ */
+export const stream = (req: HttpServerRequest): Stream.Stream<Uint8Array, RequestError> => {
+  const source = req.source as { socket?: unknown } | undefined
+  if (source === undefined || !("socket" in source)) return req.stream
+  return NodeStream.fromReadable(
+    () => source as unknown as IncomingMessage,
+    (cause) => new RequestError({ request: req, reason: "Decode", cause }),
+    { closeOnDone: false }
+  )
+}
 
 /**
  * The whole body, at most `limit` bytes.

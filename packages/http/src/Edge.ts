@@ -5,7 +5,8 @@
  * - `handler(request, { caller }?)`: web-standard, for fetch runtimes and Hono.
  * - `listener(req, res, { caller }?)`: Node, for node:http, Express and Fastify
  *   (`reply.hijack()` + `reply.raw`). A complete request is answered even after a client
- *   half-close (`HalfClose`).
+ *   half-close (`HalfClose`), and an answer given before the end of the body reaches a client
+ *   still sending it (`Linger`).
  * - `app`: the app itself, for an Effect host's router (`HttpRouter.mountApp`, `HttpLayerRouter.add`);
  *   the host passes its caller with `Identity.HostCaller`.
  * - `layer`: the app added to an `HttpLayerRouter` at the binding's mount path (and below it).
@@ -27,6 +28,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { Caller } from "@uws-kit/core/Identity"
 import { Deferred, Effect, type Layer, ManagedRuntime, Runtime, type Scope } from "effect"
 import * as HalfClose from "./HalfClose.js"
+import * as Linger from "./Linger.js"
 import { contexts, type HostContext } from "./internal/hostContext.js"
 
 /**
@@ -196,6 +198,7 @@ export const make = (app: App, options: Options): Edge => {
     },
     listener: (req, res, context) => {
       HalfClose.answerAfterHalfClose(req)
+      Linger.afterAnswer(req, res)
       // Express calls a mounted listener with `next` third: only an object is the host's context.
       const direct = typeof context === "object" && context !== null ? context.caller : undefined
       if (direct === undefined && hooks?.node !== undefined) {

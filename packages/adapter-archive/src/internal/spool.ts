@@ -26,7 +26,7 @@ import { Scope } from "effect"
 import type { IncomingFile, UploadTarget } from "../Archive.js"
 import type { Storage } from "../Storage.js"
 import { Errors } from "@uws-kit/core"
-import { MultipartNames } from "@uws-kit/http"
+import { Body, MultipartNames } from "@uws-kit/http"
 import * as BytePipe from "./bytePipe.js"
 
 /** A problem with the request itself, answered with its HTTP status and a stable code. */
@@ -314,7 +314,9 @@ export const receive = (
     // once the interruption is done) would stay on disk for good.
     let cut: string | undefined
     const rewriter = new MultipartNames.Utf8FileNames(boundary)
-    const body = request.stream.pipe(
+    // Body.stream, not request.stream: a refusal mid-body must leave the Node request (and its
+    // socket) to carry the answer.
+    const body = Body.stream(request).pipe(
       Stream.catchAll((e) => {
         cut = `reading the body failed: ${e.message}`
         return Stream.empty
