@@ -160,12 +160,12 @@ describe("SQLite result size limit", () => {
         Stream.make(new Uint8Array(6), new Uint8Array(5))
       ]
       for (const [i, content] of refusals.entries()) {
-        const failed = await Effect.runPromise(Effect.flip(store.put("j", `r${i}`, content)))
+        const failed = await Effect.runPromise(Effect.flip(store.put("j", `r${i}`, content, undefined)))
         expect(failed.message).toContain("the content is larger than 10 bytes")
         expect(await Effect.runPromise(store.get("j", `r${i}`))).toBeUndefined()
       }
       for (const content of [new Uint8Array(10), "x".repeat(10), Stream.make(new Uint8Array(5), new Uint8Array(5))]) {
-        expect(await Effect.runPromise(store.put("j", "fits", content))).toEqual({ size: 10 })
+        expect(await Effect.runPromise(store.put("j", "fits", content, undefined))).toEqual({ size: 10 })
       }
     } finally {
       await db.close()
