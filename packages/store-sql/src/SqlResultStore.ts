@@ -60,16 +60,18 @@ export const make = (options: Options): Effect.Effect<ResultStore.ResultStoreSer
     return {
       put: (jobId, key, content, mimeType) =>
         Effect.gen(function* () {
-          let size = 0
           const held = Content.inMemory(content)
           if (held !== undefined && held.length > maxSize) return yield* Effect.fail(unreadable(tooLarge()))
-          const chunks =
-            held !== undefined
-              ? Chunk.of(held)
-              : yield* Stream.runCollect(
+          let size = 0
+          const bytes =
+            held ??
+            Content.concat(
+              Chunk.toReadonlyArray(
+                yield* Stream.runCollect(
                   Content.toStream(content).pipe(Stream.tap((chunk) => ((size += chunk.length) > maxSize ? Effect.fail(tooLarge()) : Effect.void)))
                 ).pipe(Effect.mapError(unreadable))
-          const bytes = Content.concat(Chunk.toReadonlyArray(chunks))
+              )
+            )
           const blob = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
           yield* (
             plain !== undefined
