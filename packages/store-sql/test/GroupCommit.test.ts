@@ -232,4 +232,67 @@ describe("group commit (SQLite)", () => {
     expect(many.indexOf("turn")).toBeLessThan(many.length - 1)
     expect(await committedKeys(name)).toEqual([0, 1, 2, 3, ...Array.from({ length: 40 }, (_, i) => 100 + i)])
   })
+
+  it("commits a write made after a quiet spell before the loop's next turn, and a burst after it still shares transactions", async () => {
+    const name = await newTable()
+    const plain = commit.plain!
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    // A lone change (an ABORT a blocked WAIT waits for): answered before a turn asked for first.
+    const order: Array<string> = []
+    await db.run(
+      Effect.gen(function* () {
+        setImmediate(() => order.push("turn"))
+        yield* plain(plainWrite(name, 0, false))
+        order.push("write 0")
+      })
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(order).toEqual(["write 0", "turn"])
+    // Twenty writes at once after another quiet spell: the writes of one batch run in one
+    // synchronous call, so each group below is a transaction.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const groups: Array<Array<number>> = []
+    let group: Array<number> | undefined
+    const noted = (k: number) => (direct: Direct) => {
+      if (group === undefined) {
+        groups.push((group = []))
+        queueMicrotask(() => (group = undefined))
+      }
+      group.push(k)
+      return plainWrite(name, k, false)(direct)
+    }
+    await db.run(Effect.forEach(Array.from({ length: 20 }, (_, i) => 10 + i), (k) => plain(noted(k)), { concurrency: "unbounded" }))
+    expect(groups.length).toBeLessThanOrEqual(2)
+    expect(groups.flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => 10 + i))
+    expect(await committedKeys(name)).toEqual([0, ...Array.from({ length: 20 }, (_, i) => 10 + i)])
+  })
+
+  it("never runs a plain batch inside another's open transaction: it waits for the connection", async () => {
+    const name = await newTable()
+    const plain = commit.plain!
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const events: Array<string> = []
+    await db.run(
+      Effect.flatMap(SqlClient.SqlClient, (sql) =>
+        Effect.all(
+          [
+            // Holds a transaction open across a sleep, then gives up (rolled back).
+            Effect.either(
+              sql.withTransaction(
+                Effect.zipRight(
+                  Effect.zipRight(sql`INSERT INTO ${sql(name)} (k, v) VALUES (1, 'x')`, Effect.sleep("30 millis")),
+                  Effect.zipRight(Effect.sync(() => events.push("rolled back")), Effect.fail("the holder gives up"))
+                )
+              )
+            ),
+            // A quiet write meanwhile: it must not join (nor end) the open transaction.
+            Effect.zipRight(Effect.sleep("10 millis"), Effect.tap(plain(plainWrite(name, 2, false)), () => Effect.sync(() => events.push("written"))))
+          ],
+          { concurrency: "unbounded" }
+        )
+      )
+    )
+    expect(events).toEqual(["rolled back", "written"])
+    expect(await committedKeys(name)).toEqual([2])
+  })
 })

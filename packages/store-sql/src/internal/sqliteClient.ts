@@ -7,7 +7,8 @@
  * The same client otherwise (statements, transactions, `SqliteClient` tag): only the prepared
  * statements are kept in a plain bounded map instead of an effect `Cache` with a time to live.
  * Direct use must hold `lock` (the permit the client's statements and transactions take), so it
- * never runs inside someone else's open transaction on the connection.
+ * never runs inside someone else's open transaction on the connection; plain calls that do not
+ * yield may instead run while `lock.isFree()`.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Client from "@effect/sql/SqlClient"
@@ -24,8 +25,47 @@ export interface Direct {
   /** A prepared statement for `sql`, prepared once. */
   readonly prepare: (sql: string) => Sqlite.Statement
   /** The client's one permit: hold it while using `db`. */
-  readonly lock: Effect.Semaphore
+  readonly lock: ConnectionLock
 }
+
+/**
+ * The connection's one permit, and whether anyone holds it now. While no one does, no
+ * transaction (nor a statement sequence that must not be split, like a PRAGMA and the BEGIN after
+ * it) is open on the connection, so plain calls that run to the end without yielding may use it
+ * without taking the permit: nothing else runs meanwhile.
+ */
+export interface ConnectionLock {
+  readonly withPermit: <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
+  /** Takes the permit until the scope closes. */
+  readonly takeScoped: Effect.Effect<void, never, Scope.Scope>
+  readonly isFree: () => boolean
+}
+
+const makeLock = Effect.map(Effect.makeSemaphore(1), (semaphore): ConnectionLock => {
+  // Counted in the uninterruptible steps right after taking and right before releasing: a
+  // holder only uses the connection in between.
+  let holders = 0
+  const release = Effect.suspend(() => {
+    holders--
+    return semaphore.release(1)
+  })
+  return {
+    withPermit: (self) =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(restore(semaphore.take(1)), () => {
+          holders++
+          return Effect.ensuring(restore(self), release)
+        })
+      ),
+    takeScoped: Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(semaphore.take(1)), () => {
+        holders++
+        return Effect.flatMap(Effect.scope, (scope) => Scope.addFinalizer(scope, release))
+      })
+    ),
+    isFree: () => holders === 0
+  }
+})
 
 const directs = new WeakMap<object, Direct>()
 
@@ -40,7 +80,7 @@ export const readPlain = <A>(direct: Direct, read: (direct: Direct) => A): Effec
   Effect.flatMap(Effect.serviceOption(Client.TransactionConnection), (inTransaction) => {
     const once = Effect.try({ try: () => read(direct), catch: (cause) => sqlError(cause) })
     // In the caller's own transaction the connection is already the caller's.
-    return Option.isSome(inTransaction) ? once : direct.lock.withPermits(1)(once)
+    return Option.isSome(inTransaction) ? once : direct.lock.withPermit(once)
   })
 
 const PREPARED = 200
@@ -115,11 +155,9 @@ const make = (options: SqliteClient.SqliteClientConfig) =>
       executeStream: () => Effect.dieMessage("executeStream not implemented")
     }
 
-    const lock = yield* Effect.makeSemaphore(1)
-    const acquirer = lock.withPermits(1)(Effect.succeed(connection))
-    const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
-      Effect.as(Effect.zipRight(restore(lock.take(1)), Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, lock.release(1)))), connection)
-    )
+    const lock = yield* makeLock
+    const acquirer = lock.withPermit(Effect.succeed(connection))
+    const transactionAcquirer = Effect.as(lock.takeScoped, connection)
     const client = Object.assign(
       yield* Client.make({
         acquirer,
@@ -131,11 +169,11 @@ const make = (options: SqliteClient.SqliteClientConfig) =>
       {
         [SqliteClient.TypeId]: SqliteClient.TypeId,
         config: options,
-        export: lock.withPermits(1)(Effect.try({ try: () => db.serialize() as Uint8Array, catch: (cause) => sqlError(cause, "Failed to export database") })),
+        export: lock.withPermit(Effect.try({ try: () => db.serialize() as Uint8Array, catch: (cause) => sqlError(cause, "Failed to export database") })),
         backup: (destination: string) =>
-          lock.withPermits(1)(Effect.tryPromise({ try: () => db.backup(destination), catch: (cause) => sqlError(cause, "Failed to backup database") })),
+          lock.withPermit(Effect.tryPromise({ try: () => db.backup(destination), catch: (cause) => sqlError(cause, "Failed to backup database") })),
         loadExtension: (path: string) =>
-          lock.withPermits(1)(
+          lock.withPermit(
             Effect.try({
               try: () => {
                 db.loadExtension(path)
