@@ -88,8 +88,10 @@ export const makeWaiters = (clock: Clock.Clock): Waiters => {
                   Effect.async<Woken>((resume) => {
                     const settle = (value: Woken) => {
                       if (end !== settle) return
-                      stopRacers()
+                      end = undefined
+                      // The waiter's resumption queued first, the racers' interruption behind it.
                       resume(Effect.succeed(value))
+                      stopRacers()
                     }
                     end = settle
                     for (const f of fibers) f.addObserver((exit) => Exit.isSuccess(exit) && settle(exit.value))
@@ -146,14 +148,14 @@ export const makeWaitForChange = (deps: {
         if (left <= 0) return job
         const woken = yield* ticket.changed(left, wait.until)
         if (woken === "ended") return yield* load(caller, jobId)
-        ticket.stop()
-        ticket = waiters.listen(jobId)
         // The job as the change stored it ends the wait without a read; a change that does not
         // end it is read again, after listening anew, so that none in between is slept through.
         if (woken !== undefined && woken !== "timedOut") {
           const known = yield* access(caller, woken)
           if (ends(known)) return known
         }
+        ticket.stop()
+        ticket = waiters.listen(jobId)
         job = yield* load(caller, jobId)
         if (ends(job)) return job
       }
