@@ -146,19 +146,23 @@ export const isReplicated = (locator: string): boolean => locator.startsWith(PRE
 
 const failure = (plugin: string, operation: string, reason: string) => new Errors.PluginFailure({ plugin, operation, reason })
 
-/** Passes bytes through while hashing them; the digest is known once the source ended. */
-const hashing = (source: AsyncIterable<Uint8Array>) => {
-  const hash = createHash("sha256")
+/**
+ * Passes bytes through while hashing them; the digest is known once the source ended. Given the
+ * host's digest of the same bytes (`StorageObject.digest`), they are only counted: an upload is
+ * hashed once, as it arrives, not again here.
+ */
+const hashing = (source: AsyncIterable<Uint8Array>, known?: () => string | undefined) => {
+  const hash = known === undefined ? createHash("sha256") : undefined
   let size = 0
   let digest: string | undefined
   return {
     iterable: (async function* () {
       for await (const chunk of source) {
-        hash.update(chunk)
+        hash?.update(chunk)
         size += chunk.length
         yield chunk
       }
-      digest = hash.digest("hex")
+      digest = hash === undefined ? known!() : hash.digest("hex")
     })(),
     result: () => (digest === undefined ? undefined : { sha256: digest, size })
   }
@@ -439,7 +443,7 @@ export const make = (
         if (ready.length < need) {
           return yield* Effect.fail(failure(name, "save", `${need} good cop${need === 1 ? "y is" : "ies are"} required (policy ${policy}); ${down.join(", ")}`))
         }
-        const through = hashing(object.content)
+        const through = hashing(object.content, object.digest)
         const branches = tee(through.iterable, ready.length)
         const written = yield* Effect.forEach(ready, (s, i) => Effect.either(s.save({ ...object, content: branches[i]! })), { concurrency: "unbounded" })
         const locators = written.flatMap((w, i) => (Either.isRight(w) ? [{ storage: ready[i]!, locator: w.right }] : []))
