@@ -50,6 +50,64 @@ const syncDirectory = async (dir: string) => {
   }
 }
 
+/** Bytes that may wait beside the write in flight before a save stops taking chunks. */
+const WRITE_BEHIND_BYTES = 8 * 1024 * 1024
+
+/** Writes all of `chunks` at the file's current position (a short write goes on where it stopped). */
+const writeAll = async (handle: fs.FileHandle, chunks: ReadonlyArray<Uint8Array>) => {
+  let left = chunks
+  while (left.length > 0) {
+    let { bytesWritten } = await handle.writev(left as Array<Uint8Array>)
+    let i = 0
+    while (i < left.length && bytesWritten >= left[i]!.length) bytesWritten -= left[i++]!.length
+    left = i < left.length && bytesWritten > 0 ? [left[i]!.subarray(bytesWritten), ...left.slice(i + 1)] : left.slice(i)
+  }
+}
+
+/**
+ * A file written behind its reader: chunks are taken at once while one write is in flight, and
+ * those that gathered meanwhile go out together in the next (one `writev`), so the upload is
+ * read while the disk writes instead of one chunk per thread-pool round trip. `push` answers a
+ * promise to wait for once WRITE_BEHIND_BYTES wait; `end` resolves once everything is written.
+ * A chunk kept past its turn is copied: a source may reuse its buffer (the storage contract).
+ */
+const writeBehind = (handle: fs.FileHandle) => {
+  let queued: Array<Uint8Array> = []
+  let queuedBytes = 0
+  let draining: Promise<void> | undefined
+  let failure: { readonly error: unknown } | undefined
+  const drain = async () => {
+    try {
+      while (queued.length > 0 && failure === undefined) {
+        const chunks = queued
+        queued = []
+        queuedBytes = 0
+        await writeAll(handle, chunks)
+      }
+    } catch (error) {
+      failure = { error }
+    } finally {
+      draining = undefined
+    }
+  }
+  const check = () => {
+    if (failure !== undefined) throw failure.error
+  }
+  return {
+    push: (chunk: Uint8Array): Promise<void> | undefined => {
+      check()
+      queued.push(Buffer.from(chunk))
+      queuedBytes += chunk.length
+      if (draining === undefined) draining = drain()
+      return queuedBytes >= WRITE_BEHIND_BYTES ? draining : undefined
+    },
+    end: async () => {
+      while (draining !== undefined) await draining
+      check()
+    }
+  }
+}
+
 interface Settings {
   readonly root: string
   readonly objects: string
@@ -151,14 +209,14 @@ export const make = (): StoragePlugin => {
       handle = await fs.open(part, "wx")
       // The host hashes what it hands over (once, for every copy of it): hash here only without it.
       const hash = object.digest === undefined ? createHash("sha256") : undefined
+      const file = writeBehind(handle)
       for await (const chunk of object.content) {
+        if (chunk.length === 0) continue
         hash?.update(chunk)
-        let written = 0
-        while (written < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, written, chunk.length - written)
-          written += bytesWritten
-        }
+        const full = file.push(chunk)
+        if (full !== undefined) await full
       }
+      await file.end()
       if (s.fsync) await handle.sync()
       await handle.close()
       handle = undefined
