@@ -119,7 +119,7 @@ export const startDemo = async (dataDir: string, env: Readonly<Record<string, st
 }
 
 /** A bare `node:http` baseline server (raw-server.ts) in its own process; its URL. */
-export const startRaw = async (mode: "fixed" | "sink" | "file", file?: string): Promise<Started & { readonly url: string }> => {
+export const startRaw = async (mode: "fixed" | "sink" | "sink2" | "file", file?: string): Promise<Started & { readonly url: string }> => {
   const started = await startNode(["--import", "tsx", rawScript, mode, ...(file === undefined ? [] : [file])], {}, /^listening (\d+)$/, `the raw ${mode} server`)
   return { ...started, url: `http://127.0.0.1:${started.match[1]}` }
 }

@@ -4,6 +4,7 @@
  *
  *     node --import tsx bench/support/raw-server.ts fixed        any request: read the body, answer a fixed 600-byte body
  *     node --import tsx bench/support/raw-server.ts sink FILE    POST: write the body to FILE, fsync, answer 200
+ *     node --import tsx bench/support/raw-server.ts sink2 FILE   POST: the same into FILE.1 and FILE.2 at once (two copies)
  *     node --import tsx bench/support/raw-server.ts file FILE    GET: stream FILE with its Content-Length
  *
  * Prints `listening <port>` once it listens on 127.0.0.1 (port 0: any free one).
@@ -38,6 +39,16 @@ const handlers: Record<string, (req: IncomingMessage, res: ServerResponse) => vo
       res.end('{"data":"ok"}')
     })().catch((e: unknown) => fail(res, e))
   },
+  sink2: (req, res) => {
+    void (async () => {
+      // Two copies at once, as a storage mirrored to another writes them: the body is read at
+      // the pace of the slower file.
+      const copies = [1, 2].map((n) => createWriteStream(`${file!}.${n}`, { flush: true }))
+      await Promise.all(copies.map((copy) => pipeline(req, copy)))
+      res.writeHead(200, { "content-type": "application/json" })
+      res.end('{"data":"ok"}')
+    })().catch((e: unknown) => fail(res, e))
+  },
   file: (req, res) => {
     req.resume()
     void (async () => {
@@ -50,7 +61,7 @@ const handlers: Record<string, (req: IncomingMessage, res: ServerResponse) => vo
 
 const handler = handlers[mode ?? ""]
 if (handler === undefined || (mode !== "fixed" && file === undefined)) {
-  console.error("usage: raw-server.ts fixed | sink FILE | file FILE")
+  console.error("usage: raw-server.ts fixed | sink FILE | sink2 FILE | file FILE")
   process.exit(2)
 }
 const server = createServer(handler)
