@@ -7,6 +7,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { PluginParameters } from "@uws-kit/core/Plugin"
 import { FilesystemStorage } from "@uws-kit/adapter-archive"
+import type { Result } from "@uws-kit/core"
 import { afterEach, describe, expect, it, vi } from "vitest"
 
 const failing = vi.hoisted(() => ({ afterBytes: Infinity }))
@@ -40,7 +41,7 @@ describe("a filesystem save whose write fails", () => {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), "uws-fs-eio-"))
     dirs.push(dir)
     const storage = FilesystemStorage.make()
-    const init = await storage.initialize!(new PluginParameters({ DocumentsFolderPath: dir, Fsync: "false" }))
+    const init = (await storage.initialize!(new PluginParameters({ DocumentsFolderPath: dir, Fsync: "false" }))) as Result.Result<unknown, unknown>
     expect(init._tag).toBe("Right")
     failing.afterBytes = 1024 * 1024
     const chunk = new Uint8Array(64 * 1024).fill(7)
@@ -51,7 +52,7 @@ describe("a filesystem save whose write fails", () => {
         yield chunk
       }
     })()
-    const saved = await storage.save({ containerId: "c", name: "document", content, digest: () => "0".repeat(64) })
+    const saved = (await storage.save({ containerId: "c", name: "document", content, digest: () => "0".repeat(64) })) as Result.Result<string, string>
     expect(saved._tag).toBe("Left")
     expect(saved._tag === "Left" ? saved.left : "").toContain("EIO")
     // Reading stopped soon after the failure: not the whole 64 MiB.

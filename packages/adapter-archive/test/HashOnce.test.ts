@@ -9,6 +9,8 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { randomBytes } from "node:crypto"
 import { FilesystemStorage } from "@uws-kit/adapter-archive"
+import type { StoragePlugin } from "@uws-kit/adapter-archive"
+import type { Result } from "@uws-kit/core"
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { makeHarness } from "./support/harness.js"
 
@@ -38,8 +40,16 @@ describe("a replicated upload", () => {
   it("hashes the document once while it arrives, not again for its copies", async () => {
     const dirs = await Promise.all(["primary", "mirror"].map((n) => fs.mkdtemp(path.join(os.tmpdir(), `uws-hash-once-${n}-`))))
     cleanups.push(() => Promise.all(dirs.map((d) => fs.rm(d, { recursive: true, force: true }))).then(() => undefined))
+    // Reads wait until the upload is measured: the container's background step reads the copies
+    // back and hashes them, which is not the upload's hashing.
+    let open = () => {}
+    const gate = new Promise<void>((resolve) => (open = resolve))
+    const gated = (): StoragePlugin.StoragePlugin => {
+      const inner = FilesystemStorage.make()
+      return { ...inner, get: (locator) => gate.then(() => inner.get(locator) as Promise<Result.Result<string, StoragePlugin.StoredObject>>) }
+    }
     const h = await makeHarness({
-      storages: dirs.map((dir, i) => ({ name: i === 0 ? "primary" : "mirror", plugin: FilesystemStorage.make(), parameters: { DocumentsFolderPath: dir, Fsync: "false" } })),
+      storages: dirs.map((dir, i) => ({ name: i === 0 ? "primary" : "mirror", plugin: gated(), parameters: { DocumentsFolderPath: dir, Fsync: "false" } })),
       archive: { replication: { primary: "primary", mirrors: ["mirror"] } },
       timeout: "5 seconds"
     })
@@ -54,6 +64,7 @@ describe("a replicated upload", () => {
     // Once: the document's bytes, and nothing of its size again (two copies were written).
     expect(hashed.bytes).toBeGreaterThanOrEqual(document.length)
     expect(hashed.bytes).toBeLessThan(document.length * 1.5)
+    open()
     await h.settle()
   })
 })
