@@ -210,9 +210,10 @@ const wakeRows = async (demo: DemoProcess, raw: string) => {
   const waiter = clientAgent()
   const changer = clientAgent()
   const kinds = ["at once", "after 20 ms idle"] as const
-  const fromSent = { "at once": [] as Array<number>, "after 20 ms idle": [] as Array<number> }
-  const fromAnswer = { "at once": [] as Array<number>, "after 20 ms idle": [] as Array<number> }
-  const rtt = { "at once": [] as Array<number>, "after 20 ms idle": [] as Array<number> }
+  const perKind = (): Record<(typeof kinds)[number], Array<number>> => ({ "at once": [], "after 20 ms idle": [] })
+  const fromSent = perKind()
+  const fromAnswer = perKind()
+  const rtt = perKind()
   const warmUntil = performance.now() + WARMUP_MS
   for (let i = 0, measured = 0; measured < 2 * WAKES; i++) {
     const kind = kinds[i % 2]!
