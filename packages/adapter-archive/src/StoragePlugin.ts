@@ -56,6 +56,12 @@ export interface StorageObject {
    * its size is then not known in advance.)
    */
   readonly digest?: () => string | undefined
+  /**
+   * The host never writes into a chunk's memory after handing it over (an upload's chunks are
+   * the request's own): a storage may keep chunks past the next read without copying them.
+   * Absent, a chunk may be overwritten once the next one is asked for, so what is kept is copied.
+   */
+  readonly stableChunks?: boolean
 }
 
 /**

@@ -162,7 +162,9 @@ export const receive = (
                 fileName: part.name,
                 mimeType,
                 content: pipe.iterable,
-                digest: () => digest
+                digest: () => digest,
+                // The request's chunks, never reused by their source (BytePipe's rule).
+                stableChunks: true
               }).pipe(Effect.ensuring(Effect.sync(() => pipe.close())))
             )
           )

@@ -3,7 +3,8 @@
  * only when every branch still reading has taken the current one (no buffering beyond one chunk).
  * A branch whose consumer stops (`return()`, as the storage host does on a time-out) no longer
  * holds the others back; when every branch stopped, the source is closed. Branches share the
- * chunks (storages copy what they keep, as their contract says).
+ * chunks (storages copy what they keep, as their contract says, unless the object's chunks are
+ * `stableChunks`).
  */
 export const tee = (source: AsyncIterable<Uint8Array>, n: number): ReadonlyArray<AsyncIterable<Uint8Array>> => {
   let iterator: AsyncIterator<Uint8Array> | undefined
