@@ -92,26 +92,18 @@ const source = (count: number, fresh = false) => {
 const save = (storage: StoragePlugin.StoragePlugin, object: Omit<StoragePlugin.StorageObject, "containerId" | "name">) =>
   storage.save({ containerId: "c", name: "document", digest: () => "0".repeat(64), ...object }) as Promise<Result.Result<string, string>>
 
-describe("a filesystem save whose write fails", () => {
-  it("fails, stops reading, and keeps no object and no partial file", async () => {
-    const { storage, empty } = await storageIn(false)
-    disk.failWritesAfter = MiB
+describe("a filesystem save whose write or flush fails", () => {
+  it.each([
+    { what: "a write (EIO after the first MiB)", fsync: false, fail: () => void (disk.failWritesAfter = MiB), reason: "write" },
+    { what: "a flush during the upload", fsync: true, fail: () => void (disk.failFlushes = true), reason: "fdatasync" }
+  ])("fails on $what, stops reading, and keeps no object and no partial file", async ({ fsync, fail, reason }) => {
+    const { storage, empty } = await storageIn(fsync)
+    fail()
     const { content, state } = source(1024)
     const saved = await save(storage, { content })
     expect(saved._tag).toBe("Left")
-    expect(saved._tag === "Left" ? saved.left : "").toContain("EIO")
+    expect(saved._tag === "Left" ? saved.left : "").toContain(`EIO: i/o error, ${reason}`)
     // Reading stopped soon after the failure: not the whole 64 MiB.
-    expect(state.read).toBeLessThan(512)
-    await empty()
-  })
-
-  it("fails the same way when a flush during the upload fails", async () => {
-    const { storage, empty } = await storageIn(true)
-    disk.failFlushes = true
-    const { content, state } = source(1024)
-    const saved = await save(storage, { content })
-    expect(saved._tag).toBe("Left")
-    expect(saved._tag === "Left" ? saved.left : "").toContain("fdatasync")
     expect(state.read).toBeLessThan(512)
     await empty()
   })
