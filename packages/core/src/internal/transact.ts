@@ -2,7 +2,7 @@
  * One change to one job: load → check the caller → build the event → decide (the job machine) →
  * compare-and-set → carry out the decision's effects (dispatch, cancel, delete results, notify).
  */
-import { Effect, Either } from "effect"
+import { Cause, Effect, Either } from "effect"
 import type { Clock, PubSub } from "effect"
 import { Forbidden, InvalidTransition, JobNotFound, type UwsError } from "../Errors.js"
 import * as Identity from "../Identity.js"
@@ -120,43 +120,90 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     return woke
   }
 
-  /** Carries out a stored decision's effects; the common ones synchronously. */
+  /** A defect in an effect of a change already stored: logged, and the change stands. */
+  const defectAfterCommit = (jobId: string, effect: string, cause: Cause.Cause<unknown>) =>
+    Effect.logError(`job ${jobId}: "${effect}" failed after the change was stored; its other effects were carried out`, cause)
+
+  /**
+   * A queued job the dispatcher could not take (its `offer` died) would stay QUEUED, never run,
+   * until a restart's recovery: it fails instead, with the reason in its error summary.
+   */
+  const undispatched = (jobId: string, cause: Cause.Cause<unknown>) =>
+    Effect.zipRight(
+      defectAfterCommit(jobId, "dispatch", cause),
+      Effect.suspend(() => {
+        runs.queued.take(jobId)
+        return transact(Identity.system, jobId, "FAIL", (_job, at) => ({
+          type: "FAIL",
+          at,
+          error: { type: "transient", message: "The job could not be queued for execution (the service's dispatcher failed; see its log). Run it again.", hasDetail: false }
+        }))
+      }).pipe(Effect.catchAllCause((failed) => defectAfterCommit(jobId, "FAIL after a failed dispatch", failed)))
+    )
+
+  /**
+   * Carries out a stored decision's effects; the common ones synchronously. Each is on its own: a
+   * defect in one (a host's dispatcher, a worker's cancel) is logged and does not stop the others
+   * or undo the change, which is stored and answered.
+   */
   const carryOut = (before: Job, event: JobEvent, decision: JobMachine.Decision): Effect.Effect<void> | undefined => {
     const forgotten = decision.effects.includes("forget")
+    const jobId = before.jobId
     let pending: Effect.Effect<void> | undefined
     const then = (effect: Effect.Effect<void>) => {
       pending = pending === undefined ? effect : Effect.zipRight(pending, effect)
     }
+    const guarded = (name: string, effect: Effect.Effect<void>) => Effect.catchAllCause(effect, (cause) => defectAfterCommit(jobId, name, cause))
     for (const effect of decision.effects) {
       switch (effect) {
         case "dispatch":
-          runs.queued.put(decision.job)
-          then(dispatcher.offer(before.jobId))
+          then(
+            Effect.catchAllCause(
+              Effect.suspend(() => {
+                runs.queued.put(decision.job)
+                return dispatcher.offer(jobId)
+              }),
+              (cause) => undispatched(jobId, cause)
+            )
+          )
           break
         case "cancel":
-          then(runs.cancel(before.jobId))
+          then(guarded("cancel", runs.cancel(jobId)))
           break
         case "deleteResults":
           // The machine drops the results from an archived job only when asked to (see
           // `Policy.archivedResults`); their contents go with them, or stay with them.
           if (event.type === "ARCHIVE" && event.keepResults === true) break
           then(
-            results.deleteAll(before.jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
-              Effect.catchAll((e) => Effect.logWarning(`results of job ${before.jobId} not deleted: ${e.message}`))
+            guarded(
+              "deleteResults",
+              results.deleteAll(jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
+                Effect.catchAll((e) => Effect.logWarning(`results of job ${jobId} not deleted: ${e.message}`))
+              )
             )
           )
           break
         case "notify":
           // A WAIT woken here answers before this change's own caller goes on (its answer,
           // its logs): the waiter is already queued first, a yield lets it run.
-          if (notify(before.jobId, forgotten ? undefined : decision.job, before)) then(Effect.yieldNow())
+          try {
+            if (notify(jobId, forgotten ? undefined : decision.job, before)) then(Effect.yieldNow())
+          } catch (defect) {
+            then(defectAfterCommit(jobId, "notify", Cause.die(defect)))
+          }
           break
         case "forget":
           if (worker.release !== undefined) then(releaseOf(worker.release, before))
           break
       }
     }
-    if (!forgotten) schedule.wakeIfEarlier(decision.job)
+    if (!forgotten) {
+      try {
+        schedule.wakeIfEarlier(decision.job)
+      } catch (defect) {
+        then(defectAfterCommit(jobId, "deadlines", Cause.die(defect)))
+      }
+    }
     return pending
   }
 
