@@ -124,6 +124,10 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
   const defectAfterCommit = (jobId: string, effect: string, cause: Cause.Cause<unknown>) =>
     Effect.logError(`job ${jobId}: "${effect}" failed after the change was stored; its other effects were carried out`, cause)
 
+  /** The effect, a defect in it logged (see `carryOut`). Made once, not per change (a named closure costs under tsx). */
+  const guarded = (jobId: string, name: string, effect: Effect.Effect<void>) =>
+    Effect.catchAllCause(effect, (cause) => defectAfterCommit(jobId, name, cause))
+
   /**
    * A queued job the dispatcher could not take (its `offer` died) would stay QUEUED, never run,
    * until a restart's recovery: it fails instead, with the reason in its error summary.
@@ -153,7 +157,6 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
     const then = (effect: Effect.Effect<void>) => {
       pending = pending === undefined ? effect : Effect.zipRight(pending, effect)
     }
-    const guarded = (name: string, effect: Effect.Effect<void>) => Effect.catchAllCause(effect, (cause) => defectAfterCommit(jobId, name, cause))
     for (const effect of decision.effects) {
       switch (effect) {
         case "dispatch":
@@ -168,7 +171,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
           )
           break
         case "cancel":
-          then(guarded("cancel", runs.cancel(jobId)))
+          then(guarded(jobId, "cancel", runs.cancel(jobId)))
           break
         case "deleteResults":
           // The machine drops the results from an archived job only when asked to (see
@@ -176,6 +179,7 @@ export const makeTransact = (deps: Pick<Services, "store" | "results" | "dispatc
           if (event.type === "ARCHIVE" && event.keepResults === true) break
           then(
             guarded(
+              jobId,
               "deleteResults",
               results.deleteAll(jobId, forgotten ? undefined : RESULTS_PREFIX).pipe(
                 Effect.catchAll((e) => Effect.logWarning(`results of job ${jobId} not deleted: ${e.message}`))
