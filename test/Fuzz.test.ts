@@ -198,6 +198,17 @@ describe("regressions", () => {
     )
   })
 
+  it("a GET on the sync facade whose client hangs up only after its whole body is answered and creates its job (node:http)", async () => {
+    // Seed -663673500, path "43:0:0:0:3:6:0:0:2": a "cut" at the body's very end (3 139 bytes)
+    // sent the whole request, yet the harness counted the hang-up as a refusal.
+    const pieces = multipartPieces(validUpload)
+    const whole = bodyBytes({ label: "multipart upload", pieces }).length
+    const answer = await expectWithinRules(
+      fixed({ target: "rest", transport: "node", method: "GET", path: "/sync", headers: [["content-type", `multipart/form-data; boundary=${BOUNDARY}`]], body: { label: "multipart upload, connection cut", pieces, cut: whole, hangUp: true } })
+    )
+    expect(answer.status).toBe(303)
+  })
+
   it("a multipart upload refused at a part before the end of its body is answered 400, not left unanswered (node:http)", async () => {
     // Seed -1430253458, path "20:2:5:4:6:6:6:5:6:6:6:6:6:6:6:5:5:5:5:5:5:5" (shrunk to these two
     // requests; the first went unanswered): Content sent as a text part is refused there, and the

@@ -85,8 +85,10 @@ const viaFetch = async (system: SystemUnderTest, r: FuzzRequest, path: string, b
 const viaSocket = (system: SystemUnderTest, r: FuzzRequest, path: string, body: Uint8Array | null): Promise<Omit<Answer, "elapsedMs">> =>
   new Promise((resolve, reject) => {
     const hasLength = r.headers.some(([k]) => k.toLowerCase() === "content-length" || k.toLowerCase() === "transfer-encoding")
-    const hangUp = r.body?.hangUp === true
-    const announced = hangUp && r.body !== null ? bodyBytes({ label: r.body.label, pieces: r.body.pieces }).length : body?.length
+    const announced = r.body?.hangUp === true && r.body !== null ? bodyBytes({ label: r.body.label, pieces: r.body.pieces }).length : body?.length
+    // A cut at or past the body's end sent the whole request: the server may act on it, and
+    // the client reads its answer like any other (only a short body is a hang-up).
+    const hangUp = r.body?.hangUp === true && (body?.length ?? 0) < (announced ?? 0)
     const head =
       `${r.method} ${path}${r.query} HTTP/1.1\r\nhost: 127.0.0.1:${system.port}\r\n` +
       r.headers.map(([k, v]) => `${k}: ${v}\r\n`).join("") +
