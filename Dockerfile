@@ -35,4 +35,4 @@ USER node
 VOLUME /data
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-CMD ["node", "--conditions=@uws-kit/source", "--import", "tsx", "examples/server.ts"]
+CMD ["node", "--import", "tsx", "examples/server.ts"]

@@ -1,6 +1,6 @@
 /**
  * The demo end to end over loopback (issue 12's table): the demo runs as `npm start` runs it
- * (`node --conditions=@uws-kit/source --import tsx examples/server.ts`, a fresh temporary
+ * (`node --import tsx examples/server.ts`, the packages as built by `tsc -b`, a fresh temporary
  * UWS_DATA_DIR, so the SQLite store, at the demo's default synchronous = NORMAL; the environment's
  * UWS_SQLITE_SYNC=full reaches the demo for a flush per commit) in a process of its own on a free port, with its job quotas
  * lifted (`UWS_MAX_STORED_JOBS=none`, `UWS_MAX_ACTIVE_JOBS_PER_OWNER=none`: the rows store 20,000

@@ -57,7 +57,9 @@ const main = async () => {
   }
   for (let i = 0; i < instances; i++) {
     const name = `instance-${i + 1}`
-    const child = spawn(process.execPath, ["--conditions=@uws-kit/source", "--import", "tsx", server], {
+    // The instances run as this launcher does: the built packages under `npm run start:cluster`,
+    // their sources when it is started with --conditions=@uws-kit/source.
+    const child = spawn(process.execPath, [...process.execArgv, server], {
       env: { ...process.env, PORT: String(basePort + i), DATABASE_URL: databaseUrl, UWS_INSTANCE: name, UWS_DATA_DIR: path.join(dataDir, name) },
       stdio: ["ignore", "pipe", "pipe"]
     })

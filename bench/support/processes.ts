@@ -89,13 +89,13 @@ export interface DemoProcess extends Started {
 }
 
 /**
- * The demo as `npm start` runs it (`node --conditions=@uws-kit/source --import tsx
- * examples/server.ts`, SQLite under `dataDir`), on a free port of 127.0.0.1, plus
+ * The demo as `npm start` runs it (`node --import tsx examples/server.ts`: the packages' built
+ * `dist`, which `npm run bench` builds first; SQLite under `dataDir`), on a free port of 127.0.0.1, plus
  * `--expose-gc` and bench/support/gc-hook.ts (a collection on SIGUSR2) and `env`.
  */
 export const startDemo = async (dataDir: string, env: Readonly<Record<string, string>> = {}): Promise<DemoProcess> => {
   const started = await startNode(
-    ["--expose-gc", "--conditions=@uws-kit/source", "--import", "tsx", "--import", gcHook, demoScript],
+    ["--expose-gc", "--import", "tsx", "--import", gcHook, demoScript],
     { PORT: "0", HOST: "127.0.0.1", UWS_DATA_DIR: dataDir, ...env },
     /listening on (http:\/\/\S+?)\/?$/,
     "the demo"
