@@ -193,6 +193,7 @@ export const makeGroupCommit = (sql: SqlClient.SqlClient, runtime: Runtime.Runti
       if (batch.length === 1 || !together()) batch.forEach(alone)
     } finally {
       if (lower) db.pragma(`synchronous = ${restore}`)
+      d.committed(batch.length)
     }
   }
 

@@ -17,7 +17,8 @@ import { SqlError } from "@effect/sql/SqlError"
 import * as Statement from "@effect/sql/Statement"
 import { SqliteClient } from "@effect/sql-sqlite-node"
 import Sqlite from "better-sqlite3"
-import { Context, Effect, Layer, Option, Scope } from "effect"
+import { Context, Effect, Layer, Option, Runtime, Scope } from "effect"
+import { startCheckpointer } from "./checkpointer.js"
 
 /** The connection as plain calls, for code that holds `lock`. */
 export interface Direct {
@@ -26,6 +27,8 @@ export interface Direct {
   readonly prepare: (sql: string) => Sqlite.Statement
   /** The client's one permit: hold it while using `db`. */
   readonly lock: ConnectionLock
+  /** Says a transaction of so many writes was committed (see internal/checkpointer.ts). */
+  readonly committed: (writes: number) => void
 }
 
 /**
@@ -93,6 +96,13 @@ const make = (options: SqliteClient.SqliteClientConfig) =>
     const db = new Sqlite(options.filename, { readonly: options.readonly ?? false })
     yield* Scope.addFinalizer(scope, Effect.sync(() => db.close()))
     if (options.disableWAL !== true) db.pragma("journal_mode = WAL")
+    const runtime = yield* Effect.runtime<never>()
+    const checkpointer = startCheckpointer(db, (reason) =>
+      Runtime.runFork(runtime)(Effect.logWarning(`SQLite ${options.filename}: checkpoints run on the connection again, the background checkpointer stopped: ${reason}`))
+    )
+    // Finalizers run last added first: the checkpointer stops before the connection closes.
+    if (checkpointer !== undefined) yield* Scope.addFinalizer(scope, Effect.promise(checkpointer.close))
+    const committed = checkpointer?.committed ?? ((_writes: number) => {})
 
     // Least recently prepared out, as the effect Cache it replaces did by capacity.
     const prepared = new Map<string, Sqlite.Statement>()
@@ -157,7 +167,8 @@ const make = (options: SqliteClient.SqliteClientConfig) =>
 
     const lock = yield* makeLock
     const acquirer = lock.withPermit(Effect.succeed(connection))
-    const transactionAcquirer = Effect.as(lock.takeScoped, connection)
+    // A transaction's end is a commit (or a rollback: a checkpoint then finds nothing to do).
+    const transactionAcquirer = Effect.as(Effect.zipRight(lock.takeScoped, Effect.addFinalizer(() => Effect.sync(() => committed(1)))), connection)
     const client = Object.assign(
       yield* Client.make({
         acquirer,
@@ -184,7 +195,7 @@ const make = (options: SqliteClient.SqliteClientConfig) =>
           )
       }
     ) as unknown as SqliteClient.SqliteClient
-    directs.set(client, { db, prepare, lock })
+    directs.set(client, { db, prepare, lock, committed })
     return client
   })
 
