@@ -51,7 +51,10 @@ describe("background checkpoints (SQLite)", () => {
             Effect.forEach(
               Array.from({ length: 60 }, (_, k) => k),
               // Every other write as plain calls (one synchronous batch), the others as effects.
-              (k) => (k % 2 === 0 && commit.plain !== undefined ? commit.plain(({ prepare }) => prepare("INSERT INTO t (k) VALUES (?)").run(k)) : commit(sql`INSERT INTO t (k) VALUES (${k})`)),
+              (k) =>
+                k % 2 === 0 && commit.plain !== undefined
+                  ? Effect.asVoid(commit.plain(({ prepare }) => prepare("INSERT INTO t (k) VALUES (?)").run(k)))
+                  : Effect.asVoid(commit(sql`INSERT INTO t (k) VALUES (${k})`)),
               { discard: true }
             )
           )
