@@ -3,7 +3,7 @@
  * commits reach its file without a write stalling for them, closing leaves no log behind, and a
  * checkpointer that cannot run hands the work back to the connection.
  */
-import { copyFile, readdir } from "node:fs/promises"
+import { copyFile, readdir, stat } from "node:fs/promises"
 import path from "node:path"
 import { SqlClient } from "@effect/sql"
 import { SqlDatabase } from "@uws-kit/store-sql"
@@ -11,7 +11,7 @@ import Sqlite from "better-sqlite3"
 import { Effect } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { BACKSTOP, startCheckpointer } from "../src/internal/checkpointer.js"
-import { makeGroupCommit } from "../src/internal/groupCommit.js"
+import { makeGroupCommit, type Commit } from "../src/internal/groupCommit.js"
 import { makeSqliteFile } from "./databases.js"
 
 const files: Array<Awaited<ReturnType<typeof makeSqliteFile>>> = []
@@ -37,16 +37,28 @@ const eventually = async (check: () => Promise<boolean>, seconds = 10) => {
   return check()
 }
 
+/** A fresh database file, open at `normal`, for `use`; closed after. */
+const withDatabase = async (use: (db: SqlDatabase.Database, url: string) => Promise<void>) => {
+  const file = await makeSqliteFile()
+  files.push(file)
+  const db = await SqlDatabase.open(file.url, { sqlite: { synchronous: "normal" } })
+  try {
+    await use(db, file.url)
+  } finally {
+    await db.close()
+  }
+}
+
+/** Runs `f` with the client and a group commit on it. */
+const withCommit = <A, E>(f: (sql: SqlClient.SqlClient, commit: Commit) => Effect.Effect<A, E>) =>
+  Effect.flatMap(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => f(sql, makeGroupCommit(sql, runtime)))
+
 describe("background checkpoints (SQLite)", () => {
-  it("a quiet database's commits, plain and as effects, reach its file, though far fewer than a checkpoint's worth", async () => {
-    const file = await makeSqliteFile()
-    files.push(file)
-    const db = await SqlDatabase.open(file.url, { sqlite: { synchronous: "normal" } })
-    try {
+  it("a quiet database's commits, plain and as effects, reach its file, though far fewer than a checkpoint's worth", () =>
+    withDatabase(async (db, url) => {
       await db.run(
-        Effect.flatMap(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
-          const commit = makeGroupCommit(sql, runtime)
-          return Effect.zipRight(
+        withCommit((sql, commit) =>
+          Effect.zipRight(
             sql`CREATE TABLE t (k INTEGER PRIMARY KEY)`,
             Effect.forEach(
               Array.from({ length: 60 }, (_, k) => k),
@@ -58,37 +70,27 @@ describe("background checkpoints (SQLite)", () => {
               { discard: true }
             )
           )
-        })
+        )
       )
       // 60 one-row transactions are about 120 log pages: SQLite alone would leave them all in the log.
-      expect(await eventually(async () => (await rowsInFileAlone(file.url, "t")) === 60)).toBe(true)
-    } finally {
-      await db.close()
-    }
-  })
+      expect(await eventually(async () => (await rowsInFileAlone(url, "t")) === 60)).toBe(true)
+    }))
 
-  it("under writes without a pause the log stays within the connection's backstop", async () => {
-    const file = await makeSqliteFile()
-    files.push(file)
-    const db = await SqlDatabase.open(file.url, { sqlite: { synchronous: "normal" } })
-    try {
+  it("under writes without a pause the log stays within the connection's backstop", () =>
+    withDatabase(async (db, url) => {
       await db.run(
-        Effect.flatMap(Effect.zip(SqlClient.SqlClient, Effect.runtime<never>()), ([sql, runtime]) => {
-          const commit = makeGroupCommit(sql, runtime)
-          return Effect.zipRight(
+        withCommit((sql, commit) =>
+          Effect.zipRight(
             sql`CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT NOT NULL)`,
             // One after another, each its own transaction: about two log pages each.
             Effect.forEach(Array.from({ length: 4_000 }, (_, k) => k), (k) => commit(sql`INSERT INTO t (k, v) VALUES (${k}, ${"x".repeat(100)})`), { discard: true })
           )
-        })
+        )
       )
       const pageSize = await db.run(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ readonly page_size: number }>`PRAGMA page_size`))
-      const { size } = await import("node:fs/promises").then((fs) => fs.stat(`${file.url}-wal`))
+      const { size } = await stat(`${url}-wal`)
       expect(size).toBeLessThanOrEqual((BACKSTOP + 100) * (pageSize[0]!.page_size + 24))
-    } finally {
-      await db.close()
-    }
-  })
+    }))
 
   it("closing the database leaves its file whole and no log beside it", async () => {
     const file = await makeSqliteFile()
