@@ -51,7 +51,9 @@ export interface SqliteOptions {
 }
 
 /**
- * An SQLite database in one file (created if missing), migrated.
+ * An SQLite database in one file (created if missing), migrated. Its write-ahead log is copied
+ * into the file by a second connection on a worker thread, so no commit waits for a checkpoint's
+ * flushes (see internal/checkpointer.ts); closing the layer stops that thread first.
  *
  * @since 0.1.0
  * @category layers
