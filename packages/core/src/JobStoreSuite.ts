@@ -214,6 +214,53 @@ export const testJobStore = (options: JobStoreSuiteOptions): void => {
       )
     })
 
+    it("lists right after updates, removals and an id stored again (once, where it now belongs)", async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          arbJobs,
+          fc.array(fc.tuple(fc.nat(), fc.constantFrom("update", "remove", "again"), fc.constantFrom(...Phases.all), fc.integer({ min: 0, max: 20 })), { maxLength: 20 }),
+          fc.array(arbQuery, { minLength: 1, maxLength: 4 }),
+          async (entries, changes, queries) =>
+            withStore(async (store) => {
+              await insertAll(store, entries)
+              const current = new Map(entries.map((e) => [e.job.jobId, e]))
+              const removed = new Map<string, Entry>()
+              for (const [i, change, phase, t] of changes) {
+                if (change === "again") {
+                  // A removed id stored again, created at another time: listed at its new place only.
+                  const gone = [...removed.values()]
+                  if (gone.length === 0) continue
+                  const { job } = gone[i % gone.length]!
+                  const again: Job = { ...job, phase, creationTime: 1_700_000_000_000 + t * 1000, version: 0 }
+                  await run(store.insert(again, none))
+                  removed.delete(job.jobId)
+                  current.set(job.jobId, { job: again, deadlines: none })
+                  continue
+                }
+                const ids = [...current.keys()]
+                if (ids.length === 0) continue
+                const entry = current.get(ids[i % ids.length]!)!
+                if (change === "remove") {
+                  await run(store.remove(entry.job.jobId, entry.job.version))
+                  current.delete(entry.job.jobId)
+                  removed.set(entry.job.jobId, entry)
+                } else {
+                  const next: Job = { ...entry.job, phase, version: entry.job.version + 1 }
+                  await run(store.update(next, entry.job.version, none))
+                  current.set(next.jobId, { job: next, deadlines: none })
+                }
+              }
+              for (const q of queries) {
+                const page = await run(store.list(q))
+                expect(page.jobs.map((j) => j.jobId)).toEqual(naiveList([...current.values()], q))
+                expect(page.jobs).toEqual(page.jobs.map((j) => current.get(j.jobId)!.job))
+              }
+            })
+        ),
+        { numRuns: runs }
+      )
+    })
+
     it("keeps counts and deadlines right through updates and removals", async () => {
       await fc.assert(
         fc.asyncProperty(

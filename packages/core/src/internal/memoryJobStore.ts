@@ -12,6 +12,17 @@ interface Key {
   readonly id: string
 }
 
+/**
+ * One stored job with what the indexes keep of it beside the job, so that a write looks the job
+ * up once: its deadlines. It is also the job's key in the creation order.
+ */
+interface Entry extends Key {
+  job: Job
+  deadlines: Deadlines
+  /** False once removed: the creation order drops it lazily. */
+  live: boolean
+}
+
 const compareKeys = (a: Key, b: Key): number => a.t - b.t || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
 
 /** First index whose key is >= `key` in the ascending array. */
@@ -27,17 +38,17 @@ const lowerBound = (order: ReadonlyArray<Key>, key: Key): number => {
 }
 
 /**
- * The in-memory job store. Indexes: creation order (ascending array, deletions removed lazily),
- * job ids per phase and per owner, counts per owner and phase, and a min-heap per deadline kind
- * over the instants the service passed in (stale entries skipped lazily). A query gathers the smallest matching index when that is
- * cheaper than walking the creation order from the newest end, and walks otherwise.
+ * The in-memory job store. Indexes: creation order (ascending array of entries, removed ones
+ * dropped lazily), job ids per phase and per owner, counts per owner and
+ * phase, and a min-heap per deadline kind over the instants the service passed in (stale entries
+ * skipped lazily). A query gathers the smallest matching index when that is cheaper than walking
+ * the creation order from the newest end, and walks otherwise.
  */
 export const makeMemoryJobStore = (): JobStoreService => {
-  const byId = new Map<string, Job>()
-  const deadlinesById = new Map<string, Deadlines>()
-  let order: Array<Key> = []
+  const byId = new Map<string, Entry>()
+  let order: Array<Entry> = []
   let dead = 0
-  const byPhase = new Map<Phase, Set<string>>(Phases.all.map((p) => [p, new Set()]))
+  const byPhase = new Map<Phase, Set<Entry>>(Phases.all.map((p) => [p, new Set()]))
   const byOwner = new Map<string | null, Set<string>>()
   // Jobs per (owner, phase) and per (quota key, phase): `count` answers from these.
   const countByOwner = new Map<string | null, Map<Phase, number>>()
@@ -53,53 +64,61 @@ export const makeMemoryJobStore = (): JobStoreService => {
   }
   const heaps: Record<DeadlineKind, DeadlineHeap> = { destruction: new DeadlineHeap(), execution: new DeadlineHeap() }
   const isCurrent = (kind: DeadlineKind) => (id: string, at: number) => {
-    return deadlinesById.get(id)?.[kind] === at
+    return byId.get(id)?.deadlines[kind] === at
   }
   const currentDeadline = { destruction: isCurrent("destruction"), execution: isCurrent("execution") }
 
-  const index = (job: Job, previous: Job | undefined, deadlines: Deadlines) => {
-    if (previous === undefined || previous.phase !== job.phase) {
-      if (previous !== undefined) {
-        byPhase.get(previous.phase)!.delete(previous.jobId)
-        addCount(previous, previous.phase, -1)
-      }
-      byPhase.get(job.phase)!.add(job.jobId)
-      addCount(job, job.phase, 1)
-    }
-    const before = deadlinesById.get(job.jobId)
-    deadlinesById.set(job.jobId, deadlines)
+  /** Pushes the deadlines that changed onto their heaps. */
+  const schedule = (id: string, deadlines: Deadlines, before: Deadlines | undefined) => {
     for (const kind of ["destruction", "execution"] as const) {
       const at = deadlines[kind]
       if (at !== null && before?.[kind] !== at) {
-        heaps[kind].push(at, job.jobId)
+        heaps[kind].push(at, id)
         heaps[kind].compactIfSparse(byId.size, currentDeadline[kind])
       }
     }
   }
 
-  const unindex = (job: Job) => {
-    byPhase.get(job.phase)!.delete(job.jobId)
+  const replace = (entry: Entry, job: Job, deadlines: Deadlines) => {
+    const previous = entry.job
+    if (previous.phase !== job.phase) {
+      byPhase.get(previous.phase)!.delete(entry)
+      addCount(previous, previous.phase, -1)
+      byPhase.get(job.phase)!.add(entry)
+      addCount(job, job.phase, 1)
+    }
+    entry.job = job
+    const before = entry.deadlines
+    entry.deadlines = deadlines
+    schedule(job.jobId, deadlines, before)
+  }
+
+  const unindex = (entry: Entry) => {
+    const job = entry.job
+    entry.live = false
+    byPhase.get(job.phase)!.delete(entry)
     byOwner.get(job.ownerId)?.delete(job.jobId)
     addCount(job, job.phase, -1)
-    deadlinesById.delete(job.jobId)
     dead++
     if (dead > 1024 && dead * 2 > order.length) {
-      order = order.filter((k) => byId.has(k.id))
+      order = order.filter((e) => e.live)
       dead = 0
     }
   }
 
   const insert = (job: Job, deadlines: Deadlines) => {
     if (byId.has(job.jobId)) return false
-    byId.set(job.jobId, job)
-    const key = { t: job.creationTime, id: job.jobId }
+    const entry: Entry = { t: job.creationTime, id: job.jobId, job, deadlines, live: true }
+    byId.set(job.jobId, entry)
     const last = order[order.length - 1]
-    if (last === undefined || compareKeys(last, key) < 0) order.push(key)
-    else order.splice(lowerBound(order, key), 0, key)
+    if (last === undefined || compareKeys(last, entry) < 0) order.push(entry)
+    else order.splice(lowerBound(order, entry), 0, entry)
     let owned = byOwner.get(job.ownerId)
     if (owned === undefined) byOwner.set(job.ownerId, (owned = new Set()))
     owned.add(job.jobId)
-    index(job, undefined, deadlines)
+    byPhase.get(job.phase)!.add(entry)
+    addCount(job, job.phase, 1)
+    schedule(job.jobId, deadlines, undefined)
     return true
   }
 
@@ -121,20 +140,22 @@ export const makeMemoryJobStore = (): JobStoreService => {
     const upper = position === undefined ? order.length : lowerBound(order, position)
     const lower = query.after === undefined ? 0 : lowerBound(order, { t: Math.floor(query.after) + 1, id: "" })
     const range = Math.max(0, upper - lower)
-    let smallest: Iterable<string> | undefined
+    let smallest: Iterable<Job> | undefined
     let smallestSize = Infinity
     if (phases !== undefined) {
       let size = 0
       for (const p of phases) size += byPhase.get(p)!.size
       smallest = (function* () {
-        for (const p of phases) yield* byPhase.get(p)!
+        for (const p of phases) for (const e of byPhase.get(p)!) yield e.job
       })()
       smallestSize = size
     }
     if (query.ownerId !== undefined) {
       const owned = byOwner.get(query.ownerId)
       if ((owned?.size ?? 0) < smallestSize) {
-        smallest = owned ?? []
+        smallest = (function* () {
+          for (const id of owned ?? []) yield byId.get(id)!.job
+        })()
         smallestSize = owned?.size ?? 0
       }
     }
@@ -144,18 +165,17 @@ export const makeMemoryJobStore = (): JobStoreService => {
 
     if (smallest !== undefined && gatherCost < walkCost) {
       const found: Array<Job> = []
-      for (const id of smallest) {
-        const job = byId.get(id)!
+      for (const job of smallest) {
         if (!matches(job)) continue
-        if (position !== undefined && compareKeys({ t: job.creationTime, id }, position) >= 0) continue
+        if (position !== undefined && compareKeys({ t: job.creationTime, id: job.jobId }, position) >= 0) continue
         found.push(job)
       }
       found.sort((a, b) => b.creationTime - a.creationTime || (a.jobId < b.jobId ? 1 : a.jobId > b.jobId ? -1 : 0))
       jobs.push(...(want === Infinity ? found : found.slice(0, want)))
     } else {
       for (let i = upper - 1; i >= lower && jobs.length < want; i--) {
-        const job = byId.get(order[i]!.id)
-        if (job !== undefined && matches(job)) jobs.push(job)
+        const entry = order[i]!
+        if (entry.live && matches(entry.job)) jobs.push(entry.job)
       }
     }
     if (jobs.length > pageSize) {
@@ -171,36 +191,35 @@ export const makeMemoryJobStore = (): JobStoreService => {
   }
 
   return {
-    get: (jobId) => Effect.sync(() => byId.get(jobId)),
-    peek: (jobId) => byId.get(jobId) ?? null,
+    get: (jobId) => Effect.sync(() => byId.get(jobId)?.job),
+    peek: (jobId) => byId.get(jobId)?.job ?? null,
     insert: (job, deadlines) =>
       Effect.suspend(() =>
         insert(job, deadlines) ? Effect.void : Effect.fail(new Conflict({ jobId: job.jobId, reason: "a job with this id exists." }))
       ),
     update: (job, expectedVersion, deadlines) =>
       Effect.suspend((): Effect.Effect<void, Conflict | JobNotFound> => {
-        const current = byId.get(job.jobId)
-        if (current === undefined) return Effect.fail(new JobNotFound({ jobId: job.jobId }))
-        if (current.version !== expectedVersion) {
+        const entry = byId.get(job.jobId)
+        if (entry === undefined) return Effect.fail(new JobNotFound({ jobId: job.jobId }))
+        if (entry.job.version !== expectedVersion) {
           return Effect.fail(
-            new Conflict({ jobId: job.jobId, reason: `expected version ${expectedVersion}, found ${current.version}.` })
+            new Conflict({ jobId: job.jobId, reason: `expected version ${expectedVersion}, found ${entry.job.version}.` })
           )
         }
-        byId.set(job.jobId, job)
-        index(job, current, deadlines)
+        replace(entry, job, deadlines)
         return Effect.void
       }),
     remove: (jobId, expectedVersion) =>
       Effect.suspend((): Effect.Effect<void, Conflict | JobNotFound> => {
-        const current = byId.get(jobId)
-        if (current === undefined) return Effect.fail(new JobNotFound({ jobId }))
-        if (current.version !== expectedVersion) {
+        const entry = byId.get(jobId)
+        if (entry === undefined) return Effect.fail(new JobNotFound({ jobId }))
+        if (entry.job.version !== expectedVersion) {
           return Effect.fail(
-            new Conflict({ jobId, reason: `expected version ${expectedVersion}, found ${current.version}.` })
+            new Conflict({ jobId, reason: `expected version ${expectedVersion}, found ${entry.job.version}.` })
           )
         }
         byId.delete(jobId)
-        unindex(current)
+        unindex(entry)
         return Effect.void
       }),
     list: (query) => Effect.sync(() => list(query)),
@@ -212,8 +231,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
           // Both filters: rare (no caller in the service); answer from the phase sets.
           let n = 0
           for (const phase of new Set(query.phases)) {
-            for (const id of byPhase.get(phase)!) {
-              const job = byId.get(id)!
+            for (const { job } of byPhase.get(phase)!) {
               if (job.ownerId === query.ownerId && quotaKeyOf(job) === query.quotaKey) n++
             }
           }
