@@ -27,7 +27,7 @@ export interface Runs {
   readonly cancel: (jobId: string) => Effect.Effect<void>
 }
 
-export const makeRuns = (): Runs => {
+export const makeRuns = (queuedKept = QUEUED_KEPT): Runs => {
   const running = new Map<string, Run>()
   const cancel = (jobId: string) =>
     Effect.suspend(() => {
@@ -45,12 +45,29 @@ export const makeRuns = (): Runs => {
       })
     })
   const queued = new Map<string, Job>()
+  // The jobs in the order they were put, from `head` on, some since taken or put again: the next
+  // to go when the map is full (every queued job is among them). The map's own first key is no
+  // answer: a map whose oldest entries were taken walks past their holes on every
+  // `keys().next()`, O(taken) a put.
+  let arrivals: Array<Job> = []
+  let head = 0
   return {
     running,
     cancel,
     queued: {
       put: (job) => {
-        if (queued.size >= QUEUED_KEPT) queued.delete(queued.keys().next().value!)
+        // Put again, a job is the newest: the map's order stays the arrivals' order.
+        queued.delete(job.jobId)
+        while (queued.size >= queuedKept) {
+          const oldest = arrivals[head++]!
+          if (queued.get(oldest.jobId) === oldest) queued.delete(oldest.jobId)
+        }
+        // Taken jobs stay in `arrivals` until it is rebuilt: at most twice the queued ones.
+        if (arrivals.length > 2 * queued.size + 64) {
+          arrivals = [...queued.values()]
+          head = 0
+        }
+        arrivals.push(job)
         queued.set(job.jobId, job)
       },
       take: (jobId) => {
