@@ -51,6 +51,14 @@ export const makeRuns = (queuedKept = QUEUED_KEPT): Runs => {
   // `keys().next()`, O(taken) a put.
   let arrivals: Array<Job> = []
   let head = 0
+  // Taken jobs stay in `arrivals` (held in memory) until it is rebuilt from the map: no more
+  // than twice the queued ones and 64.
+  const compact = () => {
+    if (arrivals.length > 2 * queued.size + 64) {
+      arrivals = [...queued.values()]
+      head = 0
+    }
+  }
   return {
     running,
     cancel,
@@ -62,17 +70,14 @@ export const makeRuns = (queuedKept = QUEUED_KEPT): Runs => {
           const oldest = arrivals[head++]!
           if (queued.get(oldest.jobId) === oldest) queued.delete(oldest.jobId)
         }
-        // Taken jobs stay in `arrivals` until it is rebuilt: at most twice the queued ones.
-        if (arrivals.length > 2 * queued.size + 64) {
-          arrivals = [...queued.values()]
-          head = 0
-        }
         arrivals.push(job)
         queued.set(job.jobId, job)
+        compact()
       },
       take: (jobId) => {
         const job = queued.get(jobId)
         queued.delete(jobId)
+        compact()
         return job
       }
     }
