@@ -2,25 +2,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import type { Job } from "../src/Job.js"
 import { makeRuns } from "../src/internal/runs.js"
-import { propertyRuns } from "../src/testing.js"
-
-const job = (id: string): Job => ({
-  jobId: id,
-  runId: null,
-  ownerId: null,
-  quote: null,
-  creationTime: 0,
-  startTime: null,
-  endTime: null,
-  executionDuration: 0,
-  destruction: null,
-  parameters: [],
-  results: [],
-  errorSummary: null,
-  jobInfo: null,
-  phase: "QUEUED",
-  version: 0
-})
+import { propertyRuns, testJob } from "../src/testing.js"
 
 describe("Runs.queued", () => {
   it("keeps the latest jobs put, up to its bound, the oldest put going first, whatever was taken or put again between", () => {
@@ -35,7 +17,7 @@ describe("Runs.queued", () => {
           for (const [step, n] of steps) {
             const id = `j${n}`
             if (step === "put") {
-              const j = { ...job(id), version: model.size }
+              const j = testJob({ jobId: id, phase: "QUEUED", version: model.size })
               model.delete(id)
               if (model.size >= kept) model.delete(model.keys().next().value!)
               model.set(id, j)
