@@ -39,10 +39,10 @@ const lowerBound = (order: ReadonlyArray<Key>, key: Key): number => {
 
 /**
  * The in-memory job store. Indexes: creation order (ascending array of entries, removed ones
- * dropped lazily), job ids per phase and per owner, counts per owner and
- * phase, and a min-heap per deadline kind over the instants the service passed in (stale entries
- * skipped lazily). A query gathers the smallest matching index when that is cheaper than walking
- * the creation order from the newest end, and walks otherwise.
+ * dropped lazily), entries per phase, job ids per owner, counts per owner and phase, and a
+ * min-heap per deadline kind over the instants the service passed in (stale entries skipped
+ * lazily). A query gathers the smallest matching index when that is cheaper than walking the
+ * creation order from the newest end, and walks otherwise.
  */
 export const makeMemoryJobStore = (): JobStoreService => {
   const byId = new Map<string, Entry>()
