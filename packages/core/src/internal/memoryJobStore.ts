@@ -39,7 +39,7 @@ const lowerBound = (order: ReadonlyArray<Key>, key: Key): number => {
 
 /**
  * The in-memory job store. Indexes: creation order (ascending array of entries, removed ones
- * dropped lazily), entries per phase, job ids per owner, counts per owner and phase, and a
+ * dropped lazily), entries per phase and per owner, counts per owner and phase, and a
  * min-heap per deadline kind over the instants the service passed in (stale entries skipped
  * lazily). A query gathers the smallest matching index when that is cheaper than walking the
  * creation order from the newest end, and walks otherwise.
@@ -49,7 +49,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
   let order: Array<Entry> = []
   let dead = 0
   const byPhase = new Map<Phase, Set<Entry>>(Phases.all.map((p) => [p, new Set()]))
-  const byOwner = new Map<string | null, Set<string>>()
+  const byOwner = new Map<string | null, Set<Entry>>()
   // Jobs per (owner, phase) and per (quota key, phase): `count` answers from these.
   const countByOwner = new Map<string | null, Map<Phase, number>>()
   const countByQuotaKey = new Map<string | null, Map<Phase, number>>()
@@ -97,7 +97,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
     const job = entry.job
     entry.live = false
     byPhase.get(job.phase)!.delete(entry)
-    byOwner.get(job.ownerId)?.delete(job.jobId)
+    byOwner.get(job.ownerId)?.delete(entry)
     addCount(job, job.phase, -1)
     dead++
     if (dead > 1024 && dead * 2 > order.length) {
@@ -115,7 +115,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
     else order.splice(lowerBound(order, entry), 0, entry)
     let owned = byOwner.get(job.ownerId)
     if (owned === undefined) byOwner.set(job.ownerId, (owned = new Set()))
-    owned.add(job.jobId)
+    owned.add(entry)
     byPhase.get(job.phase)!.add(entry)
     addCount(job, job.phase, 1)
     schedule(job.jobId, deadlines, undefined)
@@ -154,7 +154,7 @@ export const makeMemoryJobStore = (): JobStoreService => {
       const owned = byOwner.get(query.ownerId)
       if ((owned?.size ?? 0) < smallestSize) {
         smallest = (function* () {
-          for (const id of owned ?? []) yield byId.get(id)!.job
+          for (const e of owned ?? []) yield e.job
         })()
         smallestSize = owned?.size ?? 0
       }
