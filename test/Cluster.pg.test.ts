@@ -14,7 +14,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
-import { kill9, killAll, startDemoProcess } from "./support/demoProcess.js"
+import { freeze, kill9, killAll, startDemoProcess, thaw } from "./support/demoProcess.js"
 import { makePgDatabase } from "../packages/store-sql/test/databases.js"
 
 const cleanups: Array<() => Promise<void>> = []
@@ -91,16 +91,22 @@ describe("three instances on one PostgreSQL database", () => {
     )
     for (const phase of woken) expect(phase).not.toBe("QUEUED")
 
-    // Kill the instance that is running something right now, with no chance to let go.
+    // Kill an instance that is running something right now, with no chance to let go. It is
+    // frozen first and the run log read again, so the run is known to be open when it dies (a
+    // run seen open may otherwise end between the read and the kill).
     let victim: typeof one | undefined
     let killedAt = 0
+    const openOn = async (name: string) => (await readRuns(runLog)).some((r) => r.end === undefined && r.instance === name)
     while (victim === undefined) {
-      const runs = await readRuns(runLog)
-      const running = runs.find((r) => r.end === undefined && r.instance !== "three")
-      if (running !== undefined) {
-        victim = instances.find((i) => i.name === running.instance)!
+      const running = (await readRuns(runLog)).find((r) => r.end === undefined && r.instance !== "three")
+      const candidate = running && instances.find((i) => i.name === running.instance)!
+      if (candidate !== undefined) {
+        await freeze(candidate.child)
         killedAt = Date.now()
-        await kill9(victim.child)
+        if (await openOn(candidate.name)) {
+          victim = candidate
+          await kill9(victim.child)
+        } else thaw(candidate.child)
       } else await new Promise((r) => setTimeout(r, 20))
     }
     const survivors = instances.filter((i) => i !== victim)

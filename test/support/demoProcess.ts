@@ -4,6 +4,7 @@
  * listens; every process started here is killed by `killAll` (an `afterAll` of the test).
  */
 import { spawn, type ChildProcess } from "node:child_process"
+import { readFile } from "node:fs/promises"
 import { fileURLToPath } from "node:url"
 
 const script = fileURLToPath(new URL("../../examples/server.ts", import.meta.url))
@@ -41,6 +42,21 @@ export const kill9 = (child: ChildProcess): Promise<void> =>
     child.once("exit", () => resolve())
     child.kill("SIGKILL")
   })
+
+/** The process's state letter from /proc (`T` once a SIGSTOP has taken hold). */
+const stateOf = async (pid: number) => (await readFile(`/proc/${pid}/stat`, "utf8")).replace(/^.*\) /s, "")[0]
+
+/**
+ * SIGSTOP, resolving once every thread of the process is stopped: from then on it writes
+ * nothing, so what it wrote can be read as final before deciding what to do with it.
+ */
+export const freeze = async (child: ChildProcess): Promise<void> => {
+  child.kill("SIGSTOP")
+  while ((await stateOf(child.pid!)) !== "T") await new Promise((r) => setTimeout(r, 1))
+}
+
+/** SIGCONT: a frozen process goes on. */
+export const thaw = (child: ChildProcess): void => void child.kill("SIGCONT")
 
 /** Kills every demo process still running. */
 export const killAll = (): void => {
