@@ -8,11 +8,11 @@
  */
 import { createServer, type IncomingMessage, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import { Identity, JobStore, Uws } from "@uws-kit/core"
+import { Content, Errors, Identity, JobStore, ResultStore, Uws } from "@uws-kit/core"
 import type { Caller } from "@uws-kit/core/Identity"
 import { RestAdapter } from "@uws-kit/adapter-rest"
 import * as HttpMiddleware from "@effect/platform/HttpMiddleware"
-import { Effect } from "effect"
+import { Effect, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import { steerable } from "./support.js"
 
@@ -33,12 +33,16 @@ const viaApp = (target: string, init: RequestInit = {}) =>
   fetch(target, { ...init, headers: { ...(init.headers as Record<string, string> | undefined), [GENERAL]: "1" } })
 
 /** A REST binding over a memory store whose reads are counted, served by node:http. */
-const serve = async (rest: Partial<RestAdapter.RestOptions> = {}, hostCaller?: (req: IncomingMessage) => Caller | undefined) => {
+const serve = async (
+  rest: Partial<RestAdapter.RestOptions> = {},
+  hostCaller?: (req: IncomingMessage) => Caller | undefined,
+  resultStore?: ResultStore.ResultStoreService
+) => {
   const memory = JobStore.makeMemory()
   let reads = 0
   const jobStore: JobStore.JobStoreService = { ...memory, get: (jobId) => Effect.suspend(() => (reads++, memory.get(jobId))) }
   let n = 0
-  const started = await Uws.start({ worker: steerable, jobStore, makeJobId: () => `job${++n}` })
+  const started = await Uws.start({ worker: steerable, jobStore, makeJobId: () => `job${++n}`, ...(resultStore === undefined ? {} : { resultStore }) })
   const adapter = RestAdapter.makeRestAdapter({ service: started.service, basePath: "/uws", ...rest })
   const general = RestAdapter.makeRestAdapter({ service: started.service, basePath: "/uws", ...rest, runtime: untraced })
   // `x-general: 1` sends a request to the binding without the fast path.
@@ -164,5 +168,114 @@ describe("a plain GET of a job held in memory", () => {
     const res = await fetch(job)
     expect(res.status).toBe(503)
     expect(res.headers.get("retry-after")).toBe("5")
+  })
+})
+
+/**
+ * A memory result store that hands out its contents as a store on disk would, streamed, not in
+ * memory: each content `times` times over, in pieces of one copy (counted in `pulled`, as the streams ended); a
+ * content whose text starts with `echo fail` fails after its first piece.
+ */
+const streamingStore = (times: number, pulled = { n: 0, ended: 0 }): ResultStore.ResultStoreService => {
+  const memory = ResultStore.makeMemory()
+  const copies = (content: ResultStore.StoredContent, bytes: Uint8Array): ResultStore.StoredContent => {
+    const pieces = Stream.map(Stream.range(1, times), () => (pulled.n++, bytes)).pipe(Stream.ensuring(Effect.sync(() => pulled.ended++)))
+    const failing = Buffer.from(bytes.subarray(0, 9)).toString() === "echo fail"
+    const failure = new Errors.StorageFailure({ operation: "read", reason: "the disk is gone" })
+    return { size: content.size * times, mimeType: content.mimeType, stream: failing ? Stream.concat(Stream.take(pieces, 1), Stream.fail(failure)) : pieces }
+  }
+  return {
+    ...memory,
+    get: (jobId, key) =>
+      Effect.flatMap(memory.get(jobId, key), (content) =>
+        content === undefined ? Effect.succeed(undefined) : Effect.map(Stream.runCollect(content.stream), (chunks) => copies(content, Content.concat([...chunks])))
+      )
+  }
+}
+
+const runToEnd = async (url: string, job: string) => {
+  expect((await fetch(`${job}/phase`, { method: "POST", body: new URLSearchParams({ PHASE: "RUN" }), redirect: "manual" })).status).toBe(303)
+  for (let i = 0; i < 100 && !(await (await fetch(`${job}/phase`)).text()).startsWith("COMPLETED"); i++) await new Promise((r) => setTimeout(r, 20))
+  expect(await (await fetch(`${job}/phase`)).text()).toBe("COMPLETED")
+}
+
+describe("a plain GET of a stored result", () => {
+  it("is the app's answer, byte for byte: content, a result elsewhere (303), unknown results and jobs, any case of `results`", async () => {
+    const { url } = await serve()
+    const job = await create(url, { body: new URLSearchParams({ TEXT: "hi <&>", MODE: "two", HREF: "https://data.example/x.fits" }) })
+    await runToEnd(url, job)
+    const targets = ["results/result", "results/extra", "results/remote", "results/nothing", "RESULTS/result", "results/result/", "results/result%20"].map((t) => `${job}/${t}`)
+    targets.push(`${job}x/results/result`, `${url}/uws/jobs/%ZZ/results/result`)
+    for (const target of targets)
+      for (const accept of ACCEPTS) {
+        const init = { redirect: "manual" as const, ...(accept === undefined ? {} : { headers: { accept } }) }
+        expect(await seen(await fetch(target, init)), `${target} ${accept}`).toEqual(await seen(await viaApp(target, init)))
+      }
+    expect((await fetch(`${job}/results/result`)).headers.get("content-type")).toBe("text/plain")
+    expect(await (await fetch(`${job}/results/result`)).text()).toBe("echo hi <&>")
+    expect((await fetch(`${job}/results/remote`, { redirect: "manual" })).headers.get("location")).toBe("https://data.example/x.fits")
+  })
+
+  it("keeps the rules: another owner's result is 403, a refused caller 401", async () => {
+    const identifyNode = (req: IncomingMessage): Caller => {
+      const user = req.headers["x-user"]
+      if (user === "nobody") throw new Error("no such user")
+      return typeof user === "string" ? Identity.user(user) : Identity.anonymous
+    }
+    const { url } = await serve({ identifyNode })
+    const job = await create(url, { headers: { "x-user": "alice" } })
+    expect((await fetch(`${job}/phase`, { method: "POST", body: new URLSearchParams({ PHASE: "RUN" }), redirect: "manual", headers: { "x-user": "alice" } })).status).toBe(303)
+    for (let i = 0; i < 100 && (await fetch(`${job}/results/result`, { headers: { "x-user": "alice" } })).status !== 200; i++) await new Promise((r) => setTimeout(r, 20))
+    for (const [headers, status] of [[{ "x-user": "alice" }, 200], [{ "x-user": "bob" }, 403], [{}, 403], [{ "x-user": "nobody" }, 401]] as const) {
+      const fast = await seen(await fetch(`${job}/results/result`, { headers }))
+      expect(fast.status).toBe(status)
+      expect(fast).toEqual(await seen(await viaApp(`${job}/results/result`, { headers })))
+    }
+  })
+
+  it("streams a result the store does not hold in memory, as the client takes it, and cuts the answer when the store fails", async () => {
+    const { url } = await serve({}, undefined, streamingStore(300))
+    const text = "x".repeat(10_000)
+    const job = await create(url, { body: new URLSearchParams({ TEXT: text }) })
+    await runToEnd(url, job)
+    const whole = `echo ${text}`.repeat(300)
+    const fast = await seen(await fetch(`${job}/results/result`))
+    expect(fast.body.length).toBe(whole.length)
+    expect(fast.body).toBe(whole)
+    expect(fast).toEqual(await seen(await viaApp(`${job}/results/result`)))
+    // A client reading slowly: the answer waits for it (drain) and arrives whole.
+    const slow = await fetch(`${job}/results/result`)
+    const reader = slow.body!.getReader()
+    let received = 0
+    for (;;) {
+      const { done, value } = await reader.read()
+      if (done) break
+      received += value.length
+      if (received < 200_000) await new Promise((r) => setTimeout(r, 5))
+    }
+    expect(received).toBe(whole.length)
+    const broken = await create(url, { body: new URLSearchParams({ TEXT: `fail ${"y".repeat(10_000)}` }) })
+    await runToEnd(url, broken)
+    // Cut, not short: the client cannot take the first piece for the whole answer.
+    await expect(fetch(`${broken}/results/result`).then((res) => res.text())).rejects.toThrow()
+  })
+
+  it("stops reading the store when the client hangs up", async () => {
+    const pulled = { n: 0, ended: 0 }
+    const { url } = await serve({}, undefined, streamingStore(100_000, pulled))
+    const job = await create(url, { body: new URLSearchParams({ TEXT: "z".repeat(10_000) }) })
+    await runToEnd(url, job)
+    const aborting = new AbortController()
+    const res = await fetch(`${job}/results/result`, { signal: aborting.signal })
+    expect(res.headers.get("content-length")).toBe(String(10_005 * 100_000))
+    await res.body!.getReader().read()
+    aborting.abort()
+    await new Promise((r) => setTimeout(r, 200))
+    const after = pulled.n
+    await new Promise((r) => setTimeout(r, 200))
+    expect(pulled.n).toBe(after)
+    expect(after).toBeLessThan(10_000)
+    // The stream was ended (its resources released), not left waiting for a drain that never comes.
+    expect(pulled.ended).toBe(1)
   })
 })

@@ -9,7 +9,7 @@ import type { Caller } from "@uws-kit/core/Identity"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { Header, Identity, Routes } from "@uws-kit/http"
 import type * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Cause, Effect, Either, Exit, type Scope } from "effect"
+import { Cause, Effect, Either, Exit, type Scope, Stream } from "effect"
 import * as Html from "../Html.js"
 import { mediaTypeOf, unreadableBody, urlencodedForm } from "./body.js"
 import { RestError, badRequest, type AnyError } from "./errors.js"
@@ -42,7 +42,7 @@ export const makeApp = (config: Config) => {
   const { confirmDelete } = Pages.make(deps)
   const { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
     JobResources.make(deps)
-  const { getResults, getResult } = Results.make(deps)
+  const { getResults, getResult, stored: storedResult, isStored } = Results.make(deps)
   const { createSync, waitSync } = Sync.make(deps, create)
   const { events } = Events.make(deps, Events.makeFeeds(config.service))
 
@@ -167,12 +167,14 @@ export const makeApp = (config: Config) => {
   }
 
   const jobRoute = at(job)
+  const resultRoute = at(`${job}/results/:result`)
 
   /**
    * A plain GET of a job the store holds in memory, answered without an effect (a client polling
    * its job is the hottest request): the same route, caller, rules (`service.peek`) and rendering
    * as the app's; anything else — a query (WAIT), an error, a job only the store's read can give —
-   * is left to the app.
+   * is left to the app. A GET of a job with a query, and a plain GET of a stored result, are run
+   * by the listener through the app's own handlers (`waitFast`, `resultFast`).
    */
   const fast = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
@@ -180,11 +182,19 @@ export const makeApp = (config: Config) => {
     const { accept, browser, loc, urls } = seen({ url, headers: req.headers, source: req })
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
-    if (matched === undefined || matched.route !== jobRoute) return false
+    const route = matched?.route
+    if (route !== jobRoute && route !== resultRoute) return false
+    // Only a body-less GET: anything else may be answered another way by the platform.
+    if (route === resultRoute && (url.includes("?") || hasBody(req) || !isStored(matched!.params["result"]!))) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
-    if (url.includes("?")) return waitFast(req, res, caller, matched.params["id"]!, { accept, browser, loc, urls })
-    const peeked = config.service.peek(caller, matched.params["id"]!)
+    const jobId = matched!.params["id"]!
+    if (route === resultRoute) {
+      runAnswer(res, answered(storedResult(caller, jobId, matched!.params["result"]!), accept, browser, loc.segments, urls))
+      return true
+    }
+    if (url.includes("?")) return waitFast(req, res, caller, jobId, { accept, browser, loc, urls })
+    const peeked = config.service.peek(caller, jobId)
     if (peeked === undefined || Either.isLeft(peeked)) return false
     const response = renderJob({ accept, browser, urls }, peeked.right)
     if (response.body._tag !== "Uint8Array") return false
@@ -193,14 +203,15 @@ export const makeApp = (config: Config) => {
     return true
   }
 
+  const hasBody = (req: IncomingMessage) => req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined
+
   /**
    * A GET of a job with a query (WAIT, PHASE), as the app's `getJob` answers it, run by the
    * listener (no platform request: the handler reads no body). A client that hangs up ends its
    * wait, as the platform does for the app. A query the app would refuse is left to it.
    */
   const waitFast = (req: IncomingMessage, res: ServerResponse, caller: Caller, jobId: string, found: Pick<Ctx, "accept" | "browser" | "loc" | "urls">): boolean => {
-    // Only a body-less GET: anything else may be answered another way by the platform.
-    if (req.headers["content-length"] !== undefined || req.headers["transfer-encoding"] !== undefined) return false
+    if (hasBody(req)) return false
     const query = Form.parse(found.loc.query)
     if (Either.isLeft(query)) return false
     const { accept, browser, loc, urls } = found
@@ -310,14 +321,46 @@ export const makeApp = (config: Config) => {
     return true
   }
 
-  /** A response as the platform's Node handler writes it (no cookies here; a body in memory or none). */
+  /** A response as the platform's Node handler writes it (no cookies here; a body in memory, streamed, or none). */
   const writeNode = (res: ServerResponse, response: HttpServerResponse.HttpServerResponse) => {
     const body = response.body
-    if (body._tag !== "Empty" && body._tag !== "Uint8Array") return void res.destroy()
+    if (body._tag !== "Empty" && body._tag !== "Uint8Array" && body._tag !== "Stream") return void res.destroy()
     res.writeHead(response.status, response.headers)
     if (body._tag === "Empty") res.end()
-    else res.end(body.body)
+    else if (body._tag === "Uint8Array") res.end(body.body)
+    else writeStream(res, body.stream)
   }
+
+  /**
+   * A streamed body, written as the client takes it (waiting for `drain`). A client that hangs up
+   * stops the stream; a stream that fails after the headers cuts the connection, so that the
+   * client sees a broken answer, not a short one.
+   */
+  const writeStream = (res: ServerResponse, stream: Stream.Stream<Uint8Array, unknown>) => {
+    let finished = false
+    const cancel = Effect.runCallback(
+      Stream.runForEachChunk(stream, (chunk) => {
+        let full = false
+        for (const bytes of chunk) full = !res.write(bytes)
+        return full ? drained(res) : Effect.void
+      }),
+      {
+        onExit: (exit) => {
+          finished = true
+          if (Exit.isSuccess(exit)) res.end()
+          else res.destroy()
+        }
+      }
+    )
+    if (!finished) res.once("close", () => finished || cancel())
+  }
+
+  const drained = (res: ServerResponse) =>
+    Effect.async<void>((resume) => {
+      const go = () => resume(Effect.void)
+      res.once("drain", go)
+      return Effect.sync(() => void res.off("drain", go))
+    })
 
   /** A failure's answer, or a defect's (logged), as every request of the app gets them. */
   const answered = <R>(

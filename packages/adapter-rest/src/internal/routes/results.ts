@@ -6,6 +6,7 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { BrowserPages } from "@uws-kit/http"
 import * as ResultView from "@uws-kit/core/ResultView"
 import { Content } from "@uws-kit/core"
+import type { Caller } from "@uws-kit/core/Identity"
 import { Effect } from "effect"
 import * as Json from "../../Json.js"
 import * as Xml from "../../Xml.js"
@@ -27,7 +28,7 @@ export const make = (deps: Deps) => {
     })
 
   const getResult = (jobId: string, resultId: string): Handler => (ctx) =>
-    ResultView.viewOf(service, resultId) === undefined ? getStored(jobId, resultId)(ctx) : getView(jobId, resultId)(ctx)
+    isStored(resultId) ? getStored(jobId, resultId)(ctx) : getView(jobId, resultId)(ctx)
 
   const getView = (jobId: string, resultId: string): Handler => (ctx) =>
     Effect.map(
@@ -40,8 +41,14 @@ export const make = (deps: Deps) => {
         })
     )
 
-  const getStored = (jobId: string, resultId: string): Handler => (ctx) =>
-    Effect.map(service.result(ctx.caller, jobId, resultId), ({ ref, content }) => {
+  const getStored = (jobId: string, resultId: string): Handler => (ctx) => stored(ctx.caller, jobId, resultId)
+
+  /**
+   * A stored result's answer (its content, or a redirect to where it lives). The Node listener
+   * answers a plain GET of one with it too (`isStored` first): one code path for the rules.
+   */
+  const stored = (caller: Caller, jobId: string, resultId: string) =>
+    Effect.map(service.result(caller, jobId, resultId), ({ ref, content }) => {
       if (content === undefined) return see(ref.href!)
       const options = {
         contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
@@ -54,5 +61,8 @@ export const make = (deps: Deps) => {
         : HttpServerResponse.stream(content.stream, { ...options, contentLength: content.size })
     })
 
-  return { getResults, getResult }
+  /** Whether the result's answer is its stored content (no application view renders it). */
+  const isStored = (resultId: string) => ResultView.viewOf(service, resultId) === undefined
+
+  return { getResults, getResult, stored, isStored }
 }
