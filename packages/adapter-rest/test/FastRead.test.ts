@@ -1,6 +1,7 @@
 /**
- * The Node listener answers a plain GET of a job the store holds in memory without running the
- * app (no effect, no store read, the job rendered once per version). Seen from a client it must be
+ * The Node listener answers a plain GET of a job or its phase the store holds in memory without
+ * running the app (no effect, no store read, the job rendered once per version), and a plain GET
+ * of a stored result through the app's handler without the platform. Seen from a client it must be
  * the app's answer exactly, with the same rules: these tests compare it with the app's own answer
  * to the same request, given by a second binding of the same service on a host runtime (which
  * turns the fast path off), behind the same server so that both see the same origin. (An empty
@@ -78,22 +79,23 @@ const create = async (url: string, init: RequestInit = {}) => {
 
 const ACCEPTS = [undefined, "*/*", "application/json", "text/xml", "application/xml;q=0.5, application/json", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"]
 
-describe("a plain GET of a job held in memory", () => {
+describe("a plain GET of a job (or its phase) held in memory", () => {
   it("is the app's answer, byte for byte, in every representation and after every change, without reading the store", async () => {
     const { url, reads } = await serve()
     const job = await create(url)
     const compare = async () => {
-      for (const accept of ACCEPTS) {
-        const init = accept === undefined ? {} : { headers: { accept } }
-        const before = reads()
-        const fast = await seen(await fetch(job, init))
-        expect(reads()).toBe(before)
-        // The general path reads the store: proof that it is the other path answering.
-        const app = await seen(await viaApp(job, init))
-        expect(reads()).toBeGreaterThan(before)
-        expect(fast).toEqual(app)
-        expect(fast.status).toBe(200)
-      }
+      for (const target of [job, `${job}/phase`, `${job}/PHASE`])
+        for (const accept of ACCEPTS) {
+          const init = accept === undefined ? {} : { headers: { accept } }
+          const before = reads()
+          const fast = await seen(await fetch(target, init))
+          expect(reads()).toBe(before)
+          // The general path reads the store: proof that it is the other path answering.
+          const app = await seen(await viaApp(target, init))
+          expect(reads()).toBeGreaterThan(before)
+          expect(fast).toEqual(app)
+          expect(fast.status).toBe(200)
+        }
     }
     await compare()
     // A new version is rendered anew: the answers follow the job.
@@ -135,6 +137,7 @@ describe("a plain GET of a job held in memory", () => {
       [{ "x-user": "nobody" }, job, 401]
     ]
     identified = 0
+    requests.push(...requests.map(([headers, target, status]): [Record<string, string>, string, number] => [headers, `${target}/phase`, status]))
     for (const [headers, target, status] of requests) {
       const fast = await fetch(target, { headers })
       const app = await viaApp(target, { headers })

@@ -40,7 +40,7 @@ export const makeApp = (config: Config) => {
   const { getParameters, getParameter, postParameters, putParameter, updateParameters } = Parameters.make(deps)
   const { getJob, deleteJob, deleteNow, postJob, renderJob } = Job.make(deps, updateParameters)
   const { confirmDelete } = Pages.make(deps)
-  const { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
+  const { getPhase, renderPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError } =
     JobResources.make(deps)
   const { getResults, getResult, stored: storedResult, isStored } = Results.make(deps)
   const { createSync, waitSync } = Sync.make(deps, create)
@@ -167,14 +167,16 @@ export const makeApp = (config: Config) => {
   }
 
   const jobRoute = at(job)
+  const phaseRoute = at(`${job}/phase`)
   const resultRoute = at(`${job}/results/:result`)
 
   /**
-   * A plain GET of a job the store holds in memory, answered without an effect (a client polling
-   * its job is the hottest request): the same route, caller, rules (`service.peek`) and rendering
-   * as the app's; anything else — a query (WAIT), an error, a job only the store's read can give —
-   * is left to the app. A GET of a job with a query, and a plain GET of a stored result, are run
-   * by the listener through the app's own handlers (`waitFast`, `resultFast`).
+   * A plain GET of a job or its phase the store holds in memory, answered without an effect (a
+   * client polling its job is the hottest request: pyvo reads the job, TOPCAT its phase): the
+   * same route, caller, rules (`service.peek`) and rendering as the app's; anything else — an
+   * error, a job only the store's read can give — is left to the app. A GET of a job with a
+   * query (WAIT), and a plain GET of a stored result, are run by the listener through the app's
+   * own handlers.
    */
   const fast = (req: IncomingMessage, res: ServerResponse, hostCaller: Caller | undefined): boolean => {
     const url = req.url
@@ -183,8 +185,9 @@ export const makeApp = (config: Config) => {
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
     const route = matched?.route
-    if (route !== jobRoute && route !== resultRoute) return false
+    if (route !== jobRoute && route !== phaseRoute && route !== resultRoute) return false
     // Only a body-less GET: anything else may be answered another way by the platform.
+    if (route === phaseRoute && url.includes("?")) return false
     if (route === resultRoute && (url.includes("?") || hasBody(req) || !isStored(matched!.params["result"]!))) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
@@ -196,7 +199,7 @@ export const makeApp = (config: Config) => {
     if (url.includes("?")) return waitFast(req, res, caller, jobId, { accept, browser, loc, urls })
     const peeked = config.service.peek(caller, jobId)
     if (peeked === undefined || Either.isLeft(peeked)) return false
-    const response = renderJob({ accept, browser, urls }, peeked.right)
+    const response = route === phaseRoute ? renderPhase({ accept, browser }, peeked.right) : renderJob({ accept, browser, urls }, peeked.right)
     if (response.body._tag !== "Uint8Array") return false
     res.writeHead(response.status, response.headers)
     res.end(response.body.body)
@@ -262,7 +265,6 @@ export const makeApp = (config: Config) => {
   }
 
   const jobsRoute = at(jobsAt)
-  const phaseRoute = at(`${job}/phase`)
 
   /**
    * The commonest changes answered without the platform's request and router: a job creation

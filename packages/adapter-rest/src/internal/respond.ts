@@ -116,7 +116,7 @@ export const errorResponse = (
 }
 
 /** An atom: text/plain, JSON on request, or a one-element UWS document for XML-only clients (v0.3). */
-export const atom = (ctx: Ctx, key: string, text: string, value: unknown) => {
+export const atom = (ctx: Pick<Ctx, "accept" | "browser">, key: string, text: string, value: unknown) => {
   const xml = onlyXml(ctx.accept)
   return xml === undefined
     ? represent(ctx, ATOMS, { text: () => text, json: () => ({ [key]: value }) })

@@ -2,6 +2,7 @@
  * A job's atomic resources: phase, executionduration, destruction and the v0.3 termination,
  * quote, owner, error.
  */
+import type { Job } from "@uws-kit/core/Job"
 import { Iso8601, Xml as XmlReader } from "@uws-kit/http"
 import { Effect, Either } from "effect"
 import * as Json from "../../Json.js"
@@ -16,8 +17,10 @@ import { atom, daliErrorDocument, represent, see } from "../respond.js"
 export const make = (deps: Deps) => {
   const { service, limit, formOf } = deps
 
-  const getPhase = (jobId: string): Handler => (ctx) =>
-    Effect.map(service.get(ctx.caller, jobId), (job) => atom(ctx, "phase", job.phase, job.phase))
+  const getPhase = (jobId: string): Handler => (ctx) => Effect.map(service.get(ctx.caller, jobId), (job) => renderPhase(ctx, job))
+
+  /** A job's phase as `/phase` answers it (also the Node listener's, app.ts, for a job in memory). */
+  const renderPhase = (ctx: Pick<Ctx, "accept" | "browser">, job: Job) => atom(ctx, "phase", job.phase, job.phase)
 
   const postPhase = (jobId: string): Handler => (ctx) => Effect.flatMap(formOf(ctx), (form) => changePhase(ctx, jobId, form.params))
 
@@ -130,5 +133,5 @@ export const make = (deps: Deps) => {
       })
     )
 
-  return { getPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError }
+  return { getPhase, renderPhase, postPhase, changePhase, getDuration, postDuration, getDestruction, postDestruction, postTermination, putTermination, getQuote, postQuote, getOwner, getError }
 }
