@@ -16,7 +16,7 @@ import { isUpload } from "../links.js"
 import { DOCUMENTS } from "../negotiate.js"
 import * as Params from "../params.js"
 import { fromEither, header, type Ctx, type Deps, type Handler } from "../request.js"
-import { represent, see } from "../respond.js"
+import { represent, see, streamed } from "../respond.js"
 
 /** Adds or replaces parameters (and uploads) of a PENDING job; RUNID sets its runId. */
 export type Update = ReturnType<typeof make>["updateParameters"]
@@ -67,7 +67,7 @@ export const make = (deps: Deps) => {
       const upload = matching.find(isUpload)
       if (upload !== undefined) {
         const content = yield* service.upload(ctx.caller, jobId, upload.name)
-        return HttpServerResponse.stream(content.stream, {
+        return streamed(ctx.req, content.stream, {
           contentType: content.mimeType ?? "application/octet-stream",
           contentLength: content.size,
           headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }

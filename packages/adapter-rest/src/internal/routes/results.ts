@@ -2,6 +2,7 @@
  * A job's results: the list, and each result (its content, its application's view of it for the
  * URL's query string, or a redirect to where it is).
  */
+import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { BrowserPages } from "@uws-kit/http"
 import * as ResultView from "@uws-kit/core/ResultView"
@@ -13,7 +14,7 @@ import * as Xml from "../../Xml.js"
 import { resultHref } from "../links.js"
 import { DOCUMENTS } from "../negotiate.js"
 import { type Deps, type Handler } from "../request.js"
-import { represent, see } from "../respond.js"
+import { represent, see, streamed } from "../respond.js"
 
 export const make = (deps: Deps) => {
   const { service } = deps
@@ -34,20 +35,20 @@ export const make = (deps: Deps) => {
     Effect.map(
       ResultView.render(service, ctx.caller, { jobId, resultId, query: ctx.query, url: resultHref(ctx.urls.job(jobId), { id: resultId }) }),
       (view) =>
-        HttpServerResponse.stream(Content.toStream(view!.content), {
+        streamed(ctx.req, Content.toStream(view!.content), {
           contentType: view!.mimeType ?? "application/octet-stream",
           // A view changes with its query string and with nothing a cache could validate.
           headers: { "cache-control": "no-store", ...BrowserPages.contentHeaders }
         })
     )
 
-  const getStored = (jobId: string, resultId: string): Handler => (ctx) => stored(ctx.caller, jobId, resultId)
+  const getStored = (jobId: string, resultId: string): Handler => (ctx) => stored(ctx.caller, jobId, resultId, ctx.req)
 
   /**
    * A stored result's answer (its content, or a redirect to where it lives). The Node listener
    * answers a plain GET of one with it too (`isStored` first): one code path for the rules.
    */
-  const stored = (caller: Caller, jobId: string, resultId: string) =>
+  const stored = (caller: Caller, jobId: string, resultId: string, req?: HttpServerRequest.HttpServerRequest) =>
     Effect.map(service.result(caller, jobId, resultId), ({ ref, content }) => {
       if (content === undefined) return see(ref.href!)
       const options = {
@@ -58,7 +59,9 @@ export const make = (deps: Deps) => {
       // ~1 ms of CPU (the stream's machinery), most of a GET's.
       return content.bytes !== undefined
         ? HttpServerResponse.uint8Array(content.bytes, options)
-        : HttpServerResponse.stream(content.stream, { ...options, contentLength: content.size })
+        : req === undefined
+          ? HttpServerResponse.stream(content.stream, { ...options, contentLength: content.size })
+          : streamed(req, content.stream, { ...options, contentLength: content.size })
     })
 
   /** Whether the result's answer is its stored content (no application view renders it). */
