@@ -2,10 +2,7 @@
  * REST's answers: negotiated representations, redirects, and errors in the negotiated form
  * (DALI VOTable documents for XML clients).
  */
-import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { IncomingMessage } from "node:http"
-import { Effect, Stream } from "effect"
 import { BrowserPages } from "@uws-kit/http"
 import * as Html from "../Html.js"
 import type * as Json from "../Json.js"
@@ -25,17 +22,6 @@ export const CONTENT_TYPE: Record<MediaType, string> = {
 }
 
 export const NEGOTIATED = { vary: "Accept", "cache-control": "no-cache" } as const
-
-/**
- * A body read while it is sent (a stored result, an upload, an application's view). Under Node, a
- * failure after the headers resets the connection: the platform's handler would end the answer
- * short of its Content-Length, and the client would wait for the rest until its own timeout.
- */
-export const streamed = (req: HttpServerRequest.HttpServerRequest, stream: Stream.Stream<Uint8Array, unknown>, options: HttpServerResponse.Options) => {
-  const source = req.source
-  const cut = source instanceof IncomingMessage ? Stream.tapErrorCause(stream, () => Effect.sync(() => source.socket?.destroy())) : stream
-  return HttpServerResponse.stream(cut, options)
-}
 
 export const see = (location: string) => HttpServerResponse.empty({ status: 303, headers: { location } })
 

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage } from "node:http"
 import { HttpServerRequest, HttpServerResponse } from "@effect/platform"
-import { Body, BrowserPages, type CrossSite, Identity, PublicOrigin, type Xml } from "@uws-kit/http"
+import { Body, BrowserPages, type CrossSite, Identity, PublicOrigin, Streamed, type Xml } from "@uws-kit/http"
 import { Cause, Deferred, Effect, Either } from "effect"
 import type { UwsError } from "@uws-kit/core/Errors"
 import type { Caller } from "@uws-kit/core/Identity"
@@ -227,7 +227,7 @@ const download = (request: HttpServerRequest.HttpServerRequest, options: AppOpti
     const caller = yield* identify(options, request, loc)
     const { ref, content } = yield* options.service.result(caller, jobId, resultId)
     if (content === undefined) return HttpServerResponse.redirect(ref.href ?? "", { status: 303 })
-    return HttpServerResponse.stream(content.stream, {
+    return Streamed.response(request, content.stream, {
       contentType: content.mimeType ?? ref.mimeType ?? "application/octet-stream",
       contentLength: content.size,
       headers: BrowserPages.contentHeaders

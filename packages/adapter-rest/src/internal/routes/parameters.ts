@@ -5,7 +5,7 @@
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { Parameter } from "@uws-kit/core/Job"
 import type { Upload } from "@uws-kit/core/Uws"
-import { BrowserPages } from "@uws-kit/http"
+import { BrowserPages, Streamed } from "@uws-kit/http"
 import { Effect, Either } from "effect"
 import * as Json from "../../Json.js"
 import * as Xml from "../../Xml.js"
@@ -16,7 +16,7 @@ import { isUpload } from "../links.js"
 import { DOCUMENTS } from "../negotiate.js"
 import * as Params from "../params.js"
 import { fromEither, header, type Ctx, type Deps, type Handler } from "../request.js"
-import { represent, see, streamed } from "../respond.js"
+import { represent, see } from "../respond.js"
 
 /** Adds or replaces parameters (and uploads) of a PENDING job; RUNID sets its runId. */
 export type Update = ReturnType<typeof make>["updateParameters"]
@@ -67,7 +67,7 @@ export const make = (deps: Deps) => {
       const upload = matching.find(isUpload)
       if (upload !== undefined) {
         const content = yield* service.upload(ctx.caller, jobId, upload.name)
-        return streamed(ctx.req, content.stream, {
+        return Streamed.response(ctx.req, content.stream, {
           contentType: content.mimeType ?? "application/octet-stream",
           contentLength: content.size,
           headers: { "cache-control": "no-cache", ...BrowserPages.contentHeaders }

@@ -4,7 +4,7 @@
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { BrowserPages } from "@uws-kit/http"
+import { BrowserPages, Streamed } from "@uws-kit/http"
 import * as ResultView from "@uws-kit/core/ResultView"
 import { Content } from "@uws-kit/core"
 import type { Caller } from "@uws-kit/core/Identity"
@@ -14,7 +14,7 @@ import * as Xml from "../../Xml.js"
 import { resultHref } from "../links.js"
 import { DOCUMENTS } from "../negotiate.js"
 import { type Deps, type Handler } from "../request.js"
-import { represent, see, streamed } from "../respond.js"
+import { represent, see } from "../respond.js"
 
 export const make = (deps: Deps) => {
   const { service } = deps
@@ -35,7 +35,7 @@ export const make = (deps: Deps) => {
     Effect.map(
       ResultView.render(service, ctx.caller, { jobId, resultId, query: ctx.query, url: resultHref(ctx.urls.job(jobId), { id: resultId }) }),
       (view) =>
-        streamed(ctx.req, Content.toStream(view!.content), {
+        Streamed.response(ctx.req, Content.toStream(view!.content), {
           contentType: view!.mimeType ?? "application/octet-stream",
           // A view changes with its query string and with nothing a cache could validate.
           headers: { "cache-control": "no-store", ...BrowserPages.contentHeaders }
@@ -61,7 +61,7 @@ export const make = (deps: Deps) => {
         ? HttpServerResponse.uint8Array(content.bytes, options)
         : req === undefined
           ? HttpServerResponse.stream(content.stream, { ...options, contentLength: content.size })
-          : streamed(req, content.stream, { ...options, contentLength: content.size })
+          : Streamed.response(req, content.stream, { ...options, contentLength: content.size })
     })
 
   /** Whether the result's answer is its stored content (no application view renders it). */
