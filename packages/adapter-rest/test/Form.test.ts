@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import { propertyRuns } from "@uws-kit/core/testing"
 import * as Form from "../src/internal/form.js"
 import * as Params from "../src/internal/params.js"
+import { isXmlSafe } from "../src/Xml.js"
 
 const text = fc.string({ unit: "binary", maxLength: 12 })
 const pairs = fc.array(fc.tuple(text, text), { maxLength: 6 })
@@ -147,5 +148,35 @@ describe("parameter readers", () => {
     // An empty DESTRUCTION is a mistake, not "as late as allowed".
     expect(Either.isLeft(Params.creation([["DESTRUCTION", ""]]))).toBe(true)
     expect(Params.creation([["RUNID", "a"], ["runid", "a"]])).toEqual(Either.right({ parameters: [], runId: "a" }))
+  })
+
+  it("creation, for any pairs: refused with a reason, or the non-control pairs in order and each control field read once", () => {
+    const name = fc.oneof(fc.constantFrom("PHASE", "phase", "RUNID", "RunId", "EXECUTIONDURATION", "executionDuration", "DESTRUCTION", "destruction", "A", "", "x\u0001"), text)
+    const value = fc.oneof(fc.constantFrom("RUN", " run ", "ABORT", "10", "600.0", "-1", "2030-01-01T00:00:00Z", "bad", ""), text)
+    fc.assert(
+      fc.property(fc.array(fc.tuple(name, value), { maxLength: 8 }), (ps) => {
+        const r = Params.creation(ps)
+        const controls = (n: string) => ps.filter(([k]) => k.toLowerCase() === n).map(([, v]) => v)
+        const once = (n: string) => (new Set(controls(n)).size > 1 ? "differs" : controls(n)[0])
+        const refusable =
+          ps.some(([k]) => k === "" || !isXmlSafe(k)) ||
+          controls("phase").some((v) => v.trim().toUpperCase() !== "RUN") ||
+          ["runid", "executionduration", "destruction"].some((n) => once(n) === "differs") ||
+          (once("executionduration") !== undefined && Either.isLeft(Params.parseDuration(once("executionduration")!))) ||
+          (once("destruction") !== undefined && Either.isLeft(Params.parseDestruction("DESTRUCTION", once("destruction")!)))
+        if (Either.isLeft(r)) {
+          expect(refusable).toBe(true)
+          expect(r.left.length).toBeGreaterThan(0)
+          return
+        }
+        expect(refusable).toBe(false)
+        expect(r.right.parameters).toEqual(ps.filter(([k]) => !Params.isControl(k)).map(([n, v]) => ({ name: n, value: v })))
+        expect(r.right.runId).toBe(once("runid"))
+        expect(r.right.run ?? false).toBe(controls("phase").length > 0)
+        expect(r.right.executionDuration).toEqual(once("executionduration") === undefined ? undefined : Either.getOrThrow(Params.parseDuration(once("executionduration")!)))
+        expect(r.right.destruction).toEqual(once("destruction") === undefined ? undefined : Either.getOrThrow(Params.parseDestruction("DESTRUCTION", once("destruction")!)))
+      }),
+      { numRuns: propertyRuns(1000) }
+    )
   })
 })

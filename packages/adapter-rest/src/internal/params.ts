@@ -99,26 +99,33 @@ export const checkNames = (pairs: Pairs): Either.Either<void, string> => {
  * (PHASE=RUN, RUNID, EXECUTIONDURATION, DESTRUCTION) are taken out, everything else becomes
  * the job's parameters with names and values exactly as sent.
  */
-export const creation = (pairs: Pairs): Either.Either<CreateRequest & { readonly parameters: ReadonlyArray<Parameter> }, string> =>
-  Either.gen(function* () {
-    yield* checkNames(pairs)
-    let run = false
-    for (const p of values(pairs, "phase")) {
-      if (p.trim().toUpperCase() !== "RUN") return yield* Either.left(`PHASE=${p} cannot be given at creation; only PHASE=RUN (create and run) can.`)
-      run = true
-    }
-    const runId = yield* single(pairs, "runid", "RUNID")
-    const durationText = yield* single(pairs, "executionduration", "EXECUTIONDURATION")
-    const destructionText = yield* single(pairs, "destruction", "DESTRUCTION")
-    const executionDuration = durationText === undefined ? undefined : yield* parseDuration(durationText)
-    const destruction = destructionText === undefined ? undefined : yield* parseDestruction("DESTRUCTION", destructionText)
-    const parameters: Array<Parameter> = []
-    for (const [name, value] of pairs) if (!isControl(name)) parameters.push({ name, value })
-    return {
-      parameters,
-      ...(runId === undefined ? {} : { runId }),
-      ...(executionDuration === undefined ? {} : { executionDuration }),
-      ...(destruction === undefined ? {} : { destruction }),
-      ...(run ? { run } : {})
-    }
+export const creation = (pairs: Pairs): Either.Either<CreateRequest & { readonly parameters: ReadonlyArray<Parameter> }, string> => {
+  // Plain early returns, not Either.gen: a generator per creation was ~3% of its CPU.
+  const names = checkNames(pairs)
+  if (Either.isLeft(names)) return Either.left(names.left)
+  let run = false
+  for (const p of values(pairs, "phase")) {
+    if (p.trim().toUpperCase() !== "RUN") return Either.left(`PHASE=${p} cannot be given at creation; only PHASE=RUN (create and run) can.`)
+    run = true
+  }
+  const runId = single(pairs, "runid", "RUNID")
+  if (Either.isLeft(runId)) return Either.left(runId.left)
+  const durationText = single(pairs, "executionduration", "EXECUTIONDURATION")
+  if (Either.isLeft(durationText)) return Either.left(durationText.left)
+  const destructionText = single(pairs, "destruction", "DESTRUCTION")
+  if (Either.isLeft(destructionText)) return Either.left(destructionText.left)
+  const executionDuration = durationText.right === undefined ? undefined : parseDuration(durationText.right)
+  if (executionDuration !== undefined && Either.isLeft(executionDuration)) return Either.left(executionDuration.left)
+  const destruction = destructionText.right === undefined ? undefined : parseDestruction("DESTRUCTION", destructionText.right)
+  if (destruction !== undefined && Either.isLeft(destruction)) return Either.left(destruction.left)
+  const parameters: Array<Parameter> = []
+  for (const [name, value] of pairs) if (!isControl(name)) parameters.push({ name, value })
+  return Either.right({
+    parameters,
+    ...(runId.right === undefined ? {} : { runId: runId.right }),
+    ...(executionDuration === undefined ? {} : { executionDuration: executionDuration.right }),
+    ...(destruction === undefined ? {} : { destruction: destruction.right }),
+    ...(run ? { run } : {})
   })
+}
+
