@@ -72,15 +72,15 @@ export const make = (deps: Deps) => {
       )
     })
 
+  // A chain, not Effect.gen: every creation passes here.
   const create = (ctx: Pick<Ctx, "caller">, pairs: Form.Pairs, uploads: ReadonlyArray<Upload>, forceRun: boolean) =>
-    Effect.gen(function* () {
-      const request = yield* fromEither(Params.creation(pairs))
-      return yield* service.create(ctx.caller, {
+    Effect.flatMap(fromEither(Params.creation(pairs)), (request) =>
+      service.create(ctx.caller, {
         ...request,
         ...(uploads.length === 0 ? {} : { uploads }),
         ...(forceRun ? { run: true } : {})
       })
-    })
+    )
 
   /** A job description document (RestOptions.jobDescription): job control from the query, parameters from `parse`. */
   const describedJob = (ctx: Ctx, description: JobDescription, charset: string | undefined) =>
