@@ -12,18 +12,18 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { Effect, Stream } from "effect"
 
 /**
- * `HttpServerResponse.stream` of `stream`, cutting the connection of a Node `request` if the
- * stream fails.
+ * `HttpServerResponse.stream` of `stream`, cutting the connection of a Node `request` (the
+ * platform's request over one, or the `IncomingMessage` a Node listener got) if the stream fails.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const response = (
-  request: HttpServerRequest,
+  request: HttpServerRequest | IncomingMessage,
   stream: Stream.Stream<Uint8Array, unknown>,
   options: HttpServerResponse.Options
 ): HttpServerResponse.HttpServerResponse => {
-  const source = request.source
+  const source = request instanceof IncomingMessage ? request : request.source
   const cut = source instanceof IncomingMessage ? Stream.tapErrorCause(stream, () => Effect.sync(() => source.socket?.destroy())) : stream
   return HttpServerResponse.stream(cut, options)
 }

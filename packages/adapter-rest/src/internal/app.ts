@@ -184,16 +184,18 @@ export const makeApp = (config: Config) => {
     const { accept, browser, loc, urls } = seen({ url, headers: req.headers, source: req })
     if (loc.segments === undefined) return false
     const matched = router.match(routedPath(loc.segments))
-    const route = matched?.route
+    if (matched === undefined) return false
+    const route = matched.route
     if (route !== jobRoute && route !== phaseRoute && route !== resultRoute) return false
+    const resultId = matched.params["result"]
     // Only a body-less GET: anything else may be answered another way by the platform.
     if (route === phaseRoute && url.includes("?")) return false
-    if (route === resultRoute && (url.includes("?") || hasBody(req) || !isStored(matched!.params["result"]!))) return false
+    if (resultId !== undefined && (url.includes("?") || hasBody(req) || !isStored(resultId))) return false
     const caller = Identity.resolveNow(req, config, hostCaller, () => identifyUrl(loc, url, (req as { originalUrl?: string }).originalUrl))
     if (caller === undefined) return false
-    const jobId = matched!.params["id"]!
-    if (route === resultRoute) {
-      runAnswer(res, answered(storedResult(caller, jobId, matched!.params["result"]!), accept, browser, loc.segments, urls))
+    const jobId = matched.params["id"]!
+    if (resultId !== undefined) {
+      runAnswer(res, answered(storedResult(caller, jobId, resultId, req), accept, browser, loc.segments, urls))
       return true
     }
     if (url.includes("?")) return waitFast(req, res, caller, jobId, { accept, browser, loc, urls })

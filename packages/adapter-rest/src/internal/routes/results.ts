@@ -3,6 +3,7 @@
  * URL's query string, or a redirect to where it is).
  */
 import type * as HttpServerRequest from "@effect/platform/HttpServerRequest"
+import type { IncomingMessage } from "node:http"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import { BrowserPages, Streamed } from "@uws-kit/http"
 import * as ResultView from "@uws-kit/core/ResultView"
@@ -48,7 +49,7 @@ export const make = (deps: Deps) => {
    * A stored result's answer (its content, or a redirect to where it lives). The Node listener
    * answers a plain GET of one with it too (`isStored` first): one code path for the rules.
    */
-  const stored = (caller: Caller, jobId: string, resultId: string, req?: HttpServerRequest.HttpServerRequest) =>
+  const stored = (caller: Caller, jobId: string, resultId: string, req: HttpServerRequest.HttpServerRequest | IncomingMessage) =>
     Effect.map(service.result(caller, jobId, resultId), ({ ref, content }) => {
       if (content === undefined) return see(ref.href!)
       const options = {
@@ -59,9 +60,7 @@ export const make = (deps: Deps) => {
       // ~1 ms of CPU (the stream's machinery), most of a GET's.
       return content.bytes !== undefined
         ? HttpServerResponse.uint8Array(content.bytes, options)
-        : req === undefined
-          ? HttpServerResponse.stream(content.stream, { ...options, contentLength: content.size })
-          : Streamed.response(req, content.stream, { ...options, contentLength: content.size })
+        : Streamed.response(req, content.stream, { ...options, contentLength: content.size })
     })
 
   /** Whether the result's answer is its stored content (no application view renders it). */
