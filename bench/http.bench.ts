@@ -16,20 +16,22 @@
  * Knobs: `UWS_BENCH_HTTP_ROWS` (get, create, lifecycle, wake, memory, archive; default all),
  * `UWS_BENCH_HTTP_SECONDS` (each wrk run, 5), `UWS_BENCH_HTTP_LIFECYCLES` (200),
  * `UWS_BENCH_HTTP_WAKES` (50), `UWS_BENCH_HTTP_JOBS` (20,000), `UWS_BENCH_HTTP_ARCHIVE_MIB` (200),
+ * `UWS_BENCH_HTTP_ARCHIVE_WARMUPS` (3) and `UWS_BENCH_HTTP_ARCHIVE_UPLOADS` (3, the rounds measured),
  * `UWS_BENCH_HTTP_WARMUP_MS` (the lifecycle and wake rows' warm-up, 2,000).
  *
  * Every row measures the demo warmed up, as a service that has been running serves: the GET and
  * creation rows after a second of the same load, the lifecycle and wake rows after
  * UWS_BENCH_HTTP_WARMUP_MS of their own steps (twenty lifecycles, as before, left much of the
  * code unoptimised by V8: on 2026-12-01 the lifecycle measured 4.9 ms without warm-up, 3.2 ms
- * after two seconds of it).
+ * after two seconds of it), the archive rows after ARCHIVE_WARMUPS uploads and a download of each kind.
  */
 import { spawnSync } from "node:child_process"
-import { createReadStream, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from "node:fs"
+import { closeSync, cpSync, createReadStream, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs"
 import { Agent } from "node:http"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Readable } from "node:stream"
+import { fileURLToPath } from "node:url"
 import { randomBytes } from "node:crypto"
 import { download, drive, loadGenerator, send, sleep, startDemo, startRaw, type DemoProcess } from "./support/processes.js"
 import { median, type Benchmark, type Figure } from "./report.js"
@@ -47,6 +49,12 @@ const WAKE_BLOCK = 10
 const WARMUP_MS = env("UWS_BENCH_HTTP_WARMUP_MS", 2_000)
 const JOBS = env("UWS_BENCH_HTTP_JOBS", 20_000)
 const ARCHIVE_MIB = env("UWS_BENCH_HTTP_ARCHIVE_MIB", 200)
+const ARCHIVE_WARMUPS = (() => {
+  const n = Number(process.env["UWS_BENCH_HTTP_ARCHIVE_WARMUPS"] ?? 3)
+  if (!Number.isInteger(n) || n < 0) throw new Error("UWS_BENCH_HTTP_ARCHIVE_WARMUPS must be a whole number (0 measures a fresh process's first uploads)")
+  return n
+})()
+const ARCHIVE_UPLOADS = env("UWS_BENCH_HTTP_ARCHIVE_UPLOADS", 3)
 const ROWS = new Set((process.env["UWS_BENCH_HTTP_ROWS"] ?? "get,create,lifecycle,wake,memory,archive").split(",").map((r) => r.trim()))
 const CONCURRENCY = 16
 const MiB = 1024 * 1024
@@ -370,53 +378,107 @@ const settled = async (agent: Agent, url: string, id: string) => {
 }
 
 /**
- * Upload of ARCHIVE_MIB as a container's document (multipart, as the seed's curl sends it)
- * against the same body into a raw sink (write, fsync), the same into a raw sink writing two
- * copies at once (the demo's storage is mirrored: it keeps two) and `dd conv=fsync` of the file;
- * each baseline after the container's background step is over; download
- * of that document (`GET /document/{id}/content`) against a raw server streaming the same file,
- * and of ARCHIVE_MIB of signatures (`GET /document/{id}/sign`, a zip made on the fly) beside it.
+ * The example plugin configuration without its `Replication` section (filesystem_01 not mirrored:
+ * an upload writes one copy), in a folder of its own with the plugins it loads; its path.
+ */
+const oneCopyPluginConfig = () => {
+  const examples = fileURLToPath(new URL("../examples", import.meta.url))
+  const folder = join(scratch, `one-copy-${files++}`)
+  mkdirSync(join(folder, "plugins"), { recursive: true })
+  cpSync(join(examples, "plugins"), join(folder, "plugins"), { recursive: true })
+  const config = JSON.parse(readFileSync(join(examples, "plugin-config.json"), "utf8")) as Record<string, unknown>
+  delete config["Replication"]
+  const file = join(folder, "plugin-config.json")
+  writeFileSync(file, JSON.stringify(config, null, 2))
+  return file
+}
+
+/**
+ * Uploads of ARCHIVE_MIB as a container's document (multipart, as the seed's curl sends it): to
+ * the demo as it ships (its storage mirrored: two copies written and flushed) against a raw sink
+ * writing the same two copies at once (write, fsync), and to a second demo whose storage is not
+ * mirrored (one copy, as the demo was when issue 12 set the target) against a raw sink writing
+ * one; `dd conv=fsync` of the file beside them. Like the other rows, warmed up first: a fresh
+ * process's first uploads run its code unoptimised (on 2026-12-02 a fresh demo's first two took
+ * 0.85–0.95 s and 1.2–1.5 s of CPU, its fourth to sixth 0.43–0.54 s and 0.5–0.7 s, a raw sink's
+ * 0.43–0.56 s throughout), so ARCHIVE_WARMUPS uploads to each, then ARCHIVE_UPLOADS rounds taking
+ * turns (host drift falls on all four alike), the median of each; every demo upload waits for its
+ * container's background step (reading the copies back, hashing) to end before the next upload.
+ * Download of that document (`GET /document/{id}/content`) against a raw server streaming the
+ * same file, likewise warmed up and taking turns, and of ARCHIVE_MIB of signatures
+ * (`GET /document/{id}/sign`, a zip made on the fly) beside it, once.
  */
 const archiveRows = async (demo: DemoProcess) => {
-  note("archive: upload")
   const size = ARCHIVE_MIB * MiB
   const source = randomFile(size)
   const agent = clientAgent()
   const fields = { ContainerName: "bench", StorageId: "4", SaveType: "Permanent" }
+  const upload = multipart(fields, [{ field: "Content", file: source, name: "document.bin" }])
+  const seconds = async (run: () => Promise<unknown>) => {
+    const start = performance.now()
+    await run()
+    return (performance.now() - start) / 1000
+  }
+  const oneCopyDir = join(scratch, `demo-${files++}`)
+  const oneCopy = await startDemo(oneCopyDir, { ...noQuotas, UWS_ARCHIVE_PLUGIN_CONFIG: oneCopyPluginConfig() })
   const sink = await startRaw("sink", join(scratch, "sink"))
   const sink2 = await startRaw("sink2", join(scratch, "sink"))
   const serve = await startRaw("file", source)
   try {
-    const upload = multipart(fields, [{ field: "Content", file: source, name: "document.bin" }])
-    let start = performance.now()
-    const up = await send(agent, "POST", `${demo.url}/api/document/content`, upload, upload.headers)
-    const upS = (performance.now() - start) / 1000
-    ok(up.status, 200, "archive upload", up.body)
-    // The container's background step (reading the copies back, hashing) would share the CPU
-    // and the disk with the baseline: it ends first.
-    const docId = (JSON.parse(up.body) as { data: string }).data
-    await settled(agent, demo.url, docId)
-    start = performance.now()
-    ok((await send(agent, "POST", sink.url, upload, upload.headers)).status, 200, "raw sink")
-    const sinkS = (performance.now() - start) / 1000
-    rmSync(join(scratch, "sink"), { force: true })
-    start = performance.now()
-    ok((await send(agent, "POST", sink2.url, upload, upload.headers)).status, 200, "raw sink of two copies")
-    const sink2S = (performance.now() - start) / 1000
-    for (const n of [1, 2]) rmSync(join(scratch, `sink.${n}`), { force: true })
-    const ddS = ddSeconds(source, join(scratch, "dd"))
-    rmSync(join(scratch, "dd"), { force: true })
-    // Permanent containers are not deleted through the API: the demo's data folder goes at the end.
-    start = performance.now()
-    const doc = await download(agent, `${demo.url}/api/document/${docId}/content`)
-    const docS = (performance.now() - start) / 1000
-    ok(doc.status, 200, "document download")
-    start = performance.now()
-    const rawDoc = await download(agent, serve.url)
-    const rawDocS = (performance.now() - start) / 1000
-    if (doc.bytes !== rawDoc.bytes) throw new Error(`the document download gave ${doc.bytes} bytes, the raw server ${rawDoc.bytes}`)
+    let docId = ""
+    const toDemo = (target: DemoProcess, what: string) => async () => {
+      let answer = { status: 0, body: "" }
+      const s = await seconds(async () => (answer = await send(agent, "POST", `${target.url}/api/document/content`, upload, upload.headers)))
+      ok(answer.status, 200, what, answer.body)
+      const id = (JSON.parse(answer.body) as { data: string }).data
+      await settled(agent, target.url, id)
+      if (target === demo) docId = id
+      return s
+    }
+    const toSink = (target: { readonly url: string }, copies: ReadonlyArray<string>, what: string) => async () => {
+      let status = 0
+      const s = await seconds(async () => (status = (await send(agent, "POST", target.url, upload, upload.headers)).status))
+      ok(status, 200, what)
+      for (const f of copies) rmSync(join(scratch, f), { force: true })
+      return s
+    }
+    const uploads = {
+      mirrored: toDemo(demo, "archive upload"),
+      oneCopy: toDemo(oneCopy, "archive upload, one copy"),
+      sink: toSink(sink, ["sink"], "raw sink"),
+      sink2: toSink(sink2, ["sink.1", "sink.2"], "raw sink of two copies")
+    }
+    const times = { mirrored: [] as Array<number>, oneCopy: [] as Array<number>, sink: [] as Array<number>, sink2: [] as Array<number>, dd: [] as Array<number> }
+    note(`archive: ${ARCHIVE_WARMUPS} warm-up uploads to each`)
+    for (let i = 0; i < ARCHIVE_WARMUPS; i++) for (const run of Object.values(uploads)) await run()
+    note(`archive: ${ARCHIVE_UPLOADS} rounds of uploads`)
+    for (let i = 0; i < ARCHIVE_UPLOADS; i++) {
+      for (const [kind, run] of Object.entries(uploads)) times[kind as keyof typeof uploads].push(await run())
+      times.dd.push(ddSeconds(source, join(scratch, "dd")))
+      rmSync(join(scratch, "dd"), { force: true })
+    }
 
-    note("archive: download")
+    note("archive: downloads")
+    // Permanent containers are not deleted through the API: the demos' data folders go at the end.
+    const downloads = {
+      doc: async () => {
+        let got = { status: 0, bytes: 0 }
+        const s = await seconds(async () => (got = await download(agent, `${demo.url}/api/document/${docId}/content`)))
+        ok(got.status, 200, "document download")
+        if (got.bytes !== size) throw new Error(`the document download gave ${got.bytes} bytes, not ${size}`)
+        return s
+      },
+      raw: async () => {
+        let got = { status: 0, bytes: 0 }
+        const s = await seconds(async () => (got = await download(agent, serve.url)))
+        if (got.bytes !== size) throw new Error(`the raw server gave ${got.bytes} bytes, not ${size}`)
+        return s
+      }
+    }
+    const downTimes = { doc: [] as Array<number>, raw: [] as Array<number> }
+    for (const run of Object.values(downloads)) await run()
+    for (let i = 0; i < ARCHIVE_UPLOADS; i++) for (const [kind, run] of Object.entries(downloads)) downTimes[kind as keyof typeof downloads].push(await run())
+
     // Signatures of at most 16 MiB each (the API's limit), ARCHIVE_MIB in all.
     const count = Math.ceil(size / (15 * MiB))
     const sig = randomFile(Math.floor(size / count))
@@ -428,28 +490,30 @@ const archiveRows = async (demo: DemoProcess) => {
     ok(made.status, 200, "archive upload of signatures", made.body)
     const signedId = (JSON.parse(made.body) as { data: string }).data
     await settled(agent, demo.url, signedId)
-    start = performance.now()
-    const got = await download(agent, `${demo.url}/api/document/${signedId}/sign`)
-    const downS = (performance.now() - start) / 1000
+    let got = { status: 0, bytes: 0 }
+    const downS = await seconds(async () => (got = await download(agent, `${demo.url}/api/document/${signedId}/sign`)))
     ok(got.status, 200, "signatures download")
-    start = performance.now()
-    const rawGot = await download(agent, serve.url)
-    const rawDownS = ((performance.now() - start) / 1000) * (got.bytes / rawGot.bytes)
+    let rawBytes = 0
+    const rawS = await seconds(async () => (rawBytes = (await download(agent, serve.url)).bytes))
+    const rawDownS = rawS * (got.bytes / rawBytes)
     const mib = `${ARCHIVE_MIB} MiB`
+    const of = `median of ${ARCHIVE_UPLOADS} after ${ARCHIVE_WARMUPS} warm-up`
     return [
-      { name: `archive upload of ${mib} (multipart POST /api/document/content)`, value: upS, unit: "s", target: "ratio ≤ 1.5", baseline: "raw node:http sink of the same body (write, fsync)" },
-      { name: "raw node:http sink of the same body (write, fsync)", value: sinkS, unit: "s", baseline: `dd bs=1M conv=fsync of the ${mib}` },
-      { name: `archive upload of ${mib}, against two copies`, value: upS, unit: "s", baseline: "raw node:http sink writing two copies at once (write, fsync)" },
-      { name: "raw node:http sink writing two copies at once (write, fsync)", value: sink2S, unit: "s" },
-      { name: `dd bs=1M conv=fsync of the ${mib}`, value: ddS, unit: "s" },
-      { name: `archive upload of ${mib}, against dd`, value: upS, unit: "s", baseline: `dd bs=1M conv=fsync of the ${mib}` },
-      { name: `archive download of the ${mib} document (GET /document/{id}/content)`, value: docS, unit: "s", target: "ratio ≤ 1.3", baseline: "raw node:http streaming the same file" },
-      { name: "raw node:http streaming the same file", value: rawDocS, unit: "s" },
+      { name: `archive upload of ${mib}, mirrored: two copies (the demo as it ships; multipart POST /api/document/content), ${of}`, value: median(times.mirrored), unit: "s", target: "ratio ≤ 1.5", baseline: "raw node:http sink writing two copies at once (write, fsync)" },
+      { name: "raw node:http sink writing two copies at once (write, fsync)", value: median(times.sink2), unit: "s" },
+      { name: `archive upload of ${mib}, one copy (the demo's storage not mirrored), ${of}`, value: median(times.oneCopy), unit: "s", target: "ratio ≤ 1.5", baseline: "raw node:http sink of the same body (write, fsync)" },
+      { name: "raw node:http sink of the same body (write, fsync)", value: median(times.sink), unit: "s", baseline: `dd bs=1M conv=fsync of the ${mib}` },
+      { name: `archive upload of ${mib}, mirrored, against the one-copy sink`, value: median(times.mirrored), unit: "s", baseline: "raw node:http sink of the same body (write, fsync)" },
+      { name: `dd bs=1M conv=fsync of the ${mib}`, value: median(times.dd), unit: "s" },
+      { name: `archive download of the ${mib} document (GET /document/{id}/content), median of ${ARCHIVE_UPLOADS} after one`, value: median(downTimes.doc), unit: "s", target: "ratio ≤ 1.3", baseline: "raw node:http streaming the same file" },
+      { name: "raw node:http streaming the same file", value: median(downTimes.raw), unit: "s" },
       { name: `archive download of ${(got.bytes / MiB).toFixed(0)} MiB of signatures (GET /document/{id}/sign, ${count} in a zip)`, value: downS, unit: "s", baseline: "raw node:http streaming a file of that size" },
       { name: "raw node:http streaming a file of that size", value: rawDownS, unit: "s" }
     ]
   } finally {
     agent.destroy()
+    await oneCopy.stop()
+    rmSync(oneCopyDir, { recursive: true, force: true })
     await sink.stop()
     await sink2.stop()
     await serve.stop()
