@@ -52,8 +52,8 @@ export const observePlugins = (plugins: Plugins.LoadedPlugins, withLogging: With
           )
         )
       ),
-    get: (locator) => observed(s.name, "get", withLogging, s.get(locator)),
-    read: (locator) => observed(s.name, "read", withLogging, s.read(locator)),
+    get: (locator, options) => observed(s.name, "get", withLogging, s.get(locator, options)),
+    read: (locator, options) => observed(s.name, "read", withLogging, s.read(locator, options)),
     stat: (locator) => observed(s.name, "stat", withLogging, s.stat(locator)),
     delete: (locator) => observed(s.name, "delete", withLogging, s.delete(locator))
   })),

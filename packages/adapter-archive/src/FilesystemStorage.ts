@@ -7,7 +7,8 @@
  *   save answered is on disk.
  * - **Fixity.** SHA-256 is computed while streaming and becomes part of the file name, so `stat`
  *   knows it without a side file, and every read is verified against it (a corrupted file fails
- *   the read at its end instead of being served as good).
+ *   the read at its end instead of being served as good), unless the host says it checks the
+ *   bytes itself (`ReadOptions.hostVerifies`: a mirrored read), so they are hashed once.
  * - **Layout for millions of files.** `objects/<2 hex>/<2 hex>/<uuid>.<sha256>`: 65,536 leaf
  *   directories filled evenly by random UUIDs (~150 files each at ten million objects). The
  *   locator is that relative path; locators are checked against this shape, so no locator can
@@ -23,7 +24,7 @@ import { constants as fsConstants } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { Plugin, Result } from "@uws-kit/core"
-import type { Locator, StorageObject, StoragePlugin, StorageStat, StoredObject } from "./StoragePlugin.js"
+import type { Locator, ReadOptions, StorageObject, StoragePlugin, StorageStat, StoredObject } from "./StoragePlugin.js"
 
 const LAYOUT = { layout: "uuid-2x2-sha256", version: 1 } as const
 const LAYOUT_FILE = "uws-archive-storage.json"
@@ -264,7 +265,7 @@ export const make = (): StoragePlugin => {
     }
   }
 
-  const get = async (locator: Locator): Promise<Result.Result<string, StoredObject>> => {
+  const get = async (locator: Locator, options?: ReadOptions): Promise<Result.Result<string, StoredObject>> => {
     const where = resolve(locator)
     if (where._tag === "Left") return where
     let handle: fs.FileHandle
@@ -277,7 +278,8 @@ export const make = (): StoragePlugin => {
       const { size } = await handle.stat()
       // Large reads: fewer chunks to hash and hand on per byte sent (the page cache serves them).
       const stream = handle.createReadStream({ highWaterMark: 512 * 1024 })
-      const content = settings!.verifyOnRead ? verified(stream, where.right.sha256, locator) : stream
+      // A host that checks the bytes itself (a mirrored read) needs them hashed only once.
+      const content = settings!.verifyOnRead && options?.hostVerifies !== true ? verified(stream, where.right.sha256, locator) : stream
       return right({ content, size })
     } catch (e) {
       await handle.close().catch(() => {})

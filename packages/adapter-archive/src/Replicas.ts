@@ -169,8 +169,11 @@ const hashing = (source: AsyncIterable<Uint8Array>, known?: () => string | undef
 }
 
 /** Reads a stored object whole, hashing it; chunks kept only when asked (serving small objects). */
+/** This layer hashes and checks every byte it reads: the storage need not do it again. */
+const hostVerifies = { hostVerifies: true } as const
+
 const readWhole = (storage: Storage, locator: string, keep: boolean) =>
-  Effect.flatMap(storage.get(locator), (opened) =>
+  Effect.flatMap(storage.get(locator, hostVerifies), (opened) =>
     Stream.runFold(opened.stream, { hash: createHash("sha256"), size: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {
       acc.hash.update(chunk)
       acc.size += chunk.length
@@ -393,7 +396,7 @@ export const make = (
             const from = named(source!.copy.storage)!
             const repaired = yield* Effect.either(
               Effect.gen(function* () {
-                const opened = yield* from.get(source!.copy.locator!)
+                const opened = yield* from.get(source!.copy.locator!, hostVerifies)
                 const through = hashing(Stream.toAsyncIterable(opened.stream))
                 const locator = yield* s.save({ containerId: `content-${sha256.slice(0, 16)}`, name: sha256, size: content.size, sha256, content: through.iterable })
                 const passed = through.result()
@@ -511,12 +514,12 @@ export const make = (
       })
 
     const openStream = async (s: Storage, locator: string): Promise<CopySource> => {
-      const opened = await Effect.runPromise(Effect.either(s.get(locator)))
+      const opened = await Effect.runPromise(Effect.either(s.get(locator, hostVerifies)))
       if (Either.isLeft(opened)) throw new Error(opened.left.reason)
       return { chunks: Stream.toAsyncIterable(opened.right.stream), close: () => {} }
     }
     const openNode = async (s: Storage, locator: string): Promise<CopySource> => {
-      const opened = await Effect.runPromise(Effect.either(s.read(locator)))
+      const opened = await Effect.runPromise(Effect.either(s.read(locator, hostVerifies)))
       if (Either.isLeft(opened)) throw new Error(opened.left.reason)
       const readable = opened.right.readable
       return { chunks: readable as AsyncIterable<Uint8Array>, close: () => readable.destroy() }
@@ -583,8 +586,8 @@ export const make = (
         .filter((c) => c.locator !== null && named(c.storage)?.state() === "ready")
         .sort((a, b) => (a.state === "good" ? 0 : 1) - (b.state === "good" ? 0 : 1) || rank(a.storage) - rank(b.storage))
 
-    const get: Storage["get"] = (locator) => {
-      if (!isReplicated(locator)) return primary.get(locator)
+    const get: Storage["get"] = (locator, options) => {
+      if (!isReplicated(locator)) return primary.get(locator, options)
       return Effect.gen(function* () {
         const { content } = yield* resolve(locator, "get")
         if (content === undefined) return yield* Effect.fail(failure(name, "get", `no document ${locator} in this storage`))
@@ -645,8 +648,8 @@ export const make = (
     // A socket's reader gets the same verified, failing-over stream as `get` (the held-back last
     // chunk included), as a byte-mode Node stream; locators not replicated go to the primary's own.
     // Small objects are verified whole first (as `get` does); large ones stream Node to Node.
-    const read: Storage["read"] = (locator) => {
-      if (!isReplicated(locator)) return primary.read(locator)
+    const read: Storage["read"] = (locator, options) => {
+      if (!isReplicated(locator)) return primary.read(locator, options)
       return Effect.gen(function* () {
         const { content } = yield* resolve(locator, "get")
         if (content !== undefined && content.size > serveWhole) {

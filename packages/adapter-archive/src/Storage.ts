@@ -17,7 +17,7 @@ import type { Readable } from "node:stream"
 import * as NodeReadable from "./internal/nodeReadable.js"
 import * as PluginLifecycle from "./PluginLifecycle.js"
 import type { PluginLifecycleError } from "./PluginLifecycle.js"
-import type { Locator, StorageObject, StoragePlugin, StorageStat } from "./StoragePlugin.js"
+import type { Locator, ReadOptions, StorageObject, StoragePlugin, StorageStat } from "./StoragePlugin.js"
 
 /**
  * @since 0.1.0
@@ -75,12 +75,13 @@ export interface Storage {
   /** Ready and not read-only. */
   readonly writable: () => boolean
   readonly save: (object: StorageObject) => Effect.Effect<Locator, Errors.PluginFailure>
-  readonly get: (locator: Locator) => Effect.Effect<Opened, Errors.PluginFailure>
+  /** `options` go to the plugin's `get` ({@link ReadOptions}). */
+  readonly get: (locator: Locator, options?: ReadOptions) => Effect.Effect<Opened, Errors.PluginFailure>
   /**
    * Opens a stored object as a Node stream, under the same guards as `get` (bytes only, idle
    * time-out), for sending it to a socket with Node's backpressure; see {@link Readout}.
    */
-  readonly read: (locator: Locator) => Effect.Effect<Readout, Errors.PluginFailure>
+  readonly read: (locator: Locator, options?: ReadOptions) => Effect.Effect<Readout, Errors.PluginFailure>
   readonly stat: (locator: Locator) => Effect.Effect<StorageStat | null, Errors.PluginFailure>
   /** Idempotent; fails without calling the plugin when the storage is read-only. */
   readonly delete: (locator: Locator) => Effect.Effect<void, Errors.PluginFailure>
@@ -251,8 +252,8 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
     )
   }
 
-  const get: Storage["get"] = (locator) =>
-    hosted.call("get", (p) => p.get(locator)).pipe(
+  const get: Storage["get"] = (locator, options) =>
+    hosted.call("get", (p) => (options === undefined ? p.get(locator) : p.get(locator, options))).pipe(
       Effect.flatMap((stored) => {
         if (typeof stored !== "object" || stored === null || !("content" in stored)) {
           return Effect.fail(failure("get", "answered something that is not a stored object ({ content, size? })"))
@@ -284,8 +285,8 @@ const wrap = (name: string, hosted: Plugin.Hosted<StoragePlugin>, readOnly: bool
       })
     )
 
-  const read: Storage["read"] = (locator) =>
-    hosted.call("get", (p) => p.get(locator)).pipe(
+  const read: Storage["read"] = (locator, options) =>
+    hosted.call("get", (p) => (options === undefined ? p.get(locator) : p.get(locator, options))).pipe(
       Effect.flatMap((stored) => {
         if (typeof stored !== "object" || stored === null || !("content" in stored)) {
           return Effect.fail(failure("get", "answered something that is not a stored object ({ content, size? })"))

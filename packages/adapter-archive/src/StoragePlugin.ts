@@ -77,6 +77,22 @@ export interface StoredObject {
 }
 
 /**
+ * How the host reads a stored object (`get`'s second argument; a storage may ignore it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadOptions {
+  /**
+   * The host hashes every byte it reads and checks the digest itself (a mirrored read:
+   * `Replicas`), and handles a mismatch (the copy marked corrupt, the read ended in an error, the
+   * copy repaired): a storage that checks its reads against a digest it keeps may skip that
+   * check, so each byte is hashed once. A storage that checks anyway is still correct.
+   */
+  readonly hostVerifies?: boolean
+}
+
+/**
  * What a storage knows about a stored object without reading it.
  *
  * @since 0.1.0
@@ -118,7 +134,7 @@ export interface StoragePlugin extends Plugin.Lifecycle {
   /** Stores one object; answers its locator. Nothing is visible unless this succeeds. */
   readonly save: (object: StorageObject) => Result.Outcome<string, Locator>
   /** Opens a stored object for reading. A missing object is a `Left`. */
-  readonly get: (locator: Locator) => Result.Outcome<string, StoredObject>
+  readonly get: (locator: Locator, options?: ReadOptions) => Result.Outcome<string, StoredObject>
   /** Size (and digest) of a stored object; `null` when it does not exist. */
   readonly stat: (locator: Locator) => Result.Outcome<string, StorageStat | null>
   /** Deletes an object. Idempotent: a missing object counts as deleted. */

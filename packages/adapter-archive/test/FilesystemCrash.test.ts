@@ -10,7 +10,7 @@ import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { FilesystemStorage, Storage } from "@uws-kit/adapter-archive"
-import { Effect, Either } from "effect"
+import { Effect, Either, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 
 const here = path.dirname(fileURLToPath(import.meta.url))
@@ -123,6 +123,22 @@ describe("filesystem storage crash safety", () => {
     await fs.writeFile(only!.file, damaged)
     const read = await Effect.runPromise(Effect.either(Storage.readAll(storage, locator)))
     expect(Either.isLeft(read) && read.left.reason).toContain("corrupted")
+  })
+
+  it("leaves the check to a host that says it checks the bytes itself (a mirrored read): the file as it is, hashed once", async () => {
+    const dir = await tempDir()
+    const storage = await open(dir)
+    const bytes = randomBytes(200_000)
+    const locator = await Effect.runPromise(storage.save({ containerId: "c", name: "document", content: (async function* () { yield bytes })() }))
+    const [only] = await objectFiles(dir)
+    const damaged = Buffer.from(bytes)
+    damaged[123_456] = damaged[123_456]! ^ 0xff
+    await fs.writeFile(only!.file, damaged)
+    const opened = await Effect.runPromise(storage.get(locator, { hostVerifies: true }))
+    const read = Buffer.concat(await Effect.runPromise(Stream.runCollect(opened.stream).pipe(Effect.map((c) => Array.from(c)))))
+    expect(read.equals(damaged)).toBe(true)
+    // Without the word, the same read still fails.
+    expect(Either.isLeft(await Effect.runPromise(Effect.either(Storage.readAll(storage, locator))))).toBe(true)
   })
 
   it("refuses a folder of another layout instead of writing into it", async () => {
