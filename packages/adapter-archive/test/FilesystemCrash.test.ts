@@ -112,7 +112,8 @@ describe("filesystem storage crash safety", () => {
     expect((await objectFiles(dir)).map((f) => f.locator)).toEqual([kept])
   })
 
-  it("never serves a corrupted file as good: the read fails at its end", async () => {
+  /** A storage holding one object whose file then had a byte flipped on disk. */
+  const damagedObject = async () => {
     const dir = await tempDir()
     const storage = await open(dir)
     const bytes = randomBytes(200_000)
@@ -121,19 +122,17 @@ describe("filesystem storage crash safety", () => {
     const damaged = Buffer.from(bytes)
     damaged[123_456] = damaged[123_456]! ^ 0xff
     await fs.writeFile(only!.file, damaged)
+    return { storage, locator, damaged }
+  }
+
+  it("never serves a corrupted file as good: the read fails at its end", async () => {
+    const { storage, locator } = await damagedObject()
     const read = await Effect.runPromise(Effect.either(Storage.readAll(storage, locator)))
     expect(Either.isLeft(read) && read.left.reason).toContain("corrupted")
   })
 
   it("leaves the check to a host that says it checks the bytes itself (a mirrored read): the file as it is, hashed once", async () => {
-    const dir = await tempDir()
-    const storage = await open(dir)
-    const bytes = randomBytes(200_000)
-    const locator = await Effect.runPromise(storage.save({ containerId: "c", name: "document", content: (async function* () { yield bytes })() }))
-    const [only] = await objectFiles(dir)
-    const damaged = Buffer.from(bytes)
-    damaged[123_456] = damaged[123_456]! ^ 0xff
-    await fs.writeFile(only!.file, damaged)
+    const { storage, locator, damaged } = await damagedObject()
     const opened = await Effect.runPromise(storage.get(locator, { hostVerifies: true }))
     const read = Buffer.concat(await Effect.runPromise(Stream.runCollect(opened.stream).pipe(Effect.map((c) => Array.from(c)))))
     expect(read.equals(damaged)).toBe(true)
