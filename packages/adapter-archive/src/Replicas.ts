@@ -168,10 +168,10 @@ const hashing = (source: AsyncIterable<Uint8Array>, known?: () => string | undef
   }
 }
 
-/** Reads a stored object whole, hashing it; chunks kept only when asked (serving small objects). */
 /** This layer hashes and checks every byte it reads: the storage need not do it again. */
 const hostVerifies = { hostVerifies: true } as const
 
+/** Reads a stored object whole, hashing it; chunks kept only when asked (serving small objects). */
 const readWhole = (storage: Storage, locator: string, keep: boolean) =>
   Effect.flatMap(storage.get(locator, hostVerifies), (opened) =>
     Stream.runFold(opened.stream, { hash: createHash("sha256"), size: 0, chunks: [] as Array<Uint8Array> }, (acc, chunk) => {
