@@ -539,6 +539,7 @@ export const make = (
         for (const copy of candidates) {
           const s = named(copy.storage)!
           let skip = hashed
+          let longer = false
           let source: CopySource | undefined
           try {
             source = await open(s, copy.locator!)
@@ -552,7 +553,10 @@ export const make = (
                 c = c.subarray(skip)
                 skip = 0
               }
-              if (hashed + c.length > content.size) throw new Error(`it holds more than the ${content.size} bytes stored`)
+              if (hashed + c.length > content.size) {
+                longer = true
+                throw new Error(`it holds more than the ${content.size} bytes stored`)
+              }
               hash.update(c)
               hashed += c.length
               if (held !== undefined) yield held
@@ -562,6 +566,20 @@ export const make = (
           } catch (e) {
             source?.close()
             const reason = e instanceof Error ? e.message : String(e)
+            if (hashed === content.size && !longer) {
+              // Every byte came, and was hashed, before the storage failed: one that checks its
+              // own reads fails a bad copy at its end. The digest judges this copy; the next one
+              // has no bytes left to give, so it is neither read nor blamed.
+              const digest = hash.digest("hex")
+              if (digest === content.sha256) {
+                if (held !== undefined) yield held
+                return
+              }
+              await Effect.runPromise(
+                Effect.zipRight(markBad(copy, "corrupt", `a read found SHA-256 ${digest}, ${content.sha256} was stored (the storage: ${reason})`), checkLater(content.sha256))
+              )
+              throw failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
+            }
             problems.push(`${copy.storage}: ${reason}`)
             await Effect.runPromise(Effect.zipRight(markBad(copy, "missing", `a read failed: ${reason}`), checkLater(content.sha256)))
             continue

@@ -8,7 +8,7 @@ import { existsSync, readdirSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { FilesystemStorage, MemoryStorage, Plugins, Replicas, Storage } from "@uws-kit/adapter-archive"
+import { CopyCatalogue, FilesystemStorage, MemoryStorage, Plugins, Replicas, Storage } from "@uws-kit/adapter-archive"
 import type { StoragePlugin } from "@uws-kit/adapter-archive"
 import { propertyRuns } from "@uws-kit/core/testing"
 import { Effect, Either, Exit, Scope, Stream } from "effect"
@@ -234,6 +234,68 @@ describe("reads", () => {
       expect(m.state).toBe("good")
       expect(sha256(await fs.readFile(fileOf(mirror, m.locator!)))).toBe(sha256(big))
     })
+  })
+
+  it("end in a verification error when a storage that checks its own reads fails a corrupt copy at its end, without blaming the good mirror", async () => {
+    // A third-party storage that verifies every read and ignores the host's `hostVerifies`.
+    const inner = FilesystemStorage.make()
+    const primary = await disk("primary")
+    const selfChecking: StoragePlugin.StoragePlugin = { ...inner, get: (locator) => inner.get(locator) }
+    const mirror = await disk("mirror-1")
+    const marked: Array<{ storage: string; state: string }> = []
+    const memory = CopyCatalogue.makeMemory()
+    const catalogue: CopyCatalogue.CopyCatalogue = { ...memory, putCopy: (copy) => (marked.push({ storage: copy.storage, state: copy.state }), memory.putCopy(copy)) }
+    const h = await harness([{ name: "primary", plugin: selfChecking, parameters: primary.parameters }, mirror], { verifyBeforeServing: 1024, catalogue })
+    const big = randomBytes(3 * 1024 * 1024 + 5)
+    const placed = h.archive.replicas!.storage
+    const locator = await Effect.runPromise(placed.save({ containerId: "c", name: "document", size: big.length, content: (async function* () { yield big })() }))
+    const copies = async () => (await Effect.runPromise(h.archive.replicas!.contentOf(locator)))!.copies
+    await vi.waitFor(async () => expect((await copies()).every((c) => c.state === "good")).toBe(true))
+    await injure(fileOf(primary, (await copies()).find((c) => c.storage === "primary")!.locator!), "flip")
+    marked.length = 0
+    const bad = await Effect.runPromise(Effect.either(Storage.readAll(placed, locator)))
+    expect(Either.isLeft(bad) && bad.left.message).toMatch(/failed verification/)
+    await vi.waitFor(async () => {
+      const now = await copies()
+      expect(now.find((c) => c.storage === "primary")!.state).toBe("good") // repaired from the mirror
+      expect(marked.filter((m) => m.storage === "primary").map((m) => m.state)).toContain("corrupt")
+    })
+    expect(marked.filter((m) => m.storage === "mirror-1" && m.state !== "good")).toEqual([])
+    const again = await Effect.runPromise(Effect.either(Storage.readAll(placed, locator)))
+    expect(Either.isRight(again) && sha256(again.right) === sha256(big)).toBe(true)
+  })
+
+  it("serve a document whose every byte came and verified, though its storage failed after the last one", async () => {
+    const memory = MemoryStorage.make()
+    const failingAtTheEnd: StoragePlugin.StoragePlugin = {
+      ...memory,
+      get: async (locator) => {
+        const got = (await memory.get(locator)) as { _tag: "Right"; right: { content: AsyncIterable<Uint8Array>; size: number } }
+        if (got._tag !== "Right") return got
+        return {
+          _tag: "Right",
+          right: {
+            size: got.right.size,
+            content: (async function* () {
+              yield* got.right.content
+              throw new Error("EIO: closing the file failed")
+            })()
+          }
+        }
+      }
+    }
+    const mirror = await disk("mirror-1")
+    let mirrorReads = 0
+    const counted: StoragePlugin.StoragePlugin = { ...mirror.plugin, get: (locator, options) => (mirrorReads++, mirror.plugin.get(locator, options)) }
+    const h = await harness([{ name: "primary", plugin: failingAtTheEnd }, { name: "mirror-1", plugin: counted, parameters: mirror.parameters }], { verifyBeforeServing: 1024 })
+    const big = randomBytes(3 * 1024 * 1024 + 5)
+    const placed = h.archive.replicas!.storage
+    const locator = await Effect.runPromise(placed.save({ containerId: "c", name: "document", size: big.length, content: (async function* () { yield big })() }))
+    await vi.waitFor(async () => expect((await Effect.runPromise(h.archive.replicas!.contentOf(locator)))!.copies.every((c) => c.state === "good")).toBe(true))
+    mirrorReads = 0
+    const got = await Effect.runPromise(Effect.either(Storage.readAll(placed, locator)))
+    expect(Either.isRight(got) && sha256(got.right) === sha256(big)).toBe(true)
+    expect(mirrorReads).toBe(0)
   })
 
   it("come from a read-only mirror, which is a repair source and never written", async () => {
