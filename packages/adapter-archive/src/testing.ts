@@ -10,15 +10,16 @@
  * It drives the plugin through the archive's host (so Results, promises, thunks and Effects are
  * all accepted) and checks what the archive relies on: byte-exact round trips of any size and
  * content, sizes (and SHA-256 when reported) in `stat`, `null` for missing objects, failing reads
- * of missing objects, idempotent deletes, distinct locators for identical content, concurrent
- * saves, sources that reuse their buffer, failing sources, and hostile locators.
+ * of missing objects, reads given the host's `ReadOptions`, idempotent deletes, distinct locators
+ * for identical content, concurrent saves, sources that reuse their buffer, failing sources, and
+ * hostile locators.
  *
  * Requires `vitest` (an optional peer dependency).
  *
  * @since 0.1.0
  */
 import { createHash, randomBytes } from "node:crypto"
-import { Effect, Either, Exit, Scope } from "effect"
+import { Effect, Either, Exit, Scope, Stream } from "effect"
 import { afterEach, describe, expect, it } from "vitest"
 import * as Storages from "./Storage.js"
 import type { Storage } from "./Storage.js"
@@ -107,6 +108,22 @@ export const testStoragePlugin = (suite: StoragePluginSuite): void => {
         const locator = await save(storage, bytes, chunk)
         expect(sha256(await read(storage, locator))).toBe(sha256(bytes))
       }
+    })
+
+    it("reads the same bytes when the host says it checks them itself (ReadOptions), by get and as a Node stream", async () => {
+      const storage = await open()
+      const bytes = randomBytes(300_000)
+      const locator = await save(storage, bytes)
+      const opened = await run(storage.get(locator, { hostVerifies: true }))
+      if (Either.isLeft(opened)) throw new Error(`get with ReadOptions failed: ${opened.left.message}`)
+      const got = await run(Stream.runCollect(opened.right.stream))
+      if (Either.isLeft(got)) throw new Error(`reading with ReadOptions failed: ${got.left.message}`)
+      expect(sha256(Buffer.concat(Array.from(got.right)))).toBe(sha256(bytes))
+      const readout = await run(storage.read(locator, { hostVerifies: true }))
+      if (Either.isLeft(readout)) throw new Error(`read with ReadOptions failed: ${readout.left.message}`)
+      const parts: Array<Uint8Array> = []
+      for await (const chunk of readout.right.readable) parts.push(chunk as Uint8Array)
+      expect(sha256(Buffer.concat(parts))).toBe(sha256(bytes))
     })
 
     it("stat answers the size (and the right SHA-256 when it reports one) and null for a missing object", async () => {
