@@ -533,6 +533,8 @@ export const make = (
     const failover = (content: Content, candidates: ReadonlyArray<Copy>, open: (s: Storage, locator: string) => Promise<CopySource>) =>
       async function* (): AsyncGenerator<Uint8Array> {
         const hash = createHash("sha256")
+        const failedVerification = (digest: string) =>
+          failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
         let hashed = 0
         let held: Uint8Array | undefined
         const problems: Array<string> = []
@@ -578,7 +580,7 @@ export const make = (
               await Effect.runPromise(
                 Effect.zipRight(markBad(copy, "corrupt", `a read found SHA-256 ${digest}, ${content.sha256} was stored (the storage: ${reason})`), checkLater(content.sha256))
               )
-              throw failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
+              throw failedVerification(digest)
             }
             problems.push(`${copy.storage}: ${reason}`)
             await Effect.runPromise(Effect.zipRight(markBad(copy, "missing", `a read failed: ${reason}`), checkLater(content.sha256)))
@@ -589,7 +591,7 @@ export const make = (
             await Effect.runPromise(
               Effect.zipRight(markBad(copy, "corrupt", `a read found SHA-256 ${digest}, ${content.sha256} was stored`), checkLater(content.sha256))
             )
-            throw failure(name, "get", `a copy of this document failed verification (SHA-256 ${digest}, stored ${content.sha256}); it was not served whole and is being repaired from a good copy`)
+            throw failedVerification(digest)
           }
           if (copy.state !== "good") await Effect.runPromise(markGood(copy))
           if (held !== undefined) yield held
